@@ -1,0 +1,33 @@
+"""A deliberately vulnerable service used to demonstrate policy-gate. Do not copy."""
+
+import hashlib
+import sqlite3
+import subprocess
+
+import requests
+import yaml
+
+
+def archive(name):
+    # Command injection: the name reaches a shell.
+    return subprocess.run(f"tar czf /tmp/{name}.tgz /srv/data", shell=True, check=False)
+
+
+def find_transfer(conn: sqlite3.Connection, transfer_id):
+    # SQL injection: the query is built from input.
+    return conn.execute(f"SELECT * FROM transfers WHERE id = '{transfer_id}'").fetchall()
+
+
+def load_rules(text):
+    # Unsafe deserialisation: yaml.load can construct arbitrary objects.
+    return yaml.load(text)
+
+
+def session_token(user):
+    # Weak hash for a security token.
+    return hashlib.md5(user.encode()).hexdigest()
+
+
+def fetch_quote(url):
+    # TLS verification disabled: defeats mTLS between participants and the hub.
+    return requests.get(url, verify=False, timeout=10)

@@ -1,0 +1,3 @@
+from policy_gate.cli import main
+
+main()

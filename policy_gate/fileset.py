@@ -1,0 +1,119 @@
+"""The inventory of files a scan covers: one walk of the tree, shared by every scanner.
+
+Walking once lets the gate decide centrally what is in scope: symlinks are never followed
+(a link can point out of the tree, at a host secret), policy excludes are applied once, and
+scanners receive explicit file lists instead of walking (and obeying ignore files that a
+pull request could add) themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+# Never part of a scan: version-control internals.
+ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+@dataclass(frozen=True)
+class FileSet:
+    root: Path
+    files: tuple[str, ...]  # regular files, POSIX paths relative to root, sorted
+    excluded: tuple[str, ...] = ()  # files (or whole directories, with a trailing /) excluded
+    symlinks: tuple[str, ...] = ()  # links that were not followed
+    unreadable: tuple[str, ...] = ()  # entries the walk could not open
+    _suffix_cache: dict[tuple[str, ...], tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def with_suffix(self, *suffixes: str) -> tuple[str, ...]:
+        key = tuple(s.lower() for s in suffixes)
+        if key not in self._suffix_cache:
+            self._suffix_cache[key] = tuple(f for f in self.files if f.lower().endswith(key))
+        return self._suffix_cache[key]
+
+    def named(self, predicate: Iterable[str] | None = None) -> tuple[str, ...]:
+        names = set(predicate or ())
+        return tuple(f for f in self.files if f.rsplit("/", 1)[-1] in names)
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+
+def compile_patterns(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(list(patterns))
+
+
+def walk(root: Path, exclude: Iterable[str] = ()) -> FileSet:
+    """List the regular files under root, not following symlinks, minus excluded paths."""
+    root = root.resolve()
+    spec = compile_patterns(exclude)
+    files: list[str] = []
+    excluded: list[str] = []
+    symlinks: list[str] = []
+    unreadable: list[str] = []
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        abs_dir, rel_dir = stack.pop()
+        try:
+            with os.scandir(abs_dir) as it:
+                entries = list(it)
+        except OSError:
+            unreadable.append(rel_dir + "/" if rel_dir else ".")
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                if entry.is_symlink():
+                    symlinks.append(rel)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in ALWAYS_SKIPPED_DIRS:
+                        continue
+                    if spec.match_file(rel + "/"):
+                        excluded.append(rel + "/")
+                        continue
+                    stack.append((entry.path, rel))
+                elif entry.is_file(follow_symlinks=False):
+                    if spec.match_file(rel):
+                        excluded.append(rel)
+                    else:
+                        files.append(rel)
+                # sockets, fifos, devices: never read
+            except OSError:
+                unreadable.append(rel)
+    return FileSet(
+        root=root,
+        files=tuple(sorted(files)),
+        excluded=tuple(sorted(excluded)),
+        symlinks=tuple(sorted(symlinks)),
+        unreadable=tuple(sorted(unreadable)),
+    )
+
+
+def is_binary(path: Path, sniff: int = 8192) -> bool:
+    """A NUL byte in the first block: the heuristic git and grep use."""
+    try:
+        with path.open("rb") as fh:
+            return b"\x00" in fh.read(sniff)
+    except OSError:
+        return True
+
+
+def read_line(path: Path, line: int | None, cache: dict[Path, list[str]] | None = None) -> str:
+    """One line of a file (1-based), or '' if it cannot be read. Used for fingerprints."""
+    if line is None or line < 1:
+        return ""
+    lines: list[str] | None = cache.get(path) if cache is not None else None
+    if lines is None:
+        try:
+            lines = path.read_text("utf-8", "replace").splitlines()
+        except OSError:
+            lines = []
+        if cache is not None:
+            cache[path] = lines
+    return lines[line - 1] if line <= len(lines) else ""

@@ -1,0 +1,322 @@
+"""The one normalised Finding type that every scanner's output is turned into.
+
+Scanners report in their own vocabularies; everything downstream (policy evaluation,
+reports, baselines, waivers) sees only :class:`Finding`. A Finding keeps every raw
+scanner result that contributed to it (:class:`Source`), so merging the same flaw seen by
+two scanners never loses an accounting of what each tool said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    """Normalised severity; ordered so that thresholds compare with ``>=``."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        return cls[value.strip().upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Confidence(IntEnum):
+    """How sure the scanner is that the result is real (not how bad it is)."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @classmethod
+    def parse(cls, value: str) -> Confidence:
+        return cls[value.strip().upper()]
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+# Categories the policy knows. A category is a string so that later ecosystems (licence,
+# iac, coverage) add entries here and to the schema without reshaping the type.
+SAST = "sast"
+SECRET = "secret"  # noqa: S105 - a category name, not a credential
+DEPENDENCY = "dependency"
+UNSCANNED = "unscanned"  # a file a scanner could not analyse: never silently skipped
+CATEGORIES: tuple[str, ...] = (SAST, SECRET, DEPENDENCY, UNSCANNED)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One raw result as a scanner reported it (before merging)."""
+
+    scanner: str
+    rule_id: str
+    severity: Severity | None
+    confidence: Confidence | None
+    message: str
+
+    @property
+    def qualified_rule(self) -> str:
+        return f"{self.scanner}:{self.rule_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    """What may be shown about a secret: never its value."""
+
+    kind: str
+    preview: str  # masked, e.g. "AK****************LE"
+    hash: str  # "sha1:<hex>" as detect-secrets computes it
+
+
+@dataclass(frozen=True, slots=True)
+class DependencyInfo:
+    ecosystem: str  # "PyPI", "npm"
+    package: str
+    version: str | None  # None when the requirement is not pinned
+    fixed_versions: tuple[str, ...] = ()
+    advisory: str | None = None  # the advisory's primary id (PYSEC-/GHSA-/CVE-)
+    aliases: tuple[str, ...] = ()  # every other id for the same flaw
+    requirement: str | None = None  # the requirement line as written (unpinned case)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A flaw at a place, seen by one or more scanners.
+
+    ``flaw_key`` says *what* is wrong independently of which tool said it (a CWE for SAST,
+    an advisory id for dependencies, a secret hash for secrets); two sources with the same
+    category, path, line and flaw key are the same finding. ``content_key`` is a hash of
+    the flagged code (or equivalent), which keeps the fingerprint stable when lines move.
+    """
+
+    category: str
+    sources: tuple[Source, ...]
+    path: str  # POSIX path relative to the scanned root
+    start_line: int | None
+    end_line: int | None
+    message: str
+    flaw_key: str
+    content_key: str = ""
+    cwe: tuple[str, ...] = ()  # "CWE-78"
+    title: str = ""
+    help_url: str | None = None
+    fix: str = ""  # how to fix it, when the rule says
+    secret: SecretInfo | None = None
+    dependency: DependencyInfo | None = None
+    fingerprint: str = ""  # filled by merge_findings()
+
+    @property
+    def scanner(self) -> str:
+        return self.sources[0].scanner
+
+    @property
+    def rule_id(self) -> str:
+        return self.sources[0].rule_id
+
+    @property
+    def qualified_rule(self) -> str:
+        return self.sources[0].qualified_rule
+
+    @property
+    def scanners(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.scanner for s in self.sources))
+
+    @property
+    def severity(self) -> Severity | None:
+        """The highest severity any scanner gave; None if no scanner graded it."""
+        graded = [s.severity for s in self.sources if s.severity is not None]
+        return max(graded) if graded else None
+
+    @property
+    def confidence(self) -> Confidence | None:
+        graded = [s.confidence for s in self.sources if s.confidence is not None]
+        return max(graded) if graded else None
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.start_line}" if self.start_line else self.path
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """CWE, CVE, GHSA, PYSEC ids: everything a waiver or a reader may match on."""
+        dep = self.dependency
+        extra = ((dep.advisory,) if dep and dep.advisory else ()) + (dep.aliases if dep else ())
+        return tuple(dict.fromkeys((*self.cwe, *extra)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "category": self.category,
+            "scanner": self.scanner,
+            "scanners": list(self.scanners),
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "message": self.message,
+            "severity": self.severity.label if self.severity is not None else None,
+            "confidence": self.confidence.label if self.confidence is not None else None,
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "cwe": list(self.cwe),
+            "ids": list(self.ids),
+            "help_url": self.help_url,
+            "fix": self.fix,
+            "secret": None
+            if self.secret is None
+            else {
+                "kind": self.secret.kind,
+                "preview": self.secret.preview,
+                "hash": self.secret.hash,
+            },
+            "dependency": None
+            if self.dependency is None
+            else {
+                "ecosystem": self.dependency.ecosystem,
+                "package": self.dependency.package,
+                "version": self.dependency.version,
+                "fixed_versions": list(self.dependency.fixed_versions),
+                "advisory": self.dependency.advisory,
+                "aliases": list(self.dependency.aliases),
+                "requirement": self.dependency.requirement,
+            },
+            "sources": [
+                {
+                    "scanner": s.scanner,
+                    "rule_id": s.rule_id,
+                    "severity": s.severity.label if s.severity is not None else None,
+                    "confidence": s.confidence.label if s.confidence is not None else None,
+                    "message": s.message,
+                }
+                for s in self.sources
+            ],
+        }
+
+
+def sha256_hex(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def content_key(text: str) -> str:
+    """Hash code with whitespace folded, so re-indenting does not change identity."""
+    return sha256_hex(" ".join(text.split()))[:32]
+
+
+def _merge_key(f: Finding) -> tuple[str, str, int | None, str]:
+    return (f.category, f.path, f.start_line, f.flaw_key)
+
+
+def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
+    """Fold results of different scanners about the same flaw into one finding each,
+    then give every finding its fingerprint.
+
+    Sources are kept in full, so the count of sources per scanner always equals the count
+    of results that scanner reported.
+    """
+    groups: dict[tuple[str, str, int | None, str], list[Finding]] = defaultdict(list)
+    for finding in raw:
+        groups[_merge_key(finding)].append(finding)
+
+    merged: list[Finding] = []
+    for members in groups.values():
+        # The most severe, then most confident, report leads; ties go by scanner name so
+        # that the result does not depend on which scanner finished first.
+        members.sort(
+            key=lambda f: (
+                -(f.severity if f.severity is not None else -1),
+                -(f.confidence if f.confidence is not None else 0),
+                f.scanner,
+                f.rule_id,
+            )
+        )
+        lead = members[0]
+        sources = tuple(s for m in members for s in m.sources)
+        cwe = tuple(dict.fromkeys(c for m in members for c in m.cwe))
+        end_lines = [m.end_line for m in members if m.end_line is not None]
+        merged.append(
+            replace(
+                lead,
+                sources=sources,
+                cwe=cwe,
+                end_line=max(end_lines) if end_lines else lead.end_line,
+                content_key=lead.content_key or next((m.content_key for m in members), ""),
+            )
+        )
+    return assign_fingerprints(merged)
+
+
+def assign_fingerprints(findings: Sequence[Finding]) -> list[Finding]:
+    """Fingerprint = category + flaw + path + flagged content + occurrence index.
+
+    The line number is not part of it: inserting lines above a flaw keeps its
+    fingerprint, while a second copy of the same code in the same file is told apart by
+    its occurrence index (ordered by line).
+    """
+    ordered = sorted(findings, key=sort_key)
+    seen: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    result: list[Finding] = []
+    for f in ordered:
+        identity = (f.category, f.flaw_key, f.path, f.content_key)
+        occurrence = seen[identity]
+        seen[identity] += 1
+        fp = sha256_hex(*identity, str(occurrence))[:32]
+        result.append(replace(f, fingerprint=fp))
+    return result
+
+
+def sort_key(f: Finding) -> tuple[str, int, str, str]:
+    return (f.path, f.start_line or 0, f.category, f.flaw_key)
+
+
+def cwe_id(value: object) -> str | None:
+    """Normalise 'CWE-78', 'CWE-78: OS Command Injection', 78 or {'id': 78} to 'CWE-78'."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return f"CWE-{value}" if value > 0 else None
+    if isinstance(value, str):
+        head = value.strip().split(":", 1)[0].strip().upper()
+        number = head.removeprefix("CWE-")
+        if number.isdigit() and int(number) > 0:
+            return f"CWE-{int(number)}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanGap:
+    """Something a scanner could not look at; becomes an ``unscanned`` finding."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class FindingsCounter:
+    """Counts raw results per scanner, for the 'nothing lost' accounting."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        for f in findings:
+            for s in f.sources:
+                self.counts[s.scanner] += 1

@@ -1,0 +1,493 @@
+"""Load, merge and validate policy files.
+
+Every problem is reported with the file, line, what is wrong and what is allowed, and
+makes the command exit 2: a policy that cannot be understood must never silently weaken
+the gate. The only I/O here is reading the files named; the rest are pure functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pathspec
+
+from policy_gate.findings import CATEGORIES, Confidence, Severity
+from policy_gate.policy import yamlsafe
+from policy_gate.policy.model import (
+    CategoryPolicy,
+    DirectoryOverride,
+    Policy,
+    RulePolicy,
+    Threshold,
+)
+from policy_gate.scanners.interface import ScannerSettings
+
+SCANNER_NAMES = ("bandit", "semgrep", "detect-secrets", "pip-audit", "safety")
+BUILTIN_PREFIX = "builtin:"
+DEFAULT_POLICY = "builtin:mojaloop"
+
+# What every policy starts from, so a file that extends another need only say what differs.
+# Deliberately strict: a key left out never weakens the gate.
+DEFAULTS: dict[str, Any] = {
+    "version": 1,
+    "name": "defaults",
+    "exclude": [],
+    "inline_suppressions": "ignore",
+    "max_file_bytes": 5 * 1024 * 1024,
+    "scanners": {
+        "bandit": {"enabled": True, "optional": False, "timeout": 900},
+        "semgrep": {
+            "enabled": True,
+            "optional": False,
+            "timeout": 900,
+            "rules": [],
+            "rule_timeout": 30,
+        },
+        "detect-secrets": {"enabled": True, "optional": False, "timeout": 900},
+        "pip-audit": {"enabled": True, "optional": False, "timeout": 600},
+        "safety": {"enabled": False, "optional": True, "timeout": 600},
+    },
+    "categories": {
+        name: {
+            "fail": {"severity": "low", "confidence": "low"},
+            "report": {"severity": "info", "confidence": "low"},
+            "annotate": {"severity": "low", "confidence": "low"},
+            "default_severity": "high",
+            "budgets": {},
+            "rationale": "",
+            "sources": [],
+        }
+        for name in CATEGORIES
+    },
+    "rules": {},
+    "overrides": [],
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    column: int | None
+    where: str  # dotted path of the key, e.g. categories.sast.fail.severity
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        loc = self.file
+        if self.line:
+            loc += f":{self.line}"
+            if self.column:
+                loc += f":{self.column}"
+        where = f" {self.where}:" if self.where else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{loc}:{where} {self.message}{hint}"
+
+
+class PolicyError(Exception):
+    """One or more problems in a policy; the CLI prints each and exits 2."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("policy_gate.policy").joinpath("schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def builtin_path(name: str) -> Path:
+    """Built-in policies ship in the wheel as policy_gate/policies; in a source checkout
+    they live in the top-level policies/ folder."""
+    for base in (
+        Path(__file__).resolve().parent.parent / "policies",
+        Path(__file__).resolve().parents[2] / "policies",
+    ):
+        candidate = base / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(name)
+
+
+def load_policy(ref: str | Path) -> Policy:
+    """Load a policy by path or ``builtin:<name>``, following ``extends``."""
+    documents = _load_chain(str(ref), None, ())
+    merged = copy.deepcopy(DEFAULTS)
+    files: list[str] = []
+    for name, doc in documents:
+        files.append(name)
+        merged = merge(merged, {k: v for k, v in doc.items() if k not in ("extends", "$schema")})
+    merged["name"] = documents[-1][1].get("name", Path(documents[-1][0]).stem)
+    return build(merged, tuple(files))
+
+
+def _load_chain(
+    ref: str, parent: Path | None, seen: tuple[str, ...]
+) -> list[tuple[str, dict[str, Any]]]:
+    path, display = _resolve(ref, parent, seen)
+    key = str(path)
+    if key in seen:
+        cycle = " -> ".join((*seen, key))
+        raise PolicyError(
+            [
+                Problem(
+                    display, None, None, "extends", f"extends itself: {cycle}", "remove the cycle"
+                )
+            ]
+        )
+    if len(seen) >= 8:
+        raise PolicyError([Problem(display, None, None, "extends", "extends chain deeper than 8")])
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(
+            [Problem(display, None, None, "", f"cannot read policy: {exc.strerror}")]
+        ) from None
+    doc = parse_policy_text(raw, display)
+    chain: list[tuple[str, dict[str, Any]]] = []
+    extends = doc.get("extends", [])
+    for base in [extends] if isinstance(extends, str) else extends:
+        chain += _load_chain(base, path.parent, (*seen, key))
+    # Paths inside a policy are relative to that policy's file.
+    semgrep = doc.get("scanners", {}).get("semgrep", {})
+    if "rules" in semgrep:
+        semgrep["rules"] = [str((path.parent / r).resolve()) for r in semgrep["rules"]]
+    pip_audit = doc.get("scanners", {}).get("pip-audit", {})
+    if "advisories" in pip_audit:
+        pip_audit["advisories"] = str((path.parent / pip_audit["advisories"]).resolve())
+    chain.append((display, doc))
+    return chain
+
+
+def _resolve(ref: str, parent: Path | None, seen: tuple[str, ...]) -> tuple[Path, str]:
+    if ref.startswith(BUILTIN_PREFIX):
+        name = ref[len(BUILTIN_PREFIX) :]
+        try:
+            return builtin_path(name), ref
+        except FileNotFoundError:
+            raise PolicyError(
+                [
+                    Problem(
+                        seen[-1] if seen else ref,
+                        None,
+                        None,
+                        "extends",
+                        f"no built-in policy '{name}'",
+                        f"built-in policies: {', '.join(builtin_names())}",
+                    )
+                ]
+            ) from None
+    path = Path(ref) if parent is None else parent / ref
+    if not path.is_file():
+        raise PolicyError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    "",
+                    "policy file not found",
+                    "give a path to a .yaml file or builtin:mojaloop",
+                )
+            ]
+        )
+    return path.resolve(), str(path)
+
+
+def builtin_names() -> list[str]:
+    try:
+        folder = builtin_path("mojaloop").parent
+    except FileNotFoundError:
+        return []
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def parse_policy_text(text: str | bytes, name: str) -> dict[str, Any]:
+    """Parse one policy file and validate it on its own (pure)."""
+    try:
+        located = yamlsafe.load(text)
+    except yamlsafe.YamlProblem as exc:
+        raise PolicyError(
+            [Problem(name, exc.line, exc.column, "", exc.message, exc.hint)]
+        ) from None
+    if located.data is None:
+        located.data = {}
+    if not isinstance(located.data, dict):
+        raise PolicyError([Problem(name, 1, 1, "", "a policy must be a mapping of keys to values")])
+    problems = [
+        _schema_problem(name, located, err) for err in _validator().iter_errors(located.data)
+    ]
+    problems += _semantic_problems(name, located)
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.where))
+        raise PolicyError(problems)
+    data: dict[str, Any] = located.data
+    return data
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def _schema_problem(
+    name: str, located: yamlsafe.Located, err: jsonschema.ValidationError
+) -> Problem:
+    path = tuple(err.absolute_path)
+    validator = err.validator
+    sub: Any = err.schema if isinstance(err.schema, dict) else {}
+    if validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(sub.get("properties", {}))
+        extras = [k for k in err.instance if k not in allowed]
+        key = extras[0] if extras else ""
+        line, col = located.where((*path, key))
+        where = _dotted((*path, key))
+        if sub.get("additionalProperties") is False:
+            return Problem(
+                name,
+                line,
+                col,
+                where,
+                f"unknown key '{key}'",
+                f"allowed here: {', '.join(allowed)}",
+            )
+    if validator == "propertyNames" or "propertyNames" in err.absolute_schema_path:
+        bad = err.instance
+        line, col = located.where((*path, str(bad)) if isinstance(bad, str) else path)
+        scanner = str(bad).split(":", 1)[0]
+        if ":" in str(bad) and scanner not in SCANNER_NAMES:
+            return Problem(
+                name,
+                line,
+                col,
+                _dotted((*path, str(bad))),
+                f"unknown scanner '{scanner}'",
+                f"known scanners: {', '.join(SCANNER_NAMES)}",
+            )
+        return Problem(
+            name,
+            line,
+            col,
+            _dotted((*path, str(bad))),
+            f"'{bad}' is not a rule key",
+            "write it as scanner:rule-id, e.g. bandit:B101",
+        )
+    line, col = located.where(path)
+    where = _dotted(path)
+    if validator == "enum":
+        return Problem(
+            name,
+            line,
+            col,
+            where,
+            f"{err.instance!r} is not allowed",
+            "use one of: " + ", ".join(map(str, sub.get("enum", []))),
+        )
+    if validator == "const":
+        return Problem(
+            name,
+            line,
+            col,
+            where,
+            f"{err.instance!r} is not allowed",
+            f"use {err.validator_value!r}",
+        )
+    if validator == "type":
+        return Problem(
+            name,
+            line,
+            col,
+            where,
+            f"expected {err.validator_value}, got {_type_name(err.instance)}",
+        )
+    if validator == "required":
+        return Problem(name, line, col, where, err.message)
+    if validator in ("anyOf", "oneOf") and path and path[0] == "rules":
+        return Problem(
+            name,
+            line,
+            col,
+            where,
+            "a rule setting needs `disable` or `severity`",
+            "and a `reason` saying why",
+        )
+    if validator == "dependentRequired":
+        return Problem(name, line, col, where, err.message, "say why the rule is changed")
+    if validator == "pattern":
+        return Problem(
+            name,
+            line,
+            col,
+            where,
+            f"{err.instance!r} does not have the expected form",
+            f"expected to match {err.validator_value}",
+        )
+    description = sub.get("description") if isinstance(sub, dict) else None
+    return Problem(name, line, col, where, err.message, description or "")
+
+
+def _type_name(value: object) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "nothing (null)",
+    }.get(type(value), type(value).__name__)
+
+
+def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
+    """What the schema cannot say: patterns must compile and must not exclude everything."""
+    data = located.data
+    problems: list[Problem] = []
+    groups: list[tuple[tuple[str | int, ...], Any]] = [(("exclude",), data.get("exclude"))]
+    for i, override in enumerate(data.get("overrides") or []):
+        if isinstance(override, dict):
+            groups.append((("overrides", i, "paths"), override.get("paths")))
+    for base, patterns in groups:
+        if not isinstance(patterns, list):
+            continue
+        for j, pattern in enumerate(patterns):
+            if not isinstance(pattern, str) or not pattern:
+                continue
+            line, col = located.where((*base, j))
+            problem = pattern_problem(pattern, is_exclude=base == ("exclude",))
+            if problem:
+                problems.append(
+                    Problem(name, line, col, _dotted((*base, j)), problem[0], problem[1])
+                )
+    return problems
+
+
+# Paths that any real tree has; an exclude pattern matching all of them excludes everything.
+_PROBES = ("a.py", "src/a.py", "a/b/c/index.js", "x.txt", ".env", "requirements.txt")
+
+
+def pattern_problem(pattern: str, *, is_exclude: bool) -> tuple[str, str] | None:
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+    except Exception as exc:  # pathspec raises several types for bad patterns
+        return (
+            f"bad pattern {pattern!r}: {exc}",
+            "use gitignore syntax, e.g. 'vendor/' or '**/*.min.js'",
+        )
+    if pattern.startswith("!"):
+        return (f"negated pattern {pattern!r} is not supported here", "list only what to exclude")
+    if ".." in pattern.split("/"):
+        return (
+            f"pattern {pattern!r} points outside the scanned tree",
+            "patterns are relative to the scanned root",
+        )
+    if is_exclude and all(spec.match_file(p) for p in _PROBES):
+        return (
+            f"pattern {pattern!r} would exclude every file",
+            "exclude specific directories or file types instead "
+            "(this would silently disable the gate)",
+        )
+    return None
+
+
+def merge(base: Any, over: Any) -> Any:
+    """Deep-merge ``over`` onto ``base``: mappings merge, lists and scalars replace, except
+    that ``exclude`` and ``overrides`` lists accumulate (a repository adds to, and cannot
+    drop, its organisation's excludes and overrides)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            if (
+                key in ("exclude", "overrides")
+                and isinstance(value, list)
+                and isinstance(out.get(key), list)
+            ):
+                out[key] = [*out[key], *(v for v in value if v not in out[key])]
+            elif key in out:
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+    return copy.deepcopy(over)
+
+
+def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
+    """Turn a merged document into the typed Policy (pure)."""
+    canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    scanners = {
+        name: ScannerSettings(
+            enabled=bool(cfg["enabled"]),
+            optional=bool(cfg["optional"]),
+            timeout=float(cfg["timeout"]),
+            options={k: v for k, v in cfg.items() if k not in ("enabled", "optional", "timeout")},
+        )
+        for name, cfg in doc["scanners"].items()
+    }
+    return Policy(
+        name=str(doc.get("name", "policy")),
+        files=files,
+        sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+        document=doc,
+        exclude=tuple(doc["exclude"]),
+        honour_inline_suppressions=doc["inline_suppressions"] == "honour",
+        max_file_bytes=int(doc["max_file_bytes"]),
+        scanners=scanners,
+        categories={name: category_policy(name, cfg) for name, cfg in doc["categories"].items()},
+        rules={key: rule_policy(key, cfg) for key, cfg in doc["rules"].items()},
+        overrides=tuple(
+            DirectoryOverride(
+                paths=tuple(o["paths"]),
+                categories=o.get("categories", {}),
+                rules={k: rule_policy(k, v) for k, v in o.get("rules", {}).items()},
+                description=o.get("description", ""),
+            )
+            for o in doc["overrides"]
+        ),
+    )
+
+
+def threshold(cfg: Mapping[str, Any]) -> Threshold:
+    sev = cfg.get("severity", "low")
+    return Threshold(
+        severity=None if sev == "none" else Severity.parse(sev),
+        confidence=Confidence.parse(cfg.get("confidence", "low")),
+    )
+
+
+def category_policy(name: str, cfg: Mapping[str, Any]) -> CategoryPolicy:
+    return CategoryPolicy(
+        name=name,
+        fail=threshold(cfg["fail"]),
+        report=threshold(cfg["report"]),
+        annotate=threshold(cfg["annotate"]),
+        default_severity=Severity.parse(cfg["default_severity"]),
+        budgets={Severity.parse(k): int(v) for k, v in cfg.get("budgets", {}).items()},
+        rationale=str(cfg.get("rationale", "")),
+        sources=tuple(cfg.get("sources", [])),
+    )
+
+
+def rule_policy(key: str, cfg: Mapping[str, Any]) -> RulePolicy:
+    sev = cfg.get("severity")
+    return RulePolicy(
+        key=key,
+        disable=bool(cfg.get("disable", False)),
+        severity=Severity.parse(sev) if sev else None,
+        reason=str(cfg.get("reason", "")),
+        sources=tuple(cfg.get("sources", [])),
+    )

@@ -1,0 +1,89 @@
+"""The typed policy the evaluator works with, built from validated, merged YAML."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pathspec
+
+from policy_gate.findings import CATEGORIES, Confidence, Severity
+from policy_gate.scanners.interface import ScannerSettings
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """At or above ``severity`` (None: never) with at least ``confidence``."""
+
+    severity: Severity | None
+    confidence: Confidence = Confidence.LOW
+
+    def admits(self, severity: Severity, confidence: Confidence | None) -> bool:
+        if self.severity is None or severity < self.severity:
+            return False
+        # A scanner that gives no confidence is treated as sure: fail closed.
+        return confidence is None or confidence >= self.confidence
+
+    def describe(self) -> str:
+        if self.severity is None:
+            return "never"
+        return f"severity >= {self.severity.label}, confidence >= {self.confidence.label}"
+
+
+@dataclass(frozen=True)
+class CategoryPolicy:
+    name: str
+    fail: Threshold
+    report: Threshold
+    annotate: Threshold
+    default_severity: Severity
+    budgets: Mapping[Severity, int] = field(default_factory=dict)
+    rationale: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    key: str  # "scanner:rule"
+    disable: bool = False
+    severity: Severity | None = None
+    reason: str = ""
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DirectoryOverride:
+    paths: tuple[str, ...]
+    categories: Mapping[str, Any]  # partial category documents, merged over the base
+    rules: Mapping[str, RulePolicy]
+    description: str = ""
+
+    @cached_property
+    def spec(self) -> pathspec.GitIgnoreSpec:
+        return pathspec.GitIgnoreSpec.from_lines(list(self.paths))
+
+    def matches(self, path: str) -> bool:
+        return bool(self.spec.match_file(path))
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    files: tuple[str, ...]  # every file that contributed, base first
+    sha256: str  # hash of the merged document: identifies exactly what was enforced
+    document: Mapping[str, Any]  # the merged, validated document
+    exclude: tuple[str, ...]
+    honour_inline_suppressions: bool
+    max_file_bytes: int
+    scanners: Mapping[str, ScannerSettings]
+    categories: Mapping[str, CategoryPolicy]
+    rules: Mapping[str, RulePolicy]
+    overrides: tuple[DirectoryOverride, ...] = ()
+
+    def category(self, name: str) -> CategoryPolicy:
+        return self.categories[name]
+
+    def known_categories(self) -> tuple[str, ...]:
+        return tuple(c for c in CATEGORIES if c in self.categories)

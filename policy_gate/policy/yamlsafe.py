@@ -1,0 +1,146 @@
+"""Reading YAML that may be hostile (policies, waivers, baselines) into plain data, while
+remembering the line of every value so errors can point at it.
+
+PyYAML's own constructors would silently keep the last of two duplicate keys (a policy
+could then say two things and mean the weaker), expand alias bombs, and accept non-string
+keys. This loader composes the node graph and builds the data itself, refusing all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+Path = tuple[str | int, ...]
+
+try:  # the C loader composes ~10x faster; fall back where libyaml is absent
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class YamlProblem(Exception):
+    line: int | None
+    column: int | None
+    message: str
+    hint: str = ""
+
+
+@dataclass
+class Located:
+    """Parsed data plus where each value (by its path of keys and indexes) starts."""
+
+    data: Any
+    lines: dict[Path, tuple[int, int]]
+
+    def where(self, path: Path) -> tuple[int | None, int | None]:
+        """The line/column of the deepest known ancestor of ``path``."""
+        p = tuple(path)
+        while p not in self.lines and p:
+            p = p[:-1]
+        found = self.lines.get(p)
+        return found if found else (None, None)
+
+
+def load(text: str | bytes) -> Located:
+    if isinstance(text, bytes):
+        if len(text) > MAX_BYTES:
+            raise YamlProblem(None, None, f"file is larger than {MAX_BYTES} bytes")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise YamlProblem(
+                None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
+    if len(text) > MAX_BYTES:
+        raise YamlProblem(None, None, f"file is larger than {MAX_BYTES} bytes")
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblem(
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+            f"YAML syntax error: {problem}",
+            "check indentation and quoting on or just above this line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(None, None, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise YamlProblem(None, None, "YAML nesting is too deep") from None
+    if len(nodes) > 1:
+        raise YamlProblem(None, None, "more than one YAML document ('---') in the file")
+    lines: dict[Path, tuple[int, int]] = {}
+    if not nodes or nodes[0] is None:
+        return Located(None, lines)
+    builder = _Builder(lines)
+    return Located(builder.build(nodes[0], (), 0), lines)
+
+
+class _Builder:
+    def __init__(self, lines: dict[Path, tuple[int, int]]) -> None:
+        self.lines = lines
+        self.count = 0
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlProblem(
+                node.start_mark.line + 1,
+                None,
+                f"document expands to more than {MAX_NODES} values (an alias bomb?)",
+            )
+        if depth > MAX_DEPTH:
+            raise YamlProblem(node.start_mark.line + 1, None, f"nesting deeper than {MAX_DEPTH}")
+        self.lines.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlProblem(
+                        line, col, "YAML merge keys ('<<') are not supported", "write the keys out"
+                    )
+                if (
+                    not isinstance(key_node, yaml.ScalarNode)
+                    or key_node.tag != "tag:yaml.org,2002:str"
+                ):
+                    raise YamlProblem(line, col, "keys must be plain strings", "quote the key")
+                key = str(key_node.value)
+                if key in result:
+                    raise YamlProblem(
+                        line,
+                        col,
+                        f"duplicate key '{key}'",
+                        "remove one of them: YAML would silently keep the last",
+                    )
+                self.lines[(*path, key)] = (line, col)
+                result[key] = self.build(value_node, (*path, key), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        return _scalar(node)
+
+
+_SCALAR_LOADER = yaml.SafeLoader("")
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """Resolve a scalar the way SafeLoader does, but keep timestamps as ISO strings."""
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return str(node.value)
+    try:
+        return _SCALAR_LOADER.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise YamlProblem(
+            node.start_mark.line + 1, node.start_mark.column + 1, f"bad value: {exc}"
+        ) from None

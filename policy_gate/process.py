@@ -1,0 +1,147 @@
+"""Running scanner processes: find the executable, enforce the timeout, kill the whole
+process group, and turn every way a process can fail into a ScannerError.
+
+Scanners are separate programs; the gate never imports or runs code from the scanned tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Where tests (and unusual installs) point the gate at other scanner executables. When set,
+# only these directories are searched, so a test can also make a scanner "missing".
+SCANNER_PATH_ENV = "POLICY_GATE_SCANNER_PATH"
+
+# Keep child output bounded: a scanner that floods stdout must not exhaust memory.
+MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+
+
+class ScannerError(Exception):
+    """A scanner could not produce a trustworthy result. The gate fails closed on it."""
+
+    def __init__(self, scanner: str, reason: str) -> None:
+        super().__init__(f"{scanner}: {reason}")
+        self.scanner = scanner
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def find_tool(name: str) -> str | None:
+    """Locate a scanner: the override path if set, else beside this interpreter (a venv
+    that is not activated), else PATH."""
+    override = os.environ.get(SCANNER_PATH_ENV)
+    if override is not None:
+        return shutil.which(name, path=override)
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def scanner_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment scanners run with: no telemetry, no update checks, no colour."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SEMGREP_ENABLE_VERSION_CHECK": "0",
+            "SEMGREP_SEND_METRICS": "off",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "NO_COLOR": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.pop("FORCE_COLOR", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_tool(
+    scanner: str,
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Completed:
+    """Run one scanner process to completion or raise ScannerError (missing, timeout,
+    killed by a signal). Interpreting the exit code is the scanner adapter's job."""
+    exe = find_tool(argv[0])
+    if exe is None:
+        raise ScannerError(
+            scanner,
+            f"'{argv[0]}' is not installed or not on PATH "
+            "(install the scanners with `pip install 'policy-gate[scanners]'`)",
+        )
+    full = (exe, *argv[1:])
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            full,
+            cwd=cwd,
+            env=dict(env) if env is not None else scanner_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, so a timeout kills children too
+        )
+    except OSError as exc:
+        raise ScannerError(scanner, f"could not start '{exe}': {exc.strerror or exc}") from exc
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ScannerError(scanner, f"timed out after {timeout:g} s (policy timeout)") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    seconds = time.monotonic() - started
+    if proc.returncode < 0:
+        try:
+            name = signal.Signals(-proc.returncode).name
+        except ValueError:
+            name = f"signal {-proc.returncode}"
+        raise ScannerError(scanner, f"was killed by {name}{_stderr_tail(err)}")
+    return Completed(
+        argv=tuple(full),
+        returncode=proc.returncode,
+        stdout=out.decode("utf-8", "replace"),
+        stderr=err.decode("utf-8", "replace"),
+        seconds=seconds,
+    )
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()
+    proc.communicate()
+
+
+def _stderr_tail(err: bytes, limit: int = 400) -> str:
+    text = err.decode("utf-8", "replace").strip()
+    if not text:
+        return ""
+    return ": " + text[-limit:]
+
+
+def stderr_tail(completed: Completed, limit: int = 400) -> str:
+    """The end of a scanner's stderr, for error messages (it is where tools explain)."""
+    return _stderr_tail(completed.stderr.encode(), limit)

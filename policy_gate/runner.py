@@ -1,0 +1,185 @@
+"""Run the enabled scanners concurrently, then normalise: scan -> merge -> (evaluate).
+
+Every scanner ends in exactly one state: ok, failed (the gate exits 3), skipped (it
+failed but the policy marks it optional; every report says why) or disabled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from policy_gate.fileset import FileSet, walk
+from policy_gate.findings import Finding, merge_findings
+from policy_gate.policy.evaluate import ScannerOutcome
+from policy_gate.policy.model import Policy
+from policy_gate.process import ScannerError
+from policy_gate.scanners import registry
+from policy_gate.scanners.interface import Progress, ScanContext, ScanOutput, no_progress
+
+
+@dataclass
+class ScannerRun:
+    name: str
+    status: str  # ok | failed | skipped | disabled
+    reason: str = ""
+    version: str = ""
+    seconds: float = 0.0
+    output: ScanOutput | None = None
+
+    @property
+    def outcome(self) -> ScannerOutcome:
+        return ScannerOutcome(self.name, self.status, self.reason)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.output.findings if self.output else []
+
+
+@dataclass
+class ScanResult:
+    root: Path
+    fileset: FileSet
+    runs: list[ScannerRun]
+    findings: list[Finding]  # merged
+    started: float
+    seconds: float
+    osv_url: str | None = None
+    advisories: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# (event, scanner, detail): event is "start", "progress", "done"
+Listener = Callable[[str, str, str], None]
+
+
+def scan(
+    root: Path,
+    policy: Policy,
+    *,
+    only: list[str] | None = None,
+    osv_url: str | None = None,
+    advisories: str | None = None,
+    listener: Listener | None = None,
+    jobs: int | None = None,
+) -> ScanResult:
+    started_wall = time.time()
+    started = time.monotonic()
+    notify = listener or (lambda _e, _s, _d: None)
+    fileset = walk(root, policy.exclude)
+    jobs = jobs or os.cpu_count() or 1
+    adv = advisories or policy.scanners["pip-audit"].options.get("advisories")
+    osv = osv_url or policy.scanners["pip-audit"].options.get("osv_url")
+    scanners = registry()
+    wanted = [n for n in scanners if only is None or n in only]
+
+    with contextlib.ExitStack() as stack:
+        if adv and "pip-audit" in wanted and policy.scanners["pip-audit"].enabled:
+            from policy_gate.osv.server import serve_advisories
+
+            osv = stack.enter_context(serve_advisories(Path(str(adv))))
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
+        runs: dict[str, ScannerRun] = {}
+        threads: list[threading.Thread] = []
+        for name in scanners:
+            settings = policy.scanners[name]
+            if name not in wanted:
+                runs[name] = ScannerRun(name, "disabled", "not selected on the command line")
+                continue
+            if not settings.enabled:
+                runs[name] = ScannerRun(name, "disabled", "disabled by the policy")
+                continue
+            options = {
+                "honour_inline_suppressions": policy.honour_inline_suppressions,
+                "max_file_bytes": policy.max_file_bytes,
+                **settings.options,
+            }
+            (work / name).mkdir()
+            ctx = ScanContext(
+                fileset=fileset,
+                settings=replace(settings, options=options),
+                jobs=jobs,
+                progress=_progress(notify),
+                osv_url=osv,
+                work_dir=work / name,
+            )
+            runs[name] = ScannerRun(name, "running")
+            thread = threading.Thread(
+                target=_run_one,
+                args=(scanners[name].scan, ctx, runs[name], notify),
+                name=f"scan-{name}",
+                daemon=True,
+            )
+            threads.append(thread)
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    ordered = [runs[n] for n in scanners]
+    for run in ordered:
+        if run.status == "failed" and policy.scanners[run.name].optional:
+            run.status = "skipped"
+    raw = [f for run in ordered if run.status == "ok" for f in run.findings]
+    merged = merge_findings(raw)
+    return ScanResult(
+        root=fileset.root,
+        fileset=fileset,
+        runs=ordered,
+        findings=merged,
+        started=started_wall,
+        seconds=time.monotonic() - started,
+        osv_url=osv if not adv else None,
+        advisories=str(adv) if adv else None,
+    )
+
+
+def _progress(notify: Listener) -> Progress:
+    def progress(scanner: str, message: str) -> None:
+        notify("progress", scanner, message)
+
+    return progress
+
+
+def _run_one(
+    scan_fn: Callable[[ScanContext], ScanOutput],
+    ctx: ScanContext,
+    run: ScannerRun,
+    notify: Listener,
+) -> None:
+    notify("start", run.name, "")
+    started = time.monotonic()
+    try:
+        output = scan_fn(ctx)
+        counted = sum(len(f.sources) for f in output.findings)
+        if counted != output.raw_results:
+            raise ScannerError(
+                run.name,
+                f"internal accounting error: {output.raw_results} results reported but "
+                f"{counted} findings produced",
+            )
+        run.output = output
+        run.version = output.version
+        run.status = "ok"
+    except ScannerError as exc:
+        run.status = "failed"
+        run.reason = exc.reason
+    except Exception as exc:  # an adapter bug must fail closed, never pass
+        run.status = "failed"
+        run.reason = f"internal error in the {run.name} adapter: {type(exc).__name__}: {exc}"
+    run.seconds = time.monotonic() - started
+    notify("done", run.name, run.status)
+
+
+@contextlib.contextmanager
+def nothing() -> Iterator[None]:
+    yield None
+
+
+__all__ = ["ScanResult", "ScannerRun", "no_progress", "scan"]

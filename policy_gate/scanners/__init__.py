@@ -1,0 +1,23 @@
+"""Scanner adapters, one module per tool, registered by name (the names the policy uses)."""
+
+from __future__ import annotations
+
+from policy_gate.scanners.interface import Scanner
+
+
+def registry() -> dict[str, Scanner]:
+    """Every scanner the gate knows, in the order reports list them."""
+    from policy_gate.scanners.bandit import BanditScanner
+    from policy_gate.scanners.detect_secrets import DetectSecretsScanner
+    from policy_gate.scanners.pip_audit import PipAuditScanner
+    from policy_gate.scanners.safety import SafetyScanner
+    from policy_gate.scanners.semgrep import SemgrepScanner
+
+    scanners: list[Scanner] = [
+        BanditScanner(),
+        SemgrepScanner(),
+        DetectSecretsScanner(),
+        PipAuditScanner(),
+        SafetyScanner(),
+    ]
+    return {s.name: s for s in scanners}

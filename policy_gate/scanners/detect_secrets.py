@@ -1,0 +1,300 @@
+"""detect-secrets: committed credentials. Run on explicit files from the shared walk (so
+no git, no ignore files and no symlinks decide what is read), with the filters that would
+let a pull request hide a secret switched off, and without network verification."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policy_gate.fileset import FileSet, is_binary, read_line
+from policy_gate.findings import (
+    SECRET,
+    UNSCANNED,
+    Confidence,
+    Finding,
+    SecretInfo,
+    Severity,
+    Source,
+)
+from policy_gate.process import ScannerError, run_tool, scanner_env, stderr_tail
+from policy_gate.redact import find_secret, mask
+from policy_gate.scanners.interface import (
+    ScanContext,
+    Scanner,
+    ScanOutput,
+    chunked,
+    parse_json,
+    require,
+    split_evenly,
+    tree_path,
+    unscanned_finding,
+)
+
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+UNKNOWN_PREVIEW = "********"
+# Files per detect-secrets run: small enough for useful progress on a big tree, large
+# enough that its ~0.3 s start-up stays a few percent of the work.
+MAX_BATCH_FILES = 500
+
+_FILTERS = "detect_secrets.filters."
+# An inline `pragma: allowlist secret` is written by whoever writes the code, including the
+# pull request under review; it is honoured only when the policy says so.
+ALLOWLIST_FILTER = _FILTERS + "allowlist.is_line_allowlisted"
+# Filters that skip whole files by name. The gate already skips binaries by content, and
+# these would silently hide e.g. any path containing "swagger" (every Mojaloop API spec) or
+# an IDE settings file (.iml, .prefs) with a database password.
+ALWAYS_DISABLED_FILTERS = (
+    _FILTERS + "heuristic.is_non_text_file",
+    _FILTERS + "heuristic.is_swagger_file",
+)
+# Lock files are full of integrity hashes that the entropy plugins would flag by the
+# hundred, but they also carry registry URLs with tokens in them: scan them with every
+# plugin except the entropy ones instead of not at all.
+LOCK_FILTER = _FILTERS + "heuristic.is_lock_file"
+ENTROPY_PLUGINS = ("Base64HighEntropyString", "HexHighEntropyString")
+LOCK_FILES = frozenset(
+    {
+        "Brewfile.lock.json",
+        "Cartfile.resolved",
+        "composer.lock",
+        "Gemfile.lock",
+        "Package.resolved",
+        "package-lock.json",
+        "Podfile.lock",
+        "yarn.lock",
+        "Pipfile.lock",
+        "poetry.lock",
+        "Cargo.lock",
+        "packages.lock.json",
+    }
+)
+
+_S, _C = Severity, Confidence
+_HIGH = (_S.HIGH, _C.HIGH)
+# Keyed by detect-secrets' `secret_type` strings (plugins' class attribute in 1.5).
+GRADES: Mapping[str, tuple[Severity, Confidence]] = {
+    "Private Key": (_S.CRITICAL, _C.HIGH),
+    "AWS Access Key": _HIGH,
+    "GitHub Token": _HIGH,
+    "GitLab Token": _HIGH,
+    "Slack Token": _HIGH,
+    "Stripe Access Key": _HIGH,
+    "Twilio API Key": _HIGH,
+    "SendGrid API Key": _HIGH,
+    "NPM tokens": _HIGH,
+    "PyPI Token": _HIGH,
+    "OpenAI Token": _HIGH,
+    "Azure Storage Account access key": _HIGH,
+    "Discord Bot Token": _HIGH,
+    "Telegram Bot Token": _HIGH,
+    "Mailchimp Access Key": _HIGH,
+    "Artifactory Credentials": _HIGH,
+    "IBM Cloud IAM Key": _HIGH,
+    "IBM COS HMAC Credentials": _HIGH,
+    "SoftLayer Credentials": _HIGH,
+    "Square OAuth Secret": _HIGH,
+    "Basic Auth Credentials": (_S.HIGH, _C.MEDIUM),
+    "Cloudant Credentials": (_S.HIGH, _C.MEDIUM),
+    "JSON Web Token": (_S.MEDIUM, _C.MEDIUM),
+    "Secret Keyword": (_S.MEDIUM, _C.LOW),
+    "Base64 High Entropy String": (_S.MEDIUM, _C.LOW),
+    "Hex High Entropy String": (_S.MEDIUM, _C.LOW),
+    "Public IP (ipv4)": (_S.LOW, _C.LOW),
+}
+UNKNOWN_GRADE = (_S.MEDIUM, _C.MEDIUM)
+
+
+def plan(jobs: int) -> tuple[int, int]:
+    """(parallel detect-secrets processes, --cores for each).
+
+    Without --cores, every multi-file detect-secrets run starts a pool of cpu_count()
+    workers, so `jobs` runs side by side would oversubscribe the machine; the budget of
+    `jobs` cores is split explicitly instead. On Django 4.2 (2,407 text files, 2 cores)
+    `jobs` runs of one core and one run of `jobs` cores were equal within noise (42-52 s).
+    """
+    return max(1, jobs), 1
+
+
+def rule_id(kind: str) -> str:
+    """A stable id from the type name ('Public IP (ipv4)' -> 'public-ip-ipv4'), so waivers
+    and baselines can name a rule without depending on the plugin's class name."""
+    return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-") or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class _Inventory:
+    """Which files go to detect-secrets, and which cannot and why."""
+
+    regular: tuple[str, ...]
+    lock: tuple[str, ...]
+    binary: int
+    gaps: tuple[tuple[str, str], ...]  # (path, reason)
+
+
+class DetectSecretsScanner(Scanner):
+    name = "detect-secrets"
+    executable = "detect-secrets"
+    categories = (SECRET, UNSCANNED)
+    description = "Committed credentials and keys (Yelp detect-secrets)"
+
+    def targets(self, fileset: FileSet) -> tuple[str, ...]:
+        return fileset.files
+
+    def scan(self, ctx: ScanContext) -> ScanOutput:
+        version = self.version(ctx)
+        limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        inv = _inventory(ctx.root, self.targets(ctx.fileset), limit)
+        total = len(inv.regular) + len(inv.lock)
+
+        processes, cores = plan(ctx.jobs)
+        base = ["detect-secrets", "--cores", str(cores), "scan", "--no-verify"]
+        for name in ALWAYS_DISABLED_FILTERS:
+            base += ["--disable-filter", name]
+        if not ctx.settings.options.get("honour_inline_suppressions", False):
+            base += ["--disable-filter", ALLOWLIST_FILTER]
+        lock_args = ["--disable-filter", LOCK_FILTER]
+        for plugin in ENTROPY_PLUGINS:
+            lock_args += ["--disable-plugin", plugin]
+
+        work: list[tuple[list[str], list[str]]] = [
+            (argv, batch)
+            for argv, group in ((base, inv.regular), ([*base, *lock_args], inv.lock))
+            for part in split_evenly(group, processes)
+            for chunk in chunked(part)
+            for batch in _limit(chunk, MAX_BATCH_FILES)
+        ]
+        done = 0
+        lock = threading.Lock()
+
+        def run(item: tuple[list[str], list[str]]) -> Any:
+            nonlocal done
+            argv, batch = item
+            # "./" keeps a file named "-x" from being read as an option. A lone file takes
+            # detect-secrets' single-file path, which turns a backslash in a name into "/"
+            # and then silently fails to open the file: naming it twice keeps every run on
+            # the multi-file path (results are a set per file, so nothing is doubled).
+            names = batch * 2 if len(batch) == 1 else batch
+            full = [*argv, *(f"./{f}" for f in names)]
+            completed = run_tool(
+                self.name,
+                full,
+                timeout=ctx.settings.timeout,
+                cwd=ctx.root,
+                # Read files as UTF-8 whatever the runner's locale: under another encoding
+                # detect-secrets silently drops files it cannot decode.
+                env=scanner_env({"PYTHONUTF8": "1"}),
+            )
+            if completed.returncode != 0:
+                raise ScannerError(
+                    self.name, f"exited {completed.returncode}{stderr_tail(completed)}"
+                )
+            report = parse_json(self.name, completed.stdout)
+            with lock:
+                done += len(batch)
+                message = f"{done}/{total} files"
+            ctx.progress(self.name, message)
+            return report
+
+        with ThreadPoolExecutor(max_workers=processes) as pool:
+            reports = list(pool.map(run, work))
+
+        findings: list[Finding] = []
+        raw = 0
+        cache: dict[Path, list[str]] = {}
+        for report in reports:
+            results = require(self.name, report, "results", dict, "report")
+            for key, items in results.items():
+                if not isinstance(items, list):
+                    raise ScannerError(
+                        self.name, f"unexpected output: results[{key!r}] is not a list"
+                    )
+                for i, item in enumerate(items):
+                    findings.append(self._finding(ctx, item, f"results[{key!r}][{i}]", cache))
+                    raw += 1
+        for path, reason in inv.gaps:
+            findings.append(unscanned_finding(self.name, path, reason))
+            raw += 1
+
+        notes: list[str] = []
+        if inv.binary:
+            notes.append(f"{inv.binary} binary files not scanned for secrets (NUL byte found)")
+        if inv.lock:
+            notes.append(f"{len(inv.lock)} lock files scanned without the high-entropy plugins")
+        return ScanOutput(findings, version, raw, total, notes)
+
+    def _finding(
+        self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
+    ) -> Finding:
+        kind = require(self.name, item, "type", str, where)
+        path = tree_path(require(self.name, item, "filename", str, where))
+        hashed = require(self.name, item, "hashed_secret", str, where).lower()
+        line = require(self.name, item, "line_number", int, where)
+        require(self.name, item, "is_verified", bool, where)
+        if not re.fullmatch(r"[0-9a-f]{40}", hashed):
+            raise ScannerError(self.name, f"unexpected output: {where}.hashed_secret is not SHA-1")
+        severity, confidence = GRADES.get(kind, UNKNOWN_GRADE)
+        value = find_secret(read_line(ctx.root / path, line, cache), hashed)
+        preview = mask(value) if value else UNKNOWN_PREVIEW
+        message = (
+            f"{kind} committed to the repository ({preview}, sha1:{hashed[:7]}…). Rotate it, "
+            "remove it from the code and history, and load it from a secret store."
+        )
+        return Finding(
+            category=SECRET,
+            sources=(Source(self.name, rule_id(kind), severity, confidence, message),),
+            path=path,
+            start_line=line,
+            end_line=line,
+            message=message,
+            flaw_key=f"secret:{hashed}",
+            content_key=hashed,
+            title=f"{kind} in source",
+            secret=SecretInfo(kind=kind, preview=preview, hash=f"sha1:{hashed}"),
+        )
+
+
+def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
+    """Sort files into scannable / binary / cannot-scan, before detect-secrets sees them:
+    whatever it would drop silently (too big to be sane, unreadable, not UTF-8) is
+    reported here as an unscanned finding instead."""
+    regular: list[str] = []
+    lock: list[str] = []
+    gaps: list[tuple[str, str]] = []
+    binary = 0
+    for rel in files:
+        path = root / rel
+        try:
+            size = path.stat(follow_symlinks=False).st_size
+        except OSError as exc:
+            gaps.append((rel, _unreadable(exc)))
+            continue
+        if size > limit:
+            gaps.append((rel, f"larger than {limit} bytes; not scanned for secrets"))
+            continue
+        if is_binary(path):
+            binary += 1
+            continue
+        try:
+            path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            gaps.append((rel, _unreadable(exc)))
+            continue
+        except UnicodeDecodeError:
+            gaps.append((rel, "text that is not valid UTF-8; not scanned for secrets"))
+            continue
+        (lock if rel.rsplit("/", 1)[-1] in LOCK_FILES else regular).append(rel)
+    return _Inventory(tuple(regular), tuple(lock), binary, tuple(gaps))
+
+
+def _limit(batch: list[str], size: int) -> list[list[str]]:
+    return [batch[i : i + size] for i in range(0, len(batch), size)]
+
+
+def _unreadable(exc: OSError) -> str:
+    return f"could not be read ({exc.strerror or exc}); not scanned for secrets"

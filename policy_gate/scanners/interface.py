@@ -1,0 +1,161 @@
+"""The abstract scanner: given the file inventory and its settings, run one tool and turn
+its output into Findings. One module per tool implements it."""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from policy_gate.fileset import FileSet
+from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
+from policy_gate.process import ScannerError, run_tool, stderr_tail
+
+# (scanner name, message) -> None. Scanners call it with what they are doing ("42/300
+# files"); the terminal shows it on long runs.
+Progress = Callable[[str, str], None]
+
+
+def no_progress(_scanner: str, _message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ScannerSettings:
+    """The policy's settings for one scanner (validated by the policy schema)."""
+
+    enabled: bool = True
+    optional: bool = False
+    timeout: float = 900.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    fileset: FileSet
+    settings: ScannerSettings
+    jobs: int = 1  # cores this scanner may use
+    progress: Progress = no_progress
+    osv_url: str | None = None  # an OSV-compatible query endpoint, when not the public one
+    work_dir: Path | None = None  # a private temporary directory for this scanner
+
+    @property
+    def root(self) -> Path:
+        return self.fileset.root
+
+
+@dataclass
+class ScanOutput:
+    """What a scanner produced: findings, and how many raw results the tool reported
+    (the two are compared in every report: nothing may be lost)."""
+
+    findings: list[Finding]
+    version: str
+    raw_results: int
+    files_scanned: int
+    notes: list[str] = field(default_factory=list)
+
+
+class Scanner(ABC):
+    name: ClassVar[str]
+    executable: ClassVar[str]
+    categories: ClassVar[tuple[str, ...]]
+    description: ClassVar[str]
+
+    # The first dotted number a tool's `--version` prints is its version (bandit prints the
+    # Python version after its own; semgrep only the number).
+    _VERSION: ClassVar[re.Pattern[str]] = re.compile(r"(\d+\.\d+(?:\.\d+)*[^\s,]*)")
+
+    def version(self, ctx: ScanContext) -> str:
+        """Ask the tool its version: recorded in every report, and a first check that the
+        executable runs at all."""
+        argv = [self.executable, "--version"]
+        if self.name == "semgrep":
+            argv.append("--disable-version-check")
+        completed = run_tool(self.name, argv, timeout=120, cwd=ctx.root)
+        match = self._VERSION.search(completed.stdout)
+        if completed.returncode != 0 or not match:
+            raise ScannerError(self.name, f"`{' '.join(argv)}` failed{stderr_tail(completed)}")
+        return match.group(1)
+
+    @abstractmethod
+    def targets(self, fileset: FileSet) -> tuple[str, ...]:
+        """The files this scanner should look at (it may look at none)."""
+
+    @abstractmethod
+    def scan(self, ctx: ScanContext) -> ScanOutput:
+        """Run the tool. Raise ScannerError when it cannot give a trustworthy answer."""
+
+
+def parse_json(scanner: str, text: str) -> Any:
+    """Parse a scanner's JSON output, failing closed with a readable reason."""
+    stripped = text.strip()
+    if not stripped:
+        raise ScannerError(scanner, "printed no output (expected a JSON report)")
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        preview = stripped[:120].replace("\n", " ")
+        raise ScannerError(
+            scanner, f"printed output that is not JSON ({exc.msg} at char {exc.pos}): {preview!r}"
+        ) from None
+
+
+def require(scanner: str, obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """Fetch a field a scanner's output format promises, or fail closed naming it."""
+    if not isinstance(obj, dict):
+        raise ScannerError(scanner, f"unexpected output: {where} is not an object")
+    if key not in obj:
+        raise ScannerError(scanner, f"unexpected output: {where} has no '{key}' field")
+    value = obj[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise ScannerError(scanner, f"unexpected output: {where}.{key} is {type(value).__name__}")
+    return value
+
+
+def unscanned_finding(scanner: str, path: str, reason: str, line: int | None = None) -> Finding:
+    """A file a scanner could not analyse (syntax error, too large…): shown, never silent."""
+    return Finding(
+        category=UNSCANNED,
+        sources=(Source(scanner, "file-not-analysed", Severity.MEDIUM, Confidence.HIGH, reason),),
+        path=path,
+        start_line=line,
+        end_line=line,
+        message=f"{scanner} could not analyse this file: {reason}",
+        flaw_key=f"{scanner}:unscanned",
+        content_key=content_key(reason),
+        title="File not analysed",
+    )
+
+
+def tree_path(reported: str) -> str:
+    """A scanner's path for a file we passed as ``./rel`` back to ``rel`` (bandit reports
+    ``././rel``; semgrep reports ``rel``)."""
+    while reported.startswith("./"):
+        reported = reported[2:]
+    return reported
+
+
+def chunked(items: tuple[str, ...], max_chars: int = 100_000) -> list[list[str]]:
+    """Split a file list into argv-sized batches (Linux caps one argv near 2 MB)."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for item in items:
+        if current and size + len(item) + 1 > max_chars:
+            batches.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += len(item) + 1
+    if current:
+        batches.append(current)
+    return batches
+
+
+def split_evenly(items: tuple[str, ...], parts: int) -> list[tuple[str, ...]]:
+    parts = max(1, min(parts, len(items)))
+    return [items[i::parts] for i in range(parts)] if items else []

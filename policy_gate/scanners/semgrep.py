@@ -1,0 +1,199 @@
+"""semgrep: Python and JavaScript/TypeScript SAST with the rule pack shipped in
+``policy_gate/rules/semgrep`` (never the registry; metrics off).
+
+semgrep exits 0 even when rules or targets fail; its ``errors`` list is read and every
+error is either fatal (a rule or configuration problem: the scan is not trustworthy) or an
+``unscanned`` finding naming the file it could not analyse.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from policy_gate.fileset import FileSet, read_line
+from policy_gate.findings import (
+    SAST,
+    UNSCANNED,
+    Confidence,
+    Finding,
+    Severity,
+    Source,
+    content_key,
+    cwe_id,
+)
+from policy_gate.process import Completed, ScannerError, run_tool, scanner_env, stderr_tail
+from policy_gate.redact import redact_message
+from policy_gate.scanners.interface import (
+    ScanContext,
+    Scanner,
+    ScanOutput,
+    parse_json,
+    require,
+    tree_path,
+    unscanned_finding,
+)
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "semgrep"
+SUFFIXES = (".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
+_LEVELS = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class SemgrepScanner(Scanner):
+    name = "semgrep"
+    executable = "semgrep"
+    categories = (SAST, UNSCANNED)
+    description = "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack"
+
+    def targets(self, fileset: FileSet) -> tuple[str, ...]:
+        return fileset.with_suffix(*SUFFIXES)
+
+    def rule_paths(self, ctx: ScanContext) -> list[Path]:
+        extra = ctx.settings.options.get("rules", [])
+        paths = [RULES_DIR, *(Path(p) for p in extra)]
+        for p in paths:
+            if not p.exists():
+                raise ScannerError(self.name, f"rule path {p} does not exist")
+        return paths
+
+    def scan(self, ctx: ScanContext) -> ScanOutput:
+        version = self.version(ctx)
+        max_bytes = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        files: list[str] = []
+        findings: list[Finding] = []
+        for rel in self.targets(ctx.fileset):
+            try:
+                size = (ctx.root / rel).stat().st_size
+            except OSError as exc:
+                findings.append(unscanned_finding(self.name, rel, f"cannot stat: {exc.strerror}"))
+                continue
+            if size > max_bytes:
+                findings.append(
+                    unscanned_finding(
+                        self.name, rel, f"larger than {max_bytes} bytes; not analysed"
+                    )
+                )
+            else:
+                files.append(rel)
+        if not files:
+            return ScanOutput(findings, version, len(findings), 0)
+
+        argv = [
+            "semgrep",
+            "scan",
+            "--json",
+            "--quiet",
+            "--metrics=off",
+            "--disable-version-check",
+            "--no-git-ignore",
+            f"--jobs={max(1, ctx.jobs)}",
+            f"--max-target-bytes={max_bytes}",
+            f"--timeout={int(ctx.settings.options.get('rule_timeout', 30))}",
+        ]
+        if not ctx.settings.options.get("honour_inline_suppressions", False):
+            argv.append("--disable-nosem")
+        for path in self.rule_paths(ctx):
+            argv += ["--config", str(path)]
+        # semgrep has no list-file option; the file list goes on the command line. Files
+        # passed explicitly are scanned even if a .semgrepignore in the tree names them.
+        argv += ["--", *(f"./{f}" for f in files)]
+        ctx.progress(self.name, f"{len(files)} files")
+        env = scanner_env({"SEMGREP_USER_HOME": str(ctx.work_dir)} if ctx.work_dir else None)
+        completed = run_tool(self.name, argv, timeout=ctx.settings.timeout, cwd=ctx.root, env=env)
+        if completed.returncode not in (0, 1):
+            raise ScannerError(self.name, f"exited {completed.returncode}: {_failure(completed)}")
+        report = parse_json(self.name, completed.stdout)
+        results = require(self.name, report, "results", list, "report")
+        errors = require(self.name, report, "errors", list, "report")
+        cache: dict[Path, list[str]] = {}
+        for i, item in enumerate(results):
+            findings.append(self._finding(ctx, item, f"results[{i}]", cache))
+        targets = set(files)
+        for i, err in enumerate(errors):
+            findings.append(self._error(err, f"errors[{i}]", targets))
+        return ScanOutput(findings, version, len(findings), len(files))
+
+    def _finding(
+        self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
+    ) -> Finding:
+        check_id = require(self.name, item, "check_id", str, where)
+        rule_id = check_id.rsplit(".", 1)[-1]
+        path = tree_path(require(self.name, item, "path", str, where))
+        start = require(
+            self.name, require(self.name, item, "start", dict, where), "line", int, f"{where}.start"
+        )
+        end = require(
+            self.name, require(self.name, item, "end", dict, where), "line", int, f"{where}.end"
+        )
+        extra = require(self.name, item, "extra", dict, where)
+        message = redact_message(require(self.name, extra, "message", str, f"{where}.extra"))
+        meta = extra.get("metadata") if isinstance(extra.get("metadata"), dict) else {}
+        severity = _parse(Severity, meta.get("severity")) or _LEVELS.get(
+            str(extra.get("severity", "")).upper()
+        )
+        confidence = _parse(Confidence, meta.get("confidence"))
+        raw_cwe = meta.get("cwe", [])
+        cwes = tuple(
+            dict.fromkeys(
+                c
+                for c in (cwe_id(x) for x in (raw_cwe if isinstance(raw_cwe, list) else [raw_cwe]))
+                if c
+            )
+        )
+        refs = meta.get("references")
+        return Finding(
+            category=SAST,
+            sources=(Source(self.name, rule_id, severity, confidence, message),),
+            path=path,
+            start_line=start,
+            end_line=end,
+            message=message,
+            flaw_key=cwes[0] if cwes else f"{self.name}:{rule_id}",
+            content_key=content_key(read_line(ctx.root / path, start, cache)),
+            cwe=cwes,
+            title=rule_id,
+            fix=str(meta.get("fix", "")),
+            help_url=refs[0]
+            if isinstance(refs, list) and refs and isinstance(refs[0], str)
+            else None,
+        )
+
+    def _error(self, err: Any, where: str, targets: set[str]) -> Finding:
+        """A problem with one of our target files is an `unscanned` finding; anything else
+        (a rule that does not parse, a crash) means the scan cannot be trusted."""
+        if not isinstance(err, dict):
+            raise ScannerError(self.name, f"unexpected output: {where} is not an object")
+        summary = _error_summary(err)
+        path = err.get("path")
+        if isinstance(path, str) and tree_path(path) in targets:
+            return unscanned_finding(self.name, tree_path(path), summary)
+        raise ScannerError(self.name, f"reported an error: {summary}")
+
+
+def _failure(completed: Completed) -> str:
+    """semgrep explains fatal errors in its JSON output, not on stderr."""
+    try:
+        errors = json.loads(completed.stdout).get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            return _error_summary(errors[0])
+    except (ValueError, AttributeError):
+        pass
+    return stderr_tail(completed).removeprefix(": ") or "no error message"
+
+
+def _error_summary(err: dict[str, Any]) -> str:
+    kind = err.get("type")
+    kind_text = str(kind[0]) if isinstance(kind, list) and kind else str(kind)
+    lines = str(err.get("message", "")).strip().splitlines()
+    return f"{kind_text}: {lines[0][:300] if lines else 'no detail'}"
+
+
+def _parse(kind: type[Severity] | type[Confidence], value: object) -> Any:
+    if isinstance(value, str):
+        try:
+            return kind[value.strip().upper()]
+        except KeyError:
+            return None
+    return None

@@ -1,0 +1,116 @@
+"""Shared fixtures: fixture trees, a real gate run in a subprocess, scanner bin dirs for
+fault injection (a fake scanner only ever stands in to inject a fault)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PYPA_VULNS = SHARED / "advisories" / "pypa" / "vulns"
+EXAMPLE_ADVISORIES = REPO / "examples" / "advisories"
+REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "pip-audit", "safety", "pysemgrep",
+                 "semgrep-core")
+
+
+def real_tool(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+@dataclass
+class GateRun:
+    code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def findings(self, **match: Any) -> list[dict[str, Any]]:
+        assert self.report is not None
+        return [
+            f for f in self.report["findings"]
+            if all(f.get(k) == v for k, v in match.items())
+        ]
+
+    def scanner(self, name: str) -> dict[str, Any]:
+        assert self.report is not None
+        return next(s for s in self.report["scanners"] if s["name"] == name)
+
+
+def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content))
+    return root
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
+    def build(files: dict[str, str | bytes]) -> Path:
+        return make_tree(tmp_path / "repo", files)
+
+    return build
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Callable[..., GateRun]:
+    """Run `policy-gate scan` as a user would: a separate process, real scanners."""
+
+    def run(root: Path, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 300) -> GateRun:
+        report_path = tmp_path / "report.json"
+        if report_path.exists():
+            report_path.unlink()
+        argv = [sys.executable, "-m", "policy_gate", "scan", str(root),
+                "--format", "json", "--output", str(report_path), *args]
+        if "--advisories" not in args:
+            argv += ["--advisories", str(EXAMPLE_ADVISORIES)]
+        full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        proc = subprocess.run(argv, capture_output=True, text=True, env=full_env,
+                              timeout=timeout, check=False)
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        return GateRun(proc.returncode, proc.stdout, proc.stderr, report)
+
+    return run
+
+
+@pytest.fixture
+def scanner_bin(tmp_path: Path) -> Callable[[dict[str, str]], dict[str, str]]:
+    """A bin dir with the real scanners, where some are replaced by fake scripts; returns
+    the environment that makes the gate use it."""
+
+    def build(fakes: dict[str, str]) -> dict[str, str]:
+        bindir = tmp_path / "bin"
+        bindir.mkdir(exist_ok=True)
+        for name in REAL_SCANNERS:
+            real = real_tool(name)
+            if real and name not in fakes and not (bindir / name).exists():
+                (bindir / name).symlink_to(real)
+        for name, body in fakes.items():
+            script = bindir / name
+            script.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+            script.chmod(0o755)
+        return {"POLICY_GATE_SCANNER_PATH": str(bindir)}
+
+    return build

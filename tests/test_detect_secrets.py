@@ -1,0 +1,334 @@
+"""detect-secrets adapter, against the real detect-secrets on trees built per test.
+
+Fake credentials are assembled at run time so this file holds none in scannable form.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_gate.fileset import walk
+from policy_gate.findings import SECRET, UNSCANNED, Finding, Severity
+from policy_gate.process import ScannerError
+from policy_gate.redact import sha1_hex
+from policy_gate.scanners.detect_secrets import DetectSecretsScanner, rule_id
+from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+
+SCANNER = DetectSecretsScanner()
+
+AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
+PRIVATE_KEY_BODY = "MIIEow" + "IBAAKCAQEAx4Yz0Lq9mQh3T8vJ7kP2wR5nXc1bV6tY0uZsA"
+URL_PASSWORD = "Tr0ub4dor" + "AndHorse"
+SLACK_TOKEN = "xoxb-" + "123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx"
+GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+
+def _b64(obj: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+JWT = ".".join(
+    [
+        _b64({"alg": "HS256", "typ": "JWT"}),
+        _b64({"sub": "1234567890", "name": "Payer FSP", "iat": 1516239022}),
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV" + "_adQssw5c",
+    ]
+)
+RAW_SECRETS = (AWS_KEY, PRIVATE_KEY_BODY, URL_PASSWORD, SLACK_TOKEN, GITHUB_TOKEN, JWT)
+
+
+def build(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir(exist_ok=True)
+    for rel, content in files.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return repo
+
+
+def scan(repo: Path, **options: Any) -> ScanOutput:
+    ctx = ScanContext(
+        fileset=walk(repo), settings=ScannerSettings(timeout=60, options=options), jobs=2
+    )
+    return SCANNER.scan(ctx)
+
+
+def secrets_at(out: ScanOutput, path: str) -> list[Finding]:
+    return [f for f in out.findings if f.category == SECRET and f.path == path]
+
+
+def kinds_at(out: ScanOutput, path: str) -> dict[str, Finding]:
+    return {f.secret.kind: f for f in secrets_at(out, path) if f.secret}
+
+
+def assert_accounted(out: ScanOutput) -> None:
+    """The lead's 'nothing lost' check: one Source per raw result."""
+    assert sum(len(f.sources) for f in out.findings) == out.raw_results
+
+
+# --- real detections -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> ScanOutput:
+    tmp = tmp_path_factory.mktemp("corpus")
+    repo = build(
+        tmp,
+        {
+            "config/aws.py": f'# settings\nREGION = "eu-west-1"\nAWS_ACCESS_KEY_ID = "{AWS_KEY}"\n',
+            "keys/id_rsa": "-----BEGIN RSA PRIVATE KEY-----\n"
+            f"{PRIVATE_KEY_BODY}\n-----END RSA PRIVATE KEY-----\n",
+            "src/db.js": f'const url = "postgres://admin:{URL_PASSWORD}@db.local:5432/central";\n',
+            "src/notify.py": f'\n\nWEBHOOK_TOKEN = "{SLACK_TOKEN}"\n',
+            ".github/workflows/ci.yml": f"env:\n  GH: {GITHUB_TOKEN}\n",
+            "test/auth.test.js": f"const header = 'Bearer {JWT}';\n",
+            "README.md": "Nothing to see here.\n",
+        },
+    )
+    return scan(repo)
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "kind", "severity"),
+    [
+        ("config/aws.py", 3, "AWS Access Key", Severity.HIGH),
+        ("keys/id_rsa", 1, "Private Key", Severity.CRITICAL),
+        ("src/db.js", 1, "Basic Auth Credentials", Severity.HIGH),
+        ("src/notify.py", 3, "Slack Token", Severity.HIGH),
+        (".github/workflows/ci.yml", 2, "GitHub Token", Severity.HIGH),
+        ("test/auth.test.js", 1, "JSON Web Token", Severity.MEDIUM),
+    ],
+)
+def test_detects_each_kind(
+    corpus: ScanOutput, path: str, line: int, kind: str, severity: Severity
+) -> None:
+    found = kinds_at(corpus, path)
+    assert kind in found, f"{kind} not reported in {path}: {sorted(found)}"
+    f = found[kind]
+    assert (f.start_line, f.end_line) == (line, line)
+    assert f.severity == severity
+    assert f.scanner == "detect-secrets"
+    assert f.rule_id == rule_id(kind)
+    assert f.secret is not None and f.secret.hash.startswith("sha1:")
+    assert f.flaw_key == "secret:" + f.secret.hash.removeprefix("sha1:")
+    assert f.content_key == f.secret.hash.removeprefix("sha1:")
+
+
+def test_no_secret_value_in_any_output(corpus: ScanOutput) -> None:
+    dumped = json.dumps([f.to_dict() for f in corpus.findings])
+    for raw in RAW_SECRETS:
+        assert raw not in dumped
+    assert "README.md" not in {f.path for f in corpus.findings}
+    assert_accounted(corpus)
+    assert corpus.files_scanned == 7
+    assert corpus.version.startswith("1.")
+
+
+def test_previews_are_masked(corpus: ScanOutput) -> None:
+    aws = kinds_at(corpus, "config/aws.py")["AWS Access Key"]
+    assert aws.secret is not None
+    assert aws.secret.preview == "AK" + "*" * 16 + "LE"
+    assert aws.secret.hash == "sha1:" + sha1_hex(AWS_KEY)
+    assert "AK****************LE" in aws.message and "sha1:" in aws.message
+    for f in corpus.findings:
+        assert f.secret is not None
+        assert f.secret.preview not in RAW_SECRETS
+        assert "*" in f.secret.preview
+
+
+def test_rule_ids_are_stable_slugs() -> None:
+    assert rule_id("AWS Access Key") == "aws-access-key"
+    assert rule_id("Public IP (ipv4)") == "public-ip-ipv4"
+    assert rule_id("NPM tokens") == "npm-tokens"
+
+
+# --- what is (not) read ---------------------------------------------------------------
+
+
+def test_binary_file_is_skipped_and_counted(tmp_path: Path) -> None:
+    repo = build(
+        tmp_path,
+        {
+            "blob.bin": b"\x00\x01\x02" + f'key = "{AWS_KEY}"\n'.encode(),
+            "ok.txt": "hello\n",
+        },
+    )
+    out = scan(repo)
+    assert out.findings == []
+    assert out.files_scanned == 1
+    assert any("1 binary file" in note for note in out.notes)
+
+
+def test_oversize_file_is_an_unscanned_finding(tmp_path: Path) -> None:
+    repo = build(tmp_path, {"big.py": "x = 1\n" * 50 + f'key = "{AWS_KEY}"\n', "a.py": "y = 2\n"})
+    out = scan(repo, max_file_bytes=100)
+    assert [f.category for f in out.findings] == [UNSCANNED]
+    gap = out.findings[0]
+    assert gap.path == "big.py" and "larger than 100 bytes" in gap.message
+    assert gap.scanner == "detect-secrets"
+    assert out.raw_results == 1
+    assert_accounted(out)
+
+
+def test_non_utf8_text_is_an_unscanned_finding(tmp_path: Path) -> None:
+    repo = build(tmp_path, {"legacy.txt": "caf\u00e9 password\n".encode("latin-1")})
+    out = scan(repo)
+    assert [(f.category, f.path) for f in out.findings] == [(UNSCANNED, "legacy.txt")]
+    assert "UTF-8" in out.findings[0].message
+
+
+def test_symlink_out_of_tree_is_never_read(tmp_path: Path) -> None:
+    outside = tmp_path / "host-secret.py"
+    outside.write_text(f'AWS = "{AWS_KEY}"\n')
+    repo = build(tmp_path, {"clean.py": "x = 1\n"})
+    (repo / "linked.py").symlink_to(outside)
+    (repo / "linkdir").symlink_to(tmp_path, target_is_directory=True)
+    out = scan(repo)
+    assert out.findings == []
+    assert out.files_scanned == 1
+
+
+def test_awkward_file_names(tmp_path: Path) -> None:
+    line = f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n'
+    names = ["-rf.txt", "--all-files", "we ird%20 name.txt", "new\nline.txt", "dir/-c"]
+    repo = build(tmp_path, dict.fromkeys(names, line))
+    out = scan(repo)
+    for name in names:
+        assert "AWS Access Key" in kinds_at(out, name), name
+    assert out.files_scanned == len(names)
+
+
+@pytest.mark.parametrize("others", [0, 3])
+def test_backslash_in_name(tmp_path: Path, others: int) -> None:
+    """detect-secrets turns '\\' into '/' when given a single file; must not be missed."""
+    files = {f"f{i}.txt": "x\n" for i in range(others)}
+    files["a\\b.py"] = f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"\n'
+    out = scan(build(tmp_path, files))
+    assert "AWS Access Key" in kinds_at(out, "a\\b.py")
+    assert_accounted(out)
+
+
+def test_lock_and_swagger_files_are_scanned(tmp_path: Path) -> None:
+    integrity = "sha512-" + base64.b64encode(bytes(range(64))).decode()
+    lock = (
+        '{\n  "packages": {\n    "node_modules/x": {\n'
+        f'      "resolved": "https://ci:{URL_PASSWORD}@npm.example.com/x/-/x-1.0.0.tgz",\n'
+        f'      "integrity": "{integrity}"\n    }}\n  }}\n}}\n'
+    )
+    repo = build(
+        tmp_path,
+        {"package-lock.json": lock, "src/interface/swagger.yaml": f"key: {AWS_KEY}\n"},
+    )
+    out = scan(repo)
+    lock_kinds = kinds_at(out, "package-lock.json")
+    assert set(lock_kinds) == {"Basic Auth Credentials"}  # no entropy noise from hashes
+    assert lock_kinds["Basic Auth Credentials"].start_line == 4
+    assert "AWS Access Key" in kinds_at(out, "src/interface/swagger.yaml")
+
+
+def test_inline_allowlist_ignored_by_default(tmp_path: Path) -> None:
+    repo = build(
+        tmp_path, {"app.py": f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"  # pragma: allowlist secret\n'}
+    )
+    assert "AWS Access Key" in kinds_at(scan(repo), "app.py")
+    assert secrets_at(scan(repo, honour_inline_suppressions=True), "app.py") == []
+
+
+def test_progress_is_reported(tmp_path: Path) -> None:
+    repo = build(tmp_path, {f"f{i}.txt": "x\n" for i in range(5)})
+    seen: list[tuple[str, str]] = []
+    ctx = ScanContext(
+        fileset=walk(repo),
+        settings=ScannerSettings(timeout=60),
+        jobs=2,
+        progress=lambda s, m: seen.append((s, m)),
+    )
+    SCANNER.scan(ctx)
+    assert seen and seen[-1] == ("detect-secrets", "5/5 files")
+
+
+# --- fault injection -------------------------------------------------------------------
+
+VERSION_OK = """
+if sys.argv[1:] == ["--version"]:
+    print("1.5.0")
+    sys.exit(0)
+"""
+
+FAULTS: dict[str, str] = {
+    "crash": VERSION_OK + "sys.stderr.write('Traceback: boom\\n'); sys.exit(1)",
+    "garbage": VERSION_OK + "print('this is not json {')",
+    "empty": VERSION_OK + "pass",
+    "no-results": VERSION_OK + "print(json.dumps({'version': '1.5.0'}))",
+    "results-not-object": VERSION_OK + "print(json.dumps({'results': []}))",
+    "missing-field": VERSION_OK
+    + "print(json.dumps({'results': {'a.py': [{'type': 'AWS Access Key', 'filename': 'a.py',"
+    " 'is_verified': False, 'line_number': 1}]}}))",
+    "bad-line": VERSION_OK
+    + "print(json.dumps({'results': {'a.py': [{'type': 'AWS Access Key', 'filename': 'a.py',"
+    " 'hashed_secret': '" + "0" * 40 + "', 'is_verified': False, 'line_number': '1'}]}}))",
+    "timeout": VERSION_OK + "time.sleep(30)",
+    "sigkill": VERSION_OK + "os.kill(os.getpid(), 9)",
+    "version-fails": "sys.stderr.write('no version\\n'); sys.exit(2)",
+    "version-garbage": "print('hello'); sys.exit(0)",
+}
+
+
+def fake_tool(tmp_path: Path, body: str) -> Path:
+    bindir = tmp_path / "fakebin"
+    bindir.mkdir()
+    script = bindir / "detect-secrets"
+    script.write_text(f"#!{sys.executable}\nimport json, os, sys, time\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return bindir
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_faults_fail_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    repo = build(tmp_path, {"a.py": "x = 1\n"})
+    monkeypatch.setenv("POLICY_GATE_SCANNER_PATH", str(fake_tool(tmp_path, FAULTS[fault])))
+    ctx = ScanContext(fileset=walk(repo), settings=ScannerSettings(timeout=1), jobs=2)
+    with pytest.raises(ScannerError) as info:
+        SCANNER.scan(ctx)
+    assert info.value.scanner == "detect-secrets"
+    expected: dict[str, Callable[[str], bool]] = {
+        "crash": lambda r: "exited 1" in r and "boom" in r,
+        "timeout": lambda r: "timed out" in r,
+        "sigkill": lambda r: "SIGKILL" in r,
+        "no-results": lambda r: "'results'" in r,
+        "missing-field": lambda r: "'hashed_secret'" in r,
+    }
+    if fault in expected:
+        assert expected[fault](info.value.reason), info.value.reason
+
+
+def test_missing_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = build(tmp_path, {"a.py": "x = 1\n"})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("POLICY_GATE_SCANNER_PATH", str(empty))
+    with pytest.raises(ScannerError) as info:
+        scan(repo)
+    assert info.value.scanner == "detect-secrets"
+    assert "not installed" in info.value.reason
+
+
+def test_empty_tree_still_checks_the_tool(tmp_path: Path) -> None:
+    repo = build(tmp_path, {})
+    out = scan(repo)
+    assert (out.findings, out.raw_results, out.files_scanned) == ([], 0, 0)
+    assert out.version.startswith("1.")

@@ -1,0 +1,95 @@
+"""Policy evaluation is a pure function of findings and policy: thresholds for fail, report
+and annotate are independent, and a scanner failure always wins over a pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policy_gate.findings import (
+    DEPENDENCY,
+    SAST,
+    Confidence,
+    DependencyInfo,
+    Finding,
+    Severity,
+    Source,
+    merge_findings,
+)
+from policy_gate.policy.evaluate import ScannerOutcome, Status, Verdict, evaluate
+from policy_gate.policy.loader import load_policy
+
+
+def sast(sev: Severity | None, conf: Confidence | None, path: str = "a.py",
+         line: int = 1) -> Finding:
+    return Finding(
+        category=SAST, sources=(Source("bandit", "B999", sev, conf, "m"),), path=path,
+        start_line=line, end_line=line, message="m", flaw_key=f"k{line}",
+    )
+
+
+def policy_from(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    p = tmp_path / "p.yaml"
+    p.write_text(text)
+    return load_policy(p)
+
+
+def test_fail_report_annotate_are_separate(tmp_path: Path) -> None:
+    policy = policy_from(tmp_path, """
+categories:
+  sast:
+    fail: {severity: high, confidence: high}
+    report: {severity: low}
+    annotate: {severity: medium, confidence: medium}
+""")
+    findings = merge_findings([
+        sast(Severity.HIGH, Confidence.HIGH, line=1),    # violation
+        sast(Severity.HIGH, Confidence.MEDIUM, line=2),  # below: confidence too low
+        sast(Severity.MEDIUM, Confidence.MEDIUM, line=3),  # below, annotated
+        sast(Severity.LOW, Confidence.LOW, line=4),       # below, reported only
+        sast(Severity.INFO, Confidence.LOW, line=5),      # below, not reported
+    ])
+    ev = evaluate(policy, findings)
+    by_line = {d.finding.start_line: d for d in ev.decisions}
+    assert by_line[1].status is Status.VIOLATION
+    assert [by_line[i].status for i in (2, 3, 4, 5)] == [Status.BELOW_THRESHOLD] * 4
+    assert [by_line[i].annotate for i in (1, 2, 3, 4, 5)] == [True, True, True, False, False]
+    assert [by_line[i].reported for i in (1, 2, 3, 4, 5)] == [True, True, True, True, False]
+    assert ev.verdict is Verdict.FAIL
+    assert "violation" in by_line[1].steps[-1]
+
+
+def test_ungraded_finding_takes_category_default(tmp_path: Path) -> None:
+    policy = load_policy("builtin:mojaloop")
+    dep = Finding(
+        category=DEPENDENCY,
+        sources=(Source("pip-audit", "vulnerable-dependency", None, Confidence.HIGH, "m"),),
+        path="requirements.txt", start_line=1, end_line=1, message="m", flaw_key="PYSEC-1",
+        dependency=DependencyInfo("PyPI", "x", "1.0", advisory="PYSEC-1"),
+    )
+    [d] = evaluate(policy, merge_findings([dep])).decisions
+    assert d.severity is Severity.HIGH and d.status is Status.VIOLATION
+    assert any("default severity high" in s for s in d.steps)
+
+
+def test_failed_scanner_is_error_even_without_findings(tmp_path: Path) -> None:
+    policy = load_policy("builtin:mojaloop")
+    ev = evaluate(policy, [], [ScannerOutcome("bandit", "failed", "boom")])
+    assert ev.verdict is Verdict.ERROR and ev.verdict.exit_code == 3
+    ev = evaluate(policy, [], [ScannerOutcome("safety", "skipped", "not installed")])
+    assert ev.verdict is Verdict.PASS
+
+
+def test_excluded_path_is_kept_and_marked(tmp_path: Path) -> None:
+    policy = policy_from(tmp_path, "exclude: ['gen/']\n")
+    [d] = evaluate(policy, merge_findings([sast(Severity.HIGH, Confidence.HIGH,
+                                                path="gen/x.py")])).decisions
+    assert d.status is Status.EXCLUDED
+
+
+def test_regrade_can_raise_and_lower(tmp_path: Path) -> None:
+    policy = policy_from(tmp_path, """
+rules:
+  "bandit:B999": {severity: critical, reason: we care}
+""")
+    [d] = evaluate(policy, merge_findings([sast(Severity.LOW, Confidence.HIGH)])).decisions
+    assert d.severity is Severity.CRITICAL and d.status is Status.VIOLATION

@@ -1,0 +1,338 @@
+"""The gate end to end, with the real scanners on fixture trees built here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, real_tool
+
+VULN_PY = """\
+import subprocess
+
+
+def run(cmd):
+    subprocess.call(cmd, shell=True)
+"""
+
+VULN_JS = """\
+'use strict'
+
+function applyRule (req) {
+  return eval(req.body.rule)
+}
+
+module.exports = { applyRule }
+"""
+
+CLEAN_PY = """\
+import subprocess
+
+
+def run(args: list[str]) -> int:
+    return subprocess.call(args)
+"""
+
+
+def test_bandit_and_semgrep_finding_is_one_violation_with_both_scanners(tree, gate) -> None:
+    root = tree({"svc/worker.py": VULN_PY})
+    run = gate(root)
+    assert run.code == 1, run.output
+    hits = run.findings(path="svc/worker.py", start_line=5, category="sast")
+    assert len(hits) == 1, hits
+    f = hits[0]
+    assert f["status"] == "violation"
+    assert f["effective_severity"] == "high"
+    assert set(f["scanners"]) == {"bandit", "semgrep"}
+    assert "CWE-78" in f["cwe"]
+    rules = {(s["scanner"], s["rule_id"]) for s in f["sources"]}
+    assert ("bandit", "B602") in rules
+    # the terminal names the rule and the place
+    assert "svc/worker.py:5" in run.stdout
+    assert "Violations" in run.stdout
+
+
+def test_javascript_finding_flows_to_violation(tree, gate) -> None:
+    root = tree({"src/rules.js": VULN_JS})
+    run = gate(root, "--scanner", "semgrep")
+    assert run.code == 1, run.output
+    [f] = run.findings(path="src/rules.js", start_line=4)
+    assert f["scanner"] == "semgrep"
+    assert f["status"] == "violation"
+    assert f["severity"] in ("high", "critical")
+
+
+def test_secret_flows_to_violation_and_is_never_printed(tree, gate) -> None:
+    key = "AKIA" + "IOSFODNN7EXAMPLE"
+    root = tree({"deploy/prod.env": f"REGION=eu\nAWS_ACCESS_KEY_ID={key}\n"})
+    run = gate(root)
+    assert run.code == 1, run.output
+    [f] = run.findings(path="deploy/prod.env", category="secret")
+    assert f["start_line"] == 2
+    assert f["status"] == "violation"
+    assert f["effective_severity"] == "high"
+    assert f["secret"]["hash"].startswith("sha1:")
+    assert "*" in f["secret"]["preview"]
+    assert key not in run.stdout + run.stderr
+    assert key not in json.dumps(run.report)
+
+
+def test_vulnerable_pinned_requirement_flows_to_violation(tree, gate) -> None:
+    root = tree({"requirements.txt": "# deps\njinja2==2.10\n"})
+    run = gate(root, "--scanner", "pip-audit")
+    assert run.code == 1, run.output
+    hits = run.findings(path="requirements.txt", category="dependency")
+    ids = {f["dependency"]["advisory"] for f in hits}
+    assert "PYSEC-2019-217" in ids
+    for f in hits:
+        assert f["start_line"] == 2
+        assert f["status"] == "violation"
+        assert f["dependency"]["package"] == "jinja2"
+        assert f["dependency"]["version"] == "2.10"
+        # the advisory database gives no CVSS score: the policy grades it (M4a)
+        assert f["severity"] is None and f["effective_severity"] == "high"
+
+
+def test_clean_tree_passes_with_every_scanner_run(tree, gate) -> None:
+    root = tree({
+        "app/main.py": CLEAN_PY,
+        "app/index.js": "'use strict'\nmodule.exports = (a, b) => a + b\n",
+        "requirements.txt": "requests==2.32.3\n",
+        "README.md": "# clean\n",
+    })
+    run = gate(root)
+    assert run.code == 0, run.output
+    assert run.report is not None
+    assert run.report["verdict"] == "pass"
+    statuses = {s["name"]: s["status"] for s in run.report["scanners"]}
+    assert statuses == {"bandit": "ok", "semgrep": "ok", "detect-secrets": "ok",
+                        "pip-audit": "ok", "safety": "disabled"}
+    assert run.scanner("bandit")["files_scanned"] == 1
+    assert run.scanner("semgrep")["files_scanned"] == 2
+    assert "PASS" in run.stdout
+
+
+def test_example_repository_fails_with_every_kind_of_finding(gate) -> None:
+    run = gate(REPO / "examples" / "vulnerable-service")
+    assert run.code == 1, run.output
+    categories = Counter(f["category"] for f in run.findings(status="violation"))
+    assert categories["sast"] >= 8
+    assert categories["secret"] >= 1
+    assert categories["dependency"] >= 3  # jinja2 and pyyaml advisories + unpinned flask
+    assert run.findings(rule_id="unpinned-requirement")
+    assert "AKIA" + "IOSFODNN7EXAMPLE" not in run.output
+
+
+def _by_hand(tool: str, argv: list[str], cwd: Path) -> dict:
+    env = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
+    exe = real_tool(tool)
+    assert exe
+    proc = subprocess.run([exe, *argv], cwd=cwd, capture_output=True, text=True, env=env,
+                          check=False)
+    return json.loads(proc.stdout)
+
+
+def test_nothing_lost_report_accounts_for_every_raw_result(gate) -> None:
+    root = REPO / "examples" / "vulnerable-service"
+    run = gate(root)
+    assert run.report is not None
+    sources = [(s["scanner"], s["rule_id"], f["path"], f["start_line"])
+               for f in run.report["findings"] for s in f["sources"]]
+    for entry in run.report["scanners"]:
+        if entry["status"] == "ok":
+            n = sum(1 for s in sources if s[0] == entry["name"])
+            assert n == entry["raw_results"] == entry["results_in_report"]
+
+    bandit = _by_hand("bandit", ["-r", ".", "-f", "json", "-q"], root)
+    expected = Counter(
+        ("bandit", r["test_id"], r["filename"].removeprefix("./"), r["line_number"])
+        for r in bandit["results"]
+    )
+    assert Counter(s for s in sources if s[0] == "bandit") == expected
+
+    rules = REPO / "policy_gate" / "rules" / "semgrep"
+    semgrep = _by_hand("semgrep", ["scan", "--config", str(rules), "--json", "--metrics=off",
+                                   "--disable-version-check", "--quiet", "."], root)
+    expected = Counter(
+        ("semgrep", r["check_id"].rsplit(".", 1)[-1], r["path"], r["start"]["line"])
+        for r in semgrep["results"]
+    )
+    assert Counter(s for s in sources if s[0] == "semgrep") == expected
+
+    secrets = _by_hand("detect-secrets", ["scan", "--all-files", "."], root)
+    expected_secrets = sorted(
+        (r["filename"].removeprefix("./"), r["line_number"])
+        for results in secrets["results"].values() for r in results
+    )
+    got = sorted((s[2], s[3]) for s in sources if s[0] == "detect-secrets")
+    assert got == expected_secrets
+
+
+def test_symlink_out_of_the_tree_is_not_followed(tree, gate, tmp_path: Path) -> None:
+    outside = tmp_path / "host-secret.py"
+    key = "AKIA" + "ABCDEFGHIJKLMNOP"
+    outside.write_text(f"import os\nos.system(input())\nKEY = '{key}'\n")
+    root = tree({"app.py": CLEAN_PY})
+    (root / "link.py").symlink_to(outside)
+    (root / "linkdir").symlink_to(tmp_path, target_is_directory=True)
+    run = gate(root)
+    assert run.code == 0, run.output
+    assert run.report is not None
+    assert "link.py" in run.report["scan"]["symlinks_not_followed"]
+    assert "linkdir" in run.report["scan"]["symlinks_not_followed"]
+    assert key not in json.dumps(run.report) + run.output
+    assert not [f for f in run.report["findings"] if f["path"].startswith("link")]
+
+
+def test_policy_exclude_keeps_files_out_of_scope(tree, gate, tmp_path: Path) -> None:
+    root = tree({"gen/worker.py": VULN_PY, "app.py": CLEAN_PY})
+    policy = tmp_path / "p.yaml"
+    policy.write_text("extends: builtin:mojaloop\nexclude: ['gen/']\n")
+    run = gate(root, "--policy", str(policy))
+    assert run.code == 0, run.output
+    assert run.report is not None
+    assert "gen/" in run.report["scan"]["excluded"]
+
+
+def test_rule_disable_and_regrade_apply_per_source(tree, gate, tmp_path: Path) -> None:
+    root = tree({"svc/worker.py": VULN_PY})
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "extends: builtin:mojaloop\nrules:\n"
+        "  'bandit:B602': {disable: true, reason: test}\n"
+    )
+    run = gate(root, "--policy", str(policy), "--scanner", "bandit", "--scanner", "semgrep")
+    # semgrep still sees the flaw, so it is still a violation
+    [f] = run.findings(path="svc/worker.py", start_line=5)
+    assert f["status"] == "violation"
+    assert any("bandit:B602 is disabled" in step for step in f["decision"])
+
+
+def test_budget_turns_tolerated_findings_into_violations(tree, gate, tmp_path: Path) -> None:
+    root = tree({"a.py": "import hashlib\n" + "".join(
+        f"h{i} = hashlib.md5(b'x{i}')\n" for i in range(3))})
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "extends: builtin:mojaloop\ncategories:\n  sast:\n"
+        "    fail: {severity: critical}\n    budgets: {high: 2}\n"
+    )
+    run = gate(root, "--policy", str(policy), "--scanner", "bandit")
+    assert run.code == 1, run.output
+    assert run.report is not None
+    assert run.report["summary"]["budgets_exceeded"] == [
+        {"category": "sast", "severity": "high", "allowed": 2, "found": 3}]
+    policy.write_text(policy.read_text().replace("high: 2", "high: 3"))
+    assert gate(root, "--policy", str(policy), "--scanner", "bandit").code == 0
+
+
+def test_directory_override(tree, gate, tmp_path: Path) -> None:
+    root = tree({"legacy/worker.py": VULN_PY, "new/worker.py": VULN_PY})
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "extends: builtin:mojaloop\noverrides:\n"
+        "  - paths: ['legacy/']\n    categories: {sast: {fail: {severity: critical}}}\n"
+    )
+    run = gate(root, "--policy", str(policy), "--scanner", "bandit")
+    assert {f["path"]: f["status"] for f in run.findings(rule_id="B602")} == {
+        "legacy/worker.py": "below-threshold", "new/worker.py": "violation"}
+
+
+def test_plain_output_without_tty(tree, gate) -> None:
+    run = gate(tree({"svc/worker.py": VULN_PY}), "--scanner", "bandit")
+    assert "\x1b[" not in run.stdout + run.stderr
+
+
+def test_usage_and_policy_errors_exit_2(tree, gate, tmp_path: Path) -> None:
+    root = tree({"a.py": CLEAN_PY})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("categories:\n  sast:\n    fail: {severity: severe}\n")
+    run = gate(root, "--policy", str(bad))
+    assert run.code == 2
+    assert "bad.yaml:3" in run.stderr and "severe" in run.stderr
+    assert gate(root, "--scanner", "trivy").code == 2
+    proc = subprocess.run([sys.executable, "-m", "policy_gate", "scan", "/nonexistent/x"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "body", "expect"),
+    [
+        ("crash", "import sys\nif '--version' in sys.argv: print('bandit 9.0'); sys.exit(0)\n"
+                  "sys.stderr.write('Traceback: boom'); sys.exit(2)\n", "exited 2"),
+        ("garbage", "import sys\nif '--version' in sys.argv: print('bandit 9.0'); sys.exit(0)\n"
+                    "print('<html>not json')\n", "not JSON"),
+        ("missing-fields", "import sys\nif '--version' in sys.argv: print('bandit 9.0'); "
+                           "sys.exit(0)\nprint('{\"results\": []}')\n", "no 'errors' field"),
+        ("timeout", "import sys, time\nif '--version' in sys.argv: print('bandit 9.0'); "
+                    "sys.exit(0)\ntime.sleep(60)\n", "timed out"),
+        ("signal", "import os, sys\nif '--version' in sys.argv: print('bandit 9.0'); "
+                   "sys.exit(0)\nos.kill(os.getpid(), 9)\n", "SIGKILL"),
+    ],
+)
+def test_scanner_faults_fail_closed(tree, gate, scanner_bin, tmp_path: Path, fault: str,
+                                    body: str, expect: str) -> None:
+    root = tree({"a.py": CLEAN_PY})
+    env = scanner_bin({"bandit": body})
+    policy = tmp_path / "p.yaml"
+    policy.write_text("extends: builtin:mojaloop\nscanners:\n  bandit: {timeout: 2}\n")
+    run = gate(root, "--policy", str(policy), env=env)
+    assert run.code == 3, run.output
+    assert run.report is not None
+    assert run.report["verdict"] == "error"
+    entry = run.scanner("bandit")
+    assert entry["status"] == "failed"
+    assert expect in entry["reason"]
+    assert "bandit" in run.stdout and expect in run.stdout
+
+
+def test_missing_scanner_fails_closed_or_is_skipped_when_optional(
+    tree, gate, scanner_bin, tmp_path: Path
+) -> None:
+    root = tree({"a.py": CLEAN_PY})
+    env = scanner_bin({})
+    (Path(env["POLICY_GATE_SCANNER_PATH"]) / "semgrep").unlink()
+    run = gate(root, env=env)
+    assert run.code == 3
+    assert "not installed" in run.scanner("semgrep")["reason"]
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("extends: builtin:mojaloop\nscanners:\n  semgrep: {optional: true}\n")
+    run = gate(root, "--policy", str(policy), env=env)
+    assert run.code == 0, run.output
+    entry = run.scanner("semgrep")
+    assert entry["status"] == "skipped" and "not installed" in entry["reason"]
+    assert "skipped semgrep" in run.stdout
+
+
+def test_semgrep_internal_error_with_exit_0_fails_closed(tree, gate, scanner_bin) -> None:
+    body = (
+        "import json, sys\n"
+        "if '--version' in sys.argv: print('1.0.0'); sys.exit(0)\n"
+        "print(json.dumps({'results': [], 'errors': [{'type': 'Rule parse error', "
+        "'level': 'error', 'message': 'invalid rule'}]}))\n"
+    )
+    run = gate(tree({"a.py": CLEAN_PY}), env=scanner_bin({"semgrep": body}))
+    assert run.code == 3, run.output
+    assert "Rule parse error" in run.scanner("semgrep")["reason"]
+
+
+def test_safety_enabled_but_unavailable_is_reported(tree, gate, scanner_bin, tmp_path) -> None:
+    env = scanner_bin({})
+    safety = Path(env["POLICY_GATE_SCANNER_PATH"]) / "safety"
+    if safety.exists():
+        safety.unlink()
+    policy = tmp_path / "p.yaml"
+    policy.write_text("extends: builtin:mojaloop\nscanners:\n  safety: {enabled: true}\n")
+    run = gate(tree({"requirements.txt": "requests==2.32.3\n"}), "--policy", str(policy),
+               env=env)
+    assert run.code == 0, run.output
+    entry = run.scanner("safety")
+    assert entry["status"] == "skipped" and entry["reason"]
+    assert "safety" in run.stdout and "skipped" in run.stdout

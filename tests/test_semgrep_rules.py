@@ -1,0 +1,274 @@
+"""The bundled semgrep rule pack (policy_gate/rules/semgrep): its shape, and its behaviour
+on the annotated test targets in tests/rules/semgrep (semgrep's ``--test`` format).
+
+semgrep pairs a rule file with the targets whose path, relative to the target directory,
+has the same stem: python.yaml <-> python.py, javascript.yaml <-> javascript.js and
+javascript.ts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RULES_DIR = REPO / "policy_gate" / "rules" / "semgrep"
+TARGETS_DIR = REPO / "tests" / "rules" / "semgrep"
+
+RULE_ID = re.compile(r"^(py|js)-[a-z0-9-]+$")
+CWE_ENTRY = re.compile(r"^CWE-[1-9][0-9]*: \S")
+OWASP_ENTRY = re.compile(r"^A(0[1-9]|10):20(17|21) - \S")
+MOJALOOP_ID = re.compile(r"^M[1-9][0-9]*a?$")
+METAVARIABLE = re.compile(r"\$(\.\.\.)?[A-Z_][A-Z0-9_]*")
+ANNOTATION = re.compile(r"(?:#|//)\s*(ruleid|ok|todoruleid|todook):\s*([A-Za-z0-9_.-]+)")
+METADATA_KEYS = {
+    "category",
+    "severity",
+    "confidence",
+    "cwe",
+    "owasp",
+    "mojaloop",
+    "fix",
+    "references",
+}
+SEVERITIES = {"critical", "high", "medium", "low", "info"}
+CONFIDENCES = {"high", "medium", "low"}
+SEMGREP_SEVERITIES = {"ERROR", "WARNING", "INFO"}
+# Which semgrep language each pack's file is for, and the target suffixes that test it.
+PACK_LANGUAGES = {"python": {"python"}, "javascript": {"javascript", "typescript"}}
+PACK_TARGETS = {"python": (".py",), "javascript": (".js", ".ts")}
+MIN_RULES = 20
+
+
+def _semgrep() -> str | None:
+    found = shutil.which("semgrep")
+    if found:
+        return found
+    # An un-activated virtualenv: semgrep sits beside the interpreter.
+    beside = Path(sys.executable).parent / "semgrep"
+    return str(beside) if beside.exists() else None
+
+
+def _semgrep_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Offline: no version check or metrics (each would otherwise wait on the network).
+    env["SEMGREP_ENABLE_VERSION_CHECK"] = "0"
+    env["SEMGREP_SEND_METRICS"] = "off"
+    return env
+
+
+def _load_packs() -> dict[str, list[dict[str, Any]]]:
+    packs: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(RULES_DIR.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert isinstance(document, dict), f"{path.name}: not a mapping"
+        assert isinstance(document.get("rules"), list), f"{path.name}: no 'rules' list"
+        packs[path.stem] = document["rules"]
+    return packs
+
+
+PACKS = _load_packs()
+ALL_RULES = [(stem, rule) for stem, rules in PACKS.items() for rule in rules]
+
+
+def _annotations() -> dict[str, dict[str, set[str]]]:
+    """{pack stem: {"ruleid": {ids}, "ok": {ids}}} from the test targets."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for stem, suffixes in PACK_TARGETS.items():
+        marks: dict[str, set[str]] = {"ruleid": set(), "ok": set()}
+        for suffix in suffixes:
+            target = TARGETS_DIR / f"{stem}{suffix}"
+            if not target.exists():
+                continue
+            for line in target.read_text(encoding="utf-8").splitlines():
+                for kind, rule_id in ANNOTATION.findall(line):
+                    marks.setdefault(kind, set()).add(rule_id)
+        found[stem] = marks
+    return found
+
+
+# --------------------------------------------------------------------------- shape
+
+
+def test_pack_files_present() -> None:
+    assert set(PACKS) == set(PACK_LANGUAGES), f"rule files: {sorted(PACKS)}"
+    for stem, suffixes in PACK_TARGETS.items():
+        assert (TARGETS_DIR / f"{stem}{suffixes[0]}").exists(), f"no test target for {stem}"
+
+
+def test_pack_has_enough_rules() -> None:
+    assert len(ALL_RULES) >= MIN_RULES, f"only {len(ALL_RULES)} rules"
+
+
+def test_rule_ids_are_unique_and_well_formed() -> None:
+    ids = [rule.get("id") for _stem, rule in ALL_RULES]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicates, f"duplicate rule ids: {duplicates}"
+    for stem, rule in ALL_RULES:
+        rule_id = rule.get("id")
+        assert isinstance(rule_id, str) and RULE_ID.match(rule_id), f"bad id {rule_id!r}"
+        prefix = "py-" if stem == "python" else "js-"
+        assert rule_id.startswith(prefix), f"{rule_id}: a {stem} rule must start with {prefix}"
+
+
+@pytest.mark.parametrize(
+    ("stem", "rule"), ALL_RULES, ids=[str(rule.get("id")) for _s, rule in ALL_RULES]
+)
+def test_rule_fields_and_metadata(stem: str, rule: dict[str, Any]) -> None:
+    rid = rule["id"]
+    assert rule.get("severity") in SEMGREP_SEVERITIES, f"{rid}: semgrep severity"
+    languages = rule.get("languages")
+    assert isinstance(languages, list) and set(languages) == PACK_LANGUAGES[stem], (
+        f"{rid}: languages {languages!r}, expected {sorted(PACK_LANGUAGES[stem])}"
+    )
+
+    message = rule.get("message")
+    assert isinstance(message, str) and len(message) >= 40, f"{rid}: message too short"
+    # A message must never echo matched code (which may be a secret).
+    assert not METAVARIABLE.search(message), f"{rid}: message interpolates a metavariable"
+
+    meta = rule.get("metadata")
+    assert isinstance(meta, dict), f"{rid}: no metadata"
+    missing = METADATA_KEYS - set(meta)
+    assert not missing, f"{rid}: metadata lacks {sorted(missing)}"
+    assert meta["category"] == "sast", f"{rid}: category"
+    assert meta["severity"] in SEVERITIES, f"{rid}: severity {meta['severity']!r}"
+    assert meta["confidence"] in CONFIDENCES, f"{rid}: confidence {meta['confidence']!r}"
+
+    cwe = meta["cwe"]
+    assert isinstance(cwe, list) and cwe, f"{rid}: cwe must be a non-empty list"
+    assert all(isinstance(c, str) and CWE_ENTRY.match(c) for c in cwe), f"{rid}: cwe {cwe!r}"
+    owasp = meta["owasp"]
+    assert isinstance(owasp, list) and owasp, f"{rid}: owasp must be a non-empty list"
+    assert all(isinstance(o, str) and OWASP_ENTRY.match(o) for o in owasp), f"{rid}: owasp"
+    mojaloop = meta["mojaloop"]
+    assert isinstance(mojaloop, list), f"{rid}: mojaloop must be a list"
+    assert all(isinstance(m, str) and MOJALOOP_ID.match(m) for m in mojaloop), f"{rid}: ids"
+    assert isinstance(meta["fix"], str) and meta["fix"].strip(), f"{rid}: fix"
+    assert not METAVARIABLE.search(meta["fix"]), f"{rid}: fix interpolates a metavariable"
+    refs = meta["references"]
+    assert isinstance(refs, list) and refs, f"{rid}: references"
+    assert all(isinstance(r, str) and r.startswith("https://") for r in refs), f"{rid}: refs"
+
+
+def test_bandit_equivalents_share_bandit_cwe() -> None:
+    """Findings of the same flaw at the same line merge by CWE: keep bandit's CWE."""
+    expected = {
+        "py-subprocess-shell-true": "CWE-78",
+        "py-os-command-non-literal": "CWE-78",
+        "py-eval-non-literal": "CWE-78",
+        "py-exec-non-literal": "CWE-78",
+        "py-sql-string-building": "CWE-89",
+        "py-pickle-deserialization": "CWE-502",
+        "py-marshal-deserialization": "CWE-502",
+        "py-shelve-open": "CWE-502",
+        "py-yaml-unsafe-load": "CWE-20",
+        "py-tls-verify-disabled": "CWE-295",
+        "py-ssl-unverified-context": "CWE-295",
+        "py-weak-hash": "CWE-327",
+        "py-weak-cipher": "CWE-327",
+        "py-cipher-ecb-mode": "CWE-327",
+        "py-ssl-weak-protocol": "CWE-327",
+        "py-weak-rsa-dsa-key": "CWE-326",
+        "py-hardcoded-password": "CWE-259",
+    }
+    by_id = {rule["id"]: rule for _s, rule in ALL_RULES}
+    for rule_id, cwe in expected.items():
+        assert rule_id in by_id, f"missing rule {rule_id}"
+        first = by_id[rule_id]["metadata"]["cwe"][0]
+        assert first.split(":", 1)[0] == cwe, f"{rule_id}: {first!r}, bandit uses {cwe}"
+
+
+def test_every_rule_has_positive_and_negative_cases() -> None:
+    marks = _annotations()
+    problems: list[str] = []
+    for stem, rules in PACKS.items():
+        ids = {rule["id"] for rule in rules}
+        for rule_id in sorted(ids):
+            for kind in ("ruleid", "ok"):
+                if rule_id not in marks[stem][kind]:
+                    problems.append(f"{rule_id}: no '{kind}:' case in tests/rules/semgrep")
+        unknown = (marks[stem]["ruleid"] | marks[stem]["ok"]) - ids
+        problems += [f"annotation names unknown rule {u}" for u in sorted(unknown)]
+        todos = marks[stem].get("todoruleid", set()) | marks[stem].get("todook", set())
+        problems += [f"todo annotation left for {t}" for t in sorted(todos)]
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- behaviour
+
+
+def _describe_failures(report: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for config, result in sorted(report.get("results", {}).items()):
+        for check_id, check in sorted(result.get("checks", {}).items()):
+            if check.get("passed"):
+                continue
+            for target, match in sorted(check.get("matches", {}).items()):
+                expected = set(match.get("expected_lines", []))
+                reported = set(match.get("reported_lines", []))
+                name = Path(target).name
+                if expected - reported:
+                    lines.append(f"{check_id}: missed {name} lines {sorted(expected - reported)}")
+                if reported - expected:
+                    lines.append(
+                        f"{check_id}: unexpected match {name} lines {sorted(reported - expected)}"
+                    )
+            for error in check.get("errors", []):
+                lines.append(f"{check_id}: error {error}")
+            if not check.get("matches") and not check.get("errors"):
+                lines.append(f"{check_id} ({Path(config).name}): failed")
+    for config in report.get("config_missing_tests", []):
+        lines.append(f"{config}: no test target")
+    for error in report.get("config_with_errors", []):
+        lines.append(f"rule file error: {error}")
+    return lines
+
+
+def test_semgrep_test_passes_on_annotated_targets() -> None:
+    semgrep = _semgrep()
+    if semgrep is None:
+        pytest.skip("semgrep is not installed")
+    argv = [
+        semgrep,
+        "scan",
+        "--test",
+        "--json",
+        "--strict",
+        "--metrics=off",
+        "--disable-version-check",
+        "--config",
+        str(RULES_DIR),
+        str(TARGETS_DIR),
+    ]
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, env=_semgrep_env(), timeout=300, cwd=REPO
+    )
+    output = completed.stdout.strip()
+    try:
+        report = json.loads(output[output.index("{") :]) if "{" in output else None
+    except json.JSONDecodeError:
+        report = None
+    if not isinstance(report, dict):
+        # semgrep prints text, not JSON, when an annotation names a rule that reported
+        # nothing at all in that file ("rule id mismatch") or a rule file is invalid.
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-25:])
+        pytest.fail(f"semgrep --test exited {completed.returncode} without a report:\n{tail}")
+
+    failures = _describe_failures(report)
+    if failures or completed.returncode != 0:
+        pytest.fail(f"semgrep --test exited {completed.returncode}:\n" + "\n".join(failures))
+    tested = {
+        check_id for result in report["results"].values() for check_id in result.get("checks", {})
+    }
+    untested = {rule["id"] for _s, rule in ALL_RULES} - tested
+    assert not untested, f"rules semgrep did not test: {sorted(untested)}"
