@@ -579,21 +579,21 @@ def generate(dest: Path) -> None:
         Flask==0.12
         """)
     )
-    (dest / ".generated").write_text(GENERATOR_VERSION)
 
 
 def prepare_generated() -> Path:
     dest = WORK / "generated"
-    marker = dest / ".generated"
+    marker = WORK / ".generated.ready"  # outside the tree: the gate would count it
     if not (marker.exists() and marker.read_text() == GENERATOR_VERSION):
         log("generating the synthetic tree …")
         generate(dest)
+        marker.write_text(GENERATOR_VERSION)
     return dest
 
 
 def prepare_django() -> Path:
     dest = WORK / "django"
-    marker = dest / ".unpacked"
+    marker = WORK / ".django.ready"
     if marker.exists():
         return dest
     dl = WORK / "dl"
@@ -628,7 +628,7 @@ def prepare_django() -> Path:
 
 def prepare_central_ledger() -> Path | None:
     dest = WORK / "central-ledger"
-    marker = dest / ".unpacked"
+    marker = WORK / ".central-ledger.ready"
     if marker.exists():
         return dest
     npm = shutil.which("npm")
@@ -690,8 +690,6 @@ def count_files(root: Path) -> Counter[str]:
     counts: Counter[str] = Counter()
     for _dir, _dirs, files in os.walk(root):
         for name in files:
-            if name.startswith(".generated") or name == ".unpacked":
-                continue
             counts["all"] += 1
             suffix = Path(name).suffix.lower()
             if suffix in (".py", ".js"):

@@ -73,9 +73,12 @@ def sql(cursor, session, conn, user_id, name, table):
     )
     # ruleid: py-sql-string-building
     session.execute(text(f"SELECT * FROM users WHERE id = {user_id}"))
-    query = f"SELECT * FROM users WHERE name = '{name}'"
     # ruleid: py-sql-string-building
+    query = f"SELECT * FROM users WHERE name = '{name}'"
     cursor.execute(query)
+    # ruleid: py-sql-string-building
+    stmt = "DELETE FROM sessions WHERE user = '%s'" % name
+    rows = cursor.execute(stmt).fetchall()
     # ok: py-sql-string-building
     cursor.execute("SELECT * FROM users WHERE id = %s", (user_id,))
     # ok: py-sql-string-building
@@ -284,7 +287,7 @@ DB_PASSWORD_ENV = os.environ["DB_PASSWORD"]
 # ok: py-hardcoded-password
 db_password = os.environ.get("DB_PASSWORD")
 # ok: py-hardcoded-password
-PASSWORD_FIELD = "s3cr3t-Pa55"
+PASSWORD_RESET_URL = "https://example.org/reset"
 # ok: py-hardcoded-password
 token_type = "Bearer"
 # ok: py-hardcoded-password
