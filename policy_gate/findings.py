@@ -258,6 +258,9 @@ def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
                 cwe=cwe,
                 end_line=max(end_lines) if end_lines else lead.end_line,
                 content_key=lead.content_key or next((m.content_key for m in members), ""),
+                # the lead may lack guidance another scanner gave for the same flaw
+                fix=lead.fix or next((m.fix for m in members if m.fix), ""),
+                help_url=lead.help_url or next((m.help_url for m in members if m.help_url), None),
             )
         )
     return assign_fingerprints(merged)

@@ -114,3 +114,22 @@ def scanner_bin(tmp_path: Path) -> Callable[[dict[str, str]], dict[str, str]]:
         return {"POLICY_GATE_SCANNER_PATH": str(bindir)}
 
     return build
+
+
+@pytest.fixture
+def scan_data(tmp_path: Path) -> Callable[..., Any]:
+    """A real in-process scan of a fixture tree, evaluated, as every report receives it."""
+    from policy_gate.policy.evaluate import evaluate
+    from policy_gate.policy.loader import load_policy
+    from policy_gate.reports.interface import ReportData
+    from policy_gate.runner import scan
+
+    def run(files: dict[str, str | bytes], *, policy: str = "builtin:mojaloop",
+            only: list[str] | None = None) -> ReportData:
+        root = make_tree(tmp_path / "scanned", files)
+        loaded = load_policy(policy)
+        result = scan(root, loaded, only=only, advisories=str(EXAMPLE_ADVISORIES))
+        ev = evaluate(loaded, result.findings, (r.outcome for r in result.runs))
+        return ReportData(result, loaded, ev)
+
+    return run

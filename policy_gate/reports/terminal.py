@@ -50,8 +50,15 @@ def render(data: ReportData, console: Console) -> None:
 
     if violations:
         console.print(f"[bold]Violations ({len(violations)})[/] — these fail the build:")
-        for d in violations:
-            _finding(console, d, detail=True)
+        for category in dict.fromkeys(d.finding.category for d in violations):
+            group = [d for d in violations if d.finding.category == category]
+            cat = group[0].category_policy
+            cites = f" [{', '.join(cat.sources)}]" if cat.sources else ""
+            console.print(f"[bold]{category}[/] ({len(group)}){safe(cites)}")
+            if cat.rationale:
+                console.print(f"  [dim]{safe(cat.rationale)}[/]")
+            for d in group:
+                _finding(console, d, detail=True)
         console.print()
     for b in ev.budgets:
         console.print(
@@ -74,10 +81,14 @@ def render(data: ReportData, console: Console) -> None:
             "with a reason (see README: Policy reference)."
         )
     elif ev.verdict is Verdict.ERROR:
+        failed = [r for r in data.result.runs if r.status == "failed"]
+        for run in failed:
+            console.print(f"[red]{run.name} failed[/]: {safe(run.reason)}")
         console.print(
-            "[red]The gate could not complete[/]: see the failed scanners above. "
+            "[red]The gate could not complete[/]: a required scanner failed. "
             "Exit code 3 — this is not a pass."
         )
+    console.print(f"{label} ({len(violations)} violation(s); exit {ev.verdict.exit_code})")
 
 
 def _scanners(data: ReportData, console: Console) -> None:
@@ -115,7 +126,5 @@ def _finding(console: Console, d: Decision, *, detail: bool) -> None:
     if detail:
         if f.fix:
             console.print(f"           [green]fix: {safe(f.fix)}[/]")
-        if d.category_policy.rationale:
-            console.print(f"           [dim]why: {safe(d.category_policy.rationale)}[/]")
         if f.help_url:
             console.print(f"           [dim]more: {safe(f.help_url)}[/]")

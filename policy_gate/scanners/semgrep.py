@@ -39,6 +39,8 @@ RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "semgrep"
 SUFFIXES = (".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
 _LEVELS = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+# Hard-coded password / credentials / key: messages of such rules are masked.
+CREDENTIAL_CWES = frozenset({"CWE-259", "CWE-321", "CWE-798", "CWE-522"})
 
 
 class SemgrepScanner(Scanner):
@@ -128,7 +130,7 @@ class SemgrepScanner(Scanner):
             self.name, require(self.name, item, "end", dict, where), "line", int, f"{where}.end"
         )
         extra = require(self.name, item, "extra", dict, where)
-        message = redact_message(require(self.name, extra, "message", str, f"{where}.extra"))
+        message = require(self.name, extra, "message", str, f"{where}.extra")
         meta = extra.get("metadata") if isinstance(extra.get("metadata"), dict) else {}
         severity = _parse(Severity, meta.get("severity")) or _LEVELS.get(
             str(extra.get("severity", "")).upper()
@@ -142,6 +144,8 @@ class SemgrepScanner(Scanner):
                 if c
             )
         )
+        if CREDENTIAL_CWES.intersection(cwes):
+            message = redact_message(message)  # a custom rule may interpolate the value
         refs = meta.get("references")
         return Finding(
             category=SAST,
