@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -27,7 +28,7 @@ from policy_gate.runner import scan as run_scan
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-FORMATS = ("json",)
+FORMATS = ("json", "sarif", "junit", "markdown")
 
 
 def _console(stream: TextIO, *, force_plain: bool = False) -> Console:
@@ -87,6 +88,18 @@ def cli() -> None:
     "--jobs", type=click.IntRange(1, 256), help="Cores the scanners may use (default: all)."
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line and violations.")
+@click.option(
+    "--github/--no-github",
+    default=None,
+    help="GitHub Actions mode: annotations, job summary and step outputs "
+    "(default: on when GITHUB_ACTIONS=true).",
+)
+@click.option(
+    "--pr-comment",
+    is_flag=True,
+    help="Create or update one policy-gate comment on the pull request "
+    "(GitHub mode; needs GITHUB_TOKEN with pull-requests: write).",
+)
 def scan(
     path: Path,
     policy_ref: str,
@@ -97,6 +110,8 @@ def scan(
     osv_url: str | None,
     jobs: int | None,
     quiet: bool,
+    github: bool | None,
+    pr_comment: bool,
 ) -> None:
     """Scan PATH (default: the current directory) and enforce the policy."""
     err = _console(sys.stderr)
@@ -129,16 +144,106 @@ def scan(
         stop()
     evaluation = evaluate(policy, result.findings, (r.outcome for r in result.runs))
     data = ReportData(result, policy, evaluation)
+    env = dict(os.environ)
+    in_github = github if github is not None else env.get("GITHUB_ACTIONS") == "true"
+    prefix = _repo_prefix(result.root, env) if in_github else ""
+    data = ReportData(result, policy, evaluation, path_prefix=prefix)
+    written: dict[str, str] = {}
     for fmt, target in zip(formats, outputs, strict=True):
-        text = json_report.render(data) if fmt == "json" else ""
+        text = render_format(fmt, data)
         if str(target) == "-":
             sys.stdout.write(text)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, "utf-8")
+            written[fmt] = str(target)
     if "-" not in map(str, outputs):
-        terminal.render(data, out if not quiet else _console(sys.stdout))
+        terminal.render(data, out)
+    if in_github:
+        _github(data, env, written, pr_comment, err)
+    elif pr_comment:
+        err.print("policy-gate: --pr-comment needs GitHub mode (--github)", markup=False)
     sys.exit(evaluation.verdict.exit_code)
+
+
+def render_format(fmt: str, data: ReportData) -> str:
+    """One report as text; each format is a module in policy_gate.reports."""
+    if fmt == "json":
+        return json_report.render(data)
+    if fmt == "sarif":
+        from policy_gate.reports import sarif
+
+        return sarif.render(data)
+    if fmt == "junit":
+        from policy_gate.reports import junit
+
+        return junit.render(data)
+    if fmt == "markdown":
+        from policy_gate.reports import markdown
+
+        return markdown.render(data)
+    raise click.UsageError(f"unknown format {fmt!r}")
+
+
+def _repo_prefix(root: Path, env: dict[str, str]) -> str:
+    """Where the scanned root sits in the checked-out repository, so annotations, links
+    and SARIF locations point at repository paths when a subdirectory is scanned."""
+    workspace = env.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return ""
+    try:
+        rel = root.resolve().relative_to(Path(workspace).resolve())
+    except ValueError:
+        return ""
+    return "" if str(rel) == "." else rel.as_posix() + "/"
+
+
+def _github(
+    data: ReportData,
+    env: dict[str, str],
+    written: dict[str, str],
+    pr_comment: bool,
+    err: Console,
+) -> None:
+    """Annotations on stdout, the job summary, step outputs and the optional comment."""
+    from policy_gate import github
+    from policy_gate.reports import markdown
+
+    lines, not_shown = github.annotations(data, path_prefix=data.path_prefix)
+    for line in lines:
+        sys.stdout.write(line + "\n")
+    event = env.get("GITHUB_EVENT_PATH")
+    links = markdown.LinkBuilder.from_env(env, sha=github.head_sha_from_event(event))
+    if links is not None:
+        links = replace(links, prefix=data.path_prefix)
+    summary_path = env.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        github.write_step_summary(
+            summary_path,
+            markdown.render(data, links=links, annotations_not_shown=not_shown),
+        )
+        written.setdefault("summary", summary_path)
+    output_path = env.get("GITHUB_OUTPUT")
+    if output_path:
+        github.write_outputs(output_path, github.gate_outputs(data, written))
+    if pr_comment:
+        number = github.pr_number_from_event(event)
+        token = env.get("GITHUB_TOKEN") or env.get("INPUT_GITHUB-TOKEN", "")
+        if number is None:
+            err.print("policy-gate: not a pull request event; no comment posted", markup=False)
+            return
+        body = github.comment_body(data, links=links, annotations_not_shown=not_shown)
+        try:
+            github.upsert_pr_comment(
+                env.get("GITHUB_API_URL", "https://api.github.com"),
+                env.get("GITHUB_REPOSITORY", ""),
+                number,
+                token,
+                body,
+            )
+        except (github.GitHubAPIError, ValueError) as exc:
+            # The verdict stands; a comment that cannot be posted is reported, not fatal.
+            sys.stdout.write(github.command("warning", {}, f"policy-gate comment: {exc}") + "\n")
 
 
 @cli.command()

@@ -18,6 +18,9 @@ class ReportData:
     result: ScanResult
     policy: Policy
     evaluation: Evaluation
+    # The scanned root's path inside the repository (GitHub mode), for formats that point
+    # at repository files: annotations, SARIF, links. Finding paths stay root-relative.
+    path_prefix: str = ""
 
     @property
     def generated_at(self) -> str:

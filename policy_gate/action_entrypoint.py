@@ -1,0 +1,454 @@
+"""The Docker image's entrypoint: the GitHub Action (``action.yml``), and the plain CLI.
+
+With arguments (``docker run IMAGE scan . --format sarif --output x.sarif``) it is exactly
+``policy-gate``. Without arguments it is the GitHub Action: each input arrives as an
+environment variable named ``INPUT_`` + the input id upper-cased, spaces replaced by ``_``
+and hyphens **kept** (``fail-on-violations`` → ``INPUT_FAIL-ON-VIOLATIONS``; a POSIX shell
+cannot even read that name, which is why this is Python). The underscore spelling
+(``INPUT_FAIL_ON_VIOLATIONS``) is accepted too, for ``docker run -e`` and shell wrappers.
+
+The inputs are checked, mapped to a ``policy-gate scan`` argv and run in this process (no
+shell). Reports go to ``output-dir`` inside the workspace, and the step outputs (verdict,
+exit-code, counts, report paths relative to the workspace) are appended to
+``$GITHUB_OUTPUT``. Exit codes are the CLI's: 0 pass, 1 violations, 2 usage or policy
+error, 3 scanner failure; ``fail-on-violations: false`` turns 1 (and only 1) into 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, NoReturn
+
+EXIT_PASS = 0
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+#: Every input action.yml declares, with the default used when it is unset or empty
+#: (``None``: no default). Keep in step with action.yml (tests/test_action_metadata.py).
+INPUT_DEFAULTS: dict[str, str | None] = {
+    "path": ".",
+    "policy": "builtin:mojaloop",
+    "formats": "sarif,json",
+    "output-dir": "policy-gate-results",
+    "scanners": None,
+    "advisories": None,
+    "osv-url": None,
+    "diff-base": None,
+    "pr-comment": "false",
+    "github-token": None,
+    "fail-on-violations": "true",
+    "jobs": None,
+}
+
+#: Report format → file name inside output-dir.
+REPORT_FILES: dict[str, str] = {
+    "sarif": "policy-gate.sarif",
+    "json": "policy-gate.json",
+    "junit": "policy-gate.junit.xml",
+    "markdown": "policy-gate.md",
+}
+
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_SPLIT = re.compile(r"[,\n]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ActionError(Exception):
+    """A bad input: reported as a GitHub error annotation, exit 2."""
+
+
+@dataclass(frozen=True)
+class CliCapabilities:
+    """What the installed ``policy-gate scan`` accepts (read from its click definition)."""
+
+    formats: frozenset[str]
+    scanners: frozenset[str]
+    options: frozenset[str]  # long option names, e.g. "--github"
+
+
+@dataclass
+class ActionPlan:
+    """The checked inputs: the CLI argv and what to do around it."""
+
+    argv: list[str]
+    fail_on_violations: bool
+    reports: dict[str, str]  # format → path relative to the workspace (POSIX)
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for the scan
+    private_json: bool = False  # the JSON report is ours (for the outputs), not the user's
+
+
+def input_env_name(name: str) -> str:
+    """The variable GitHub sets for input ``name``: ``INPUT_`` + upper-cased, spaces → ``_``."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def read_input(env: Mapping[str, str], name: str) -> str:
+    """An input's value, stripped; the action.yml default when unset or blank."""
+    primary = input_env_name(name)
+    alias = primary.replace("-", "_")
+    values = {n: env[n].strip() for n in dict.fromkeys((primary, alias)) if env.get(n, "").strip()}
+    if len(set(values.values())) > 1:
+        raise ActionError(
+            f"input '{name}' is given twice with different values ({primary} and {alias}); "
+            "set only one"
+        )
+    if values:
+        return next(iter(values.values()))
+    return INPUT_DEFAULTS.get(name) or ""
+
+
+def unknown_inputs(env: Mapping[str, str]) -> list[str]:
+    """``INPUT_*`` variables that match no declared input (a typo in ``with:``)."""
+    known = {input_env_name(n) for n in INPUT_DEFAULTS}
+    known |= {n.replace("-", "_") for n in known}
+    return sorted(n for n in env if n.startswith("INPUT_") and n not in known)
+
+
+def split_list(value: str) -> list[str]:
+    """Split a comma- and/or newline-separated input; blanks dropped, order kept, no repeats."""
+    items = (item.strip() for item in _SPLIT.split(value))
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def parse_bool(name: str, value: str) -> bool:
+    """YAML 1.2 core booleans only (what GitHub's own inputs accept): anything else is an error."""
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ActionError(f"input '{name}' must be true or false, not {value!r}")
+
+
+def confine(workspace: Path, name: str, value: str, *, must_exist: bool) -> str:
+    """``value`` as a POSIX path relative to ``workspace``; an error if it leaves the workspace.
+
+    Relative paths are taken from the workspace; an absolute path is allowed only inside
+    it. ``..`` that climbs out, and symlinks that point out, are refused.
+    """
+    if _CONTROL.search(value):
+        raise ActionError(f"input '{name}' contains control characters")
+    root = workspace.resolve()
+    candidate = Path(os.path.normpath(workspace / value))  # lexical: catches '..' before I/O
+    if not _inside(candidate, workspace) and not _inside(candidate, root):
+        raise ActionError(
+            f"input '{name}' ({value!r}) is outside the workspace ({workspace}); give a path "
+            "inside the repository, relative to its root"
+        )
+    real = candidate.resolve()
+    if not _inside(real, root):
+        raise ActionError(
+            f"input '{name}' ({value!r}) leads outside the workspace through a symbolic link"
+        )
+    if must_exist and not real.exists():
+        raise ActionError(f"input '{name}': {value!r} does not exist in the workspace")
+    rel = real.relative_to(root)
+    return PurePosixPath(*rel.parts).as_posix() if rel.parts else "."
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def plan(
+    env: Mapping[str, str],
+    workspace: Path,
+    caps: CliCapabilities,
+    *,
+    private_json_path: Callable[[], str] | None = None,
+) -> ActionPlan:
+    """Check the inputs in ``env`` and map them to a ``policy-gate scan`` argv."""
+    unknown = unknown_inputs(env)
+    if unknown:
+        names = ", ".join(n.removeprefix("INPUT_").lower() for n in unknown)
+        raise ActionError(
+            f"unknown input(s): {names}; the inputs are: {', '.join(INPUT_DEFAULTS)}"
+        )
+
+    path = confine(workspace, "path", read_input(env, "path"), must_exist=True)
+    if not (workspace / path).is_dir():
+        raise ActionError(f"input 'path': {path!r} is not a directory")
+    argv = ["scan", path, "--policy", _policy(workspace, read_input(env, "policy"))]
+
+    formats = split_list(read_input(env, "formats"))
+    if not formats:
+        raise ActionError("input 'formats' is empty; give e.g. 'sarif,json'")
+    bad = [f for f in formats if f not in REPORT_FILES]
+    if bad:
+        raise ActionError(
+            f"input 'formats': unknown format(s) {', '.join(map(repr, bad))}; "
+            f"allowed: {', '.join(REPORT_FILES)}"
+        )
+    missing = [f for f in formats if f not in caps.formats]
+    if missing:
+        raise ActionError(
+            f"input 'formats': this policy-gate version cannot write "
+            f"{', '.join(map(repr, missing))} yet (it writes: {', '.join(sorted(caps.formats))})"
+        )
+    out_dir = confine(workspace, "output-dir", read_input(env, "output-dir"), must_exist=False)
+    if (workspace / out_dir).exists() and not (workspace / out_dir).is_dir():
+        raise ActionError(f"input 'output-dir': {out_dir!r} exists and is not a directory")
+    if out_dir == ".":
+        raise ActionError(
+            "input 'output-dir' must be a directory below the workspace root, e.g. "
+            "'policy-gate-results' (reports are kept apart from the repository's files)"
+        )
+    reports = {f: f"{out_dir}/{REPORT_FILES[f]}" for f in formats}
+    for fmt, target in reports.items():
+        argv += ["--format", fmt, "--output", target]
+    private_json = False
+    if "json" not in reports and private_json_path is not None:
+        # The step outputs (verdict, counts) are read from a JSON report; when the user
+        # did not ask for one it is written outside the workspace and removed afterwards.
+        argv += ["--format", "json", "--output", private_json_path()]
+        private_json = True
+
+    scanners = split_list(read_input(env, "scanners"))
+    bad = [s for s in scanners if s not in caps.scanners]
+    if bad:
+        raise ActionError(
+            f"input 'scanners': unknown scanner(s) {', '.join(map(repr, bad))}; "
+            f"known: {', '.join(sorted(caps.scanners))} (leave it empty for all the policy "
+            "enables)"
+        )
+    for scanner in scanners:
+        argv += ["--scanner", scanner]
+
+    advisories = read_input(env, "advisories")
+    if advisories:
+        argv += ["--advisories", confine(workspace, "advisories", advisories, must_exist=True)]
+    osv_url = read_input(env, "osv-url")
+    if osv_url:
+        if _CONTROL.search(osv_url) or not re.match(r"https?://[^\s/]+", osv_url):
+            raise ActionError(f"input 'osv-url' must be an http(s) URL, not {osv_url!r}")
+        argv += ["--osv-url", osv_url]
+
+    jobs = read_input(env, "jobs")
+    if jobs:
+        if not jobs.isdigit() or not 1 <= int(jobs) <= 256:
+            raise ActionError(f"input 'jobs' must be a whole number from 1 to 256, not {jobs!r}")
+        argv += ["--jobs", str(int(jobs))]
+
+    diff_base = read_input(env, "diff-base")
+    if diff_base:
+        if "--diff-base" not in caps.options:
+            raise ActionError(
+                "input 'diff-base' is not supported by this policy-gate version yet (pull "
+                "request diff mode is coming); remove it to scan the whole tree"
+            )
+        if _CONTROL.search(diff_base) or diff_base.startswith("-"):
+            raise ActionError(f"input 'diff-base' is not a git revision: {diff_base!r}")
+        argv += ["--diff-base", diff_base]
+
+    if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
+        argv.append("--github")
+
+    extra_env: dict[str, str] = {}
+    if parse_bool("pr-comment", read_input(env, "pr-comment")):
+        if "--pr-comment" not in caps.options:
+            raise ActionError("input 'pr-comment' is not supported by this policy-gate version")
+        token = read_input(env, "github-token")
+        if not token:
+            raise ActionError(
+                "input 'pr-comment' is true but 'github-token' is empty; pass "
+                "github-token: ${{ github.token }} and grant 'pull-requests: write'"
+            )
+        argv.append("--pr-comment")
+        extra_env["GITHUB_TOKEN"] = token
+
+    return ActionPlan(
+        argv=argv,
+        fail_on_violations=parse_bool(
+            "fail-on-violations", read_input(env, "fail-on-violations")
+        ),
+        reports=reports,
+        env=extra_env,
+        private_json=private_json,
+    )
+
+
+def _policy(workspace: Path, ref: str) -> str:
+    if ref.startswith("builtin:"):
+        return ref
+    return confine(workspace, "policy", ref, must_exist=True)
+
+
+def final_exit_code(code: int, fail_on_violations: bool) -> int:
+    """``fail-on-violations: false`` passes the step on violations (1) only; never on 2 or 3."""
+    if code == EXIT_VIOLATIONS and not fail_on_violations:
+        return EXIT_PASS
+    return code
+
+
+def step_outputs(
+    code: int, report: Mapping[str, Any] | None, reports: Mapping[str, str]
+) -> dict[str, str]:
+    """The action's outputs, from the scan's exit code and JSON report."""
+    verdict = {EXIT_PASS: "pass", EXIT_VIOLATIONS: "fail"}.get(code, "error")
+    violations = findings = ""
+    if report is not None:
+        verdict = str(report.get("verdict") or verdict)
+        summary = report.get("summary") or {}
+        if isinstance(summary, Mapping):
+            by_status = summary.get("by_status") or {}
+            if isinstance(by_status, Mapping):
+                violations = str(by_status.get("violation", 0))
+            if summary.get("findings") is not None:
+                findings = str(summary["findings"])
+    return {
+        "verdict": verdict,
+        "exit-code": str(code),
+        "violations": violations,
+        "findings": findings,
+        "sarif-file": reports.get("sarif", ""),
+        "json-file": reports.get("json", ""),
+        "summary-file": reports.get("markdown", ""),
+    }
+
+
+def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
+    """Append to ``$GITHUB_OUTPUT`` in the multi-line form, with a delimiter no value holds."""
+    delimiter = f"policy_gate_{secrets.token_hex(8)}"
+    with Path(path).open("a", encoding="utf-8") as fh:
+        for name, value in outputs.items():
+            fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def escape_command(text: str) -> str:
+    """Escape a message for a GitHub workflow command (``::error::…``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def capabilities() -> CliCapabilities:
+    """Read what the installed CLI accepts from its click definition."""
+    import click
+
+    from policy_gate.cli import scan
+    from policy_gate.scanners import registry
+
+    formats: frozenset[str] = frozenset()
+    options: set[str] = set()
+    for param in scan.params:
+        if isinstance(param, click.Option):
+            options.update(o for o in param.opts if o.startswith("--"))
+            if "--format" in param.opts and isinstance(param.type, click.Choice):
+                formats = frozenset(str(c) for c in param.type.choices)
+    return CliCapabilities(
+        formats=formats, scanners=frozenset(registry()), options=frozenset(options)
+    )
+
+
+def _run_cli(argv: Sequence[str], extra_env: Mapping[str, str]) -> int:
+    from policy_gate import cli
+
+    os.environ.update(extra_env)
+    saved = sys.argv
+    sys.argv = ["policy-gate", *argv]
+    try:
+        cli.main()
+    except SystemExit as exc:
+        return _code(exc.code)
+    finally:
+        sys.argv = saved
+    return EXIT_PASS
+
+
+def _code(code: object) -> int:
+    if code is None:
+        return EXIT_PASS
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits 1
+    return EXIT_VIOLATIONS if code else EXIT_PASS
+
+
+def _fail(message: str, annotate: bool) -> NoReturn:
+    if annotate:
+        print(f"::error title=policy-gate::{escape_command(message)}", flush=True)
+    print(f"policy-gate action: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_USAGE)
+
+
+def run_action(env: Mapping[str, str]) -> int:
+    """Run the action with the inputs in ``env``; returns the step's exit code."""
+    annotate = env.get("GITHUB_ACTIONS") == "true"
+    workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
+    if not workspace.is_dir():
+        _fail(f"GITHUB_WORKSPACE {str(workspace)!r} is not a directory", annotate)
+    os.chdir(workspace)
+    tmp = tempfile.mkdtemp(prefix="policy-gate-action-")
+    private = str(Path(tmp) / "report.json")
+    try:
+        try:
+            action = plan(env, workspace, capabilities(), private_json_path=lambda: private)
+        except ActionError as exc:
+            _fail(str(exc), annotate)
+        _prepare_output_dir(workspace, action.reports)
+        print(f"policy-gate {' '.join(_shown(action.argv))}", file=sys.stderr, flush=True)
+        code = _run_cli(action.argv, action.env)
+        json_path = private if action.private_json else action.reports.get("json")
+        report = _load_json(workspace, json_path)
+        outputs = step_outputs(code, report, action.reports)
+        if env.get("GITHUB_OUTPUT"):
+            write_outputs(env["GITHUB_OUTPUT"], outputs)
+        final = final_exit_code(code, action.fail_on_violations)
+        if final != code:
+            message = (
+                f"policy violations found ({outputs['violations'] or 'some'}); the step "
+                "passes because fail-on-violations is false"
+            )
+            if annotate:
+                print(f"::notice title=policy-gate::{escape_command(message)}", flush=True)
+            else:
+                print(f"policy-gate action: {message}", file=sys.stderr, flush=True)
+        return final
+    finally:
+        Path(private).unlink(missing_ok=True)
+        Path(tmp).rmdir()
+
+
+def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:
+    """Create output-dir; remove reports of an earlier run (a reused self-hosted workspace)
+    so that the scan, which may cover output-dir, never reads the gate's own old output."""
+    out_dir = (workspace / next(iter(reports.values()))).parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES.values():
+        (out_dir / name).unlink(missing_ok=True)
+
+
+def _shown(argv: Iterable[str]) -> list[str]:
+    return [a if a and not _CONTROL.search(a) and " " not in a else repr(a) for a in argv]
+
+
+def _load_json(workspace: Path, path: str | None) -> dict[str, Any] | None:
+    if not path:
+        return None
+    try:
+        data = json.loads((workspace / path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args:  # the plain CLI: `docker run IMAGE scan . …`
+        from policy_gate import cli
+
+        sys.argv = ["policy-gate", *args]
+        cli.main()
+        return
+    sys.exit(run_action(os.environ))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,366 @@
+"""The Markdown report: the GitHub job summary (``$GITHUB_STEP_SUMMARY``) and the sticky
+pull-request comment.
+
+Entry point: :func:`render` ``(data, *, links=None, max_bytes=SUMMARY_MAX_BYTES,
+annotations_not_shown=0, max_violations=MAX_VIOLATIONS) -> str``.
+
+* ``links``: a :class:`LinkBuilder` (``LinkBuilder.from_env(os.environ)`` in Actions) makes
+  every ``file:line`` a link to the blob at the commit; without it places are plain text.
+* ``max_bytes``: the result never exceeds it in UTF-8 bytes. GitHub rejects a step summary
+  over 1 MiB (``SUMMARY_MAX_BYTES``) and a comment over 65,536 characters
+  (``COMMENT_MAX_CHARS``; characters <= bytes, so passing it as ``max_bytes`` is safe).
+  The violation table is shortened first (and says so); :func:`fit` is the last resort.
+* ``annotations_not_shown``: what :func:`policy_gate.github.annotations` could not emit.
+
+Order: verdict (first line), category x severity counts, top violations (file:line, rule,
+severity, message, fix), budget breaches, below-threshold counts, excluded/disabled counts
+and why, scanners that failed or were skipped and why, annotations not shown, then the
+policy name + sha256 and scanner versions.
+
+Everything that comes from the scanned tree, the scanners or the policy files is passed
+through :func:`md`, which makes it inert for both Markdown and the HTML GitHub renders
+inside Markdown: HTML-special characters and every Markdown-active character (``|`` for
+tables, backticks, emphasis, links, headings, ``@`` mentions, ``#`` references, ``$``
+maths, ``:`` of autolinked schemes...) become character references (``@`` and ``#``
+also get a zero-width space, as GitHub finds mentions and references after decoding),
+and line breaks become spaces. Untrusted text is never put inside a code span
+(references are not decoded there). Characters that only act at the start of a line
+(``-``, ``+``, ``=``, digits) are left alone: untrusted text never starts a line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from policy_gate import __version__
+from policy_gate.findings import Severity
+from policy_gate.policy.evaluate import Decision, Status, Verdict
+from policy_gate.reports.interface import ReportData
+from policy_gate.reports.junit import scanners_by_category
+
+SUMMARY_MAX_BYTES = 1024 * 1024  # GitHub: a step's summary is limited to 1 MiB
+COMMENT_MAX_CHARS = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
+MAX_VIOLATIONS = 50
+MAX_CELL = 300  # characters of a message or fix shown in a table cell
+
+_ACTIVE = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "|": "&#124;",
+    "`": "&#96;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "~": "&#126;",
+    "[": "&#91;",
+    "]": "&#93;",
+    # GitHub finds mentions and issue references in the rendered text (after character
+    # references are decoded), so a zero-width space must break ``@user`` and ``#123``.
+    "#": "&#35;&#8203;",
+    "@": "&#64;&#8203;",
+    "\\": "&#92;",
+    "$": "&#36;",
+    ":": "&#58;",  # no autolinks (``javascript:``, ``https:``) from scanned text
+}
+_ACTIVE_RE = re.compile("|".join(re.escape(c) for c in _ACTIVE))
+_SPACE_RE = re.compile(r"[\r\n\t\f\v\u0085\u2028\u2029]+")
+
+
+def md(text: str, limit: int | None = None) -> str:
+    """Make untrusted text inert in GitHub Markdown (and its HTML); one line only."""
+    text = _SPACE_RE.sub(" ", text)
+    text = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    # ``.`` after digits would start an ordered list only at a line start, which a table
+    # cell or an inline sentence never is.
+    return _ACTIVE_RE.sub(lambda m: _ACTIVE[m.group(0)], text)
+
+
+@dataclass(frozen=True)
+class LinkBuilder:
+    """Builds links to files at a commit: ``{server}/{repository}/blob/{sha}/{path}#L{n}``."""
+
+    server_url: str
+    repository: str
+    sha: str
+    prefix: str = ""  # the scanned root's path inside the repository, e.g. "services/api/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, sha: str | None = None) -> LinkBuilder | None:
+        """From ``GITHUB_SERVER_URL`` (default https://github.com), ``GITHUB_REPOSITORY``
+        and ``GITHUB_SHA``; ``sha`` overrides the commit (on ``pull_request`` events
+        ``GITHUB_SHA`` is the test merge commit — pass the PR head sha to link to code
+        that survives the merge ref). None when the repository or commit is unknown or
+        malformed."""
+        server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        repository = env.get("GITHUB_REPOSITORY", "")
+        commit = sha or env.get("GITHUB_SHA", "")
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~/-]*)?", server):
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
+            return None
+        if not re.fullmatch(r"[0-9a-fA-F]{7,64}", commit):
+            return None
+        return cls(server, repository, commit)
+
+    def blob(self, path: str, line: int | None = None, end_line: int | None = None) -> str:
+        full = self.prefix + path
+        url = f"{self.server_url}/{self.repository}/blob/{self.sha}/{quote(full, safe='/')}"
+        if line:
+            url += f"#L{line}"
+            if end_line and end_line > line:
+                url += f"-L{end_line}"
+        return url
+
+
+def _place(d: Decision, links: LinkBuilder | None) -> str:
+    f = d.finding
+    text = md(f.location, 200)
+    if links is None or not f.path:
+        return text
+    # the URL is percent-encoded (no spaces, brackets or parentheses can end the link)
+    return f"[{text}]({links.blob(f.path, f.start_line, f.end_line)})"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+_VERDICT = {
+    Verdict.PASS: "**PASS**",
+    Verdict.FAIL: "**FAIL**",
+    Verdict.ERROR: "**ERROR**",
+}
+
+
+def _headline(data: ReportData) -> str:
+    ev = data.evaluation
+    n = len(ev.violations)
+    tail = {
+        Verdict.PASS: "the policy is met",
+        Verdict.FAIL: "the policy is violated",
+        Verdict.ERROR: "a required scanner failed, so the result cannot be trusted (exit 3)",
+    }[ev.verdict]
+    return (
+        f"{_VERDICT[ev.verdict]} — {_plural(n, 'violation')}; {tail} "
+        f"(policy-gate, policy {md(data.policy.name, 80)})"
+    )
+
+
+def _counts_table(data: ReportData) -> list[str]:
+    coverage = scanners_by_category(data)
+    rows = [
+        "| Category | Severity | Violations | Below threshold | Excluded | Disabled |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    table = data.table()
+    for category, sevs in table.items():
+        if category not in data.policy.categories and not any(sevs.values()):
+            continue
+        shown = False
+        for sev, counts in sevs.items():
+            if not counts:
+                continue
+            shown = True
+            rows.append(
+                f"| {md(category)} | {sev} | {counts[Status.VIOLATION.value]} | "
+                f"{counts[Status.BELOW_THRESHOLD.value]} | {counts[Status.EXCLUDED.value]} | "
+                f"{counts[Status.DISABLED.value]} |"
+            )
+        if not shown:
+            ran = coverage.get(category)
+            note = "no findings" if ran else "not checked: no scanner for it ran"
+            rows.append(f"| {md(category)} | — | {note} | | | |")
+    return rows
+
+
+def _violation_rows(violations: list[Decision], links: LinkBuilder | None) -> list[str]:
+    rows = []
+    for d in violations:
+        f = d.finding
+        ids = f" ({md(', '.join(f.ids), 120)})" if f.ids else ""
+        fix = md(f.fix, MAX_CELL) if f.fix else ""
+        if f.help_url and f.help_url.startswith(("https://", "http://")):
+            more = f"[more]({quote(f.help_url, safe=':/?#=&%.,;~+-_')})"
+            fix = f"{fix} {more}".strip()
+        rows.append(
+            f"| {_place(d, links)} | {md(f.qualified_rule, 120)}{ids} | {d.severity.label} | "
+            f"{md(f.message, MAX_CELL)} | {fix} |"
+        )
+    return rows
+
+
+def _below(data: ReportData) -> list[str]:
+    below = [d for d in data.evaluation.decisions if d.status is Status.BELOW_THRESHOLD]
+    if not below:
+        return []
+    counts: Counter[tuple[str, Severity]] = Counter((d.finding.category, d.severity) for d in below)
+    parts = [
+        f"{md(cat)} {n} {sev.label}"
+        for (cat, sev), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[0][1]))
+    ]
+    return [
+        "### Below the fail threshold",
+        "",
+        f"{_plural(len(below), 'finding')} reported but not failing: {', '.join(parts)}. "
+        "The JSON report lists them.",
+        "",
+    ]
+
+
+def _why(d: Decision) -> str:
+    return d.steps[-1] if d.steps else d.status.value
+
+
+def _not_enforced(data: ReportData) -> list[str]:
+    tolerated = [
+        d for d in data.evaluation.decisions if d.status in (Status.EXCLUDED, Status.DISABLED)
+    ]
+    if not tolerated:
+        return []
+    lines = ["### Not enforced", ""]
+    reasons: Counter[tuple[str, str]] = Counter((d.status.value, _why(d)) for d in tolerated)
+    for (status, why), n in sorted(reasons.items()):
+        lines.append(f"- {_plural(n, 'finding')} {status}: {md(why, 400)}")
+    lines.append("")
+    return lines
+
+
+def _scanner_problems(data: ReportData) -> list[str]:
+    runs = [r for r in data.result.runs if r.status in ("failed", "skipped")]
+    if not runs:
+        return []
+    lines = ["### Scanners that did not complete", ""]
+    for run in runs:
+        what = (
+            "failed — the gate cannot pass"
+            if run.status == "failed"
+            else "failed, skipped (optional in the policy)"
+        )
+        lines.append(f"- {md(run.name)} {what}: {md(run.reason or 'no reason given', 600)}")
+    lines.append("")
+    return lines
+
+
+def _footer(data: ReportData, annotations_not_shown: int) -> list[str]:
+    lines: list[str] = []
+    if annotations_not_shown > 0:
+        lines += [
+            f"{_plural(annotations_not_shown, 'more annotation')} than GitHub shows were not "
+            "emitted (GitHub shows 10 errors and 10 warnings per step); every finding is "
+            "in this summary and the JSON report.",
+            "",
+        ]
+    versions = ", ".join(
+        f"{md(r.name)} {md(r.version, 40)}".rstrip()
+        + ("" if r.status == "ok" else f" ({r.status})")
+        for r in data.result.runs
+    )
+    fs = data.result.fileset
+    lines += [
+        "---",
+        "",
+        f"Policy {md(data.policy.name, 80)} sha256 `{data.policy.sha256}` · "
+        f"policy-gate {__version__} · scanners: {versions} · "
+        f"{len(fs.files)} files in scope · {data.generated_at}",
+    ]
+    return lines
+
+
+def _document(
+    data: ReportData,
+    links: LinkBuilder | None,
+    annotations_not_shown: int,
+    shown: int,
+) -> str:
+    ev = data.evaluation
+    violations = [d for d in data.ordered() if d.status is Status.VIOLATION]
+    lines = [_headline(data), "", "### Findings", ""]
+    lines += _counts_table(data)
+    lines.append("")
+    if violations:
+        title = (
+            f"### Violations ({len(violations)})"
+            if shown >= len(violations)
+            else f"### Violations (top {shown} of {len(violations)})"
+        )
+        lines += [title, "", "| Where | Rule | Severity | Message | Fix |", "|---|---|---|---|---|"]
+        lines += _violation_rows(violations[:shown], links)
+        lines.append("")
+        if shown < len(violations):
+            lines += [
+                f"{len(violations) - shown} more not shown here (size limit); the JSON and "
+                "SARIF reports list every violation.",
+                "",
+            ]
+    for b in ev.budgets:
+        lines += [
+            f"- Budget exceeded: {md(b.category)} allows {b.allowed} {b.severity.label} "
+            f"finding(s), {b.found} found.",
+        ]
+    if ev.budgets:
+        lines.append("")
+    lines += _below(data)
+    lines += _not_enforced(data)
+    lines += _scanner_problems(data)
+    lines += _footer(data, annotations_not_shown)
+    return "\n".join(lines) + "\n"
+
+
+def fit(text: str, max_bytes: int, note: str = "") -> str:
+    """Cut ``text`` at a line boundary so that it and ``note`` fit in ``max_bytes`` UTF-8
+    bytes (whole lines only: an HTML reference or a table row is never cut in half)."""
+    if len(text.encode("utf-8")) <= max_bytes:
+        return text
+    note = note or "\n*(truncated to fit GitHub's size limit)*\n"
+    budget = max_bytes - len(note.encode("utf-8"))
+    if budget <= 0:
+        return note.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+    head = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    cut = head.rfind("\n")
+    head = head[: cut + 1] if cut >= 0 else ""
+    return head + note
+
+
+def render(
+    data: ReportData,
+    *,
+    links: LinkBuilder | None = None,
+    max_bytes: int = SUMMARY_MAX_BYTES,
+    annotations_not_shown: int = 0,
+    max_violations: int = MAX_VIOLATIONS,
+) -> str:
+    total = len(data.evaluation.violations)
+    shown = min(max_violations, total)
+    text = _document(data, links, annotations_not_shown, shown)
+    if len(text.encode("utf-8")) <= max_bytes:
+        return text
+    # the most rows that fit: the document grows monotonically with the rows shown
+    lo, hi = 0, shown
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(_document(data, links, annotations_not_shown, mid).encode("utf-8")) <= max_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    return fit(_document(data, links, annotations_not_shown, lo), max_bytes)
+
+
+__all__ = [
+    "COMMENT_MAX_CHARS",
+    "MAX_VIOLATIONS",
+    "SUMMARY_MAX_BYTES",
+    "LinkBuilder",
+    "fit",
+    "md",
+    "render",
+]
