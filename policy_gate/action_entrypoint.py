@@ -21,8 +21,7 @@ import os
 import re
 import secrets
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
@@ -84,7 +83,6 @@ class ActionPlan:
     fail_on_violations: bool
     reports: dict[str, str]  # format → path relative to the workspace (POSIX)
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the scan
-    private_json: bool = False  # the JSON report is ours (for the outputs), not the user's
 
 
 def input_env_name(name: str) -> str:
@@ -159,13 +157,7 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def plan(
-    env: Mapping[str, str],
-    workspace: Path,
-    caps: CliCapabilities,
-    *,
-    private_json_path: Callable[[], str] | None = None,
-) -> ActionPlan:
+def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> ActionPlan:
     """Check the inputs in ``env`` and map them to a ``policy-gate scan`` argv."""
     unknown = unknown_inputs(env)
     if unknown:
@@ -205,12 +197,6 @@ def plan(
     reports = {f: f"{out_dir}/{REPORT_FILES[f]}" for f in formats}
     for fmt, target in reports.items():
         argv += ["--format", fmt, "--output", target]
-    private_json = False
-    if "json" not in reports and private_json_path is not None:
-        # The step outputs (verdict, counts) are read from a JSON report; when the user
-        # did not ask for one it is written outside the workspace and removed afterwards.
-        argv += ["--format", "json", "--output", private_json_path()]
-        private_json = True
 
     scanners = split_list(read_input(env, "scanners"))
     bad = [s for s in scanners if s not in caps.scanners]
@@ -272,7 +258,6 @@ def plan(
         ),
         reports=reports,
         env=extra_env,
-        private_json=private_json,
     )
 
 
@@ -292,27 +277,30 @@ def final_exit_code(code: int, fail_on_violations: bool) -> int:
 def step_outputs(
     code: int, report: Mapping[str, Any] | None, reports: Mapping[str, str]
 ) -> dict[str, str]:
-    """The action's outputs, from the scan's exit code and JSON report."""
-    verdict = {EXIT_PASS: "pass", EXIT_VIOLATIONS: "fail"}.get(code, "error")
-    violations = findings = ""
-    if report is not None:
-        verdict = str(report.get("verdict") or verdict)
-        summary = report.get("summary") or {}
-        if isinstance(summary, Mapping):
-            by_status = summary.get("by_status") or {}
-            if isinstance(by_status, Mapping):
-                violations = str(by_status.get("violation", 0))
-            if summary.get("findings") is not None:
-                findings = str(summary["findings"])
-    return {
-        "verdict": verdict,
+    """The action's outputs, from the scan's exit code and (if asked for) its JSON report.
+
+    In GitHub mode the CLI also writes ``verdict``, ``exit-code``, ``violations`` and
+    ``findings`` (and more); these are written after it, with the same values, so the
+    declared outputs exist even when the CLI stopped early (exit 2). ``violations`` and
+    ``findings`` are left to the CLI when there is no JSON report to read them from.
+    """
+    outputs = {
+        "verdict": {EXIT_PASS: "pass", EXIT_VIOLATIONS: "fail"}.get(code, "error"),
         "exit-code": str(code),
-        "violations": violations,
-        "findings": findings,
-        "sarif-file": reports.get("sarif", ""),
-        "json-file": reports.get("json", ""),
-        "summary-file": reports.get("markdown", ""),
     }
+    if report is not None:
+        outputs["verdict"] = str(report.get("verdict") or outputs["verdict"])
+        summary = report.get("summary")
+        if isinstance(summary, Mapping):
+            by_status = summary.get("by_status")
+            if isinstance(by_status, Mapping):
+                outputs["violations"] = str(by_status.get("violation", 0))
+            if summary.get("findings") is not None:
+                outputs["findings"] = str(summary["findings"])
+    outputs["sarif-file"] = reports.get("sarif", "")
+    outputs["json-file"] = reports.get("json", "")
+    outputs["summary-file"] = reports.get("markdown", "")
+    return outputs
 
 
 def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
@@ -347,9 +335,27 @@ def capabilities() -> CliCapabilities:
     )
 
 
+#: Credentials GitHub hands every Docker action that the scan never needs: removed from
+#: the environment so that no scanner (reading hostile code) inherits them. The token for
+#: the PR comment is passed back as GITHUB_TOKEN only when pr-comment is true.
+SCRUBBED_ENV = (
+    "INPUT_GITHUB-TOKEN",
+    "INPUT_GITHUB_TOKEN",
+    "GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_RESULTS_URL",
+)
+
+
 def _run_cli(argv: Sequence[str], extra_env: Mapping[str, str]) -> int:
     from policy_gate import cli
 
+    for name in SCRUBBED_ENV:
+        os.environ.pop(name, None)
     os.environ.update(extra_env)
     saved = sys.argv
     sys.argv = ["policy-gate", *argv]
@@ -385,35 +391,28 @@ def run_action(env: Mapping[str, str]) -> int:
     if not workspace.is_dir():
         _fail(f"GITHUB_WORKSPACE {str(workspace)!r} is not a directory", annotate)
     os.chdir(workspace)
-    tmp = tempfile.mkdtemp(prefix="policy-gate-action-")
-    private = str(Path(tmp) / "report.json")
     try:
-        try:
-            action = plan(env, workspace, capabilities(), private_json_path=lambda: private)
-        except ActionError as exc:
-            _fail(str(exc), annotate)
-        _prepare_output_dir(workspace, action.reports)
-        print(f"policy-gate {' '.join(_shown(action.argv))}", file=sys.stderr, flush=True)
-        code = _run_cli(action.argv, action.env)
-        json_path = private if action.private_json else action.reports.get("json")
-        report = _load_json(workspace, json_path)
-        outputs = step_outputs(code, report, action.reports)
-        if env.get("GITHUB_OUTPUT"):
-            write_outputs(env["GITHUB_OUTPUT"], outputs)
-        final = final_exit_code(code, action.fail_on_violations)
-        if final != code:
-            message = (
-                f"policy violations found ({outputs['violations'] or 'some'}); the step "
-                "passes because fail-on-violations is false"
-            )
-            if annotate:
-                print(f"::notice title=policy-gate::{escape_command(message)}", flush=True)
-            else:
-                print(f"policy-gate action: {message}", file=sys.stderr, flush=True)
-        return final
-    finally:
-        Path(private).unlink(missing_ok=True)
-        Path(tmp).rmdir()
+        action = plan(env, workspace, capabilities())
+    except ActionError as exc:
+        _fail(str(exc), annotate)
+    _prepare_output_dir(workspace, action.reports)
+    print(f"policy-gate {' '.join(_shown(action.argv))}", file=sys.stderr, flush=True)
+    code = _run_cli(action.argv, action.env)
+    outputs = step_outputs(code, _load_json(workspace, action.reports.get("json")), action.reports)
+    if env.get("GITHUB_OUTPUT"):
+        write_outputs(env["GITHUB_OUTPUT"], outputs)
+    final = final_exit_code(code, action.fail_on_violations)
+    if final != code:
+        count = f" ({outputs['violations']})" if outputs.get("violations") else ""
+        message = (
+            f"policy violations found{count}; the step passes because fail-on-violations "
+            "is false"
+        )
+        if annotate:
+            print(f"::notice title=policy-gate::{escape_command(message)}", flush=True)
+        else:
+            print(f"policy-gate action: {message}", file=sys.stderr, flush=True)
+    return final
 
 
 def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:

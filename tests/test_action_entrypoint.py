@@ -4,6 +4,7 @@ functions), exit-code mapping and step outputs. The container test runs it for r
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -189,14 +190,6 @@ def test_pr_comment_passes_the_token_in_the_environment_only(ws: Path) -> None:
     assert ae.plan(gh(github_token="ghs_secret"), ws, CAPS).env == {}
 
 
-def test_private_json_when_the_user_wants_no_json(ws: Path) -> None:
-    action = ae.plan(gh(formats="sarif"), ws, CAPS, private_json_path=lambda: "/tmp/x.json")
-    assert action.argv[-4:] == ["--format", "json", "--output", "/tmp/x.json"]
-    assert action.private_json
-    assert action.reports == {"sarif": "policy-gate-results/policy-gate.sarif"}
-    assert not ae.plan({}, ws, CAPS, private_json_path=lambda: "/tmp/x.json").private_json
-
-
 @pytest.mark.parametrize(
     ("code", "fail_on_violations", "expected"),
     [(0, True, 0), (1, True, 1), (2, True, 2), (3, True, 3),
@@ -217,7 +210,11 @@ def test_step_outputs_from_report() -> None:
         "sarif-file": "r/policy-gate.sarif", "json-file": "r/policy-gate.json",
         "summary-file": "r/policy-gate.md",
     }
-    assert ae.step_outputs(2, None, {})["verdict"] == "error"
+    # exit 2 (bad policy) or 3: no report; the declared outputs still exist
+    assert ae.step_outputs(2, None, {}) == {
+        "verdict": "error", "exit-code": "2", "sarif-file": "", "json-file": "",
+        "summary-file": "",
+    }
     assert ae.step_outputs(0, {"verdict": "pass", "summary": {"findings": 0, "by_status": {}}},
                            {})["violations"] == "0"
 
@@ -244,18 +241,27 @@ def test_real_cli_capabilities() -> None:
     assert {"--policy", "--format", "--output", "--scanner"} <= caps.options
 
 
+def parse_outputs(text: str) -> dict[str, str]:
+    lines = text.splitlines()
+    out: dict[str, str] = {}
+    for i in range(0, len(lines), 3):
+        name, delim = lines[i].split("<<", 1)
+        assert lines[i + 2] == delim
+        out[name] = lines[i + 1]
+    return out
+
+
 def test_run_action_end_to_end_in_process(
     ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The whole action with the CLI stubbed: exit mapping, outputs, stale report removal."""
     calls: list[list[str]] = []
 
-    def fake_cli(argv: list[str], env: dict[str, str]) -> int:
+    def fake_cli(argv: list[str], extra_env: dict[str, str]) -> int:
         calls.append(list(argv))
-        target = Path(argv[argv.index("json") + 2])
-        target = target if target.is_absolute() else ws / target
-        target.write_text(json.dumps(
-            {"verdict": "fail", "summary": {"findings": 3, "by_status": {"violation": 2}}}))
+        if "json" in argv:
+            (ws / argv[argv.index("json") + 2]).write_text(json.dumps(
+                {"verdict": "fail", "summary": {"findings": 3, "by_status": {"violation": 2}}}))
         return 1
 
     monkeypatch.setattr(ae, "_run_cli", fake_cli)
@@ -270,15 +276,39 @@ def test_run_action_end_to_end_in_process(
     assert ae.run_action(env) == 0
     assert not stale.exists()  # removed before the scan
     assert "::notice title=policy-gate::policy violations found (2)" in capsys.readouterr().out
-    text = outputs.read_text()
-    assert "\nfail\n" in text and "\n2\n" in text
-    assert "policy-gate-results/policy-gate.sarif" in text
+    assert parse_outputs(outputs.read_text()) == {
+        "verdict": "fail", "exit-code": "1", "violations": "2", "findings": "3",
+        "sarif-file": "policy-gate-results/policy-gate.sarif",
+        "json-file": "policy-gate-results/policy-gate.json", "summary-file": "",
+    }
     assert calls[0][:2] == ["scan", "."]
 
-    env = {"GITHUB_WORKSPACE": str(ws), **gh(formats="sarif")}
+    outputs.write_text("")
+    env = {"GITHUB_WORKSPACE": str(ws), "GITHUB_OUTPUT": str(outputs), **gh(formats="sarif")}
     assert ae.run_action(env) == 1
-    private = calls[1][calls[1].index("json") + 2]
-    assert not Path(private).exists() and not Path(private).parent.exists()
+    assert "json" not in calls[1]
+    assert "violations" not in parse_outputs(outputs.read_text())  # left to the CLI
+
+
+def test_credentials_are_scrubbed_before_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, str | None] = {}
+
+    def fake_main() -> None:
+        for name in ("INPUT_GITHUB-TOKEN", "ACTIONS_RUNTIME_TOKEN", "GITHUB_TOKEN", "HOME"):
+            seen[name] = os.environ.get(name)
+        raise SystemExit(1)
+
+    from policy_gate import cli
+
+    monkeypatch.setattr(cli, "main", fake_main)
+    monkeypatch.setenv("INPUT_GITHUB-TOKEN", "ghs_x")
+    monkeypatch.setenv("ACTIONS_RUNTIME_TOKEN", "rt")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_y")
+    assert ae._run_cli(["scan"], {}) == 1
+    assert seen["INPUT_GITHUB-TOKEN"] is None and seen["ACTIONS_RUNTIME_TOKEN"] is None
+    assert seen["GITHUB_TOKEN"] is None and seen["HOME"] is not None
+    assert ae._run_cli(["scan"], {"GITHUB_TOKEN": "ghs_z"}) == 1
+    assert seen["GITHUB_TOKEN"] == "ghs_z"
 
 
 def test_run_action_bad_input_exits_2_with_annotation(

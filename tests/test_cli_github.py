@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 
 from policy_gate.github import read_outputs
 from tests.conftest import make_tree
+from tests.sarif_check import assert_valid_sarif
 from tests.test_github import TOKEN, FakeGitHub, fake_github  # noqa: F401 - fixture
 
 FLAW = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
@@ -37,10 +38,21 @@ def test_github_mode_end_to_end(gate, tmp_path: Path, fake_github: FakeGitHub) -
     }
     reports = tmp_path / "out"
     args = [
-        "--scanner", "bandit", "--pr-comment",
-        "--format", "sarif", "--output", str(reports / "r.sarif"),
-        "--format", "junit", "--output", str(reports / "r.xml"),
-        "--format", "markdown", "--output", str(reports / "r.md"),
+        "--scanner",
+        "bandit",
+        "--pr-comment",
+        "--format",
+        "sarif",
+        "--output",
+        str(reports / "r.sarif"),
+        "--format",
+        "junit",
+        "--output",
+        str(reports / "r.xml"),
+        "--format",
+        "markdown",
+        "--output",
+        str(reports / "r.md"),
     ]
     run = gate(workspace / "services" / "api", *args, env=env)
     assert run.code == 1, run.output
@@ -51,7 +63,9 @@ def test_github_mode_end_to_end(gate, tmp_path: Path, fake_github: FakeGitHub) -
     text = summary.read_text()
     assert text.lstrip().startswith("#") or "FAIL" in text.splitlines()[0]
     assert "FAIL" in text[:200]
-    assert f"https://github.com/mojaloop/central-ledger/blob/{head}/services/api/worker.py#L5" in text
+    assert (
+        f"https://github.com/mojaloop/central-ledger/blob/{head}/services/api/worker.py#L5" in text
+    )
 
     out = read_outputs(outputs)
     assert out["verdict"] == "fail" and out["exit-code"] == "1"
@@ -60,6 +74,12 @@ def test_github_mode_end_to_end(gate, tmp_path: Path, fake_github: FakeGitHub) -
 
     sarif = json.loads((reports / "r.sarif").read_text())
     assert sarif["version"] == "2.1.0"
+    assert_valid_sarif(sarif)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for run_ in sarif["runs"] for r in run_.get("results", [])
+    }
+    assert "services/api/worker.py" in uris
     ElementTree.parse(reports / "r.xml")
     assert "FAIL" in (reports / "r.md").read_text()[:200]
     assert TOKEN not in run.output
@@ -78,3 +98,16 @@ def test_outside_github_no_workflow_commands(gate, tree) -> None:
     run = gate(tree({"worker.py": FLAW}), "--scanner", "bandit", env={"GITHUB_ACTIONS": ""})
     assert run.code == 1
     assert "::error" not in run.stdout
+
+
+def test_every_sarif_the_cli_writes_is_valid(gate, tree, tmp_path: Path) -> None:
+    out = tmp_path / "r.sarif"
+    run = gate(
+        tree({"worker.py": FLAW, "deps/requirements.txt": "jinja2==2.10\n"}),
+        "--format",
+        "sarif",
+        "--output",
+        str(out),
+    )
+    assert run.code == 1
+    assert_valid_sarif(json.loads(out.read_text()))

@@ -9,8 +9,8 @@ Layout
   records the verdict, the policy, and every scanner that did *not* run as a
   ``toolExecutionNotification`` (failed: error, skipped: warning, disabled: note), with
   ``executionSuccessful: false`` when a scanner failed or was skipped. A failed scanner
-  deliberately gets no run of its own: GitHub treats an uploaded run with no results as
-  "every alert of this tool is fixed", so an empty run would close real alerts just
+  deliberately gets no run of its own: a new analysis for a tool and category closes
+  every open alert it does not report, so an empty run would mark real alerts fixed just
   because the scanner crashed. Without a run, its earlier alerts stay open.
 * A finding that several scanners reported appears once, in the run of its lead scanner
   (``Finding.scanner``); the other reports are in ``properties.sources`` and
@@ -21,10 +21,13 @@ Statuses
 violation -> ``error``; below threshold -> ``warning`` when the policy annotates it, else
 ``note``; excluded / disabled -> ``none`` plus an ``external``/``accepted`` suppression whose
 justification is the policy's decision. Nothing is dropped except to respect GitHub's
-upload limits, and then the cut is recorded in the run (``properties.truncated`` and a
-warning notification).
+upload limits (at most 20 runs, 25,000 results per run, 10 MB gzipped), and then the
+most severe results are kept and the cut is recorded in the run (``properties.truncated``
+and a warning notification). Output is deterministic; it is indented unless it holds more
+than PRETTY_MAX_RESULTS results, when it is written compact.
 
-Locations are relative URIs (percent-encoded) against ``%SRCROOT%``. A finding without a
+Locations are relative URIs (percent-encoded) against ``%SRCROOT%``, the repository root
+(``ReportData.path_prefix`` is prepended when a subdirectory was scanned). A finding without a
 known line gets no ``region`` (SARIF: the whole file) rather than an invented line 1; the
 upload-sarif action skips line hashing for such results and keeps our own
 ``partialFingerprints``.
@@ -38,7 +41,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -237,12 +240,18 @@ def _rule(rule_id: str, decisions: Sequence[Decision]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- results
 
 
+def _repo_path(prefix: str, path: str) -> str:
+    """A finding's path (relative to the scanned root) relative to the repository root,
+    which is what GitHub resolves URIs against."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/{path}" if prefix else path
+
+
 def _location(
-    finding: Finding, message: str | None = None, ident: int | None = None
+    finding: Finding, prefix: str, message: str | None = None, ident: int | None = None
 ) -> dict[str, Any]:
-    physical: dict[str, Any] = {
-        "artifactLocation": {"uri": artifact_uri(finding.path), "uriBaseId": SRCROOT}
-    }
+    uri = artifact_uri(_repo_path(prefix, finding.path))
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": SRCROOT}}
     if finding.start_line is not None and finding.start_line >= 1:
         region: dict[str, Any] = {"startLine": finding.start_line}
         if finding.end_line is not None and finding.end_line >= finding.start_line:
@@ -256,7 +265,7 @@ def _location(
     return location
 
 
-def _result(decision: Decision, rule_index: int) -> dict[str, Any]:
+def _result(decision: Decision, rule_index: int, prefix: str) -> dict[str, Any]:
     f = decision.finding
     properties: dict[str, Any] = {
         "category": f.category,
@@ -306,12 +315,12 @@ def _result(decision: Decision, rule_index: int) -> dict[str, Any]:
         "properties": properties,
     }
     if f.path:
-        result["locations"] = [_location(f)]
+        result["locations"] = [_location(f, prefix)]
     others = f.sources[1:]
     if f.path and others:
         result["relatedLocations"] = [
             _location(
-                f, f"Also reported by {s.scanner} ({s.rule_id}): {s.message}", ident=i + 1
+                f, prefix, f"Also reported by {s.scanner} ({s.rule_id}): {s.message}", i + 1
             )
             for i, s in enumerate(others)
         ]
@@ -418,20 +427,25 @@ def _scanner_run(plan: _Plan, data: ReportData) -> dict[str, Any]:
         "automationDetails": {"id": f"{GATE_TOOL}/{run.name}/"},
         "originalUriBaseIds": _base_ids(data),
         "invocations": [invocation],
-        "results": [_result(d, index[d.finding.rule_id]) for d in kept],
+        "results": [_result(d, index[d.finding.rule_id], data.path_prefix) for d in kept],
         "properties": properties,
     }
 
 
 def _base_ids(data: ReportData) -> dict[str, Any]:
+    """%SRCROOT% is the repository root: the scanned root, or its ancestor when only a
+    part of the repository was scanned (``path_prefix``). Its absolute URI is given when
+    it is known (GitHub ignores it; local SARIF viewers use it)."""
+    base: dict[str, Any] = {"description": {"text": "The root of the scanned repository."}}
     root = Path(data.result.root)
-    uri = root.as_uri() if root.is_absolute() else artifact_uri(root.as_posix())
-    return {
-        SRCROOT: {
-            "uri": uri if uri.endswith("/") else uri + "/",
-            "description": {"text": "The root of the scanned repository."},
-        }
-    }
+    prefix = PurePosixPath(data.path_prefix.strip("/"))
+    parts = prefix.parts if str(prefix) != "." else ()
+    if root.is_absolute() and (not parts or root.parts[-len(parts) :] == parts):
+        for _ in parts:
+            root = root.parent
+        uri = root.as_uri()
+        base["uri"] = uri if uri.endswith("/") else uri + "/"
+    return {SRCROOT: base}
 
 
 def _gate_run(

@@ -1,0 +1,207 @@
+"""The Docker image, built and run the way GitHub runs a Docker action.
+
+No Docker engine here: ../shared/container/build-image.sh builds the Dockerfile with buildah
+on a debootstrapped Debian bookworm base, and run-image.sh runs the image's ENTRYPOINT as
+its USER with the workspace mounted at /github/workspace (see ../shared/container/README.md).
+This test is part of CI. It is skipped only when buildah/podman/debootstrap are missing and
+cannot be installed (not root, or apt fails); any other failure is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONTAINER = REPO.parent / "shared" / "container"
+TAG = "localhost/policy-gate:test"
+STORE = ["--storage-driver", "vfs"]
+UID = 1001
+TOOLS = ("buildah", "podman", "debootstrap")
+
+
+def _ensure_tools() -> None:
+    if all(shutil.which(t) for t in TOOLS):
+        return
+    if os.geteuid() != 0:
+        pytest.skip(f"{', '.join(TOOLS)} are missing and only root can install them")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *TOOLS]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot install {', '.join(TOOLS)}: {' '.join(cmd)} failed: "
+                        f"{(proc.stderr or proc.stdout)[-500:]}")
+
+
+def _buildah(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["buildah", *STORE, *args], capture_output=True, text=True,
+                          check=check, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[str]:
+    if not CONTAINER.is_dir():
+        pytest.fail(f"{CONTAINER} is missing: the container scripts come with ../shared")
+    _ensure_tools()
+    # Run twice, the tag moves to the new image; drop the old one so vfs copies don't pile up.
+    _buildah("rmi", "--force", TAG, check=False)
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["bash", str(CONTAINER / "build-image.sh"), "Dockerfile", ".", TAG],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,
+    )
+    log = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"image build failed:\n{log}"
+    print(f"image built in {time.monotonic() - started:.0f}s")
+    yield TAG
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A GitHub-like workspace: the example service, with its offline advisories inside,
+    owned by the runner's uid like /github/workspace on GitHub-hosted runners."""
+    ws = tmp_path / "workspace"
+    shutil.copytree(REPO / "examples" / "vulnerable-service", ws)
+    shutil.copytree(REPO / "examples" / "advisories", ws / "advisories")
+    (ws / ".runner").mkdir()  # stands in for /github/file_commands
+    for name in ("step_summary.md", "output.txt"):
+        (ws / ".runner" / name).write_text("")
+    for path in (ws, *ws.rglob("*")):
+        os.chown(path, UID, UID, follow_symlinks=False)
+    return ws
+
+
+def run_action(image: str, ws: Path, **inputs: str) -> subprocess.CompletedProcess[str]:
+    # Inputs are spelled with underscores (INPUT_FAIL_ON_VIOLATIONS), which the entrypoint
+    # also accepts: run-image.sh forwards variables with bash's ${!name}, which cannot read
+    # the hyphenated names the GitHub runner uses (those are unit-tested).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env.update({
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": "/github/workspace",
+        "GITHUB_STEP_SUMMARY": "/github/workspace/.runner/step_summary.md",
+        "GITHUB_OUTPUT": "/github/workspace/.runner/output.txt",
+        "GITHUB_REPOSITORY": "mojaloop/example-service",
+        "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+        "GITHUB_REF": "refs/pull/7/merge",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_RUN_ID": "1",
+    })
+    env.update({"INPUT_" + k.upper(): v for k, v in inputs.items()})
+    return subprocess.run(["bash", str(CONTAINER / "run-image.sh"), image, str(ws)],
+                          capture_output=True, text=True, env=env, timeout=1200)
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a $GITHUB_OUTPUT file: `name=value` and `name<<DELIM … DELIM` entries."""
+    out: dict[str, str] = {}
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delim = line.split("<<", 1)
+            end = lines.index(delim, i + 1)
+            out[name] = "\n".join(lines[i + 1:end])
+            i = end + 1
+            continue
+        if "=" in line:
+            name, value = line.split("=", 1)
+            out[name] = value
+        i += 1
+    return out
+
+
+def _check_sarif(path: Path) -> dict[str, Any]:
+    sarif = json.loads(path.read_text())
+    assert sarif.get("version") == "2.1.0" and sarif.get("runs"), "not a SARIF 2.1.0 log"
+    if (REPO / "tests" / "sarif_check.py").exists():  # schema + GitHub's upload rules
+        importlib.import_module("sarif_check").assert_valid_sarif(sarif)
+    return sarif
+
+
+def test_action_run_fails_the_example_with_github_outputs(image: str, workspace: Path) -> None:
+    started = time.monotonic()
+    proc = run_action(image, workspace, advisories="advisories",
+                      formats="sarif,json,markdown")
+    took = time.monotonic() - started
+    log = f"exit {proc.returncode} after {took:.0f}s\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 1, log
+
+    results = workspace / "policy-gate-results"
+    sarif_path = results / "policy-gate.sarif"
+    assert sarif_path.is_file(), log
+    sarif = _check_sarif(sarif_path)
+    assert sum(len(run.get("results", [])) for run in sarif["runs"]) > 0
+
+    report = json.loads((results / "policy-gate.json").read_text())
+    assert report["verdict"] == "fail"
+    pip_audit = next(s for s in report["scanners"] if s["name"] == "pip-audit")
+    assert pip_audit["status"] == "ok", pip_audit  # the offline advisories were used
+
+    summary = (workspace / ".runner" / "step_summary.md").read_text()
+    first = next(line for line in summary.splitlines() if line.strip())
+    assert "FAIL" in first.upper(), summary[:500]
+
+    outputs = read_outputs(workspace / ".runner" / "output.txt")
+    assert outputs["verdict"] == "fail", outputs
+    assert outputs["exit-code"] == "1"
+    assert outputs["sarif-file"] == "policy-gate-results/policy-gate.sarif"
+    assert outputs["json-file"] == "policy-gate-results/policy-gate.json"
+    assert outputs["summary-file"] == "policy-gate-results/policy-gate.md"
+    assert int(outputs["violations"]) > 0
+
+    # Written as the image's non-root user, so later steps (the runner, uid 1001) own them.
+    for path in results.iterdir():
+        assert path.stat().st_uid == UID, f"{path} is owned by uid {path.stat().st_uid}"
+    # Annotations were emitted as workflow commands.
+    assert "::error" in proc.stdout or "::warning" in proc.stdout, log
+
+
+def test_fail_on_violations_false_and_bad_input(image: str, workspace: Path) -> None:
+    proc = run_action(image, workspace, advisories="advisories", formats="sarif",
+                      fail_on_violations="false", scanners="bandit")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "::notice title=policy-gate::policy violations found" in proc.stdout
+    outputs = read_outputs(workspace / ".runner" / "output.txt")
+    assert outputs["verdict"] == "fail" and outputs["exit-code"] == "1"
+
+    proc = run_action(image, workspace, path="../..", fail_on_violations="false")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "::error title=policy-gate::input 'path'" in proc.stdout
+    assert "outside the workspace" in proc.stderr
+
+
+def test_image_has_no_build_leftovers(image: str) -> None:
+    config = json.loads(_buildah("inspect", "--type", "image", image).stdout)["OCIv1"]["config"]
+    assert config["User"] == f"{UID}:{UID}"
+    assert config["Entrypoint"][:3] == ["/opt/policy-gate/bin/python", "-I", "-m"]
+    assert not any(e.startswith("PIP_CERT=") for e in config.get("Env", []))
+
+    ctr = _buildah("from", image).stdout.strip()
+    try:
+        root = Path(_buildah("mount", ctr).stdout.strip())
+        for leftover in ("root/.cache", "home/policygate/.cache", "tmp/build-venv", "tmp/wheels",
+                         "src", "etc/ssl/certs/host-ca.crt"):
+            assert not (root / leftover).exists(), f"/{leftover} is in the image"
+        for compiler in ("gcc", "cc", "g++", "make", "ld"):
+            for bindir in ("usr/bin", "usr/local/bin", "opt/policy-gate/bin"):
+                assert not (root / bindir / compiler).exists(), f"/{bindir}/{compiler} in image"
+        assert (root / "opt/policy-gate/bin/policy-gate").exists()
+        assert "/github/workspace" in (root / "etc/gitconfig").read_text()
+        passwd = (root / "etc/passwd").read_text()
+        assert f"policygate:x:{UID}:{UID}:" in passwd
+        assert not list((root / "var/lib/apt/lists").glob("*_Packages"))
+    finally:
+        _buildah("umount", ctr, check=False)
+        _buildah("rm", ctr, check=False)
