@@ -55,8 +55,9 @@ class Confidence(IntEnum):
 SAST = "sast"
 SECRET = "secret"  # noqa: S105 - a category name, not a credential
 DEPENDENCY = "dependency"
+LICENSE = "license"
 UNSCANNED = "unscanned"  # a file a scanner could not analyse: never silently skipped
-CATEGORIES: tuple[str, ...] = (SAST, SECRET, DEPENDENCY, UNSCANNED)
+CATEGORIES: tuple[str, ...] = (SAST, SECRET, DEPENDENCY, LICENSE, UNSCANNED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,11 @@ class DependencyInfo:
     advisory: str | None = None  # the advisory's primary id (PYSEC-/GHSA-/CVE-)
     aliases: tuple[str, ...] = ()  # every other id for the same flaw
     requirement: str | None = None  # the requirement line as written (unpinned case)
+    direct: bool | None = None  # None: the manifest does not say
+    dev: bool = False  # only needed to develop or test
+    path: tuple[str, ...] = ()  # "name@version" from a direct dependency down to this one
+    fix_version: str | None = None  # lowest version that fixes every advisory on it
+    license: str | None = None  # SPDX expression as declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +199,11 @@ class Finding:
                 "advisory": self.dependency.advisory,
                 "aliases": list(self.dependency.aliases),
                 "requirement": self.dependency.requirement,
+                "direct": self.dependency.direct,
+                "dev": self.dependency.dev,
+                "path": list(self.dependency.path),
+                "fix_version": self.dependency.fix_version,
+                "license": self.dependency.license,
             },
             "sources": [
                 {

@@ -74,8 +74,8 @@ def scan(
     notify = listener or (lambda _e, _s, _d: None)
     fileset = walk(root, policy.exclude)
     jobs = jobs or os.cpu_count() or 1
-    adv = advisories or policy.scanners["pip-audit"].options.get("advisories")
-    osv = osv_url or policy.scanners["pip-audit"].options.get("osv_url")
+    adv = advisories or policy.advisories.database
+    osv = osv_url or policy.advisories.osv_url
     scanners = registry()
     wanted = [n for n in scanners if only is None or n in only]
 

@@ -44,7 +44,7 @@ def test_unknown_key_names_file_line_and_allowed_keys(tmp_path: Path) -> None:
     assert "policy.yaml:4:5" in found[0]
     assert "categories.sast.fial" in found[0]
     assert "unknown key 'fial'" in found[0]
-    assert "allowed here: annotate, budgets, default_severity, fail" in found[0]
+    assert "allowed here: annotate, budgets, default_severity, dev_fail, fail" in found[0]
 
 
 def test_bad_enum_lists_allowed_values(tmp_path: Path) -> None:

@@ -175,11 +175,14 @@ def decide(ctx: _Context, finding: Finding) -> Decision:
             finding, Status.EXCLUDED, severity, confidence, False, False, tuple(steps), cat
         )
 
-    fails = cat.fail.admits(severity, confidence)
+    dev = finding.dependency is not None and finding.dependency.dev
+    fail = cat.fail_for(dev)
+    fails = fail.admits(severity, confidence)
     conf_text = confidence.label if confidence else "unstated"
+    which = "development-dependency fail" if fail is not cat.fail else "fail"
     steps.append(
-        f"{severity.label} severity, {conf_text} confidence against the {cat.name} fail "
-        f"threshold ({cat.fail.describe()}): {'violation' if fails else 'below threshold'}"
+        f"{severity.label} severity, {conf_text} confidence against the {cat.name} {which} "
+        f"threshold ({fail.describe()}): {'violation' if fails else 'below threshold'}"
     )
     status = Status.VIOLATION if fails else Status.BELOW_THRESHOLD
     reported = fails or cat.report.admits(severity, confidence)

@@ -23,6 +23,7 @@ import pathspec
 from policy_gate.findings import CATEGORIES, Confidence, Severity
 from policy_gate.policy import yamlsafe
 from policy_gate.policy.model import (
+    AdvisorySettings,
     CategoryPolicy,
     DirectoryOverride,
     Policy,
@@ -31,7 +32,7 @@ from policy_gate.policy.model import (
 )
 from policy_gate.scanners.interface import ScannerSettings
 
-SCANNER_NAMES = ("bandit", "semgrep", "detect-secrets", "pip-audit", "safety")
+SCANNER_NAMES = ("bandit", "semgrep", "detect-secrets", "pip-audit", "osv", "licenses", "safety")
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_POLICY = "builtin:mojaloop"
 
@@ -54,8 +55,12 @@ DEFAULTS: dict[str, Any] = {
         },
         "detect-secrets": {"enabled": True, "optional": False, "timeout": 900},
         "pip-audit": {"enabled": True, "optional": False, "timeout": 600},
+        "osv": {"enabled": True, "optional": False, "timeout": 600},
+        "licenses": {"enabled": True, "optional": False, "timeout": 600},
         "safety": {"enabled": False, "optional": True, "timeout": 600},
     },
+    "advisories": {},
+    "licenses": {"allow": [], "deny": [], "unknown_severity": "medium", "exceptions": []},
     "categories": {
         name: {
             "fail": {"severity": "low", "confidence": "low"},
@@ -164,9 +169,9 @@ def _load_chain(
     semgrep = doc.get("scanners", {}).get("semgrep", {})
     if "rules" in semgrep:
         semgrep["rules"] = [str((path.parent / r).resolve()) for r in semgrep["rules"]]
-    pip_audit = doc.get("scanners", {}).get("pip-audit", {})
-    if "advisories" in pip_audit:
-        pip_audit["advisories"] = str((path.parent / pip_audit["advisories"]).resolve())
+    advisories = doc.get("advisories", {})
+    if "database" in advisories:
+        advisories["database"] = str((path.parent / advisories["database"]).resolve())
     chain.append((display, doc))
     return chain
 
@@ -449,6 +454,12 @@ def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
         scanners=scanners,
         categories={name: category_policy(name, cfg) for name, cfg in doc["categories"].items()},
         rules={key: rule_policy(key, cfg) for key, cfg in doc["rules"].items()},
+        advisories=AdvisorySettings(
+            database=doc["advisories"].get("database"),
+            osv_url=doc["advisories"].get("osv_url"),
+            max_age_days=doc["advisories"].get("max_age_days"),
+        ),
+        licenses=doc["licenses"],
         overrides=tuple(
             DirectoryOverride(
                 paths=tuple(o["paths"]),
@@ -479,6 +490,7 @@ def category_policy(name: str, cfg: Mapping[str, Any]) -> CategoryPolicy:
         budgets={Severity.parse(k): int(v) for k, v in cfg.get("budgets", {}).items()},
         rationale=str(cfg.get("rationale", "")),
         sources=tuple(cfg.get("sources", [])),
+        dev_fail=threshold(cfg["dev_fail"]) if "dev_fail" in cfg else None,
     )
 
 

@@ -42,6 +42,17 @@ class CategoryPolicy:
     budgets: Mapping[Severity, int] = field(default_factory=dict)
     rationale: str = ""
     sources: tuple[str, ...] = ()
+    dev_fail: Threshold | None = None  # for development-only dependencies
+
+    def fail_for(self, dev: bool) -> Threshold:
+        return self.dev_fail if dev and self.dev_fail is not None else self.fail
+
+
+@dataclass(frozen=True)
+class AdvisorySettings:
+    database: str | None = None  # resolved path of an offline OSV database
+    osv_url: str | None = None
+    max_age_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,8 @@ class Policy:
     categories: Mapping[str, CategoryPolicy]
     rules: Mapping[str, RulePolicy]
     overrides: tuple[DirectoryOverride, ...] = ()
+    advisories: AdvisorySettings = field(default_factory=AdvisorySettings)
+    licenses: Mapping[str, Any] = field(default_factory=dict)  # validated `licenses` section
 
     def category(self, name: str) -> CategoryPolicy:
         return self.categories[name]

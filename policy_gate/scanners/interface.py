@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from policy_gate.dependencies.inventory import Package
 from policy_gate.fileset import FileSet
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.process import ScannerError, run_tool, stderr_tail
@@ -58,6 +59,8 @@ class ScanOutput:
     raw_results: int
     files_scanned: int
     notes: list[str] = field(default_factory=list)
+    # Packages the scanner audited or checked (dependency scanners), for the SBOM.
+    inventory: list[Package] = field(default_factory=list)
 
 
 class Scanner(ABC):

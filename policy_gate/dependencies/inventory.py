@@ -1,0 +1,39 @@
+"""The dependency inventory: every package a repository locks or pins, in one type that
+the vulnerability audit, the licence check and the SBOM all read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """One installed (locked or pinned) package, where a manifest says so."""
+
+    ecosystem: str  # OSV ecosystem name: "npm", "PyPI"
+    name: str  # as the ecosystem spells it (npm: "@scope/name"; PyPI: canonical)
+    version: str
+    manifest: str  # POSIX path of the lockfile/manifest, relative to the scanned root
+    line: int | None = None  # where in the manifest, when known
+    direct: bool | None = None  # None: the manifest does not say
+    dev: bool = False  # only needed to develop or test (npm dev / devOptional)
+    optional: bool = False
+    peer: bool = False
+    path: tuple[str, ...] = ()  # "name@version" chain from a direct dependency to this one
+    license: str | None = None  # as declared (npm lockfiles carry it), not yet validated
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def purl(self) -> str:
+        """Package URL (https://github.com/package-url/purl-spec)."""
+        if self.ecosystem == "npm":
+            if self.name.startswith("@") and "/" in self.name:
+                scope, bare = self.name.split("/", 1)
+                return f"pkg:npm/%40{scope[1:]}/{bare}@{self.version}"
+            return f"pkg:npm/{self.name}@{self.version}"
+        if self.ecosystem == "PyPI":
+            return f"pkg:pypi/{self.name}@{self.version}"
+        return f"pkg:generic/{self.name}@{self.version}"
