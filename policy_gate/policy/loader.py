@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
             "optional": False,
             "timeout": 900,
             "rules": [],
-            "rule_timeout": 30,
+            "rule_timeout": 5,
         },
         "detect-secrets": {"enabled": True, "optional": False, "timeout": 900},
         "pip-audit": {"enabled": True, "optional": False, "timeout": 600},

@@ -39,6 +39,8 @@ RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "semgrep"
 SUFFIXES = (".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
 _LEVELS = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_TARGET_BYTES = 1_000_000  # semgrep's default
+DEFAULT_RULE_TIMEOUT = 5  # seconds per rule per file: semgrep's default
 # Hard-coded password / credentials / key: messages of such rules are masked.
 CREDENTIAL_CWES = frozenset({"CWE-259", "CWE-321", "CWE-798", "CWE-522"})
 
@@ -61,8 +63,12 @@ class SemgrepScanner(Scanner):
         return paths
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
-        version = self.version(ctx)
-        max_bytes = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        # semgrep's own default (1 MB): larger files cost minutes and are rarely code a
+        # person wrote; they are reported as unscanned, not skipped silently.
+        max_bytes = min(
+            int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
+            int(ctx.settings.options.get("max_target_bytes", DEFAULT_MAX_TARGET_BYTES)),
+        )
         files: list[str] = []
         findings: list[Finding] = []
         for rel in self.targets(ctx.fileset):
@@ -80,7 +86,7 @@ class SemgrepScanner(Scanner):
             else:
                 files.append(rel)
         if not files:
-            return ScanOutput(findings, version, len(findings), 0)
+            return ScanOutput(findings, self.version(ctx), len(findings), 0)
 
         argv = [
             "semgrep",
@@ -92,7 +98,7 @@ class SemgrepScanner(Scanner):
             "--no-git-ignore",
             f"--jobs={max(1, ctx.jobs)}",
             f"--max-target-bytes={max_bytes}",
-            f"--timeout={int(ctx.settings.options.get('rule_timeout', 30))}",
+            f"--timeout={int(ctx.settings.options.get('rule_timeout', DEFAULT_RULE_TIMEOUT))}",
         ]
         if not ctx.settings.options.get("honour_inline_suppressions", False):
             argv.append("--disable-nosem")
@@ -115,6 +121,10 @@ class SemgrepScanner(Scanner):
         targets = set(files)
         for i, err in enumerate(errors):
             findings.append(self._error(err, f"errors[{i}]", targets))
+        # The report names the version; asking `semgrep --version` separately costs ~2 CPU-s.
+        version = report.get("version")
+        if not isinstance(version, str) or not version:
+            version = self.version(ctx)
         return ScanOutput(findings, version, len(findings), len(files))
 
     def _finding(
