@@ -28,7 +28,7 @@ from policy_gate.runner import scan as run_scan
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-FORMATS = ("json", "sarif", "junit", "markdown")
+FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx")
 
 
 def _console(stream: TextIO, *, force_plain: bool = False) -> Console:
@@ -182,6 +182,10 @@ def render_format(fmt: str, data: ReportData) -> str:
         from policy_gate.reports import markdown
 
         return markdown.render(data)
+    if fmt == "cyclonedx":
+        from policy_gate.reports import cyclonedx
+
+        return cyclonedx.render(data)
     raise click.UsageError(f"unknown format {fmt!r}")
 
 
@@ -196,6 +200,16 @@ def _repo_prefix(root: Path, env: dict[str, str]) -> str:
     except ValueError:
         return ""
     return "" if str(rel) == "." else rel.as_posix() + "/"
+
+
+def _workspace_relative(path: str, env: dict[str, str]) -> str:
+    workspace = env.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return path
+    try:
+        return Path(path).resolve().relative_to(Path(workspace).resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _github(
@@ -225,7 +239,10 @@ def _github(
         written.setdefault("summary", summary_path)
     output_path = env.get("GITHUB_OUTPUT")
     if output_path:
-        github.write_outputs(output_path, github.gate_outputs(data, written))
+        # Paths as later steps see them: relative to the workspace (inside a Docker
+        # action the workspace is mounted at another absolute path).
+        relative = {fmt: _workspace_relative(path, env) for fmt, path in written.items()}
+        github.write_outputs(output_path, github.gate_outputs(data, relative))
     if pr_comment:
         number = github.pr_number_from_event(event)
         token = env.get("GITHUB_TOKEN") or env.get("INPUT_GITHUB-TOKEN", "")

@@ -55,9 +55,48 @@ def find_tool(name: str) -> str | None:
     return shutil.which(name)
 
 
+# What scanners may see of the gate's environment. Everything else — GITHUB_TOKEN,
+# ACTIONS_RUNTIME_TOKEN, cloud credentials, INPUT_* — stays with the gate: a scanner (or a
+# plugin it loads) has no business with a token that can write to the repository.
+_PASSED_ENV = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TERM",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "VIRTUAL_ENV",
+        "PYTHONUTF8",
+        "PYTHONIOENCODING",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "PIP_CERT",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+    }
+)
+_PASSED_PREFIXES = ("LC_", "XDG_", "SEMGREP_", "PIP_AUDIT_")
+
+
 def scanner_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment scanners run with: no telemetry, no update checks, no colour."""
-    env = dict(os.environ)
+    """The environment scanners run with: only what they need (no tokens), no telemetry,
+    no update checks, no colour."""
+    env = {
+        k: v for k, v in os.environ.items() if k in _PASSED_ENV or k.startswith(_PASSED_PREFIXES)
+    }
     env.update(
         {
             "SEMGREP_ENABLE_VERSION_CHECK": "0",

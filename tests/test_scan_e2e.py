@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, real_tool
+from tests.conftest import EXTENDS_OFFLINE, REPO, real_tool
 
 VULN_PY = """\
 import subprocess
@@ -193,7 +193,7 @@ def test_symlink_out_of_the_tree_is_not_followed(tree, gate, tmp_path: Path) -> 
 def test_policy_exclude_keeps_files_out_of_scope(tree, gate, tmp_path: Path) -> None:
     root = tree({"gen/worker.py": VULN_PY, "app.py": CLEAN_PY})
     policy = tmp_path / "p.yaml"
-    policy.write_text("extends: builtin:mojaloop\nexclude: ['gen/']\n")
+    policy.write_text(EXTENDS_OFFLINE + "\nexclude: ['gen/']\n")
     run = gate(root, "--policy", str(policy))
     assert run.code == 0, run.output
     assert run.report is not None
@@ -204,7 +204,7 @@ def test_rule_disable_and_regrade_apply_per_source(tree, gate, tmp_path: Path) -
     root = tree({"svc/worker.py": VULN_PY})
     policy = tmp_path / "p.yaml"
     policy.write_text(
-        "extends: builtin:mojaloop\nrules:\n"
+        EXTENDS_OFFLINE + "\nrules:\n"
         "  'bandit:B602': {disable: true, reason: test}\n"
     )
     run = gate(root, "--policy", str(policy), "--scanner", "bandit", "--scanner", "semgrep")
@@ -219,7 +219,7 @@ def test_budget_turns_tolerated_findings_into_violations(tree, gate, tmp_path: P
         f"h{i} = hashlib.md5(b'x{i}')\n" for i in range(3))})
     policy = tmp_path / "p.yaml"
     policy.write_text(
-        "extends: builtin:mojaloop\ncategories:\n  sast:\n"
+        EXTENDS_OFFLINE + "\ncategories:\n  sast:\n"
         "    fail: {severity: critical}\n    budgets: {high: 2}\n"
     )
     run = gate(root, "--policy", str(policy), "--scanner", "bandit")
@@ -235,7 +235,7 @@ def test_directory_override(tree, gate, tmp_path: Path) -> None:
     root = tree({"legacy/worker.py": VULN_PY, "new/worker.py": VULN_PY})
     policy = tmp_path / "p.yaml"
     policy.write_text(
-        "extends: builtin:mojaloop\noverrides:\n"
+        EXTENDS_OFFLINE + "\noverrides:\n"
         "  - paths: ['legacy/']\n    categories: {sast: {fail: {severity: critical}}}\n"
     )
     run = gate(root, "--policy", str(policy), "--scanner", "bandit")
@@ -281,7 +281,7 @@ def test_scanner_faults_fail_closed(tree, gate, scanner_bin, tmp_path: Path, fau
     root = tree({"a.py": CLEAN_PY})
     env = scanner_bin({"bandit": body})
     policy = tmp_path / "p.yaml"
-    policy.write_text("extends: builtin:mojaloop\nscanners:\n  bandit: {timeout: 2}\n")
+    policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  bandit: {timeout: 2}\n")
     run = gate(root, "--policy", str(policy), env=env)
     assert run.code == 3, run.output
     assert run.report is not None
@@ -303,7 +303,7 @@ def test_missing_scanner_fails_closed_or_is_skipped_when_optional(
     assert "not installed" in run.scanner("semgrep")["reason"]
 
     policy = tmp_path / "p.yaml"
-    policy.write_text("extends: builtin:mojaloop\nscanners:\n  semgrep: {optional: true}\n")
+    policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  semgrep: {optional: true}\n")
     run = gate(root, "--policy", str(policy), env=env)
     assert run.code == 0, run.output
     entry = run.scanner("semgrep")
@@ -329,10 +329,32 @@ def test_safety_enabled_but_unavailable_is_reported(tree, gate, scanner_bin, tmp
     if safety.exists():
         safety.unlink()
     policy = tmp_path / "p.yaml"
-    policy.write_text("extends: builtin:mojaloop\nscanners:\n  safety: {enabled: true}\n")
+    policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  safety: {enabled: true}\n")
     run = gate(tree({"requirements.txt": "requests==2.32.3\n"}), "--policy", str(policy),
                env=env)
     assert run.code == 0, run.output
     entry = run.scanner("safety")
     assert entry["status"] == "skipped" and entry["reason"]
     assert "safety" in run.stdout and "skipped" in run.stdout
+
+
+def test_scanners_never_see_tokens(tree, gate, scanner_bin, tmp_path: Path) -> None:
+    """A scanner (or a plugin it loads) gets no GitHub token or other secret from the
+    gate's environment."""
+    dump = tmp_path / "env.json"
+    body = (
+        "import json, os, sys\n"
+        "if '--version' in sys.argv: print('bandit 9.0'); sys.exit(0)\n"
+        f"open({str(dump)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
+        "print(json.dumps({'results': [], 'errors': []}))\n"
+    )
+    env = {**scanner_bin({"bandit": body}), "GITHUB_TOKEN": "ghs_secret_token_value",
+           "ACTIONS_RUNTIME_TOKEN": "runtime", "AWS_SECRET_ACCESS_KEY": "aws",
+           "INPUT_GITHUB-TOKEN": "input-token"}
+    run = gate(tree({"a.py": CLEAN_PY}), "--scanner", "bandit", env=env)
+    assert run.code == 0, run.output
+    seen = json.loads(dump.read_text())
+    for name in ("GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "AWS_SECRET_ACCESS_KEY",
+                 "INPUT_GITHUB-TOKEN", "POLICY_GATE_SCANNER_PATH"):
+        assert name not in seen
+    assert "PATH" in seen and seen.get("NO_COLOR") == "1"
