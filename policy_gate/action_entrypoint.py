@@ -54,6 +54,7 @@ REPORT_FILES: dict[str, str] = {
     "json": "policy-gate.json",
     "junit": "policy-gate.junit.xml",
     "markdown": "policy-gate.md",
+    "cyclonedx": "policy-gate.cdx.json",
 }
 
 _TRUE = frozenset({"true", "True", "TRUE"})

@@ -13,8 +13,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
+from policy_gate.advisories.database import AdvisoryIndex, DatabaseInfo
 from policy_gate.fileset import FileSet, walk
 from policy_gate.findings import Finding, merge_findings
 from policy_gate.policy.evaluate import ScannerOutcome
@@ -53,6 +55,8 @@ class ScanResult:
     osv_url: str | None = None
     advisories: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The offline advisory data the audits used (source, records, newest, age), if any.
+    advisory_info: DatabaseInfo | None = None
 
 
 # (event, scanner, detail): event is "start", "progress", "done"
@@ -79,11 +83,19 @@ def scan(
     scanners = registry()
     wanted = [n for n in scanners if only is None or n in only]
 
+    audits = [n for n in AUDIT_SCANNERS
+              if n in wanted and n in policy.scanners and policy.scanners[n].enabled]
+    index: AdvisoryIndex | None = None
+    stale = ""
+    if adv and audits:
+        index = AdvisoryIndex.load(Path(str(adv)))  # once, for pip-audit and osv
+        stale = stale_reason(index.info, policy.advisories.max_age_days)
+
     with contextlib.ExitStack() as stack:
-        if adv and "pip-audit" in wanted and policy.scanners["pip-audit"].enabled:
+        if index is not None and not stale and "pip-audit" in audits:
             from policy_gate.osv.server import serve_advisories
 
-            osv = stack.enter_context(serve_advisories(Path(str(adv))))
+            osv = stack.enter_context(serve_advisories(index))
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
         runs: dict[str, ScannerRun] = {}
         threads: list[threading.Thread] = []
@@ -100,6 +112,9 @@ def scan(
                 "max_file_bytes": policy.max_file_bytes,
                 **settings.options,
             }
+            if stale and name in AUDIT_SCANNERS:
+                runs[name] = ScannerRun(name, "failed", stale)  # M4a: never audit stale data
+                continue
             (work / name).mkdir()
             ctx = ScanContext(
                 fileset=fileset,
@@ -108,6 +123,8 @@ def scan(
                 progress=_progress(notify),
                 osv_url=osv,
                 work_dir=work / name,
+                advisory_db=index,
+                licenses=policy.licenses,
             )
             runs[name] = ScannerRun(name, "running")
             thread = threading.Thread(
@@ -137,7 +154,29 @@ def scan(
         seconds=time.monotonic() - started,
         osv_url=osv if not adv else None,
         advisories=str(adv) if adv else None,
+        advisory_info=index.info if index is not None else None,
     )
+
+
+# The scanners that audit dependencies against advisory data.
+AUDIT_SCANNERS = ("pip-audit", "osv")
+
+
+def stale_reason(
+    info: DatabaseInfo, max_age_days: float | None, now: datetime | None = None
+) -> str:
+    """Why the data is too old to audit with (M4a), or '' when it is fresh enough."""
+    if max_age_days is None:
+        return ""
+    age = info.age_days(now)
+    if age is None:
+        return (f"advisory database {info.source} has no 'modified' timestamps, so its age "
+                f"is unknown; the policy allows {max_age_days:g} days (M4a)")
+    if age <= max_age_days:
+        return ""
+    newest = info.newest.strftime("%Y-%m-%d") if info.newest else "?"
+    return (f"advisory database {info.source} is stale: newest record {newest} is "
+            f"{int(age)} days old; the policy allows {max_age_days:g} (M4a)")
 
 
 def _progress(notify: Listener) -> Progress:

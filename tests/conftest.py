@@ -16,12 +16,32 @@ from typing import Any
 
 import pytest
 
+from tests.fake_pypi import FakePyPI, serve
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PYPA_VULNS = SHARED / "advisories" / "pypa" / "vulns"
 EXAMPLE_ADVISORIES = REPO / "examples" / "advisories"
+# builtin:mojaloop with the advisory age limit lifted: the test databases are snapshots.
+OFFLINE_POLICY = REPO / "tests" / "policies" / "offline-snapshot.yaml"
+EXTENDS_OFFLINE = f"extends: {OFFLINE_POLICY}"
 REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "pip-audit", "safety", "pysemgrep",
                  "semgrep-core")
+
+
+@pytest.fixture(scope="session")
+def _pypi_server() -> Any:
+    with serve(FakePyPI()) as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def pypi(_pypi_server: FakePyPI, monkeypatch: pytest.MonkeyPatch) -> FakePyPI:
+    """Licence lookups go to a local fake of the PyPI JSON API, never to pypi.org (gate
+    subprocesses inherit the environment). Packages it does not know answer 404."""
+    _pypi_server.reset()
+    monkeypatch.setenv("POLICY_GATE_PYPI_URL", _pypi_server.url)
+    return _pypi_server
 
 
 def real_tool(name: str) -> str | None:
@@ -86,6 +106,8 @@ def gate(tmp_path: Path) -> Callable[..., GateRun]:
                 "--format", "json", "--output", str(report_path), *args]
         if "--advisories" not in args:
             argv += ["--advisories", str(EXAMPLE_ADVISORIES)]
+        if "--policy" not in args:
+            argv += ["--policy", str(OFFLINE_POLICY)]
         full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
         proc = subprocess.run(argv, capture_output=True, text=True, env=full_env,
                               timeout=timeout, check=False)
@@ -124,7 +146,7 @@ def scan_data(tmp_path: Path) -> Callable[..., Any]:
     from policy_gate.reports.interface import ReportData
     from policy_gate.runner import scan
 
-    def run(files: dict[str, str | bytes], *, policy: str = "builtin:mojaloop",
+    def run(files: dict[str, str | bytes], *, policy: str = str(OFFLINE_POLICY),
             only: list[str] | None = None) -> ReportData:
         root = make_tree(tmp_path / "scanned", files)
         loaded = load_policy(policy)

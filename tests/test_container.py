@@ -75,6 +75,9 @@ def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "workspace"
     shutil.copytree(REPO / "examples" / "vulnerable-service", ws)
     shutil.copytree(REPO / "examples" / "advisories", ws / "advisories")
+    # The example's advisories are a frozen snapshot; this policy lifts only the M4a age
+    # limit (see examples/policy.yaml).
+    shutil.copy(REPO / "examples" / "policy.yaml", ws / "policy-gate.yaml")
     (ws / ".runner").mkdir()  # stands in for /github/file_commands
     for name in ("step_summary.md", "output.txt"):
         (ws / ".runner" / name).write_text("")
@@ -135,7 +138,7 @@ def _check_sarif(path: Path) -> dict[str, Any]:
 
 def test_action_run_fails_the_example_with_github_outputs(image: str, workspace: Path) -> None:
     started = time.monotonic()
-    proc = run_action(image, workspace, advisories="advisories",
+    proc = run_action(image, workspace, advisories="advisories", policy="policy-gate.yaml",
                       formats="sarif,json,markdown")
     took = time.monotonic() - started
     log = f"exit {proc.returncode} after {took:.0f}s\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
@@ -173,7 +176,7 @@ def test_action_run_fails_the_example_with_github_outputs(image: str, workspace:
 
 def test_fail_on_violations_false_and_bad_input(image: str, workspace: Path) -> None:
     proc = run_action(image, workspace, advisories="advisories", formats="sarif",
-                      fail_on_violations="false", scanners="bandit")
+                      policy="policy-gate.yaml", fail_on_violations="false", scanners="bandit")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "::notice title=policy-gate::policy violations found" in proc.stdout
     outputs = read_outputs(workspace / ".runner" / "output.txt")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from policy_gate.policy.evaluate import Status
 from policy_gate.reports import junit
+from tests.conftest import EXTENDS_OFFLINE
 
 VULN_PY = """\
 import subprocess
@@ -101,7 +102,8 @@ def test_suites_cases_and_counts_match_the_evaluation(scan_data) -> None:
     assert len(unscanned) == 1 and unscanned[0].find("skipped") is None
 
     scanners = {c.get("name"): c for c in suites["scanners"].findall("testcase")}
-    assert list(scanners) == ["bandit", "semgrep", "detect-secrets", "pip-audit", "safety"]
+    assert list(scanners) == ["bandit", "semgrep", "detect-secrets", "pip-audit", "osv",
+                              "licenses", "safety"]
     assert scanners["bandit"].find("skipped") is None
     skipped = scanners["semgrep"].find("skipped")
     assert skipped is not None and "not selected" in skipped.get("message", "")
@@ -112,7 +114,7 @@ def test_suites_cases_and_counts_match_the_evaluation(scan_data) -> None:
 def test_disabled_rule_is_a_skipped_testcase_with_the_reason(scan_data, tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(
-        "extends: builtin:mojaloop\nname: team\nrules:\n"
+        EXTENDS_OFFLINE + "\nname: team\nrules:\n"
         "  bandit:B602:\n    disable: true\n    reason: accepted risk <b>&amp; reviewed</b>\n"
     )
     data = scan_data({"a.py": VULN_PY}, policy=str(policy), only=["bandit"])
@@ -131,7 +133,7 @@ def test_failed_and_skipped_scanners(scan_data, scanner_bin, monkeypatch, tmp_pa
     env = scanner_bin({"bandit": broken, "detect-secrets": broken})
     monkeypatch.setenv("POLICY_GATE_SCANNER_PATH", env["POLICY_GATE_SCANNER_PATH"])
     policy = tmp_path / "policy.yaml"
-    policy.write_text("extends: builtin:mojaloop\nscanners:\n  detect-secrets: {optional: true}\n")
+    policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  detect-secrets: {optional: true}\n")
     data = scan_data({"a.py": VULN_PY}, policy=str(policy), only=["bandit", "detect-secrets"])
     assert data.evaluation.verdict.value == "error"
     root = ET.fromstring(junit.render(data))

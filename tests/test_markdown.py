@@ -9,6 +9,7 @@ from pathlib import Path
 
 from policy_gate.reports import markdown
 from policy_gate.reports.markdown import LinkBuilder, md
+from tests.conftest import EXTENDS_OFFLINE
 
 VULN_PY = """\
 import subprocess
@@ -74,7 +75,7 @@ def test_links_point_at_the_blob_at_the_commit(scan_data) -> None:
 def test_untrusted_text_is_inert(scan_data, tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(  # JSON strings are YAML strings
-        f"extends: builtin:mojaloop\nname: {json.dumps(HOSTILE)}\n"
+        EXTENDS_OFFLINE + f"\nname: {json.dumps(HOSTILE)}\n"
         f"rules:\n  bandit:B404:\n    disable: true\n    reason: {json.dumps(HOSTILE)}\n"
     )
     files = {

@@ -33,6 +33,7 @@ from policy_gate.reports import sarif
 from policy_gate.reports.interface import ReportData
 from policy_gate.runner import ScannerRun, ScanResult
 from policy_gate.scanners.interface import ScanOutput
+from tests.conftest import EXTENDS_OFFLINE
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 ODD_PATH = "odd dir/we%ird #1.py"
@@ -110,7 +111,7 @@ def test_real_scan_is_valid_sarif_with_one_run_per_scanner(scanned: Any) -> None
     assert doc["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
     assert doc["version"] == "2.1.0"
     ran = sorted(r.name for r in data.result.runs if r.status == "ok")
-    assert ran == ["bandit", "detect-secrets", "pip-audit", "semgrep"]
+    assert ran == ["bandit", "detect-secrets", "licenses", "osv", "pip-audit", "semgrep"]
     names = [run["tool"]["driver"]["name"] for run in doc["runs"]]
     assert names == sorted([*ran, "policy-gate"])  # deterministic order, no duplicates
     ids = [run["automationDetails"]["id"] for run in doc["runs"]]
@@ -355,7 +356,7 @@ def sast_finding(
 def test_accepted_findings_are_suppressed_not_dropped(tmp_path: Path) -> None:
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(
-        "extends: builtin:mojaloop\n"
+        EXTENDS_OFFLINE + "\n"
         "exclude: ['vendor/']\n"
         "rules:\n"
         "  'bandit:B101':\n"

@@ -16,7 +16,7 @@ class Package:
     manifest: str  # POSIX path of the lockfile/manifest, relative to the scanned root
     line: int | None = None  # where in the manifest, when known
     direct: bool | None = None  # None: the manifest does not say
-    dev: bool = False  # only needed to develop or test (npm dev / devOptional)
+    dev: bool = False  # only needed to develop or test (npm `dev`; `devOptional` is optional)
     optional: bool = False
     peer: bool = False
     path: tuple[str, ...] = ()  # "name@version" chain from a direct dependency to this one

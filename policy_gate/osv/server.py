@@ -1,269 +1,39 @@
-"""A small OSV-compatible query server over an offline advisory database.
+"""A small OSV-compatible query server over the offline advisory database.
 
 Air-gapped sites cannot reach api.osv.dev, but pip-audit can be pointed at any endpoint
-that answers OSV's ``POST /v1/query``. This serves a directory of OSV records (YAML or
-JSON, e.g. a PyPA advisory-database checkout) or an osv.dev ``all.zip`` from memory, on
-127.0.0.1 only, for the length of one scan.
-
-Records are served as the database holds them, with three corrections clients rely on:
-timestamps become RFC 3339 ``...Z`` strings (YAML loads them as datetimes, and pip-audit
-parses only ``%Y-%m-%dT%H:%M:%S[.%f]Z``); version strings in ``affected`` stay strings (a
-YAML float would lose ``2.10``'s trailing zero); and PyPI package names are canonicalised
-(pip-audit matches ``affected[].package.name`` against the canonical name to find the
-fixed versions). Withdrawn records are not served.
+that answers OSV's ``POST /v1/query``. This serves an :class:`AdvisoryIndex`
+(:mod:`policy_gate.advisories.database`, which loads and corrects the records) from
+memory, on 127.0.0.1 only, for the length of one scan: ``POST /v1/query``,
+``POST /v1/querybatch`` and ``GET /v1/vulns/{id}``, as osv.dev answers them.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import threading
-import time
-import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
-from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
-import yaml
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from policy_gate.advisories.database import (
+    AdvisoryDBError,
+    AdvisoryIndex,
+    rfc3339,
+)
 
-PYPI = "PyPI"
-SUFFIXES = (".json", ".yaml", ".yml")
-MAX_RECORD_BYTES = 32 * 1024 * 1024  # one advisory; bounds what a corrupt zip can do
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_BATCH = 1000  # osv.dev's own limit per querybatch
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TIMESTAMP = re.compile(
-    r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|[+-]\d\d:?\d\d)?$", re.IGNORECASE
-)
-_TIMESTAMP_FIELDS = ("modified", "published", "withdrawn")
-
-
-class AdvisoryDBError(Exception):
-    """The advisory database cannot be loaded; auditing against it would be untrustworthy."""
-
-
-@dataclass
-class AdvisoryIndex:
-    """Every record of the database, by id and by (ecosystem, package name)."""
-
-    source: str
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    by_package: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    files: int = 0
-    withdrawn: int = 0
-    load_seconds: float = 0.0
-
-    @classmethod
-    def load(cls, path: Path | str) -> AdvisoryIndex:
-        """Read a directory tree, an ``all.zip`` or one file of OSV records. Any record
-        that cannot be parsed fails the load: a silently missing advisory is a false
-        "no known vulnerabilities"."""
-        started = time.perf_counter()
-        root = Path(path)
-        index = cls(source=str(root))
-        for name, data in _documents(root):
-            index.files += 1
-            try:
-                if name.lower().endswith(".json"):
-                    doc = json.loads(data)
-                else:
-                    doc = yaml.load(data, Loader=_Loader)  # noqa: S506 - a safe loader
-            except (ValueError, yaml.YAMLError) as exc:
-                raise AdvisoryDBError(f"{name}: not valid JSON/YAML ({exc})") from None
-            for record in doc if isinstance(doc, list) else [doc]:
-                index._add(name, record)
-        if not index.records:
-            raise AdvisoryDBError(f"{root}: no OSV records found")
-        index.load_seconds = time.perf_counter() - started
-        return index
-
-    def _add(self, name: str, record: object) -> None:
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise AdvisoryDBError(f"{name}: not an OSV record (no 'id')")
-        if record.get("withdrawn"):
-            self.withdrawn += 1
-            return
-        served = _served(record)
-        vuln_id = served["id"]
-        self.records[vuln_id] = served
-        keys = {
-            _package_key(pkg.get("ecosystem"), pkg.get("name"))
-            for affected in served.get("affected") or []
-            if isinstance(affected, dict) and isinstance(pkg := affected.get("package"), dict)
-        }
-        for key in keys:
-            if key is not None:
-                self.by_package.setdefault(key, []).append(vuln_id)
-
-    def query(self, ecosystem: str, name: str, version: str | None) -> list[dict[str, Any]]:
-        """The records affecting ``name`` at ``version`` (all of the package's records
-        when no version is given), in id order."""
-        key = _package_key(ecosystem, name)
-        if key is None:
-            return []
-        found = []
-        for vuln_id in sorted(self.by_package.get(key, ())):
-            record = self.records[vuln_id]
-            if version is None or _affects(record, key, version):
-                found.append(record)
-        return found
-
-
-def _documents(root: Path) -> Iterator[tuple[str, bytes]]:
-    if root.is_dir():
-        for dirpath, dirnames, filenames in os.walk(root):  # does not follow links
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for filename in sorted(filenames):
-                if filename.lower().endswith(SUFFIXES) and not filename.startswith("."):
-                    path = Path(dirpath, filename)
-                    yield str(path.relative_to(root)), path.read_bytes()
-    elif root.is_file() and zipfile.is_zipfile(root):
-        with zipfile.ZipFile(root) as archive:
-            for info in archive.infolist():
-                if info.is_dir() or not info.filename.lower().endswith(SUFFIXES):
-                    continue
-                if info.file_size > MAX_RECORD_BYTES:
-                    raise AdvisoryDBError(f"{info.filename}: larger than an advisory can be")
-                yield info.filename, archive.read(info)
-    elif root.is_file() and root.name.lower().endswith(SUFFIXES):
-        yield root.name, root.read_bytes()
-    else:
-        raise AdvisoryDBError(f"{root}: not a directory, zip archive or OSV file")
-
-
-def _package_key(ecosystem: object, name: object) -> tuple[str, str] | None:
-    if not isinstance(ecosystem, str) or not isinstance(name, str):
-        return None
-    return (ecosystem, canonicalize_name(name) if ecosystem == PYPI else name)
-
-
-def _served(record: dict[str, Any]) -> dict[str, Any]:
-    """The record as JSON-ready data (see the module docstring for what changes)."""
-    out = cast(dict[str, Any], _jsonable(record))
-    for key in _TIMESTAMP_FIELDS:
-        if isinstance(out.get(key), str):
-            out[key] = rfc3339(out[key])
-    for affected in out.get("affected") or []:
-        if not isinstance(affected, dict):
-            continue
-        pkg = affected.get("package")
-        name = pkg.get("name") if isinstance(pkg, dict) else None
-        if isinstance(pkg, dict) and isinstance(name, str) and pkg.get("ecosystem") == PYPI:
-            pkg["name"] = canonicalize_name(name)
-        if isinstance(affected.get("versions"), list):
-            affected["versions"] = [str(v) for v in affected["versions"]]
-        for rng in affected.get("ranges") or []:
-            if isinstance(rng, dict) and isinstance(rng.get("events"), list):
-                rng["events"] = [
-                    {k: str(v) for k, v in event.items()} if isinstance(event, dict) else event
-                    for event in rng["events"]
-                ]
-    return out
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return rfc3339(value)
-    return value
-
-
-def rfc3339(value: datetime | date | str) -> str:
-    """A timestamp as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC, the form pip-audit parses.
-    Strings in other shapes it cannot read are returned unchanged."""
-    if isinstance(value, str):
-        match = _TIMESTAMP.match(value.strip())
-        if not match:
-            return value
-        day, clock, fraction, zone = match.groups()
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        parsed = datetime.fromisoformat(f"{day}T{clock}").replace(microsecond=micro)
-        if zone and zone.upper() != "Z":
-            sign = 1 if zone[0] == "+" else -1
-            digits = zone[1:].replace(":", "")
-            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-            parsed = parsed.replace(tzinfo=timezone(sign * offset))
-        value = parsed
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return value.strftime(fmt)
-
-
-@lru_cache(maxsize=65536)
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def _affects(record: Mapping[str, Any], key: tuple[str, str], version: str) -> bool:
-    """OSV matching: the version is listed in ``versions``, or falls in an ECOSYSTEM /
-    SEMVER range (compared with PEP 440 for PyPI; other ecosystems match by list only).
-    GIT ranges are ignored: the ``versions`` list is their ecosystem rendering."""
-    wanted = _version(version) if key[0] == PYPI else None
-    for affected in record.get("affected") or []:
-        if not isinstance(affected, dict):
-            continue
-        pkg = affected.get("package")
-        if not isinstance(pkg, dict) or _package_key(pkg.get("ecosystem"), pkg.get("name")) != key:
-            continue
-        for listed in affected.get("versions") or []:
-            if listed == version or (wanted is not None and _version(listed) == wanted):
-                return True
-        if wanted is None:
-            continue
-        for rng in affected.get("ranges") or []:
-            if (isinstance(rng, dict) and rng.get("type") in ("ECOSYSTEM", "SEMVER")
-                    and _in_range(rng.get("events") or [], wanted)):
-                return True
-    return False
-
-
-def _in_range(events: list[Any], version: Version) -> bool:
-    """The OSV schema's evaluation: walk events in version order; 'introduced' opens,
-    'fixed' (v >= fixed) and 'last_affected' (v > last) close, 'limit' bounds."""
-    parsed: list[tuple[Version | None, str]] = []
-    for event in events:
-        if not isinstance(event, dict):
-            continue
-        for kind in ("introduced", "fixed", "last_affected", "limit"):
-            if kind in event:
-                raw = str(event[kind])
-                if kind == "introduced" and raw == "0":
-                    parsed.append((None, kind))
-                elif (v := _version(raw)) is not None:
-                    parsed.append((v, kind))
-                elif kind == "introduced":
-                    return False  # cannot place the range; the versions list still applies
-    parsed.sort(key=lambda e: (e[0] is not None, e[0] or Version("0")))
-    limits = [v for v, kind in parsed if kind == "limit" and v is not None]
-    if any(version >= limit for limit in limits):
-        return False
-    affected = False
-    for v, kind in parsed:
-        if kind == "introduced" and (v is None or version >= v):
-            affected = True
-        elif v is not None and (
-            (kind == "fixed" and version >= v) or (kind == "last_affected" and version > v)
-        ):
-            affected = False
-    return affected
+__all__ = [
+    "MAX_BATCH",
+    "AdvisoryDBError",
+    "AdvisoryIndex",
+    "OSVServer",
+    "rfc3339",
+    "serve_advisories",
+]
 
 
 class _BadQuery(Exception):

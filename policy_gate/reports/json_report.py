@@ -38,6 +38,10 @@ def build(data: ReportData) -> dict[str, Any]:
             "unreadable": list(result.fileset.unreadable),
             "advisory_database": result.advisories,
             "osv_url": result.osv_url,
+            # Where the audits' vulnerability data came from and how old it is (M4a).
+            "advisories": result.advisory_info.to_dict()
+            if result.advisory_info is not None
+            else None,
         },
         "scanners": [
             {

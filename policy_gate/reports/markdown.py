@@ -273,6 +273,9 @@ def _footer(data: ReportData, annotations_not_shown: int) -> list[str]:
         f"policy-gate {__version__} · scanners: {versions} · "
         f"{len(fs.files)} files in scope · {data.generated_at}",
     ]
+    info = data.result.advisory_info
+    if info is not None:
+        lines += ["", f"Vulnerability data: {md(info.summary(), 300)}"]
     return lines
 
 

@@ -110,6 +110,8 @@ def _scanners(data: ReportData, console: Console) -> None:
         f"  {len(fs.files)} files in scope, {len(fs.excluded)} excluded paths, "
         f"{len(fs.symlinks)} symlinks not followed; {data.result.seconds:.1f}s in all"
     )
+    if data.result.advisory_info is not None:
+        console.print(f"  {safe(data.result.advisory_info.summary())}")
     console.print()
 
 

@@ -9,6 +9,8 @@ def registry() -> dict[str, Scanner]:
     """Every scanner the gate knows, in the order reports list them."""
     from policy_gate.scanners.bandit import BanditScanner
     from policy_gate.scanners.detect_secrets import DetectSecretsScanner
+    from policy_gate.scanners.licenses import LicensesScanner
+    from policy_gate.scanners.osv import OSVScanner
     from policy_gate.scanners.pip_audit import PipAuditScanner
     from policy_gate.scanners.safety import SafetyScanner
     from policy_gate.scanners.semgrep import SemgrepScanner
@@ -18,6 +20,8 @@ def registry() -> dict[str, Scanner]:
         SemgrepScanner(),
         DetectSecretsScanner(),
         PipAuditScanner(),
+        OSVScanner(),
+        LicensesScanner(),
         SafetyScanner(),
     ]
     return {s.name: s for s in scanners}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from policy_gate.advisories.database import AdvisoryIndex
 from policy_gate.dependencies.inventory import Package
 from policy_gate.fileset import FileSet
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
@@ -43,6 +44,10 @@ class ScanContext:
     progress: Progress = no_progress
     osv_url: str | None = None  # an OSV-compatible query endpoint, when not the public one
     work_dir: Path | None = None  # a private temporary directory for this scanner
+    advisory_db: AdvisoryIndex | None = None  # the offline advisory database, when loaded
+    # The policy's validated `licenses` section (allow, deny, unknown_severity, exceptions),
+    # for the licence check.
+    licenses: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:

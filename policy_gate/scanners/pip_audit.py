@@ -25,6 +25,9 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from policy_gate.advisories.database import Advisory as MergedAdvisory
+from policy_gate.advisories.database import fix_version
+from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.python import (
     ManifestScan,
     PinnedDependency,
@@ -107,8 +110,9 @@ class PipAuditScanner(Scanner):
                 f"auditing {len(pins)} pinned packages from {len(manifests.manifests)} manifests",
             )
             advisories, skipped = self._audit(ctx, pins)
+            fixes = fix_versions(advisories)
             vulnerable = [
-                vulnerability_finding(self.name, pin, adv)
+                vulnerability_finding(self.name, pin, adv, fixes.get((adv.package, adv.version)))
                 for adv in advisories
                 for pin in pins_for(manifests.pinned, adv.package, adv.version)
             ]
@@ -127,7 +131,13 @@ class PipAuditScanner(Scanner):
             notes.append(
                 f"{len(manifests.unpinned)} requirements are not pinned and were not audited"
             )
-        return ScanOutput(findings, version, len(findings), len(manifests.manifests), notes)
+        inventory = [
+            Package(ecosystem=PYPI, name=p.name, version=p.version, manifest=p.manifest_path,
+                    line=p.line)
+            for p in manifests.pinned
+        ]
+        return ScanOutput(findings, version, len(findings), len(manifests.manifests), notes,
+                          inventory=inventory)
 
     def _audit(
         self, ctx: ScanContext, pins: Sequence[tuple[str, str]]
@@ -272,12 +282,30 @@ def truncate(text: str, limit: int = DESCRIPTION_CHARS) -> str:
     return cut + "…"
 
 
-def vulnerability_finding(scanner: str, pin: PinnedDependency, adv: Advisory) -> Finding:
+def fix_versions(advisories: Sequence[Advisory]) -> dict[tuple[str, str], str | None]:
+    """Per (package, version): the lowest fixed version, among those pip-audit gave,
+    at or above a fixed version of every advisory on it (None if one has no fix)."""
+    by_pin: dict[tuple[str, str], list[MergedAdvisory]] = defaultdict(list)
+    for adv in advisories:
+        by_pin[(adv.package, adv.version)].append(
+            MergedAdvisory(adv.primary, adv.aliases, "", "", None, None, adv.fixed_versions,
+                           (adv.primary,), "")
+        )
+    return {
+        (name, version): fix_version(PYPI, name, version, advs)
+        for (name, version), advs in by_pin.items()
+    }
+
+
+def vulnerability_finding(
+    scanner: str, pin: PinnedDependency, adv: Advisory, fix: str | None = None
+) -> Finding:
     fixed = ", ".join(adv.fixed_versions) if adv.fixed_versions else "no fixed version published"
     also = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
+    upgrade = f" Upgrade to {fix} to fix every known advisory on it." if fix else ""
     message = (
-        f"{adv.package} {adv.version} is affected by {adv.primary}{also}. Fixed in: {fixed}. "
-        f"{truncate(adv.description)}"
+        f"{adv.package} {adv.version} is affected by {adv.primary}{also}. Fixed in: {fixed}."
+        f"{upgrade} {truncate(adv.description)}"
     )
     return Finding(
         category=DEPENDENCY,
@@ -297,7 +325,10 @@ def vulnerability_finding(scanner: str, pin: PinnedDependency, adv: Advisory) ->
             fixed_versions=adv.fixed_versions,
             advisory=adv.primary,
             aliases=adv.aliases,
+            direct=None,
+            fix_version=fix,
         ),
+        fix=f"Upgrade {adv.package} to {fix}" if fix else "",
     )
 
 

@@ -1,0 +1,183 @@
+"""The licence of a pinned Python package, from metadata available without installing it:
+the PyPI JSON API (``{base}/{name}/{version}/json``).
+
+In order: ``info.license_expression`` (PEP 639); else ``info.license`` when it is a valid
+SPDX expression; else the ``License ::`` trove classifiers mapped to SPDX ids (several
+classifiers are read as a choice: ``A OR B``). Classifiers that name no single licence
+(``BSD License``, ``GNU General Public License (GPL)``) are not guessed at. A lookup that
+fails (offline, timeout, HTTP error, not JSON) gives no licence and a reason, which the
+licence check reports as unknown: never as a pass.
+
+The base URL is ``https://pypi.org/pypi`` unless ``POLICY_GATE_PYPI_URL`` names a mirror
+(any server answering the same JSON API, e.g. a devpi or Artifactory PyPI remote).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from policy_gate import __version__
+from policy_gate.dependencies.spdx import parse
+
+DEFAULT_PYPI_URL = "https://pypi.org/pypi"
+PYPI_URL_ENV = "POLICY_GATE_PYPI_URL"
+DEFAULT_TIMEOUT = 15.0
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+
+# Trove classifiers that name exactly one SPDX licence. "Apache Software License" carries
+# no version; every release under it for the last two decades is Apache-2.0.
+CLASSIFIERS: dict[str, str] = {
+    "License :: OSI Approved :: MIT License": "MIT",
+    "License :: OSI Approved :: MIT No Attribution License (MIT-0)": "MIT-0",
+    "License :: OSI Approved :: Apache Software License": "Apache-2.0",
+    "License :: OSI Approved :: ISC License (ISCL)": "ISC",
+    "License :: OSI Approved :: Python Software Foundation License": "PSF-2.0",
+    "License :: OSI Approved :: The Unlicense (Unlicense)": "Unlicense",
+    "License :: CC0 1.0 Universal (CC0 1.0) Public Domain Dedication": "CC0-1.0",
+    "License :: OSI Approved :: Mozilla Public License 1.1 (MPL 1.1)": "MPL-1.1",
+    "License :: OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
+    "License :: OSI Approved :: Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
+    "License :: OSI Approved :: zlib/libpng License": "Zlib",
+    "License :: OSI Approved :: Eclipse Public License 1.0 (EPL-1.0)": "EPL-1.0",
+    "License :: OSI Approved :: Eclipse Public License 2.0 (EPL-2.0)": "EPL-2.0",
+    "License :: OSI Approved :: European Union Public Licence 1.1 (EUPL 1.1)": "EUPL-1.1",
+    "License :: OSI Approved :: European Union Public Licence 1.2 (EUPL 1.2)": "EUPL-1.2",
+    "License :: OSI Approved :: Historical Permission Notice and Disclaimer (HPND)": "HPND",
+    "License :: OSI Approved :: Universal Permissive License (UPL)": "UPL-1.0",
+    "License :: OSI Approved :: GNU General Public License v2 (GPLv2)": "GPL-2.0-only",
+    "License :: OSI Approved :: GNU General Public License v2 or later (GPLv2+)":
+        "GPL-2.0-or-later",
+    "License :: OSI Approved :: GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
+    "License :: OSI Approved :: GNU General Public License v3 or later (GPLv3+)":
+        "GPL-3.0-or-later",
+    "License :: OSI Approved :: GNU Affero General Public License v3": "AGPL-3.0-only",
+    "License :: OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)":
+        "AGPL-3.0-or-later",
+    "License :: OSI Approved :: GNU Lesser General Public License v2 (LGPLv2)": "LGPL-2.0-only",
+    "License :: OSI Approved :: GNU Lesser General Public License v2 or later (LGPLv2+)":
+        "LGPL-2.0-or-later",
+    "License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only",
+    "License :: OSI Approved :: GNU Lesser General Public License v3 or later (LGPLv3+)":
+        "LGPL-3.0-or-later",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseLookup:
+    """What the metadata says: an SPDX expression (and where it came from), or None and
+    why not."""
+
+    license: str | None
+    source: str = ""  # "license_expression" | "license" | "classifiers"
+    reason: str = ""  # when license is None
+    available: bool = False  # the metadata was fetched (a None licence is then its fault)
+    declared: str | None = None  # the License field as written, when it is not SPDX
+
+
+class PyPIMetadata:
+    """Licence lookups against one PyPI JSON API, cached for the life of the object (one
+    scan). Safe to call from several threads."""
+
+    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        base = base_url or os.environ.get(PYPI_URL_ENV) or DEFAULT_PYPI_URL
+        scheme = urllib.parse.urlsplit(base).scheme
+        if scheme not in ("http", "https"):
+            raise ValueError(f"the PyPI URL must be http(s), not {base!r}")
+        self.base_url = base.rstrip("/")
+        self.timeout = timeout
+        self._cache: dict[tuple[str, str], LicenseLookup] = {}
+        self._lock = threading.Lock()
+
+    def url(self, name: str, version: str) -> str:
+        quote = urllib.parse.quote
+        return f"{self.base_url}/{quote(name, safe='')}/{quote(version, safe='')}/json"
+
+    def license(self, name: str, version: str, timeout: float | None = None) -> LicenseLookup:
+        key = (name, version)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        result = self._lookup(name, version, self.timeout if timeout is None else timeout)
+        with self._lock:
+            self._cache[key] = result
+        return result
+
+    def _lookup(self, name: str, version: str, timeout: float) -> LicenseLookup:
+        url = self.url(name, version)
+        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
+            url, headers={"Accept": "application/json",
+                          "User-Agent": f"policy-gate/{__version__}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=max(0.1, timeout)) as response:  # noqa: S310
+                body = response.read(MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return LicenseLookup(None, reason=f"{self.base_url} has no release "
+                                     f"{name} {version} (HTTP 404)")
+            return LicenseLookup(None, reason=f"{self.base_url} answered HTTP {exc.code}")
+        except urllib.error.URLError as exc:
+            return LicenseLookup(None, reason=f"cannot reach {self.base_url} ({exc.reason})")
+        except TimeoutError:
+            return LicenseLookup(None, reason=f"{self.base_url} did not answer within "
+                                 f"{timeout:.0f}s")
+        except OSError as exc:
+            return LicenseLookup(None, reason=f"cannot reach {self.base_url} ({exc})")
+        if len(body) > MAX_RESPONSE_BYTES:
+            return LicenseLookup(None, reason="the metadata response is implausibly large")
+        try:
+            document = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return LicenseLookup(None, reason=f"{self.base_url} did not answer JSON")
+        return license_from_metadata(document)
+
+
+def license_from_metadata(document: Any) -> LicenseLookup:
+    """The licence a PyPI JSON API document declares (see the module docstring)."""
+    info = document.get("info") if isinstance(document, dict) else None
+    if not isinstance(info, dict):
+        return LicenseLookup(None, reason="the metadata has no 'info' object")
+    expression = info.get("license_expression")
+    if isinstance(expression, str) and expression.strip():
+        parsed = parse(expression)
+        if parsed.expression is not None:
+            return LicenseLookup(parsed.expression, "license_expression", available=True)
+        return LicenseLookup(None, reason=f"License-Expression: {parsed.reason}",
+                             available=True, declared=expression.strip())
+    declared = info.get("license")
+    declared_reason = "no License field"
+    shown: str | None = None
+    if isinstance(declared, str) and declared.strip():
+        one_line = len(declared) <= 200 and "\n" not in declared.strip()
+        expression = parse(declared).expression if one_line else None
+        if expression is not None:
+            return LicenseLookup(expression, "license", available=True)
+        shown = declared.strip().splitlines()[0][:60]
+        declared_reason = f"License '{shown}' is not an SPDX expression"
+    classifiers = info.get("classifiers")
+    trove = [c for c in classifiers if isinstance(c, str) and c.startswith("License ::")] \
+        if isinstance(classifiers, list) else []
+    mapped = [CLASSIFIERS[c] for c in trove if c in CLASSIFIERS]
+    unmapped = [c for c in trove if c not in CLASSIFIERS and c != "License :: OSI Approved"]
+    if mapped and not unmapped:
+        ids = list(dict.fromkeys(mapped))
+        return LicenseLookup(" OR ".join(ids) if len(ids) > 1 else ids[0], "classifiers",
+                             available=True)
+    if unmapped:
+        return LicenseLookup(
+            None,
+            reason=f"{declared_reason}, and the classifier '{unmapped[0]}' names no single "
+            "SPDX licence",
+            available=True,
+            declared=shown,
+        )
+    return LicenseLookup(None, reason=f"{declared_reason} and no licence classifier",
+                         available=True, declared=shown)

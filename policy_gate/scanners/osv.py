@@ -1,0 +1,233 @@
+"""osv: known vulnerabilities in the npm packages a repository's lockfiles install.
+
+Lockfiles (package-lock.json v1-v3, npm-shrinkwrap.json, yarn.lock) are parsed as data by
+:mod:`policy_gate.dependencies.npm`; nothing is installed or run. Every installed package,
+direct or transitive, is matched against OSV advisories:
+
+- offline, against the advisory database the runner loaded (``ScanContext.advisory_db``);
+- else online, ``POST {osv_url}/v1/querybatch`` then ``GET {osv_url}/v1/vulns/{id}`` for
+  each advisory found (osv.dev unless the policy or ``--osv-url`` names a mirror). When
+  the service cannot be reached the scan fails closed, naming the cause (M4a: STOP when
+  vulnerability data is unavailable).
+
+One finding per (package instance in a lockfile, flaw), aliases merged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from policy_gate import __version__
+from policy_gate.advisories.database import (
+    NPM,
+    Advisory,
+    AdvisoryIndex,
+    fix_version,
+)
+from policy_gate.dependencies.inventory import Package
+from policy_gate.dependencies.npm import LockfileError, find_lockfiles, parse_lockfile
+from policy_gate.fileset import FileSet
+from policy_gate.findings import (
+    DEPENDENCY,
+    UNSCANNED,
+    Confidence,
+    DependencyInfo,
+    Finding,
+    Source,
+    content_key,
+)
+from policy_gate.process import ScannerError
+from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput, unscanned_finding
+
+PUBLIC_API = "https://api.osv.dev"
+RULE = "vulnerable-dependency"
+BATCH = 1000  # osv.dev's limit per querybatch
+HTTP_TIMEOUT = 30.0
+DESCRIPTION_CHARS = 300
+
+
+class OSVScanner(Scanner):
+    name = "osv"
+    executable = ""  # runs in-process: no tool to execute
+    categories = (DEPENDENCY, UNSCANNED)
+    description = "Known vulnerabilities in npm lockfile packages (OSV advisories)"
+
+    def version(self, ctx: ScanContext) -> str:
+        return __version__
+
+    def targets(self, fileset: FileSet) -> tuple[str, ...]:
+        return find_lockfiles(fileset)
+
+    def scan(self, ctx: ScanContext) -> ScanOutput:
+        lockfiles = self.targets(ctx.fileset)
+        if not lockfiles:
+            return ScanOutput([], self.version(ctx), 0, 0)
+        findings: list[Finding] = []
+        inventory: list[Package] = []
+        for rel in lockfiles:
+            try:
+                inventory += parse_lockfile(ctx.root, rel)
+            except LockfileError as exc:
+                findings.append(unscanned_finding(self.name, exc.path, exc.reason, exc.line))
+        distinct = sorted({(p.name, p.version) for p in inventory})
+        ctx.progress(self.name, f"matching {len(distinct)} npm packages "
+                                f"from {len(lockfiles)} lockfiles")
+        if ctx.advisory_db is not None:
+            db, source = ctx.advisory_db, f"offline database {ctx.advisory_db.source}"
+            found = {(n, v): db.advisories(NPM, n, v) for n, v in distinct}
+        else:
+            base = api_base(ctx.osv_url)
+            db, found = query_api(self.name, base, distinct, ctx.settings.timeout)
+            source = f"OSV API {base}"
+        fixes = {
+            (n, v): fix_version(NPM, n, v, advs, db) for (n, v), advs in found.items() if advs
+        }
+        vulnerable = [
+            vulnerability_finding(self.name, pkg, adv, fixes[(pkg.name, pkg.version)])
+            for pkg in inventory
+            for adv in found.get((pkg.name, pkg.version), ())
+        ]
+        findings += vulnerable
+        notes = [
+            f"{len(inventory)} packages ({len(distinct)} distinct name@version) in "
+            f"{len(lockfiles)} lockfiles matched against the {source}: "
+            f"{len(vulnerable)} findings"
+        ]
+        return ScanOutput(findings, self.version(ctx), len(findings), len(lockfiles), notes,
+                          inventory=inventory)
+
+
+def api_base(osv_url: str | None) -> str:
+    """``https://host/v1/query`` (pip-audit's form) or ``https://host`` -> ``https://host``."""
+    url = (osv_url or PUBLIC_API).rstrip("/")
+    for suffix in ("/v1/querybatch", "/v1/query", "/v1"):
+        if url.endswith(suffix):
+            return url[: -len(suffix)]
+    return url
+
+
+def _request(scanner: str, url: str, payload: object | None, timeout: float) -> Any:
+    data = json.dumps(payload).encode("utf-8") if payload is not None else None
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by api_base users
+        url, data=data, method="POST" if data is not None else "GET",
+        headers={"Content-Type": "application/json", "User-Agent": f"policy-gate/{__version__}"},
+    )
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ScannerError(scanner, f"the OSV URL must be http(s): {url}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise ScannerError(
+            scanner, f"the OSV API at {url} answered HTTP {exc.code}; vulnerability data is "
+            "unavailable, so the npm packages cannot be audited (M4a: fail closed)") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ScannerError(
+            scanner, f"cannot reach the OSV API at {url} ({reason}); vulnerability data is "
+            "unavailable, so the npm packages cannot be audited. Offline, give an advisory "
+            "database (--advisories or the policy's advisories.database) (M4a: fail "
+            "closed)") from None
+    except ValueError as exc:
+        raise ScannerError(scanner, f"the OSV API at {url} answered non-JSON ({exc})") from None
+
+
+def query_api(
+    scanner: str, base: str, packages: Sequence[tuple[str, str]], timeout: float
+) -> tuple[AdvisoryIndex, dict[tuple[str, str], list[Advisory]]]:
+    """querybatch for ids, then each record in full; merged as the offline path does."""
+    deadline = time.monotonic() + timeout
+    hits: dict[tuple[str, str], list[str]] = {}
+    for start in range(0, len(packages), BATCH):
+        chunk = packages[start:start + BATCH]
+        answer = _request(scanner, f"{base}/v1/querybatch", {"queries": [
+            {"package": {"name": n, "ecosystem": NPM}, "version": v} for n, v in chunk
+        ]}, _left(scanner, deadline))
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(chunk):
+            raise ScannerError(scanner, "the OSV API's querybatch answer does not have one "
+                                        "result per query")
+        for pkg, result in zip(chunk, results, strict=True):
+            if isinstance(result, dict) and result.get("next_page_token"):
+                raise ScannerError(scanner, f"the OSV API paged its answer for {pkg[0]}@"
+                                            f"{pkg[1]}; paging is not supported")
+            vulns = result.get("vulns") if isinstance(result, dict) else None
+            hits[pkg] = [str(v["id"]) for v in vulns or [] if isinstance(v, dict) and "id" in v]
+    index = AdvisoryIndex(source=base)
+    for vuln_id in sorted({i for ids in hits.values() for i in ids}):
+        record = _request(scanner, f"{base}/v1/vulns/{urllib.parse.quote(vuln_id, safe='')}",
+                          None, _left(scanner, deadline))
+        if not isinstance(record, dict) or record.get("id") != vuln_id:
+            raise ScannerError(scanner, f"the OSV API returned no record for {vuln_id}")
+        index.add(record, vuln_id)
+    found = {
+        pkg: index.merge(NPM, pkg[0], [index.records[i] for i in ids if i in index.records])
+        for pkg, ids in hits.items()
+    }
+    return index, found
+
+
+def _left(scanner: str, deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ScannerError(scanner, "timed out querying the OSV API")
+    return min(HTTP_TIMEOUT, left)
+
+
+def truncate(text: str, limit: int = DESCRIPTION_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def vulnerability_finding(
+    scanner: str, pkg: Package, adv: Advisory, fix: str | None
+) -> Finding:
+    if pkg.direct:
+        how = "a direct dependency"
+    elif pkg.path and len(pkg.path) > 1:
+        how = f"a transitive dependency (through {pkg.path[0]}: {' > '.join(pkg.path)})"
+    else:
+        how = "a dependency" if pkg.direct is None else "a transitive dependency"
+    if pkg.dev:
+        how += ", development only"
+    also = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
+    if fix:
+        remedy = f"Upgrade to {fix} (fixes every known advisory on {pkg.ref})."
+    elif adv.fixed:
+        remedy = f"Fixed in: {', '.join(adv.fixed)}."
+    else:
+        remedy = "No fixed version is published."
+    message = (f"{pkg.ref}, {how}, is affected by {adv.id}{also}. {remedy} "
+               f"{truncate(adv.description)}").strip()
+    return Finding(
+        category=DEPENDENCY,
+        sources=(Source(scanner, RULE, adv.severity, Confidence.HIGH, message),),
+        path=pkg.manifest,
+        start_line=pkg.line,
+        end_line=pkg.line,
+        message=message,
+        flaw_key=adv.id,
+        content_key=content_key(pkg.ref),
+        title=f"{pkg.ref} is affected by {adv.id}",
+        help_url=f"https://osv.dev/vulnerability/{adv.id}",
+        fix=f"Upgrade {pkg.name} to {fix}" if fix else "",
+        dependency=DependencyInfo(
+            ecosystem=NPM,
+            package=pkg.name,
+            version=pkg.version,
+            fixed_versions=adv.fixed,
+            advisory=adv.id,
+            aliases=adv.aliases,
+            direct=pkg.direct,
+            dev=pkg.dev,
+            path=pkg.path,
+            fix_version=fix,
+            license=pkg.license,
+        ),
+    )

@@ -1,0 +1,387 @@
+"""The licence check: SPDX semantics, PyPI metadata, exceptions, and real gate runs over
+an npm lockfile and Python requirements (licences served by a local fake PyPI)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from policy_gate.dependencies.pypi_metadata import PyPIMetadata, license_from_metadata
+from policy_gate.dependencies.spdx import ALLOWED, DENIED, NOT_ALLOWED, UNKNOWN, Judge
+from policy_gate.fileset import walk
+from policy_gate.findings import LICENSE, Severity
+from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.licenses import LicensesScanner
+from tests.conftest import OFFLINE_POLICY, REPO, GateRun, make_tree
+from tests.fake_pypi import FakePyPI
+
+MOJALOOP = yaml.safe_load((REPO / "policies" / "mojaloop.yaml").read_text())["licenses"]
+
+# package -> (version, license field); None: no license field at all.
+NPM_PACKAGES: dict[str, tuple[str, str | None]] = {
+    "ok-mit": ("1.0.0", "MIT"),
+    "dual": ("1.2.0", "(MIT OR GPL-3.0-only)"),
+    "gpl-only": ("2.0.0", "GPL-3.0-only"),
+    "both": ("3.1.0", "Apache-2.0 AND BSD-3-Clause"),
+    "nolicense": ("0.1.0", None),
+    "proprietary": ("4.0.0", "UNLICENSED"),
+    "weird": ("1.0.1", "Apache 2.0"),
+    "devtool": ("5.0.0", "LGPL-3.0-or-later"),
+}
+EXPECTED_RULES = {
+    "gpl-only@2.0.0": "license-denied",
+    "nolicense@0.1.0": "license-unknown",
+    "proprietary@4.0.0": "license-not-allowed",
+    "weird@1.0.1": "license-unknown",
+    "devtool@5.0.0": "license-denied",
+}
+
+
+def package_lock() -> dict[str, str]:
+    """A hand-written package-lock.json v3 (and its package.json) with licence fields."""
+    deps = {n: f"^{v}" for n, (v, _) in NPM_PACKAGES.items() if n != "devtool"}
+    packages: dict[str, Any] = {
+        "": {"name": "svc", "version": "1.0.0", "dependencies": deps,
+             "devDependencies": {"devtool": "^5.0.0"}},
+    }
+    for name, (version, lic) in NPM_PACKAGES.items():
+        entry: dict[str, Any] = {
+            "version": version,
+            "resolved": f"https://registry.npmjs.org/{name}/-/{name}-{version}.tgz",
+        }
+        if lic is not None:
+            entry["license"] = lic
+        if name == "devtool":
+            entry["dev"] = True
+        packages[f"node_modules/{name}"] = entry
+    lock = {"name": "svc", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+            "packages": packages}
+    manifest = {"name": "svc", "version": "1.0.0", "dependencies": deps,
+                "devDependencies": {"devtool": "^5.0.0"}}
+    return {"package-lock.json": json.dumps(lock, indent=2),
+            "package.json": json.dumps(manifest, indent=2)}
+
+
+def policy_file(tmp_path: Path, exceptions: list[dict[str, str]]) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({
+        "version": 1, "extends": str(OFFLINE_POLICY), "name": "licence-test",
+        "licenses": {"exceptions": exceptions},
+    }))
+    return path
+
+
+def licence_findings(run: GateRun) -> dict[str, dict[str, Any]]:
+    found = run.findings(category=LICENSE)
+    out = {f"{f['dependency']['package']}@{f['dependency']['version']}": f for f in found}
+    assert len(out) == len(found), "one finding per package@version and manifest"
+    return out
+
+
+# -- SPDX semantics ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("declared", "status", "blocking"),
+    [
+        ("MIT", ALLOWED, ()),
+        ("mit", ALLOWED, ()),  # the library normalises case
+        ("(MIT OR Apache-2.0)", ALLOWED, ()),
+        ("MIT OR GPL-3.0-only", ALLOWED, ()),  # a denied branch need not be chosen
+        ("GPL-3.0-only OR MPL-2.0", DENIED, ("GPL-3.0-only", "MPL-2.0")),
+        ("MPL-2.0 OR EPL-2.0", NOT_ALLOWED, ("MPL-2.0", "EPL-2.0")),
+        ("Apache-2.0 AND BSD-3-Clause", ALLOWED, ()),
+        ("MIT AND MPL-2.0", NOT_ALLOWED, ("MPL-2.0",)),
+        ("MIT AND (BSD-2-Clause OR GPL-2.0-only)", ALLOWED, ()),
+        ("MIT AND (GPL-2.0-only OR LGPL-3.0-only)", DENIED, ("GPL-2.0-only", "LGPL-3.0-only")),
+        ("Apache-2.0 WITH LLVM-exception", ALLOWED, ()),  # judged by its base licence
+        ("GPL-3.0-or-later WITH GCC-exception-3.1", DENIED, ("GPL-3.0-or-later",)),
+        ("GPL-3.0", DENIED, ("GPL-3.0-only",)),  # deprecated id, normalised by the library
+        ("GPL-2.0+", DENIED, ("GPL-2.0-or-later",)),
+        ("LicenseRef-Proprietary", NOT_ALLOWED, ("LicenseRef-Proprietary",)),
+        ("UNLICENSED", NOT_ALLOWED, ("UNLICENSED",)),
+        (None, UNKNOWN, ()),
+        ("", UNKNOWN, ()),
+        ("Apache 2.0", UNKNOWN, ()),  # not SPDX, and the library does not normalise it
+        ("BSD", UNKNOWN, ()),
+        ("MIT/X11", UNKNOWN, ()),
+        ("MIT OR", UNKNOWN, ()),
+        ("MIT WITH Apache-2.0", UNKNOWN, ()),  # a licence is not an exception
+        ("SEE LICENSE IN LICENSE.md", UNKNOWN, ()),
+        ("NOASSERTION", UNKNOWN, ()),
+    ],
+)
+def test_expression_semantics(declared: str | None, status: str,
+                              blocking: tuple[str, ...]) -> None:
+    judgement = Judge(MOJALOOP["allow"], MOJALOOP["deny"]).judge(declared)
+    assert judgement.status == status
+    assert judgement.blocking == blocking
+    if status == UNKNOWN:
+        assert judgement.reason
+
+
+def test_deny_wins_over_allow() -> None:
+    judge = Judge(["MIT", "GPL-3.0-only"], ["GPL-3.0"])
+    assert judge.judge("GPL-3.0-only").status == DENIED
+    assert judge.judge("MIT OR GPL-3.0-only").status == ALLOWED
+
+
+# -- PyPI metadata -------------------------------------------------------------------
+
+
+def _info(**info: Any) -> dict[str, Any]:
+    return {"info": {"license": None, "classifiers": [], **info}}
+
+
+@pytest.mark.parametrize(
+    ("info", "expected", "source"),
+    [
+        ({"license_expression": "MIT OR Apache-2.0", "license": "GPL"}, "MIT OR Apache-2.0",
+         "license_expression"),
+        ({"license": "apache-2.0"}, "Apache-2.0", "license"),
+        ({"license": "Apache 2.0",
+          "classifiers": ["License :: OSI Approved :: Apache Software License"]},
+         "Apache-2.0", "classifiers"),
+        ({"license": "", "classifiers": ["License :: OSI Approved :: MIT License",
+                                         "License :: OSI Approved :: Apache Software License"]},
+         "MIT OR Apache-2.0", "classifiers"),
+        ({"license": "GPLv3", "classifiers": [
+            "License :: OSI Approved :: GNU General Public License v3 (GPLv3)"]},
+         "GPL-3.0-only", "classifiers"),
+        ({"license": "BSD", "classifiers": ["License :: OSI Approved :: BSD License"]}, None,
+         ""),
+        ({"license": "MIT License\n\nCopyright (c) ...\nPermission is hereby granted"}, None, ""),
+        ({}, None, ""),
+    ],
+)
+def test_license_from_metadata(info: dict[str, Any], expected: str | None, source: str) -> None:
+    found = license_from_metadata(_info(**info))
+    assert found.license == expected
+    assert found.source == source
+    assert found.available
+    if expected is None:
+        assert found.reason
+
+
+def test_metadata_lookup_failures_are_reasons(pypi: FakePyPI) -> None:
+    pypi.raw[("broken", "1.0")] = (200, b"<html>not json</html>")
+    pypi.raw[("down", "1.0")] = (503, b"")
+    pypi.delay[("slow", "1.0")] = 2.0
+    pypi.add("slow", "1.0", license="MIT")
+    client = PyPIMetadata(pypi.url, timeout=0.5)
+    for name, words in [("missing", "HTTP 404"), ("broken", "did not answer JSON"),
+                        ("down", "HTTP 503"), ("slow", "did not answer within")]:
+        found = client.license(name, "1.0")
+        assert found.license is None and not found.available
+        assert words in found.reason, found.reason
+    unreachable = PyPIMetadata("http://127.0.0.1:9/pypi", timeout=2).license("x", "1")
+    assert "cannot reach" in unreachable.reason and not unreachable.available
+    with pytest.raises(ValueError, match="http"):
+        PyPIMetadata("file:///etc")
+
+
+# -- real runs: npm lockfile -----------------------------------------------------------
+
+
+def test_npm_lockfile_under_mojaloop(gate: Callable[..., GateRun],
+                                     tree: Callable[..., Path]) -> None:
+    run = gate(tree(package_lock()), "--scanner", "licenses")
+    assert run.code == 1, run.output
+    found = licence_findings(run)
+    assert {ref: f["rule_id"] for ref, f in found.items()} == EXPECTED_RULES
+    for ref, f in found.items():
+        assert f["status"] == "violation"
+        assert f["effective_severity"] == "high"  # unknown_severity and the category default
+        assert f["confidence"] == "high"
+        assert f["path"] == "package-lock.json" and f["start_line"]
+        assert ref in f["message"] and "licenses.exceptions" in f["message"]
+        assert f["dependency"]["ecosystem"] == "npm"
+    gpl = found["gpl-only@2.0.0"]
+    assert "'GPL-3.0-only' is on the licence deny list" in gpl["message"]
+    assert gpl["severity"] is None  # graded by the license category's default
+    assert gpl["dependency"]["license"] == "GPL-3.0-only"
+    assert gpl["dependency"]["direct"] is True
+    assert found["devtool@5.0.0"]["dependency"]["dev"] is True
+    assert "'Apache 2.0' is not a valid SPDX expression" in found["weird@1.0.1"]["message"]
+    assert "no licence is declared" in found["nolicense@0.1.0"]["message"]
+    assert "UNLICENSED" in found["proprietary@4.0.0"]["message"]
+    scanner = run.scanner("licenses")
+    assert scanner["status"] == "ok"
+    assert scanner["raw_results"] == scanner["results_in_report"] == len(EXPECTED_RULES)
+    assert "checked the licences of 8 packages" in scanner["notes"][0]
+
+
+def test_exception_valid_and_expired(gate: Callable[..., GateRun], tree: Callable[..., Path],
+                                     tmp_path: Path) -> None:
+    policy = policy_file(tmp_path, [
+        {"package": "gpl-only@2.0.0", "reason": "replacing it in Q3", "owner": "security",
+         "expires": "2999-12-31"},
+        {"package": "weird@1.0.1", "reason": "checked by hand", "expires": "2001-01-31"},
+        {"package": "unused@9.9.9", "reason": "left over", "expires": "2999-12-31"},
+    ])
+    run = gate(tree(package_lock()), "--scanner", "licenses", "--policy", str(policy))
+    assert run.code == 1, run.output
+    found = licence_findings(run)
+    live = found["gpl-only@2.0.0"]
+    assert live["rule_id"] == "license-exception"
+    assert live["severity"] == "info"
+    assert live["status"] == "below-threshold" and live["reported"]
+    assert "exception applies until 2999-12-31" in live["message"]
+    assert "replacing it in Q3" in live["message"] and "security" in live["message"]
+    expired = found["weird@1.0.1"]
+    assert expired["rule_id"] == "license-unknown" and expired["status"] == "violation"
+    assert "exception for 'weird@1.0.1' expired on 2001-01-31" in expired["message"]
+    assert {r for r, f in found.items() if f["status"] == "violation"} == (
+        set(EXPECTED_RULES) - {"gpl-only@2.0.0"})
+    assert any("unused@9.9.9" in n for n in run.scanner("licenses")["notes"])
+
+
+def test_exceptions_cover_everything_passes(gate: Callable[..., GateRun],
+                                            tree: Callable[..., Path], tmp_path: Path) -> None:
+    policy = policy_file(tmp_path, [
+        {"package": ref, "reason": "accepted", "expires": "2999-01-01"} for ref in EXPECTED_RULES
+    ])
+    run = gate(tree(package_lock()), "--scanner", "licenses", "--policy", str(policy))
+    assert run.code == 0, run.output
+    assert {f["rule_id"] for f in run.findings(category=LICENSE)} == {"license-exception"}
+
+
+def _scan_direct(root: Path, today: dt.date, exceptions: list[dict[str, str]]) -> Any:
+    section = {**MOJALOOP, "exceptions": exceptions}
+    ctx = ScanContext(walk(root, ()), ScannerSettings(timeout=60), licenses=section)
+    return LicensesScanner(today=lambda: today).scan(ctx)
+
+
+@pytest.mark.parametrize(
+    ("today", "rule"),
+    [
+        (dt.date(2030, 6, 29), "license-exception"),
+        (dt.date(2030, 6, 30), "license-exception"),  # the expiry day itself still counts
+        (dt.date(2030, 7, 1), "license-denied"),
+    ],
+)
+def test_exception_expiry_uses_injected_today(tmp_path: Path, today: dt.date, rule: str) -> None:
+    root = make_tree(tmp_path / "repo", package_lock())
+    out = _scan_direct(root, today, [
+        {"package": "gpl-only@2.0.0", "reason": "r", "expires": "2030-06-30"}])
+    gpl = next(f for f in out.findings if f.dependency and f.dependency.package == "gpl-only")
+    assert gpl.rule_id == rule
+    if rule == "license-exception":
+        assert gpl.severity == Severity.INFO
+    else:
+        assert "expired on 2030-06-30" in gpl.message
+
+
+def test_inventory_lists_every_package_with_its_licence(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "repo", package_lock())
+    out = _scan_direct(root, dt.date(2030, 1, 1), [])
+    licences = {p.ref: p.license for p in out.inventory}
+    assert licences == {
+        f"{name}@{version}": ("MIT OR GPL-3.0-only" if name == "dual" else lic)
+        for name, (version, lic) in NPM_PACKAGES.items()
+    }
+    assert out.raw_results == len(out.findings) == len(EXPECTED_RULES)
+
+
+def test_unreadable_lockfile_is_unscanned(gate: Callable[..., GateRun],
+                                          tree: Callable[..., Path]) -> None:
+    run = gate(tree({"package-lock.json": "{not json"}), "--scanner", "licenses")
+    unscanned = run.findings(category="unscanned", scanner="licenses")
+    assert len(unscanned) == 1 and unscanned[0]["path"] == "package-lock.json"
+    assert run.scanner("licenses")["status"] == "ok"
+
+
+# -- real runs: Python, licences from the (fake) PyPI JSON API --------------------------
+
+
+REQUIREMENTS = textwrap.dedent("""\
+    flask==3.0.0
+    requests==2.31.0
+    attrs==23.1.0
+    gplthing==1.0
+    jinja2==2.10
+    ghost==0.0.1
+    """)
+
+
+def test_python_licences_from_pypi(scan_data: Callable[..., Any], pypi: FakePyPI) -> None:
+    pypi.add("flask", "3.0.0", license_expression="BSD-3-Clause")
+    pypi.add("requests", "2.31.0", license="Apache 2.0",
+             classifiers=("License :: OSI Approved :: Apache Software License",))
+    pypi.add("attrs", "23.1.0", license="MIT")
+    pypi.add("gplthing", "1.0", license="GPLv3+", classifiers=(
+        "License :: OSI Approved :: GNU General Public License v3 or later (GPLv3+)",))
+    pypi.add("jinja2", "2.10", license="BSD",
+             classifiers=("License :: OSI Approved :: BSD License",))
+    # ghost: the index has no such release (404)
+    data = scan_data({"requirements.txt": REQUIREMENTS,
+                      "sub/requirements-dev.txt": "attrs==23.1.0\n"}, only=["licenses"])
+    run = next(r for r in data.result.runs if r.name == "licenses")
+    assert run.status == "ok", run.reason
+    by_ref = {f"{f.dependency.package}@{f.dependency.version}": f
+              for f in data.result.findings if f.category == LICENSE and f.dependency}
+    assert {ref: f.rule_id for ref, f in by_ref.items()} == {
+        "gplthing@1.0": "license-denied",
+        "jinja2@2.10": "license-unknown",
+        "ghost@0.0.1": "license-unknown",
+    }
+    assert "GPL-3.0-or-later" in by_ref["gplthing@1.0"].message
+    assert "metadata unavailable" in by_ref["ghost@0.0.1"].message
+    assert "HTTP 404" in by_ref["ghost@0.0.1"].message
+    assert "BSD License" in by_ref["jinja2@2.10"].message
+    assert "metadata unavailable" not in by_ref["jinja2@2.10"].message
+    assert by_ref["ghost@0.0.1"].severity == Severity.HIGH  # licenses.unknown_severity
+    assert all(f.dependency and f.dependency.ecosystem == "PyPI" for f in by_ref.values())
+    assert {d.finding.rule_id for d in data.evaluation.violations} == {
+        "license-denied", "license-unknown"}
+    assert run.output is not None
+    licences = {(p.ref, p.manifest): p.license for p in run.output.inventory}
+    assert licences[("flask@3.0.0", "requirements.txt")] == "BSD-3-Clause"
+    assert licences[("requests@2.31.0", "requirements.txt")] == "Apache-2.0"
+    assert licences[("attrs@23.1.0", "sub/requirements-dev.txt")] == "MIT"
+    assert len(licences) == 7
+    # one lookup per distinct name@version (attrs is pinned twice)
+    assert sorted(pypi.requests) == sorted(
+        f"/pypi/{n}/{v}/json" for n, v in [("flask", "3.0.0"), ("requests", "2.31.0"),
+                                           ("attrs", "23.1.0"), ("gplthing", "1.0"),
+                                           ("jinja2", "2.10"), ("ghost", "0.0.1")])
+
+
+def test_python_offline_is_unknown_not_pass(gate: Callable[..., GateRun],
+                                            tree: Callable[..., Path]) -> None:
+    run = gate(tree({"requirements.txt": "attrs==23.1.0\n"}), "--scanner", "licenses",
+               env={"POLICY_GATE_PYPI_URL": "http://127.0.0.1:9/pypi"})
+    assert run.code == 1, run.output
+    (finding,) = run.findings(category=LICENSE)
+    assert finding["rule_id"] == "license-unknown"
+    assert "metadata unavailable: cannot reach" in finding["message"]
+    off = gate(tree({"requirements.txt": "attrs==23.1.0\n"}), "--scanner", "licenses",
+               env={"POLICY_GATE_PYPI_URL": "off"})
+    assert "lookups are disabled" in off.findings(category=LICENSE)[0]["message"]
+
+
+def test_no_manifests_no_findings(gate: Callable[..., GateRun],
+                                  tree: Callable[..., Path]) -> None:
+    run = gate(tree({"app.py": "print('hi')\n"}), "--scanner", "licenses")
+    assert run.code == 0, run.output
+    assert run.scanner("licenses")["status"] == "ok"
+    assert not run.findings(category=LICENSE)
+
+
+def test_python_licences_are_not_looked_up_without_an_index(gate, tree, monkeypatch) -> None:
+    """No `licenses.pypi_url` and no POLICY_GATE_PYPI_URL: no network calls, and the
+    report says which packages were not checked instead of failing or passing them."""
+    monkeypatch.delenv("POLICY_GATE_PYPI_URL", raising=False)
+    run = gate(tree({"requirements.txt": "requests==2.32.3\n"}), "--scanner", "licenses",
+               env={"POLICY_GATE_PYPI_URL": ""})
+    assert run.code == 0, run.output
+    entry = run.scanner("licenses")
+    assert any("licences not checked" in n for n in entry["notes"])
+    assert not run.findings(category="license")
