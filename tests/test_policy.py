@@ -173,3 +173,16 @@ def test_policy_file_in_repo_validates_against_shipped_schema() -> None:
     root = Path(__file__).resolve().parents[1]
     for path in (root / "policies").glob("*.yaml"):
         load_policy(path)
+
+
+def test_readme_policy_example_is_valid(tmp_path: Path) -> None:
+    """The policy reference in the README is a real, valid policy."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.findall(r"```yaml\n(.*?)```", readme, re.S)[0]
+    policy = load_policy(
+        write(tmp_path, block.replace("$schema: ../policy_gate/policy/schema.json\n", ""))
+    )
+    assert policy.name == "my-service"
+    assert policy.categories["sast"].budgets
