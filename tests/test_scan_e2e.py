@@ -359,3 +359,18 @@ def test_scanners_never_see_tokens(tree, gate, scanner_bin, tmp_path: Path) -> N
                  "INPUT_GITHUB-TOKEN", "POLICY_GATE_SCANNER_PATH"):
         assert name not in seen
     assert "PATH" in seen and seen.get("NO_COLOR") == "1"
+
+
+def test_pip_audit_findings_are_graded_from_cvss_in_the_database(tree, gate) -> None:
+    """pip-audit reports no severity; the offline record's CVSS vector grades it."""
+    from tests.conftest import PYPA_VULNS
+
+    if not PYPA_VULNS.is_dir():
+        pytest.skip("../shared/advisories/pypa is not beside the repository")
+    run = gate(tree({"requirements.txt": "werkzeug==2.3.7\n"}), "--scanner", "pip-audit",
+               "--advisories", str(PYPA_VULNS))
+    [f] = [f for f in run.findings(category="dependency")
+           if f["dependency"]["advisory"] == "PYSEC-2023-221"]
+    # CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H is 7.5: high
+    assert f["severity"] == "high"
+    assert f["dependency"]["fix_version"]

@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from policy_gate.advisories.database import Advisory as MergedAdvisory
-from policy_gate.advisories.database import fix_version
+from policy_gate.advisories.database import fix_version, severity_of
 from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.python import (
     ManifestScan,
@@ -112,7 +112,10 @@ class PipAuditScanner(Scanner):
             advisories, skipped = self._audit(ctx, pins)
             fixes = fix_versions(advisories)
             vulnerable = [
-                vulnerability_finding(self.name, pin, adv, fixes.get((adv.package, adv.version)))
+                vulnerability_finding(
+                    self.name, pin, adv, fixes.get((adv.package, adv.version)),
+                    graded_severity(ctx, adv),
+                )
                 for adv in advisories
                 for pin in pins_for(manifests.pinned, adv.package, adv.version)
             ]
@@ -297,8 +300,26 @@ def fix_versions(advisories: Sequence[Advisory]) -> dict[tuple[str, str], str | 
     }
 
 
+def graded_severity(ctx: ScanContext, adv: Advisory) -> Severity | None:
+    """pip-audit's JSON carries no severity. With the advisory database at hand, grade the
+    advisory from its CVSS vectors or its own rating; otherwise the policy grades it."""
+    db = ctx.advisory_db
+    if db is None:
+        return None
+    for vuln_id in (adv.primary, *adv.aliases):
+        record = db.records.get(vuln_id)
+        if record is not None:
+            graded = severity_of(record, (PYPI, canonicalize_name(adv.package)))
+            return graded[0] if graded else None
+    return None
+
+
 def vulnerability_finding(
-    scanner: str, pin: PinnedDependency, adv: Advisory, fix: str | None = None
+    scanner: str,
+    pin: PinnedDependency,
+    adv: Advisory,
+    fix: str | None = None,
+    severity: Severity | None = None,
 ) -> Finding:
     fixed = ", ".join(adv.fixed_versions) if adv.fixed_versions else "no fixed version published"
     also = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
@@ -309,7 +330,7 @@ def vulnerability_finding(
     )
     return Finding(
         category=DEPENDENCY,
-        sources=(Source(scanner, VULNERABLE_RULE, None, Confidence.HIGH, message),),
+        sources=(Source(scanner, VULNERABLE_RULE, severity, Confidence.HIGH, message),),
         path=pin.manifest_path,
         start_line=pin.line,
         end_line=pin.line,
