@@ -270,7 +270,10 @@ def build(data: ReportData) -> Bom:
         properties=[Property(name=f"{PROPERTY_PREFIX}policy", value=data.policy.name),
                     Property(name=f"{PROPERTY_PREFIX}policy-sha256", value=data.policy.sha256),
                     Property(name=f"{PROPERTY_PREFIX}verdict",
-                             value=data.evaluation.verdict.value)],
+                             value=data.evaluation.verdict.value),
+                    *([Property(name=f"{PROPERTY_PREFIX}advisories",
+                                value=data.result.advisory_info.summary())]
+                      if data.result.advisory_info is not None else [])],
     )
     metadata = BomMetaData(component=subject, timestamp=started)
     metadata.tools.components.add(

@@ -298,6 +298,8 @@ def _run_properties(data: ReportData, suite: ET.Element) -> None:
         "policy": data.policy.name,
         "policy_sha256": data.policy.sha256,
     }
+    if data.result.advisory_info is not None:
+        values["advisories"] = data.result.advisory_info.summary()
     for name, value in values.items():
         _el(props, "property", name=name, value=value)
 

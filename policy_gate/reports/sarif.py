@@ -353,10 +353,13 @@ def _invocation_times(data: ReportData) -> dict[str, str]:
 
 
 def _policy_properties(data: ReportData) -> dict[str, Any]:
+    info = data.result.advisory_info
     return {
         "name": data.policy.name,
         "sha256": data.policy.sha256,
         "files": list(data.policy.files),
+        # the advisory data's age, stated wherever results are (M4a)
+        "advisories": info.to_dict() if info is not None else None,
     }
 
 
