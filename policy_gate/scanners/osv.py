@@ -36,20 +36,15 @@ from policy_gate.fileset import FileSet
 from policy_gate.findings import (
     DEPENDENCY,
     UNSCANNED,
-    Confidence,
-    DependencyInfo,
     Finding,
-    Source,
-    content_key,
 )
 from policy_gate.process import ScannerError
 from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput, unscanned_finding
+from policy_gate.scanners.vulnerability import vulnerable_package
 
 PUBLIC_API = "https://api.osv.dev"
-RULE = "vulnerable-dependency"
 BATCH = 1000  # osv.dev's limit per querybatch
 HTTP_TIMEOUT = 30.0
-DESCRIPTION_CHARS = 300
 
 
 class OSVScanner(Scanner):
@@ -76,8 +71,9 @@ class OSVScanner(Scanner):
             except LockfileError as exc:
                 findings.append(unscanned_finding(self.name, exc.path, exc.reason, exc.line))
         distinct = sorted({(p.name, p.version) for p in inventory})
-        ctx.progress(self.name, f"matching {len(distinct)} npm packages "
-                                f"from {len(lockfiles)} lockfiles")
+        ctx.progress(
+            self.name, f"matching {len(distinct)} npm packages from {len(lockfiles)} lockfiles"
+        )
         if ctx.advisory_db is not None:
             db, source = ctx.advisory_db, f"offline database {ctx.advisory_db.source}"
             found = {(n, v): db.advisories(NPM, n, v) for n, v in distinct}
@@ -85,9 +81,7 @@ class OSVScanner(Scanner):
             base = api_base(ctx.osv_url)
             db, found = query_api(self.name, base, distinct, ctx.settings.timeout)
             source = f"OSV API {base}"
-        fixes = {
-            (n, v): fix_version(NPM, n, v, advs, db) for (n, v), advs in found.items() if advs
-        }
+        fixes = {(n, v): fix_version(NPM, n, v, advs, db) for (n, v), advs in found.items() if advs}
         vulnerable = [
             vulnerability_finding(self.name, pkg, adv, fixes[(pkg.name, pkg.version)])
             for pkg in inventory
@@ -99,8 +93,9 @@ class OSVScanner(Scanner):
             f"{len(lockfiles)} lockfiles matched against the {source}: "
             f"{len(vulnerable)} findings"
         ]
-        return ScanOutput(findings, self.version(ctx), len(findings), len(lockfiles), notes,
-                          inventory=inventory)
+        return ScanOutput(
+            findings, self.version(ctx), len(findings), len(lockfiles), notes, inventory=inventory
+        )
 
 
 def api_base(osv_url: str | None) -> str:
@@ -115,7 +110,9 @@ def api_base(osv_url: str | None) -> str:
 def _request(scanner: str, url: str, payload: object | None, timeout: float) -> Any:
     data = json.dumps(payload).encode("utf-8") if payload is not None else None
     request = urllib.request.Request(  # noqa: S310 - http(s) only, checked by api_base users
-        url, data=data, method="POST" if data is not None else "GET",
+        url,
+        data=data,
+        method="POST" if data is not None else "GET",
         headers={"Content-Type": "application/json", "User-Agent": f"policy-gate/{__version__}"},
     )
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
@@ -125,15 +122,19 @@ def _request(scanner: str, url: str, payload: object | None, timeout: float) -> 
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         raise ScannerError(
-            scanner, f"the OSV API at {url} answered HTTP {exc.code}; vulnerability data is "
-            "unavailable, so the npm packages cannot be audited (M4a: fail closed)") from None
+            scanner,
+            f"the OSV API at {url} answered HTTP {exc.code}; vulnerability data is "
+            "unavailable, so the npm packages cannot be audited (M4a: fail closed)",
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ScannerError(
-            scanner, f"cannot reach the OSV API at {url} ({reason}); vulnerability data is "
+            scanner,
+            f"cannot reach the OSV API at {url} ({reason}); vulnerability data is "
             "unavailable, so the npm packages cannot be audited. Offline, give an advisory "
             "database (--advisories or the policy's advisories.database) (M4a: fail "
-            "closed)") from None
+            "closed)",
+        ) from None
     except ValueError as exc:
         raise ScannerError(scanner, f"the OSV API at {url} answered non-JSON ({exc})") from None
 
@@ -145,24 +146,38 @@ def query_api(
     deadline = time.monotonic() + timeout
     hits: dict[tuple[str, str], list[str]] = {}
     for start in range(0, len(packages), BATCH):
-        chunk = packages[start:start + BATCH]
-        answer = _request(scanner, f"{base}/v1/querybatch", {"queries": [
-            {"package": {"name": n, "ecosystem": NPM}, "version": v} for n, v in chunk
-        ]}, _left(scanner, deadline))
+        chunk = packages[start : start + BATCH]
+        answer = _request(
+            scanner,
+            f"{base}/v1/querybatch",
+            {
+                "queries": [
+                    {"package": {"name": n, "ecosystem": NPM}, "version": v} for n, v in chunk
+                ]
+            },
+            _left(scanner, deadline),
+        )
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(chunk):
-            raise ScannerError(scanner, "the OSV API's querybatch answer does not have one "
-                                        "result per query")
+            raise ScannerError(
+                scanner, "the OSV API's querybatch answer does not have one result per query"
+            )
         for pkg, result in zip(chunk, results, strict=True):
             if isinstance(result, dict) and result.get("next_page_token"):
-                raise ScannerError(scanner, f"the OSV API paged its answer for {pkg[0]}@"
-                                            f"{pkg[1]}; paging is not supported")
+                raise ScannerError(
+                    scanner,
+                    f"the OSV API paged its answer for {pkg[0]}@{pkg[1]}; paging is not supported",
+                )
             vulns = result.get("vulns") if isinstance(result, dict) else None
             hits[pkg] = [str(v["id"]) for v in vulns or [] if isinstance(v, dict) and "id" in v]
     index = AdvisoryIndex(source=base)
     for vuln_id in sorted({i for ids in hits.values() for i in ids}):
-        record = _request(scanner, f"{base}/v1/vulns/{urllib.parse.quote(vuln_id, safe='')}",
-                          None, _left(scanner, deadline))
+        record = _request(
+            scanner,
+            f"{base}/v1/vulns/{urllib.parse.quote(vuln_id, safe='')}",
+            None,
+            _left(scanner, deadline),
+        )
         if not isinstance(record, dict) or record.get("id") != vuln_id:
             raise ScannerError(scanner, f"the OSV API returned no record for {vuln_id}")
         index.add(record, vuln_id)
@@ -180,54 +195,14 @@ def _left(scanner: str, deadline: float) -> float:
     return min(HTTP_TIMEOUT, left)
 
 
-def truncate(text: str, limit: int = DESCRIPTION_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + "…"
-
-
-def vulnerability_finding(
-    scanner: str, pkg: Package, adv: Advisory, fix: str | None
-) -> Finding:
-    if pkg.direct:
-        how = "a direct dependency"
-    elif pkg.path and len(pkg.path) > 1:
-        how = f"a transitive dependency (through {pkg.path[0]}: {' > '.join(pkg.path)})"
-    else:
-        how = "a dependency" if pkg.direct is None else "a transitive dependency"
-    if pkg.dev:
-        how += ", development only"
-    also = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
-    if fix:
-        remedy = f"Upgrade to {fix} (fixes every known advisory on {pkg.ref})."
-    elif adv.fixed:
-        remedy = f"Fixed in: {', '.join(adv.fixed)}."
-    else:
-        remedy = "No fixed version is published."
-    message = (f"{pkg.ref}, {how}, is affected by {adv.id}{also}. {remedy} "
-               f"{truncate(adv.description)}").strip()
-    return Finding(
-        category=DEPENDENCY,
-        sources=(Source(scanner, RULE, adv.severity, Confidence.HIGH, message),),
-        path=pkg.manifest,
-        start_line=pkg.line,
-        end_line=pkg.line,
-        message=message,
-        flaw_key=adv.id,
-        content_key=content_key(pkg.ref),
-        title=f"{pkg.ref} is affected by {adv.id}",
-        help_url=f"https://osv.dev/vulnerability/{adv.id}",
-        fix=f"Upgrade {pkg.name} to {fix}" if fix else "",
-        dependency=DependencyInfo(
-            ecosystem=NPM,
-            package=pkg.name,
-            version=pkg.version,
-            fixed_versions=adv.fixed,
-            advisory=adv.id,
-            aliases=adv.aliases,
-            direct=pkg.direct,
-            dev=pkg.dev,
-            path=pkg.path,
-            fix_version=fix,
-            license=pkg.license,
-        ),
+def vulnerability_finding(scanner: str, pkg: Package, adv: Advisory, fix: str | None) -> Finding:
+    return vulnerable_package(
+        scanner,
+        pkg,
+        advisory=adv.id,
+        aliases=adv.aliases,
+        fixed=adv.fixed,
+        description=adv.description,
+        fix=fix,
+        severity=adv.severity,
     )

@@ -55,16 +55,16 @@ from policy_gate.scanners.interface import (
     require,
     unscanned_finding,
 )
+from policy_gate.scanners.vulnerability import RULE, vulnerable_package
 
 PYPI = "PyPI"
-DESCRIPTION_CHARS = 300
 # pip-audit exits 0 when nothing is vulnerable and 1 when something is, but also 1 on a
 # fatal error or an uncaught exception: exit 1 is trusted only with a report listing a
 # vulnerability.
 EXIT_CLEAN, EXIT_VULNERABLE = 0, 1
 UNPINNED_RULE = "unpinned-requirement"
 UNPINNED_FLAW = "pip-audit:unpinned-requirement"
-VULNERABLE_RULE = "vulnerable-dependency"
+VULNERABLE_RULE = RULE
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,10 @@ class PipAuditScanner(Scanner):
             fixes = fix_versions(advisories)
             vulnerable = [
                 vulnerability_finding(
-                    self.name, pin, adv, fixes.get((adv.package, adv.version)),
+                    self.name,
+                    pin,
+                    adv,
+                    fixes.get((adv.package, adv.version)),
                     graded_severity(ctx, adv),
                 )
                 for adv in advisories
@@ -135,12 +138,18 @@ class PipAuditScanner(Scanner):
                 f"{len(manifests.unpinned)} requirements are not pinned and were not audited"
             )
         inventory = [
-            Package(ecosystem=PYPI, name=p.name, version=p.version, manifest=p.manifest_path,
-                    line=p.line)
+            Package(
+                ecosystem=PYPI,
+                name=p.name,
+                version=p.version,
+                manifest=p.manifest_path,
+                line=p.line,
+            )
             for p in manifests.pinned
         ]
-        return ScanOutput(findings, version, len(findings), len(manifests.manifests), notes,
-                          inventory=inventory)
+        return ScanOutput(
+            findings, version, len(findings), len(manifests.manifests), notes, inventory=inventory
+        )
 
     def _audit(
         self, ctx: ScanContext, pins: Sequence[tuple[str, str]]
@@ -276,23 +285,15 @@ def primary_id(ids: Sequence[str]) -> tuple[str, tuple[str, ...]]:
     return primary, tuple(sorted(i for i in unique if i != primary))
 
 
-def truncate(text: str, limit: int = DESCRIPTION_CHARS) -> str:
-    """Advisory texts run to pages; a finding carries the start of one."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
 def fix_versions(advisories: Sequence[Advisory]) -> dict[tuple[str, str], str | None]:
     """Per (package, version): the lowest fixed version, among those pip-audit gave,
     at or above a fixed version of every advisory on it (None if one has no fix)."""
     by_pin: dict[tuple[str, str], list[MergedAdvisory]] = defaultdict(list)
     for adv in advisories:
         by_pin[(adv.package, adv.version)].append(
-            MergedAdvisory(adv.primary, adv.aliases, "", "", None, None, adv.fixed_versions,
-                           (adv.primary,), "")
+            MergedAdvisory(
+                adv.primary, adv.aliases, "", "", None, None, adv.fixed_versions, (adv.primary,), ""
+            )
         )
     return {
         (name, version): fix_version(PYPI, name, version, advs)
@@ -321,36 +322,20 @@ def vulnerability_finding(
     fix: str | None = None,
     severity: Severity | None = None,
 ) -> Finding:
-    fixed = ", ".join(adv.fixed_versions) if adv.fixed_versions else "no fixed version published"
-    also = f" ({', '.join(adv.aliases)})" if adv.aliases else ""
-    upgrade = f" Upgrade to {fix} to fix every known advisory on it." if fix else ""
-    message = (
-        f"{adv.package} {adv.version} is affected by {adv.primary}{also}. Fixed in: {fixed}."
-        f"{upgrade} {truncate(adv.description)}"
+    return vulnerable_package(
+        scanner,
+        pinned_package(pin),
+        advisory=adv.primary,
+        aliases=adv.aliases,
+        fixed=adv.fixed_versions,
+        description=adv.description,
+        fix=fix,
+        severity=severity,
     )
-    return Finding(
-        category=DEPENDENCY,
-        sources=(Source(scanner, VULNERABLE_RULE, severity, Confidence.HIGH, message),),
-        path=pin.manifest_path,
-        start_line=pin.line,
-        end_line=pin.line,
-        message=message,
-        flaw_key=adv.primary,
-        content_key=content_key(f"{adv.package}=={adv.version}"),
-        title=f"{adv.package} {adv.version} is affected by {adv.primary}",
-        help_url=f"https://osv.dev/vulnerability/{adv.primary}",
-        dependency=DependencyInfo(
-            ecosystem=PYPI,
-            package=adv.package,
-            version=adv.version,
-            fixed_versions=adv.fixed_versions,
-            advisory=adv.primary,
-            aliases=adv.aliases,
-            direct=None,
-            fix_version=fix,
-        ),
-        fix=f"Upgrade {adv.package} to {fix}" if fix else "",
-    )
+
+
+def pinned_package(pin: PinnedDependency) -> Package:
+    return Package(PYPI, pin.name, pin.version, pin.manifest_path, pin.line)
 
 
 def unpinned_finding(scanner: str, req: UnpinnedRequirement) -> Finding:
