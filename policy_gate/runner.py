@@ -11,7 +11,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -215,10 +215,6 @@ def _run_one(
     run.seconds = time.monotonic() - started
     notify("done", run.name, run.status)
 
-
-@contextlib.contextmanager
-def nothing() -> Iterator[None]:
-    yield None
 
 
 __all__ = ["ScanResult", "ScannerRun", "no_progress", "scan"]

@@ -14,7 +14,7 @@ from enum import StrEnum
 import pathspec
 
 from policy_gate.findings import Confidence, Finding, Severity
-from policy_gate.policy.loader import category_policy, merge, rule_policy
+from policy_gate.policy.loader import category_policy, merge
 from policy_gate.policy.model import CategoryPolicy, Policy, RulePolicy
 
 
@@ -241,5 +241,4 @@ __all__ = [
     "Status",
     "Verdict",
     "evaluate",
-    "rule_policy",
 ]
