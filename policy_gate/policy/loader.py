@@ -30,7 +30,7 @@ from policy_gate.policy.model import (
     RulePolicy,
     Threshold,
 )
-from policy_gate.scanners.interface import ScannerSettings
+from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScannerSettings
 
 SCANNER_NAMES = ("bandit", "semgrep", "detect-secrets", "pip-audit", "osv", "licenses", "safety")
 BUILTIN_PREFIX = "builtin:"
@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "name": "defaults",
     "exclude": [],
     "inline_suppressions": "ignore",
-    "max_file_bytes": 5 * 1024 * 1024,
+    "max_file_bytes": DEFAULT_MAX_FILE_BYTES,
     "scanners": {
         "bandit": {"enabled": True, "optional": False, "timeout": 900},
         "semgrep": {

@@ -25,6 +25,7 @@ from policy_gate.findings import (
 from policy_gate.process import ScannerError, run_tool, scanner_env, stderr_tail
 from policy_gate.redact import find_secret, mask
 from policy_gate.scanners.interface import (
+    DEFAULT_MAX_FILE_BYTES,
     ScanContext,
     Scanner,
     ScanOutput,
@@ -36,7 +37,6 @@ from policy_gate.scanners.interface import (
     unscanned_finding,
 )
 
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 UNKNOWN_PREVIEW = "********"
 # Files per detect-secrets run: small enough for useful progress on a big tree, large
 # enough that its ~0.3 s start-up stays a few percent of the work.

@@ -17,6 +17,9 @@ from policy_gate.fileset import FileSet
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.process import ScannerError, run_tool, stderr_tail
 
+# The policy's default `max_file_bytes`: larger files are reported as unscanned.
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+
 # (scanner name, message) -> None. Scanners call it with what they are doing ("42/300
 # files"); the terminal shows it on long runs.
 Progress = Callable[[str, str], None]
@@ -76,14 +79,13 @@ class Scanner(ABC):
 
     # The first dotted number a tool's `--version` prints is its version (bandit prints the
     # Python version after its own; semgrep only the number).
+    version_args: ClassVar[tuple[str, ...]] = ("--version",)
     _VERSION: ClassVar[re.Pattern[str]] = re.compile(r"(\d+\.\d+(?:\.\d+)*[^\s,]*)")
 
     def version(self, ctx: ScanContext) -> str:
         """Ask the tool its version: recorded in every report, and a first check that the
         executable runs at all."""
-        argv = [self.executable, "--version"]
-        if self.name == "semgrep":
-            argv.append("--disable-version-check")
+        argv = [self.executable, *self.version_args]
         completed = run_tool(self.name, argv, timeout=120, cwd=ctx.root)
         match = self._VERSION.search(completed.stdout)
         if completed.returncode != 0 or not match:

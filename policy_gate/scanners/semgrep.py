@@ -26,6 +26,7 @@ from policy_gate.findings import (
 from policy_gate.process import Completed, ScannerError, run_tool, scanner_env, stderr_tail
 from policy_gate.redact import redact_message
 from policy_gate.scanners.interface import (
+    DEFAULT_MAX_FILE_BYTES,
     ScanContext,
     Scanner,
     ScanOutput,
@@ -38,7 +39,6 @@ from policy_gate.scanners.interface import (
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "semgrep"
 SUFFIXES = (".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
 _LEVELS = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_TARGET_BYTES = 1_000_000  # semgrep's default
 DEFAULT_RULE_TIMEOUT = 5  # seconds per rule per file: semgrep's default
 # Hard-coded password / credentials / key: messages of such rules are masked.
@@ -49,6 +49,7 @@ class SemgrepScanner(Scanner):
     name = "semgrep"
     executable = "semgrep"
     categories = (SAST, UNSCANNED)
+    version_args = ("--version", "--disable-version-check")
     description = "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
