@@ -42,6 +42,8 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "advisories": None,
     "osv-url": None,
     "diff-base": None,
+    "full-scan": "false",
+    "baseline": None,
     "pr-comment": "false",
     "github-token": None,
     "fail-on-violations": "true",
@@ -55,6 +57,7 @@ REPORT_FILES: dict[str, str] = {
     "junit": "policy-gate.junit.xml",
     "markdown": "policy-gate.md",
     "cyclonedx": "policy-gate.cdx.json",
+    "openvex": "policy-gate.vex.json",
 }
 
 _TRUE = frozenset({"true", "True", "TRUE"})
@@ -235,6 +238,13 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
         if _CONTROL.search(diff_base) or diff_base.startswith("-"):
             raise ActionError(f"input 'diff-base' is not a git revision: {diff_base!r}")
         argv += ["--diff-base", diff_base]
+    if parse_bool("full-scan", read_input(env, "full-scan")):
+        if diff_base:
+            raise ActionError("inputs 'diff-base' and 'full-scan' contradict each other")
+        argv.append("--full-scan")
+    baseline = read_input(env, "baseline")
+    if baseline:
+        argv += ["--baseline", confine(workspace, "baseline", baseline, must_exist=True)]
 
     if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
         argv.append("--github")

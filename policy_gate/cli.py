@@ -1,34 +1,33 @@
-"""Command line: ``policy-gate scan`` and ``policy-gate validate``.
+"""Command line: ``policy-gate scan``, ``baseline create``, ``explain`` and ``validate``.
 
 Exit codes: 0 pass, 1 violations, 2 usage or policy error, 3 scanner or internal failure.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 from rich.console import Console
 
 from policy_gate import __version__
-from policy_gate.policy.evaluate import evaluate
 from policy_gate.policy.loader import DEFAULT_POLICY, PolicyError, load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.reports import json_report, terminal
 from policy_gate.reports.interface import ReportData, printable
 from policy_gate.runner import Listener
-from policy_gate.runner import scan as run_scan
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx")
+FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx", "openvex")
 
 
 def _console(stream: TextIO, *, force_plain: bool = False) -> Console:
@@ -48,15 +47,153 @@ def cli() -> None:
     """Run SAST, dependency audit and secret scanning and enforce a security policy."""
 
 
+def scan_options(func: Callable[..., None]) -> Callable[..., None]:
+    """The options every command that scans takes (scan, baseline create, explain)."""
+    options = [
+        click.argument(
+            "path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+        ),
+        click.option(
+            "--policy",
+            "policy_ref",
+            default=DEFAULT_POLICY,
+            show_default=True,
+            help="Policy file, or builtin:<name>.",
+        ),
+        click.option(
+            "--scanner",
+            "scanners",
+            multiple=True,
+            help="Run only these scanners (repeatable). Default: all the policy enables.",
+        ),
+        click.option(
+            "--advisories",
+            type=click.Path(exists=True, path_type=Path),
+            help="Offline OSV database (a directory of OSV records or an all.zip): served "
+            "to pip-audit on 127.0.0.1 instead of querying osv.dev.",
+        ),
+        click.option(
+            "--osv-url", help="An OSV-compatible query endpoint, e.g. an internal mirror."
+        ),
+        click.option(
+            "--jobs", type=click.IntRange(1, 256), help="Cores the scanners may use (default: all)."
+        ),
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A baseline from `policy-gate baseline create`: findings recorded in it do "
+            "not fail.",
+        ),
+        click.option(
+            "--diff-base",
+            metavar="REF",
+            help="Pull-request diff mode: only what the change since REF adds can fail; the "
+            "policy, waivers and baseline are read from REF. Default in GitHub Actions on "
+            "pull_request events: the PR's base commit.",
+        ),
+        click.option(
+            "--full-scan",
+            is_flag=True,
+            help="Judge the whole tree even on a pull_request event (no diff mode).",
+        ),
+        click.option(
+            "--github/--no-github",
+            default=None,
+            help="GitHub Actions mode: annotations, job summary and step outputs "
+            "(default: on when GITHUB_ACTIONS=true).",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="Print only the verdict and violations."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass(frozen=True)
+class ScanArgs:
+    path: Path
+    policy_ref: str
+    scanners: tuple[str, ...]
+    advisories: Path | None
+    osv_url: str | None
+    jobs: int | None
+    baseline: Path | None
+    diff_base: str | None
+    full_scan: bool
+    github: bool | None
+    quiet: bool
+
+    @property
+    def in_github(self) -> bool:
+        if self.github is not None:
+            return self.github
+        return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _gate(args: ScanArgs, err: Console) -> ReportData:
+    """Run the gate; a bad policy, waivers file, baseline or diff set-up exits 2."""
+    from policy_gate import gate
+    from policy_gate.baseline import BaselineError
+    from policy_gate.git import GitError
+    from policy_gate.scanners import registry
+
+    unknown = [s for s in args.scanners if s not in registry()]
+    if unknown:
+        _usage(
+            err, f"unknown scanner {', '.join(map(repr, unknown))}; known: {', '.join(registry())}"
+        )
+    env = dict(os.environ)
+    diff_base = args.diff_base
+    if diff_base and args.full_scan:
+        _usage(err, "--diff-base and --full-scan contradict each other")
+    if diff_base is None and not args.full_scan and args.in_github:
+        from policy_gate import github
+
+        diff_base = github.base_sha_from_event(env.get("GITHUB_EVENT_PATH"))
+    listener, stop = _progress(err, args.quiet)
+    try:
+        run = gate.run(
+            gate.GateOptions(
+                root=args.path,
+                policy_ref=args.policy_ref,
+                only=list(args.scanners) or None,
+                advisories=str(args.advisories) if args.advisories else None,
+                osv_url=args.osv_url,
+                jobs=args.jobs,
+                listener=listener,
+                baseline=args.baseline,
+                diff_base=diff_base,
+                today=_today(env),
+            )
+        )
+    except PolicyError as exc:
+        stop()
+        _problems(err, "invalid policy input", exc.problems)
+    except BaselineError as exc:
+        stop()
+        _problems(err, "invalid baseline", exc.problems)
+    except GitError as exc:
+        stop()
+        _usage(err, f"diff mode: {printable(str(exc))}")
+    finally:
+        stop()
+    prefix = _repo_prefix(run.result.root, env) if args.in_github else ""
+    return ReportData(run.result, run.policy, run.evaluation, path_prefix=prefix)
+
+
+def _today(env: dict[str, str]) -> dt.date | None:
+    """POLICY_GATE_TODAY pins the date waivers are judged on (reproducible runs, tests)."""
+    value = env.get("POLICY_GATE_TODAY")
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.UsageError(f"POLICY_GATE_TODAY={value!r} is not an ISO date") from None
+
+
 @cli.command()
-@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--policy",
-    "policy_ref",
-    default=DEFAULT_POLICY,
-    show_default=True,
-    help="Policy file, or builtin:<name>.",
-)
+@scan_options
 @click.option(
     "--format",
     "formats",
@@ -72,82 +209,27 @@ def cli() -> None:
     help="Where to write the report of the matching --format ('-' for stdout).",
 )
 @click.option(
-    "--scanner",
-    "scanners",
-    multiple=True,
-    help="Run only these scanners (repeatable). Default: all the policy enables.",
-)
-@click.option(
-    "--advisories",
-    type=click.Path(exists=True, path_type=Path),
-    help="Offline OSV database (a directory of OSV records or an all.zip): served "
-    "to pip-audit on 127.0.0.1 instead of querying osv.dev.",
-)
-@click.option("--osv-url", help="An OSV-compatible query endpoint, e.g. an internal mirror.")
-@click.option(
-    "--jobs", type=click.IntRange(1, 256), help="Cores the scanners may use (default: all)."
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line and violations.")
-@click.option(
-    "--github/--no-github",
-    default=None,
-    help="GitHub Actions mode: annotations, job summary and step outputs "
-    "(default: on when GITHUB_ACTIONS=true).",
-)
-@click.option(
     "--pr-comment",
     is_flag=True,
     help="Create or update one policy-gate comment on the pull request "
     "(GitHub mode; needs GITHUB_TOKEN with pull-requests: write).",
 )
 def scan(
-    path: Path,
-    policy_ref: str,
     formats: tuple[str, ...],
     outputs: tuple[Path, ...],
-    scanners: tuple[str, ...],
-    advisories: Path | None,
-    osv_url: str | None,
-    jobs: int | None,
-    quiet: bool,
-    github: bool | None,
     pr_comment: bool,
+    **kwargs: Any,
 ) -> None:
     """Scan PATH (default: the current directory) and enforce the policy."""
+    args = ScanArgs(**kwargs)
     err = _console(sys.stderr)
     out = _console(sys.stdout)
     if len(formats) != len(outputs):
         _usage(
             err, f"give one --output per --format ({len(formats)} formats, {len(outputs)} outputs)"
         )
-    policy = _load(policy_ref, err)
-    from policy_gate.scanners import registry
-
-    unknown = [s for s in scanners if s not in registry()]
-    if unknown:
-        _usage(
-            err, f"unknown scanner {', '.join(map(repr, unknown))}; known: {', '.join(registry())}"
-        )
-
-    listener, stop = _progress(err, quiet)
-    try:
-        result = run_scan(
-            path,
-            policy,
-            only=list(scanners) or None,
-            advisories=str(advisories) if advisories else None,
-            osv_url=osv_url,
-            listener=listener,
-            jobs=jobs,
-        )
-    finally:
-        stop()
-    evaluation = evaluate(policy, result.findings, (r.outcome for r in result.runs))
-    data = ReportData(result, policy, evaluation)
+    data = _gate(args, err)
     env = dict(os.environ)
-    in_github = github if github is not None else env.get("GITHUB_ACTIONS") == "true"
-    prefix = _repo_prefix(result.root, env) if in_github else ""
-    data = ReportData(result, policy, evaluation, path_prefix=prefix)
     written: dict[str, str] = {}
     for fmt, target in zip(formats, outputs, strict=True):
         text = render_format(fmt, data)
@@ -159,11 +241,84 @@ def scan(
             written[fmt] = str(target)
     if "-" not in map(str, outputs):
         terminal.render(data, out)
-    if in_github:
+    if args.in_github:
         _github(data, env, written, pr_comment, err)
     elif pr_comment:
         err.print("policy-gate: --pr-comment needs GitHub mode (--github)", markup=False)
-    sys.exit(evaluation.verdict.exit_code)
+    sys.exit(data.evaluation.verdict.exit_code)
+
+
+@cli.group()
+def baseline() -> None:
+    """Record the current findings so that only new ones fail (`scan --baseline`)."""
+
+
+@baseline.command("create")
+@scan_options
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the baseline (JSON).",
+)
+def baseline_create(output: Path, **kwargs: Any) -> None:
+    """Scan PATH and record every finding in a baseline file. A scan with a failed scanner
+    writes nothing (exit 3): a baseline must not hide what was never looked at."""
+    from policy_gate import baseline as baselines
+
+    args = ScanArgs(**kwargs)
+    err = _console(sys.stderr)
+    data = _gate(args, err)
+    failed = [r for r in data.result.runs if r.status == "failed"]
+    if failed:
+        for r in failed:
+            err.print(f"policy-gate: {r.name} failed: {printable(r.reason)}", markup=False)
+        err.print("policy-gate: no baseline written", markup=False)
+        sys.exit(EXIT_INTERNAL)
+    created = baselines.create(
+        data.result.findings, policy_sha256=data.policy.sha256, created=data.generated_at
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(baselines.dumps(created), "utf-8")
+    click.echo(f"policy-gate: baseline of {len(created.entries)} finding(s) written to {output}")
+
+
+@cli.command()
+@click.argument("finding")
+@scan_options
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Explain from a JSON report instead of scanning again.",
+)
+def explain(finding: str, report_path: Path | None, **kwargs: Any) -> None:
+    """Why FINDING (a fingerprint, or a unique prefix of one, or PATH:LINE) is or is not a
+    violation: every threshold, override, suppression, waiver, baseline and diff decision
+    that applied, in order."""
+    from policy_gate.reports import explain as explainer
+
+    err = _console(sys.stderr)
+    out = _console(sys.stdout)
+    if report_path is not None:
+        try:
+            entries = explainer.from_report(report_path.read_text("utf-8"))
+        except (ValueError, OSError) as exc:
+            _usage(err, f"cannot read report {report_path}: {printable(str(exc))}")
+    else:
+        args = ScanArgs(**{**kwargs, "quiet": True})
+        entries = explainer.from_data(_gate(args, err))
+    matches = explainer.select(entries, finding)
+    if not matches:
+        _usage(err, f"no finding matches {finding!r}")
+    if len(matches) > 1:
+        err.print(f"policy-gate: {finding!r} matches {len(matches)} findings:", markup=False)
+        for m in matches[:20]:
+            err.print(f"  {m.fingerprint}  {printable(m.location)}  {printable(m.title)}",
+                      markup=False)
+        sys.exit(EXIT_USAGE)
+    out.print(explainer.render(matches[0]), markup=False, highlight=False)
 
 
 def render_format(fmt: str, data: ReportData) -> str:
@@ -186,6 +341,10 @@ def render_format(fmt: str, data: ReportData) -> str:
         from policy_gate.reports import cyclonedx
 
         return cyclonedx.render(data)
+    if fmt == "openvex":
+        from policy_gate.reports import openvex
+
+        return openvex.render(data)
     raise click.UsageError(f"unknown format {fmt!r}")
 
 
@@ -264,10 +423,28 @@ def _github(
 
 
 @cli.command()
-@click.argument("policies", nargs=-1, required=True)
-def validate(policies: tuple[str, ...]) -> None:
-    """Check policy files (and what they extend) without scanning. Exit 2 if any is bad."""
+@click.argument("policies", nargs=-1)
+@click.option(
+    "--waivers",
+    "waiver_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also check a waivers file (repeatable).",
+)
+def validate(policies: tuple[str, ...], waiver_files: tuple[Path, ...]) -> None:
+    """Check policy files (and what they extend) and waivers files without scanning.
+    Exit 2 if any is bad."""
+    from policy_gate.waivers import load_waivers
+
     err = _console(sys.stderr)
+    if not policies and not waiver_files:
+        _usage(err, "give policy files to check, and/or --waivers FILE")
+    for path in waiver_files:
+        try:
+            loaded = load_waivers(path.read_bytes(), str(path))
+        except PolicyError as exc:
+            _problems(err, "invalid waivers", exc.problems)
+        click.echo(f"{path}: OK ({len(loaded.waivers)} waiver(s))")
     for ref in policies:
         policy = _load(ref, err)
         click.echo(
@@ -280,10 +457,14 @@ def _load(ref: str, err: Console) -> Policy:
     try:
         return load_policy(ref)
     except PolicyError as exc:
-        err.print(f"policy-gate: invalid policy ({len(exc.problems)} problem(s)):", markup=False)
-        for problem in exc.problems:
-            err.print(f"  {printable(str(problem))}", markup=False)
-        sys.exit(EXIT_USAGE)
+        _problems(err, "invalid policy", exc.problems)
+
+
+def _problems(err: Console, what: str, problems: Sequence[object]) -> NoReturn:
+    err.print(f"policy-gate: {what} ({len(problems)} problem(s)):", markup=False)
+    for problem in problems:
+        err.print(f"  {printable(str(problem))}", markup=False)
+    sys.exit(EXIT_USAGE)
 
 
 def _usage(err: Console, message: str) -> NoReturn:

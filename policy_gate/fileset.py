@@ -43,6 +43,17 @@ class FileSet:
     def path(self, rel: str) -> Path:
         return self.root / rel
 
+    def only(self, keep: Iterable[str]) -> FileSet:
+        """The same inventory restricted to ``keep`` (diff mode: the changed files)."""
+        wanted = set(keep)
+        return FileSet(
+            root=self.root,
+            files=tuple(f for f in self.files if f in wanted),
+            excluded=self.excluded,
+            symlinks=self.symlinks,
+            unreadable=self.unreadable,
+        )
+
 
 def compile_patterns(patterns: Iterable[str]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(list(patterns))

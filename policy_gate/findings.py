@@ -57,7 +57,10 @@ SECRET = "secret"  # noqa: S105 - a category name, not a credential
 DEPENDENCY = "dependency"
 LICENSE = "license"
 UNSCANNED = "unscanned"  # a file a scanner could not analyse: never silently skipped
-CATEGORIES: tuple[str, ...] = (SAST, SECRET, DEPENDENCY, LICENSE, UNSCANNED)
+# An inline comment that silences every rule on its line (`# nosec`, `nosemgrep` with no
+# rule id): the gate reports it so that blanket silencing is visible and reviewable.
+SUPPRESSION = "suppression"
+CATEGORIES: tuple[str, ...] = (SAST, SECRET, DEPENDENCY, LICENSE, UNSCANNED, SUPPRESSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,9 @@ class Finding:
     secret: SecretInfo | None = None
     dependency: DependencyInfo | None = None
     fingerprint: str = ""  # filled by merge_findings()
+    # Diff mode: the commit of the change that added it, for a secret found in the change's
+    # history (it may be gone from the head, but it stays in the repository's history).
+    commit: str | None = None
 
     @property
     def scanner(self) -> str:
@@ -182,6 +188,7 @@ class Finding:
             "ids": list(self.ids),
             "help_url": self.help_url,
             "fix": self.fix,
+            "commit": self.commit,
             "secret": None
             if self.secret is None
             else {

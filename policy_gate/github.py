@@ -6,7 +6,11 @@ Entry points (all pure or file/HTTP only; the CLI decides when to call them):
 * :func:`annotations` ``(data, *, per_type_limit=10, total_limit=50, path_prefix="",
   include_scanners=True) -> (lines, not_emitted)`` — ``::error``/``::warning`` workflow
   commands, most important first, capped at what GitHub displays; print each line to
-  stdout. Pass ``not_emitted`` to ``markdown.render(annotations_not_shown=...)``.
+  stdout. Pass ``not_emitted`` to ``markdown.render(annotations_not_shown=...)``. The
+  gate's notices are annotations too: a failing one (a change to the gate's own policy,
+  waivers or baseline; a stale waiver under ``stale: fail``) an ``::error`` on the file it
+  concerns, the others (expired, expiring, over-long waivers) ``::warning`` at the
+  waiver's line.
 * :func:`gate_outputs` ``(data, report_paths) -> dict[str, str]`` and
   :func:`write_outputs` ``(path, outputs)`` — ``$GITHUB_OUTPUT`` in the heredoc form.
 * :func:`write_step_summary` ``(path, markdown, *, max_bytes=1 MiB) -> int`` — appends to
@@ -40,9 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policy_gate.policy.evaluate import Decision, Status
+from policy_gate.policy.evaluate import Decision, Notice, Status
 from policy_gate.reports import markdown
-from policy_gate.reports.interface import ReportData
+from policy_gate.reports.interface import ReportData, notice_repo_path
 from policy_gate.reports.markdown import COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES, LinkBuilder, fit
 
 MARKER = "<!-- policy-gate -->"
@@ -110,6 +114,30 @@ def _annotation(d: Decision, kind: str, path_prefix: str) -> str:
     )
 
 
+_NOTICE_TITLES = {
+    "policy-change": "policy change needs security review",
+    "stale-waiver": "stale waiver",
+    "expired-waiver": "expired waiver",
+    "expiring-waiver": "waiver expiring soon",
+    "waiver-too-long": "waiver lasts too long",
+}
+
+
+def _notice_annotation(n: Notice, data: ReportData, path_prefix: str) -> str:
+    message = n.message
+    if len(message) > MAX_MESSAGE:
+        message = message[: MAX_MESSAGE - 1] + "…"
+    return command(
+        "error" if n.fails else "warning",
+        {
+            "file": notice_repo_path(n, path_prefix),
+            "line": n.line,
+            "title": f"policy-gate: {_NOTICE_TITLES.get(n.kind, n.kind)}",
+        },
+        message,
+    )
+
+
 def annotations(
     data: ReportData,
     *,
@@ -123,7 +151,11 @@ def annotations(
     ``::error`` for every violation (the policy's ``annotate`` threshold governs only what
     is below the fail threshold), ``::warning`` for below-threshold findings whose
     decision says ``annotate``; with ``include_scanners``, a failed scanner is an
-    ``::error`` and a skipped one a ``::warning`` (no file), listed first. Most important
+    ``::error`` and a skipped one a ``::warning`` (no file), listed first. Notices come
+    next (the policy change first): ``::error`` when they fail the build, else
+    ``::warning``, on the file (and line) they concern. Accepted findings (waived,
+    baselined, suppressed inline, pre-existing) are not annotated: they do not fail and
+    the summary counts them. Most important
     first (:meth:`ReportData.ordered`); at most ``per_type_limit`` of each kind and
     ``total_limit`` in all — GitHub shows 10 errors and 10 warnings per step and 50
     annotations per job, and drops the rest silently. ``path_prefix`` is joined to paths
@@ -155,6 +187,8 @@ def annotations(
                         f"skipped: {reason}",
                     )
                 )
+    for n in data.notices():
+        (errors if n.fails else warnings).append(_notice_annotation(n, data, path_prefix))
     for d in data.ordered():
         if d.status is Status.VIOLATION:
             errors.append(_annotation(d, "error", path_prefix))
@@ -223,8 +257,11 @@ def read_outputs(path: str | os.PathLike[str]) -> dict[str, str]:
 
 def gate_outputs(data: ReportData, report_paths: Mapping[str, str] | None = None) -> dict[str, str]:
     """The action's outputs: ``verdict``, ``exit-code``, ``violations``, ``findings``,
-    ``counts`` (JSON: by status, by category/severity/status, budgets exceeded),
-    ``reports`` (JSON: format -> path) and ``report-<format>`` for each report."""
+    ``review-required`` (``true`` when the change modifies the gate's own policy, waivers
+    or baseline — whether the policy makes that fail or only warns), the accepted counts
+    ``waived``, ``baselined``, ``pre-existing`` and ``suppressed``, ``counts`` (JSON: by
+    status, by category/severity/status, budgets exceeded, notices by kind), ``reports``
+    (JSON: format -> path) and ``report-<format>`` for each report."""
     ev = data.evaluation
     counts = {
         "by_status": dict(Counter(d.status.value for d in ev.decisions)),
@@ -234,6 +271,7 @@ def gate_outputs(data: ReportData, report_paths: Mapping[str, str] | None = None
         },
         "budgets_exceeded": len(ev.budgets),
         "scanners": {r.name: r.status for r in data.result.runs},
+        "notices": dict(Counter(n.kind for n in ev.notices)),
     }
     reports = dict(report_paths or {})
     out = {
@@ -241,6 +279,11 @@ def gate_outputs(data: ReportData, report_paths: Mapping[str, str] | None = None
         "exit-code": str(ev.verdict.exit_code),
         "violations": str(len(ev.violations)),
         "findings": str(len(ev.decisions)),
+        "review-required": "true" if ev.policy_change is not None else "false",
+        "waived": str(ev.count(Status.WAIVED)),
+        "baselined": str(ev.count(Status.BASELINED)),
+        "pre-existing": str(ev.count(Status.PRE_EXISTING)),
+        "suppressed": str(ev.count(Status.SUPPRESSED)),
         "counts": json.dumps(counts, sort_keys=True),
         "reports": json.dumps(reports, sort_keys=True),
     }
@@ -298,6 +341,14 @@ def head_sha_from_event(event_path: str | os.PathLike[str] | None) -> str | None
     pr = _event(event_path).get("pull_request")
     head = pr.get("head") if isinstance(pr, dict) else None
     sha = head.get("sha") if isinstance(head, dict) else None
+    return sha if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+
+
+def base_sha_from_event(event_path: str | os.PathLike[str] | None) -> str | None:
+    """The PR's base commit: what diff mode compares against by default in Actions."""
+    pr = _event(event_path).get("pull_request")
+    base = pr.get("base") if isinstance(pr, dict) else None
+    sha = base.get("sha") if isinstance(base, dict) else None
     return sha if isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
 

@@ -14,16 +14,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from policy_gate.advisories.database import AdvisoryIndex, DatabaseInfo
 from policy_gate.fileset import FileSet, walk
 from policy_gate.findings import Finding, merge_findings
+from policy_gate.git import ChangeSet, Repo
+from policy_gate.history import drop_history_duplicates, scan_history
 from policy_gate.policy.evaluate import ScannerOutcome
 from policy_gate.policy.model import Policy
 from policy_gate.process import ScannerError
 from policy_gate.scanners import registry
 from policy_gate.scanners.interface import Progress, ScanContext, ScanOutput, no_progress
+from policy_gate.suppressions import Suppression, bare_findings, find_suppressions
 
 
 @dataclass
@@ -57,6 +61,12 @@ class ScanResult:
     notes: list[str] = field(default_factory=list)
     # The offline advisory data the audits used (source, records, newest, age), if any.
     advisory_info: DatabaseInfo | None = None
+    # Inline suppression comments in the files the file-local scanners read.
+    suppressions: list[Suppression] = field(default_factory=list)
+    # Diff mode: what the change touched (None on a full scan).
+    changes: ChangeSet | None = None
+    # Diff mode: the files given to the file-local scanners (SAST, secrets).
+    changed_files: tuple[str, ...] = ()
 
 
 # (event, scanner, detail): event is "start", "progress", "done"
@@ -72,11 +82,18 @@ def scan(
     advisories: str | None = None,
     listener: Listener | None = None,
     jobs: int | None = None,
+    changes: ChangeSet | None = None,
+    repo: Repo | None = None,
 ) -> ScanResult:
+    """Scan ``root``. With ``changes`` (diff mode), the file-local scanners read only the
+    changed files, and with ``repo`` every commit of the change is searched for secrets."""
     started_wall = time.time()
     started = time.monotonic()
     notify = listener or (lambda _e, _s, _d: None)
     fileset = walk(root, policy.exclude)
+    local_fileset = fileset
+    if changes is not None:
+        local_fileset = fileset.only(f for f in fileset.files if changes.is_changed(f))
     jobs = jobs or os.cpu_count() or 1
     adv = advisories or policy.advisories.database
     osv = osv_url or policy.advisories.osv_url
@@ -108,7 +125,6 @@ def scan(
                 runs[name] = ScannerRun(name, "disabled", "disabled by the policy")
                 continue
             options = {
-                "honour_inline_suppressions": policy.honour_inline_suppressions,
                 "max_file_bytes": policy.max_file_bytes,
                 **settings.options,
             }
@@ -117,7 +133,7 @@ def scan(
                 continue
             (work / name).mkdir()
             ctx = ScanContext(
-                fileset=fileset,
+                fileset=local_fileset if scanners[name].file_local else fileset,
                 settings=replace(settings, options=options),
                 jobs=jobs,
                 progress=_progress(notify),
@@ -134,16 +150,49 @@ def scan(
                 daemon=True,
             )
             threads.append(thread)
+        history_wanted = (
+            repo is not None
+            and changes is not None
+            and runs.get("detect-secrets", ScannerRun("", "")).status == "running"
+        )
+        if history_wanted and repo is not None and changes is not None:
+            (work / HISTORY).mkdir()
+            history_ctx = ScanContext(
+                fileset=fileset,
+                settings=replace(policy.scanners["detect-secrets"], options={
+                    "max_file_bytes": policy.max_file_bytes,
+                    **policy.scanners["detect-secrets"].options,
+                }),
+                jobs=jobs,
+                progress=_progress(notify),
+                work_dir=work / HISTORY,
+            )
+            runs[HISTORY] = ScannerRun(HISTORY, "running")
+            threads.append(threading.Thread(
+                target=_run_one,
+                args=(partial(scan_history, repo, changes, policy.exclude), history_ctx,
+                      runs[HISTORY], notify),
+                name="scan-history",
+                daemon=True,
+            ))
         for thread in threads:
             thread.start()
+        # The gate's own look at the same files, while the scanners run.
+        suppressions = find_suppressions(
+            local_fileset.root, local_fileset.files, policy.max_file_bytes
+        )
         for thread in threads:
             thread.join()
 
-    ordered = [runs[n] for n in scanners]
+    ordered = [runs[n] for n in (*scanners, HISTORY) if n in runs]
     for run in ordered:
-        if run.status == "failed" and policy.scanners[run.name].optional:
+        settings = policy.scanners.get(run.name) or policy.scanners["detect-secrets"]
+        if run.status == "failed" and settings.optional:
             run.status = "skipped"
     raw = [f for run in ordered if run.status == "ok" for f in run.findings]
+    raw += bare_findings(suppressions)
+    if HISTORY in runs:
+        raw = drop_history_duplicates(raw)
     merged = merge_findings(raw)
     return ScanResult(
         root=fileset.root,
@@ -155,8 +204,14 @@ def scan(
         osv_url=osv if not adv else None,
         advisories=str(adv) if adv else None,
         advisory_info=index.info if index is not None else None,
+        suppressions=suppressions,
+        changes=changes,
+        changed_files=local_fileset.files if changes is not None else (),
     )
 
+
+# Diff mode's search of every commit of the change for secrets: a run of its own.
+HISTORY = "secrets-history"
 
 # The scanners that audit dependencies against advisory data.
 AUDIT_SCANNERS = ("pip-audit", "osv")

@@ -159,7 +159,7 @@ def test_unknown_inputs_are_refused(ws: Path) -> None:
         ae.plan({"INPUT_FAIL-ON": "high"}, ws, CAPS)
 
 
-def test_diff_base_fails_until_the_cli_has_it(ws: Path) -> None:
+def test_diff_base_needs_a_cli_that_has_it(ws: Path) -> None:
     with pytest.raises(ActionError, match=r"'diff-base' is not supported.*remove it"):
         ae.plan(gh(diff_base="origin/main"), ws, CAPS)
     caps = CliCapabilities(CAPS.formats, CAPS.scanners, CAPS.options | {"--diff-base"})

@@ -91,7 +91,7 @@ def test_outputs_match_the_entrypoint(action: dict[str, Any], tmp_path: Path) ->
 def test_runs_and_branding(action: dict[str, Any]) -> None:
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert action["branding"]["icon"] == "shield"
-    assert "diff-base" in action["inputs"] and "fails the step" in (
+    assert "diff-base" in action["inputs"] and "fetch-depth: 0" in (
         action["inputs"]["diff-base"]["description"])
     assert "NEVER" in action["inputs"]["fail-on-violations"]["description"]
 

@@ -21,6 +21,7 @@ from policy_gate.process import ScannerError
 from policy_gate.redact import sha1_hex
 from policy_gate.scanners.detect_secrets import DetectSecretsScanner, rule_id
 from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+from tests.conftest import make_tree
 
 SCANNER = DetectSecretsScanner()
 
@@ -123,7 +124,11 @@ def test_detects_each_kind(
     assert f.rule_id == rule_id(kind)
     assert f.secret is not None and f.secret.hash.startswith("sha1:")
     assert f.flaw_key == "secret:" + f.secret.hash.removeprefix("sha1:")
-    assert f.content_key == f.secret.hash.removeprefix("sha1:")
+    if kind == "Private Key":
+        # identified by the key's body, not the BEGIN line every RSA key shares
+        assert f.content_key != f.secret.hash.removeprefix("sha1:")
+    else:
+        assert f.content_key == f.secret.hash.removeprefix("sha1:")
 
 
 def test_no_secret_value_in_any_output(corpus: ScanOutput) -> None:
@@ -238,12 +243,19 @@ def test_lock_and_swagger_files_are_scanned(tmp_path: Path) -> None:
     assert "AWS Access Key" in kinds_at(out, "src/interface/swagger.yaml")
 
 
-def test_inline_allowlist_ignored_by_default(tmp_path: Path) -> None:
+def test_inline_allowlist_never_honoured_by_the_scanner(tmp_path: Path) -> None:
+    """The gate, not detect-secrets, decides about a pragma (policy_gate.suppressions): the
+    secret is reported with either pragma form, and the old option changes nothing."""
     repo = build(
-        tmp_path, {"app.py": f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"  # pragma: allowlist secret\n'}
+        tmp_path,
+        {
+            "app.py": f'AWS_ACCESS_KEY_ID = "{AWS_KEY}"  # pragma: allowlist secret\n',
+            "next.py": f'# pragma: allowlist nextline secret\nKEY = "{AWS_KEY}"\n',
+        },
     )
-    assert "AWS Access Key" in kinds_at(scan(repo), "app.py")
-    assert secrets_at(scan(repo, honour_inline_suppressions=True), "app.py") == []
+    for out in (scan(repo), scan(repo, honour_inline_suppressions=True)):
+        assert kinds_at(out, "app.py")["AWS Access Key"].start_line == 1
+        assert kinds_at(out, "next.py")["AWS Access Key"].start_line == 2
 
 
 def test_progress_is_reported(tmp_path: Path) -> None:
@@ -332,3 +344,21 @@ def test_empty_tree_still_checks_the_tool(tmp_path: Path) -> None:
     out = scan(repo)
     assert (out.findings, out.raw_results, out.files_scanned) == ([], 0, 0)
     assert out.version.startswith("1.")
+
+
+def test_two_different_private_keys_are_told_apart(tmp_path: Path) -> None:
+    """detect-secrets hashes only the BEGIN line; a baselined key replaced by another key
+    must not keep the old key's identity (fingerprint)."""
+    begin, end = "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"
+    other = PRIVATE_KEY_BODY[::-1]
+    repo = make_tree(tmp_path / "keys", {
+        "a.pem": f"{begin}\n{PRIVATE_KEY_BODY}\n{end}\n",
+        "b.pem": f"{begin}\n{other}\n{end}\n",
+        "c.pem": f"{begin}\n{PRIVATE_KEY_BODY}\n{end}\n",
+    })
+    out = scan(repo)
+    keys = {f.path: f for f in out.findings if f.secret and f.secret.kind == "Private Key"}
+    assert set(keys) == {"a.pem", "b.pem", "c.pem"}
+    assert keys["a.pem"].flaw_key == keys["b.pem"].flaw_key  # the scanner cannot tell
+    assert keys["a.pem"].content_key != keys["b.pem"].content_key  # the gate can
+    assert keys["a.pem"].content_key == keys["c.pem"].content_key

@@ -39,7 +39,9 @@ def test_suites_cases_and_counts_match_the_evaluation(scan_data) -> None:
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
     root = ET.fromstring(text)  # well-formed despite the control characters
     suites = _suites(root)
-    assert list(suites) == ["sast", "secret", "dependency", "license", "unscanned", "scanners"]
+    assert list(suites) == [
+        "sast", "secret", "dependency", "license", "unscanned", "suppression", "scanners"
+    ]
 
     violations = data.evaluation.violations
     by_cat = {c: [d for d in violations if d.finding.category == c] for c in suites}

@@ -34,7 +34,7 @@ def test_builtin_mojaloop_policy_is_valid_and_cites_sources() -> None:
     for name, cat in policy.categories.items():
         assert cat.sources, f"category {name} cites no source"
         assert any(s.startswith("M") for s in cat.sources)
-    assert not policy.honour_inline_suppressions
+    assert policy.inline_suppressions == "ignore"
     assert len(policy.sha256) == 64
 
 

@@ -1,28 +1,45 @@
 """Decide, for every finding, what the policy makes of it — pure functions, no I/O.
 
-Each decision records the steps that led to it, in order, so reports (and later
-`policy-gate explain`) can say *why* a finding fails or does not.
+Each decision records the steps that led to it, in order, so reports and
+`policy-gate explain` can say *why* a finding fails or does not. Besides the policy, a
+decision may depend on what the caller read for it (:class:`Inputs`): inline suppression
+comments, waivers, a baseline, and — in pull-request diff mode — what the change touched.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 
 import pathspec
 
-from policy_gate.findings import Confidence, Finding, Severity
+from policy_gate.baseline import Baseline, BaselineEntry
+from policy_gate.baseline import match as match_baseline
+from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity
+from policy_gate.git import ChangeSet
 from policy_gate.policy.loader import category_policy, merge
 from policy_gate.policy.model import CategoryPolicy, Policy, RulePolicy
+from policy_gate.suppressions import Suppression, covers
+from policy_gate.waivers import Waiver, WaiverSet
 
 
 class Status(StrEnum):
     VIOLATION = "violation"  # fails the build
     BELOW_THRESHOLD = "below-threshold"  # kept and shown per the report threshold; passes
+    SUPPRESSED = "suppressed"  # over the threshold, silenced by an honoured inline comment
+    WAIVED = "waived"  # over the threshold, accepted by a valid waiver
+    BASELINED = "baselined"  # over the threshold, recorded in the baseline
+    PRE_EXISTING = "pre-existing"  # over the threshold, not on a line the change touches
     EXCLUDED = "excluded"  # its path is excluded by the policy
     DISABLED = "disabled"  # every rule that reported it is disabled by the policy
+
+
+# Statuses of findings that are over the fail threshold but do not fail this run.
+ACCEPTED = frozenset({Status.SUPPRESSED, Status.WAIVED, Status.BASELINED, Status.PRE_EXISTING})
 
 
 @dataclass(frozen=True)
@@ -35,10 +52,103 @@ class Decision:
     annotate: bool
     steps: tuple[str, ...]  # why, in order
     category_policy: CategoryPolicy
+    waiver: Waiver | None = None  # the waiver that accepted it (status WAIVED)
+    suppression: Suppression | None = None  # the inline comment that covers it, if any
+    baseline: BaselineEntry | None = None  # the baseline entry it matched, if any
+    introduced: bool | None = None  # diff mode: on a line (or dependency) the change adds
 
     @property
     def is_violation(self) -> bool:
         return self.status is Status.VIOLATION
+
+
+@dataclass(frozen=True)
+class DiffScope:
+    """What a pull request changed, as evaluation needs it."""
+
+    changes: ChangeSet
+    # manifest path (at head) -> dependency keys (see dependency_key) present at the base
+    base_dependencies: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def introduced(self, finding: Finding) -> bool:
+        """Whether the change brings this finding in: a secret found in one of its commits,
+        a finding on an added or modified line, or a dependency (version) that the base's
+        copy of the same manifest did not have."""
+        if finding.commit:
+            return True
+        if finding.dependency is not None:
+            if not self.changes.is_changed(finding.path):
+                return False
+            before = self.base_dependencies.get(finding.path)
+            return before is None or dependency_key(finding.dependency) not in before
+        return self.changes.touches(finding.path, finding.start_line, finding.end_line)
+
+
+def dependency_key(dep: DependencyInfo) -> str:
+    return f"{dep.ecosystem}:{dep.package.lower()}@{dep.version or dep.requirement or ''}"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything besides the policy and the findings that a decision depends on. The
+    caller reads these (from the repository, or from the base ref in diff mode)."""
+
+    today: dt.date
+    waivers: WaiverSet | None = None
+    baseline: Baseline | None = None
+    diff: DiffScope | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    # Files among the gate's own inputs (policy, waivers, baseline, review paths) that the
+    # pull request changes: "policy change needs security review".
+    policy_changes: tuple[str, ...] = ()
+    # The scanners that looked at the whole tree (None: all of them did). A waiver is only
+    # judged stale when what it waives was looked for: after `--scanner bandit`, or in diff
+    # mode (SAST and secrets read only the changed files), an unused waiver may be unused
+    # only because its finding was not searched for.
+    complete_scanners: frozenset[str] | None = None
+
+    @cached_property
+    def suppressions_by_path(self) -> Mapping[str, tuple[Suppression, ...]]:
+        by_path: dict[str, list[Suppression]] = {}
+        for s in self.suppressions:
+            by_path.setdefault(s.path, []).append(s)
+        return {path: tuple(found) for path, found in by_path.items()}
+
+    def can_judge_stale(self, waiver: Waiver) -> bool:
+        done = self.complete_scanners
+        if done is None:
+            return True
+        if waiver.kind == "rule" and waiver.rule:
+            return waiver.rule.split(":", 1)[0] in done
+        if waiver.kind == "advisory":
+            return bool(done & AUDIT_SCANNERS)
+        return False
+
+
+# Scanners that report advisories (what an `advisory:` waiver can match).
+AUDIT_SCANNERS = frozenset({"pip-audit", "osv", "safety"})
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something about the run rather than one finding: a waiver problem, or a change to
+    the gate's own inputs. ``fails`` makes the build fail."""
+
+    kind: str  # policy-change | stale-waiver | expired-waiver | expiring-waiver | waiver-too-long
+    message: str
+    fails: bool
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SuppressionUse:
+    """One inline suppression comment and what the policy made of it."""
+
+    suppression: Suppression
+    covered: int  # findings on its line it would silence
+    honoured: bool
+    why: str
 
 
 @dataclass(frozen=True)
@@ -61,11 +171,26 @@ class ScannerOutcome:
 class Verdict(StrEnum):
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
+    # Nothing else fails, but the change alters what the gate enforces (its policy, waivers
+    # or baseline) and the policy makes that fail until a security lead reviews it.
+    REVIEW = "review"
     ERROR = "error"  # a required scanner failed: the result cannot be trusted
 
     @property
     def exit_code(self) -> int:
-        return {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 3}[self]
+        return {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.REVIEW: 1, Verdict.ERROR: 3}[self]
+
+    @property
+    def headline(self) -> str:
+        return {
+            Verdict.PASS: "passed",
+            Verdict.FAIL: "failed",
+            Verdict.REVIEW: "policy change needs security review",
+            Verdict.ERROR: "error: a required scanner did not complete",
+        }[self]
+
+
+POLICY_CHANGE_TITLE = "policy change needs security review"
 
 
 @dataclass(frozen=True)
@@ -74,6 +199,13 @@ class Evaluation:
     budgets: tuple[BudgetBreach, ...]
     scanners: tuple[ScannerOutcome, ...]
     verdict: Verdict
+    notices: tuple[Notice, ...] = ()
+    suppressions: tuple[SuppressionUse, ...] = ()
+    inputs: Inputs | None = None
+
+    @property
+    def policy_change(self) -> Notice | None:
+        return next((n for n in self.notices if n.kind == "policy-change"), None)
 
     @property
     def violations(self) -> tuple[Decision, ...]:
@@ -115,22 +247,47 @@ class _Context:
 
 
 def evaluate(
-    policy: Policy, findings: Sequence[Finding], scanners: Iterable[ScannerOutcome] = ()
+    policy: Policy,
+    findings: Sequence[Finding],
+    scanners: Iterable[ScannerOutcome] = (),
+    inputs: Inputs | None = None,
 ) -> Evaluation:
+    inputs = inputs or Inputs(today=dt.datetime.now(dt.UTC).date())
     ctx = _Context(policy)
-    decisions = [decide(ctx, f) for f in findings]
+    baseline = match_baseline(inputs.baseline, findings) if inputs.baseline else {}
+    decisions = [decide(ctx, f, inputs, baseline) for f in findings]
     decisions, breaches = apply_budgets(decisions)
+    notices = waiver_notices(policy, inputs, decisions)
+    if inputs.policy_changes:
+        notices.insert(0, policy_change_notice(policy, inputs.policy_changes))
     outcomes = tuple(scanners)
+    failing_notices = [n for n in notices if n.fails and n.kind != "policy-change"]
     if any(o.status == "failed" for o in outcomes):
         verdict = Verdict.ERROR
-    elif breaches or any(d.is_violation for d in decisions):
+    elif breaches or failing_notices or any(d.is_violation for d in decisions):
         verdict = Verdict.FAIL
+    elif any(n.fails for n in notices):
+        verdict = Verdict.REVIEW
     else:
         verdict = Verdict.PASS
-    return Evaluation(tuple(decisions), tuple(breaches), outcomes, verdict)
+    return Evaluation(
+        tuple(decisions),
+        tuple(breaches),
+        outcomes,
+        verdict,
+        tuple(notices),
+        suppression_uses(policy, inputs.suppressions, decisions),
+        inputs,
+    )
 
 
-def decide(ctx: _Context, finding: Finding) -> Decision:
+def decide(
+    ctx: _Context,
+    finding: Finding,
+    inputs: Inputs | None = None,
+    baseline: Mapping[str, BaselineEntry] | None = None,
+) -> Decision:
+    inputs = inputs or Inputs(today=dt.datetime.now(dt.UTC).date())
     cats, rules, steps = ctx.settings(finding.path)
     cat = cats[finding.category]
     steps = list(steps)
@@ -182,12 +339,192 @@ def decide(ctx: _Context, finding: Finding) -> Decision:
     which = "development-dependency fail" if fail is not cat.fail else "fail"
     steps.append(
         f"{severity.label} severity, {conf_text} confidence against the {cat.name} {which} "
-        f"threshold ({fail.describe()}): {'violation' if fails else 'below threshold'}"
+        f"threshold ({fail.describe()}): {'over the threshold' if fails else 'below threshold'}"
     )
     status = Status.VIOLATION if fails else Status.BELOW_THRESHOLD
     reported = fails or cat.report.admits(severity, confidence)
     annotate = cat.annotate.admits(severity, confidence)
-    return Decision(finding, status, severity, confidence, reported, annotate, tuple(steps), cat)
+    decision = Decision(
+        finding, status, severity, confidence, reported, annotate, tuple(steps), cat
+    )
+    return _accept(ctx.policy, decision, inputs, (baseline or {}).get(finding.fingerprint))
+
+
+def _accept(
+    policy: Policy, d: Decision, inputs: Inputs, entry: BaselineEntry | None
+) -> Decision:
+    """Apply, in order, what can accept a finding over the threshold: an inline comment the
+    policy honours, a waiver, the baseline, and diff mode. Every one that matches is
+    recorded, even when an earlier one already decided, so `explain` shows them all."""
+    steps = list(d.steps)
+    status = d.status
+    over = status is Status.VIOLATION
+
+    def settle(new: Status, step: str) -> None:
+        nonlocal status
+        if status is Status.VIOLATION:
+            status = new
+            steps.append(step + f": {new.value}")
+        else:
+            steps.append(step + (" (already decided)" if over else " (below threshold anyway)"))
+
+    # 1. inline suppression comments
+    suppression = next(
+        (s for s in inputs.suppressions_by_path.get(d.finding.path, ()) if covers(s, d.finding)),
+        None,
+    )
+    if suppression is not None:
+        honoured, why = suppression_honoured(policy, suppression)
+        where = f"{suppression.path}:{suppression.line}"
+        if honoured:
+            settle(Status.SUPPRESSED, f"`{suppression.text}` at {where} suppresses it ({why})")
+        else:
+            steps.append(f"`{suppression.text}` at {where} is not honoured: {why}")
+
+    # 2. waivers
+    waiver_used: Waiver | None = None
+    for waiver in inputs.waivers.matching(d.finding) if inputs.waivers else []:
+        problem = waiver_problem(policy, waiver, d.severity, inputs.today)
+        if problem:
+            steps.append(f"{waiver.describe()} matches but does not apply: {problem}")
+            continue
+        if waiver_used is None:
+            waiver_used = waiver
+            settle(Status.WAIVED, f"{waiver.describe()} accepts it: {waiver.reason}")
+
+    # 3. baseline
+    if entry is not None:
+        source = inputs.baseline.source if inputs.baseline else "the baseline"
+        settle(Status.BASELINED, f"recorded in baseline {source} ({entry.path}:{entry.line})")
+
+    # 4. diff mode
+    introduced: bool | None = None
+    if inputs.diff is not None:
+        introduced = inputs.diff.introduced(d.finding)
+        if introduced:
+            what = (
+                f"found in commit {d.finding.commit[:12]} of this change"
+                if d.finding.commit
+                else "the change introduces it"
+            )
+            steps.append(f"diff mode: {what}")
+        else:
+            base = inputs.diff.changes.base[:12]
+            settle(Status.PRE_EXISTING, f"diff mode: already present at the base ({base})")
+
+    if status is Status.VIOLATION:
+        steps.append("violation")
+    return replace(
+        d,
+        status=status,
+        steps=tuple(steps),
+        waiver=waiver_used if status is Status.WAIVED else None,
+        suppression=suppression,
+        baseline=entry,
+        introduced=introduced,
+    )
+
+
+def suppression_honoured(policy: Policy, s: Suppression) -> tuple[bool, str]:
+    mode = policy.inline_suppressions
+    if mode == "honour":
+        return True, "the policy honours inline suppressions"
+    if mode == "require-reason":
+        if s.bare:
+            return False, "the policy requires a rule id and a reason; this names no rule"
+        if not s.reason.strip():
+            return False, "the policy requires a reason after the rule id"
+        return True, f"names the rule and gives a reason: {s.reason}"
+    return False, "the policy ignores inline suppressions (record a waiver instead)"
+
+
+def waiver_problem(policy: Policy, waiver: Waiver, severity: Severity, today: dt.date) -> str:
+    """Why a matching waiver cannot accept a finding of this severity today, or ''."""
+    if waiver.expires < today:
+        days = (today - waiver.expires).days
+        return f"it expired on {waiver.expires.isoformat()}, {days} day(s) ago"
+    cap = policy.waivers.cap(severity)
+    start = waiver.created or today
+    lifetime = (waiver.expires - start).days
+    if cap is not None and lifetime > cap:
+        since = "from its creation" if waiver.created else "from today"
+        return (
+            f"it lasts {lifetime} days {since}, but the policy allows at most {cap} for "
+            f"{severity.label} findings (M1 remediation deadlines)"
+        )
+    return ""
+
+
+def waiver_notices(
+    policy: Policy, inputs: Inputs, decisions: Sequence[Decision]
+) -> list[Notice]:
+    """Expired, over-long, expiring and stale waivers, each once."""
+    if inputs.waivers is None:
+        return []
+    notices: list[Notice] = []
+    matched: dict[int, list[Decision]] = {}
+    for d in decisions:
+        for w in inputs.waivers.matching(d.finding):
+            matched.setdefault(w.index, []).append(d)
+    for w in inputs.waivers.waivers:
+        users = matched.get(w.index, [])
+        if w.expires < inputs.today:
+            days = (inputs.today - w.expires).days
+            notices.append(Notice(
+                "expired-waiver",
+                f"{w.describe()} expired on {w.expires.isoformat()} ({days} day(s) ago)"
+                + (f"; {len(users)} finding(s) it covered fail again" if users else ""),
+                False, w.file, w.line,
+            ))
+            if users or not inputs.can_judge_stale(w):
+                continue
+        else:
+            too_long = {
+                waiver_problem(policy, w, d.severity, inputs.today) for d in users
+            } - {""}
+            for problem in sorted(too_long):
+                notices.append(Notice(
+                    "waiver-too-long", f"{w.describe()} is not applied: {problem}", False,
+                    w.file, w.line,
+                ))
+            left = (w.expires - inputs.today).days
+            if left <= policy.waivers.warn_before_days:
+                notices.append(Notice(
+                    "expiring-waiver",
+                    f"{w.describe()} expires in {left} day(s): fix the finding or renew it",
+                    False, w.file, w.line,
+                ))
+        if not users and inputs.can_judge_stale(w):
+            notices.append(Notice(
+                "stale-waiver",
+                f"{w.describe()} matches no finding: remove it (the finding is gone or the "
+                "waiver is mistyped)",
+                policy.waivers.stale == "fail", w.file, w.line,
+            ))
+    return notices
+
+
+def policy_change_notice(policy: Policy, files: Sequence[str]) -> Notice:
+    fails = policy.review.policy_change == "fail"
+    return Notice(
+        "policy-change",
+        f"{POLICY_CHANGE_TITLE}: this change modifies {', '.join(files)}. The gate enforced "
+        "the base ref's version; the change takes effect once a security lead has reviewed "
+        "and merged it" + ("" if fails else " (the policy only warns about this)"),
+        fails,
+        files[0] if files else None,
+    )
+
+
+def suppression_uses(
+    policy: Policy, suppressions: Sequence[Suppression], decisions: Sequence[Decision]
+) -> tuple[SuppressionUse, ...]:
+    uses = []
+    for s in suppressions:
+        covered = sum(1 for d in decisions if d.suppression == s)
+        honoured, why = suppression_honoured(policy, s)
+        uses.append(SuppressionUse(s, covered, honoured, why))
+    return tuple(uses)
 
 
 def apply_budgets(decisions: list[Decision]) -> tuple[list[Decision], list[BudgetBreach]]:
@@ -215,30 +552,32 @@ def apply_budgets(decisions: list[Decision]) -> tuple[list[Decision], list[Budge
         key = (d.finding.category, d.severity)
         if d.status is Status.BELOW_THRESHOLD and key in over:
             allowed = budgets[key]
-            d = Decision(
-                d.finding,
-                Status.VIOLATION,
-                d.severity,
-                d.confidence,
-                True,
-                True,
-                (
+            d = replace(
+                d,
+                status=Status.VIOLATION,
+                reported=True,
+                annotate=True,
+                steps=(
                     *d.steps,
                     f"the {key[0]} budget allows {allowed} {key[1].label} findings and "
                     f"{counts[key]} were found: budget exceeded",
                 ),
-                d.category_policy,
             )
         result.append(d)
     return result, breaches
 
 
 __all__ = [
+    "ACCEPTED",
     "BudgetBreach",
     "Decision",
+    "DiffScope",
     "Evaluation",
+    "Inputs",
+    "Notice",
     "ScannerOutcome",
     "Status",
+    "SuppressionUse",
     "Verdict",
     "evaluate",
 ]

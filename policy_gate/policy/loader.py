@@ -27,8 +27,10 @@ from policy_gate.policy.model import (
     CategoryPolicy,
     DirectoryOverride,
     Policy,
+    ReviewPolicy,
     RulePolicy,
     Threshold,
+    WaiverPolicy,
 )
 from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScannerSettings
 
@@ -60,6 +62,14 @@ DEFAULTS: dict[str, Any] = {
         "safety": {"enabled": False, "optional": True, "timeout": 600},
     },
     "advisories": {},
+    "waivers": {
+        "file": ".policy-gate/waivers.yaml",
+        # M1's remediation deadlines; a waiver may not outlive its finding's deadline.
+        "max_days": {"critical": 3, "high": 30, "medium": 60, "low": 90, "info": 90},
+        "warn_before_days": 14,
+        "stale": "warn",
+    },
+    "review": {"policy_change": "fail", "paths": []},
     "licenses": {"allow": [], "deny": [], "unknown_severity": "medium", "exceptions": []},
     "categories": {
         name: {
@@ -126,9 +136,29 @@ def builtin_path(name: str) -> Path:
     raise FileNotFoundError(name)
 
 
-def load_policy(ref: str | Path) -> Policy:
+class PolicySource:
+    """Where policy files are read from. The default reads the file system; in diff mode
+    the CLI passes one that reads the base ref, so a pull request cannot weaken the policy
+    that judges it."""
+
+    def read(self, path: Path) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            return None
+
+    def local(self, path: Path) -> Path:
+        """A path whose content is the trusted version of ``path`` (for files handed to a
+        scanner, e.g. semgrep rules)."""
+        return path
+
+
+def load_policy(ref: str | Path, source: PolicySource | None = None) -> Policy:
     """Load a policy by path or ``builtin:<name>``, following ``extends``."""
-    documents = _load_chain(str(ref), None, ())
+    documents = _load_chain(str(ref), None, (), source or PolicySource())
     merged = copy.deepcopy(DEFAULTS)
     files: list[str] = []
     for name, doc in documents:
@@ -139,7 +169,7 @@ def load_policy(ref: str | Path) -> Policy:
 
 
 def _load_chain(
-    ref: str, parent: Path | None, seen: tuple[str, ...]
+    ref: str, parent: Path | None, seen: tuple[str, ...], source: PolicySource
 ) -> list[tuple[str, dict[str, Any]]]:
     path, display = _resolve(ref, parent, seen)
     key = str(path)
@@ -155,20 +185,35 @@ def _load_chain(
     if len(seen) >= 8:
         raise PolicyError([Problem(display, None, None, "extends", "extends chain deeper than 8")])
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if ref.startswith(BUILTIN_PREFIX) else source.read(path)
     except OSError as exc:
         raise PolicyError(
             [Problem(display, None, None, "", f"cannot read policy: {exc.strerror}")]
         ) from None
+    if raw is None:
+        raise PolicyError(
+            [
+                Problem(
+                    display,
+                    None,
+                    None,
+                    "",
+                    "policy file not found",
+                    "give a path to a .yaml file or builtin:mojaloop",
+                )
+            ]
+        )
     doc = parse_policy_text(raw, display)
     chain: list[tuple[str, dict[str, Any]]] = []
     extends = doc.get("extends", [])
     for base in [extends] if isinstance(extends, str) else extends:
-        chain += _load_chain(base, path.parent, (*seen, key))
+        chain += _load_chain(base, path.parent, (*seen, key), source)
     # Paths inside a policy are relative to that policy's file.
     semgrep = doc.get("scanners", {}).get("semgrep", {})
     if "rules" in semgrep:
-        semgrep["rules"] = [str((path.parent / r).resolve()) for r in semgrep["rules"]]
+        semgrep["rules"] = [
+            str(source.local((path.parent / r).resolve())) for r in semgrep["rules"]
+        ]
     advisories = doc.get("advisories", {})
     if "database" in advisories:
         advisories["database"] = str((path.parent / advisories["database"]).resolve())
@@ -195,19 +240,6 @@ def _resolve(ref: str, parent: Path | None, seen: tuple[str, ...]) -> tuple[Path
                 ]
             ) from None
     path = Path(ref) if parent is None else parent / ref
-    if not path.is_file():
-        raise PolicyError(
-            [
-                Problem(
-                    str(path),
-                    None,
-                    None,
-                    "",
-                    "policy file not found",
-                    "give a path to a .yaml file or builtin:mojaloop",
-                )
-            ]
-        )
     return path.resolve(), str(path)
 
 
@@ -367,6 +399,9 @@ def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
     for i, override in enumerate(data.get("overrides") or []):
         if isinstance(override, dict):
             groups.append((("overrides", i, "paths"), override.get("paths")))
+    review = data.get("review")
+    if isinstance(review, dict):
+        groups.append((("review", "paths"), review.get("paths")))
     for base, patterns in groups:
         if not isinstance(patterns, list):
             continue
@@ -449,7 +484,7 @@ def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         document=doc,
         exclude=tuple(doc["exclude"]),
-        honour_inline_suppressions=doc["inline_suppressions"] == "honour",
+        inline_suppressions=str(doc["inline_suppressions"]),
         max_file_bytes=int(doc["max_file_bytes"]),
         scanners=scanners,
         categories={name: category_policy(name, cfg) for name, cfg in doc["categories"].items()},
@@ -460,6 +495,16 @@ def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
             max_age_days=doc["advisories"].get("max_age_days"),
         ),
         licenses=doc["licenses"],
+        waivers=WaiverPolicy(
+            file=str(doc["waivers"]["file"]),
+            max_days={Severity.parse(k): int(v) for k, v in doc["waivers"]["max_days"].items()},
+            warn_before_days=int(doc["waivers"]["warn_before_days"]),
+            stale=str(doc["waivers"]["stale"]),
+        ),
+        review=ReviewPolicy(
+            policy_change=str(doc["review"]["policy_change"]),
+            paths=tuple(doc["review"]["paths"]),
+        ),
         overrides=tuple(
             DirectoryOverride(
                 paths=tuple(o["paths"]),

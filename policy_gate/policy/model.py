@@ -56,6 +56,27 @@ class AdvisorySettings:
 
 
 @dataclass(frozen=True)
+class WaiverPolicy:
+    """Where accepted findings are recorded and how long an acceptance may last."""
+
+    file: str = ".policy-gate/waivers.yaml"  # relative to the scanned root
+    max_days: Mapping[Severity, int] = field(default_factory=dict)  # lifetime cap (M1)
+    warn_before_days: int = 14
+    stale: str = "warn"  # a waiver matching nothing: "warn" | "fail"
+
+    def cap(self, severity: Severity) -> int | None:
+        return self.max_days.get(severity)
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """What a pull request that changes the gate's own inputs gets (tamper resistance)."""
+
+    policy_change: str = "fail"  # "fail" | "warn"
+    paths: tuple[str, ...] = ()  # more paths whose change needs security review
+
+
+@dataclass(frozen=True)
 class RulePolicy:
     key: str  # "scanner:rule"
     disable: bool = False
@@ -86,7 +107,7 @@ class Policy:
     sha256: str  # hash of the merged document: identifies exactly what was enforced
     document: Mapping[str, Any]  # the merged, validated document
     exclude: tuple[str, ...]
-    honour_inline_suppressions: bool
+    inline_suppressions: str  # "ignore" | "honour" | "require-reason"
     max_file_bytes: int
     scanners: Mapping[str, ScannerSettings]
     categories: Mapping[str, CategoryPolicy]
@@ -94,6 +115,8 @@ class Policy:
     overrides: tuple[DirectoryOverride, ...] = ()
     advisories: AdvisorySettings = field(default_factory=AdvisorySettings)
     licenses: Mapping[str, Any] = field(default_factory=dict)  # validated `licenses` section
+    waivers: WaiverPolicy = field(default_factory=WaiverPolicy)
+    review: ReviewPolicy = field(default_factory=ReviewPolicy)
 
     def category(self, name: str) -> CategoryPolicy:
         return self.categories[name]

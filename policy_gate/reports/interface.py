@@ -1,16 +1,62 @@
-"""What every report format receives, and the one function each format implements."""
+"""What every report format receives, and the one function each format implements.
+
+Besides the data, this module holds what several formats say the same way — the order of
+statuses, why an accepted finding does not fail, the order of notices, the diff-mode
+scope — so that the JSON, terminal, Markdown, SARIF, JUnit and annotation outputs agree.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from policy_gate.findings import CATEGORIES, Severity
-from policy_gate.policy.evaluate import Decision, Evaluation, Status
+from policy_gate.git import ChangeSet
+from policy_gate.policy.evaluate import (
+    ACCEPTED,
+    Decision,
+    Evaluation,
+    Inputs,
+    Notice,
+    Status,
+    SuppressionUse,
+)
 from policy_gate.policy.model import Policy
 from policy_gate.runner import ScanResult
+from policy_gate.suppressions import Suppression
+
+# Most important first: what fails, then what is over the fail threshold but accepted (in
+# the order the evaluator applies the acceptances), then what the policy tolerates.
+STATUS_ORDER: tuple[Status, ...] = (
+    Status.VIOLATION,
+    Status.SUPPRESSED,
+    Status.WAIVED,
+    Status.BASELINED,
+    Status.PRE_EXISTING,
+    Status.BELOW_THRESHOLD,
+    Status.EXCLUDED,
+    Status.DISABLED,
+)
+ACCEPTED_ORDER: tuple[Status, ...] = tuple(s for s in STATUS_ORDER if s in ACCEPTED)
+_STATUS_ORDER = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+# How a report names an accepted status in a sentence ("3 waived, 1 in the baseline").
+ACCEPTED_WORDS: dict[Status, str] = {
+    Status.SUPPRESSED: "suppressed inline",
+    Status.WAIVED: "waived",
+    Status.BASELINED: "in the baseline",
+    Status.PRE_EXISTING: "pre-existing",
+}
+
+
+def status_rank(status: Status) -> int:
+    """Sort key of a status; one the table does not know yet sorts last instead of
+    failing every report."""
+    return _STATUS_ORDER.get(status, len(_STATUS_ORDER))
 
 
 @dataclass(frozen=True)
@@ -26,12 +72,24 @@ class ReportData:
     def generated_at(self) -> str:
         return dt.datetime.fromtimestamp(self.result.started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    @property
+    def inputs(self) -> Inputs | None:
+        return self.evaluation.inputs
+
+    @property
+    def changes(self) -> ChangeSet | None:
+        """Diff mode's change set (None on a full scan): the one decisions were made with."""
+        inputs = self.evaluation.inputs
+        if inputs is not None and inputs.diff is not None:
+            return inputs.diff.changes
+        return self.result.changes
+
     def ordered(self) -> list[Decision]:
-        """Most important first: violations, then by severity, then by place."""
+        """Most important first: violations, then accepted, then by severity and place."""
         return sorted(
             self.evaluation.decisions,
             key=lambda d: (
-                _STATUS_ORDER[d.status],
+                status_rank(d.status),
                 -d.severity,
                 d.finding.path,
                 d.finding.start_line or 0,
@@ -48,13 +106,95 @@ class ReportData:
             out[d.finding.category][d.severity.label][d.status.value] += 1
         return out
 
+    def accepted(self) -> dict[Status, list[Decision]]:
+        """Accepted decisions by status (every accepted status, in ACCEPTED_ORDER)."""
+        out: dict[Status, list[Decision]] = {s: [] for s in ACCEPTED_ORDER}
+        for d in self.ordered():
+            if d.status in ACCEPTED:
+                out.setdefault(d.status, []).append(d)
+        return out
 
-_STATUS_ORDER = {
-    Status.VIOLATION: 0,
-    Status.BELOW_THRESHOLD: 1,
-    Status.EXCLUDED: 2,
-    Status.DISABLED: 3,
-}
+    def accepted_summary(self) -> str:
+        """'2 waived, 1 pre-existing' ('' when nothing is accepted), for headlines."""
+        return ", ".join(
+            f"{len(ds)} {ACCEPTED_WORDS.get(s, s.value)}" for s, ds in self.accepted().items() if ds
+        )
+
+    def why(self, d: Decision) -> str:
+        """One line on why this decision came out as it did."""
+        return decision_reason(d, self.evaluation.inputs)
+
+    def notices(self) -> list[Notice]:
+        """The policy change first, then what fails, then the rest (each in run order)."""
+        return ordered_notices(self.evaluation.notices)
+
+    @cached_property
+    def _honoured(self) -> dict[Suppression, bool]:
+        return {u.suppression: u.honoured for u in self.evaluation.suppressions}
+
+    def honoured(self, d: Decision) -> bool | None:
+        """Whether the policy honours the inline comment covering ``d`` (None: none)."""
+        if d.suppression is None:
+            return None
+        return self._honoured.get(d.suppression, d.status is Status.SUPPRESSED)
+
+    def suppression_counts(self) -> tuple[int, int]:
+        """(inline suppression comments found, of them honoured by the policy)."""
+        uses = self.evaluation.suppressions
+        return len(uses), sum(1 for u in uses if u.honoured)
+
+
+def ordered_notices(notices: tuple[Notice, ...] | list[Notice]) -> list[Notice]:
+    return sorted(notices, key=lambda n: (n.kind != "policy-change", not n.fails))
+
+
+def notice_place(notice: Notice) -> str:
+    """'file:line', 'file' or '' — where a notice points."""
+    if not notice.file:
+        return ""
+    return f"{notice.file}:{notice.line}" if notice.line else notice.file
+
+
+def notice_repo_path(notice: Notice, prefix: str) -> str | None:
+    """The repository path of the file a notice concerns, for annotations and SARIF.
+
+    Notices name files relative to the scanned root, like findings, with `..` for a file
+    above it (a repository policy when a subdirectory is scanned)."""
+    if not notice.file:
+        return None
+    joined = posixpath.normpath(prefix.strip("/") + "/" + notice.file) if prefix.strip("/") \
+        else posixpath.normpath(notice.file)
+    return None if joined.startswith("../") or joined == ".." else joined
+
+
+def decision_reason(d: Decision, inputs: Inputs | None) -> str:
+    """Why a finding over the fail threshold does not fail this run (waiver and its
+    reason, the inline comment, the baseline, or diff mode's base), else the decision's
+    last step. Plain text: each format escapes it for its own markup."""
+    if d.status is Status.WAIVED and d.waiver is not None:
+        return f"{d.waiver.describe()}: {d.waiver.reason}"
+    if d.status is Status.SUPPRESSED and d.suppression is not None:
+        s = d.suppression
+        return f"suppressed by the inline comment at {s.path}:{s.line}: {s.text}"
+    if d.status is Status.BASELINED and d.baseline is not None:
+        source = inputs.baseline.source if inputs and inputs.baseline else ""
+        entry = d.baseline
+        where = f"{entry.path}:{entry.line}" if entry.line else entry.path
+        return f"recorded in the baseline{' ' + source if source else ''} (as {where})"
+    if d.status is Status.PRE_EXISTING:
+        base = inputs.diff.changes.base[:12] if inputs and inputs.diff else "the base"
+        if d.finding.dependency is not None:
+            dep = d.finding.dependency
+            return (
+                f"diff mode: {dep.package} {dep.version or dep.requirement or ''}".rstrip()
+                + f" was already a dependency at the base ({base})"
+            )
+        return f"diff mode: not on a line this change adds; present at the base ({base})"
+    return d.steps[-1] if d.steps else d.status.value
+
+
+def suppression_place(use: SuppressionUse) -> str:
+    return f"{use.suppression.path}:{use.suppression.line}"
 
 
 class Reporter(Protocol):

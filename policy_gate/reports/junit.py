@@ -22,11 +22,25 @@ Structure (and why):
   ``scanner:rule (below threshold)`` whose ``<system-out>`` lists them; findings excluded
   by path or disabled by rule make one ``<skipped>`` testcase per rule and status, with
   the reason.
+* Per rule, findings over the fail threshold that do not fail this run (suppressed by an
+  inline comment the policy honours, waived, baselined, pre-existing in diff mode) make
+  one **passing** testcase per status, ``scanner:rule (waived)``, whose ``<system-out>``
+  lists each with why it is accepted (the waiver with its owner, expiry and reason; the
+  comment; the baseline; the diff's base). Passing, not ``<skipped>``: the finding was
+  checked and the gate decided it passes this run by a recorded decision, whereas
+  skipped means "not checked" (excluded paths, disabled rules, scanners that did not
+  run) and CI dashboards count it as such.
 * Budget breaches are a failing testcase ``budget:<severity>`` in their category.
 * A ``scanners`` testsuite (its properties: verdict, exit code, policy name and sha256)
   with a testcase per scanner: ``<error>`` when it failed,
   ``<skipped message=reason>`` when skipped (optional and failed) or disabled, passing
   with its version and result count otherwise.
+* A ``policy-gate`` testsuite when the run had notices or rested on waivers, a baseline,
+  a diff or inline suppression comments (its properties say which): one testcase per
+  notice — ``<failure>`` when it fails the build (a change to the gate's own policy,
+  waivers or baseline; a stale waiver under ``stale: fail``), passing with the message in
+  ``<system-out>`` otherwise — and one passing ``inline suppressions`` testcase listing
+  every comment found and whether the policy honours it.
 
 Built with :mod:`xml.etree.ElementTree` (never string concatenation). Characters XML 1.0
 cannot carry (control characters, lone surrogates from undecodable file names) are
@@ -41,9 +55,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from policy_gate import __version__
-from policy_gate.findings import CATEGORIES
+from policy_gate.findings import CATEGORIES, SUPPRESSION
 from policy_gate.policy.evaluate import Decision, Status
-from policy_gate.reports.interface import ReportData
+from policy_gate.reports.interface import (
+    ACCEPTED_ORDER,
+    ReportData,
+    notice_place,
+    suppression_place,
+)
 from policy_gate.scanners import registry
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
@@ -78,9 +97,11 @@ def _loc(d: Decision) -> str:
 
 
 def scanners_by_category(data: ReportData) -> dict[str, list[str]]:
-    """category -> the scanners that check it and ran to completion ("ok")."""
+    """category -> the scanners that check it and ran to completion ("ok"). The gate
+    itself looks for inline suppression comments on every scan, whichever scanners ran."""
     known = registry()
     out: dict[str, list[str]] = defaultdict(list)
+    out[SUPPRESSION].append("policy-gate")
     for run in data.result.runs:
         scanner = known.get(run.name)
         if scanner is not None and run.status == "ok":
@@ -126,6 +147,10 @@ def _details(d: Decision) -> str:
 
 def _brief(d: Decision) -> str:
     return f"{d.severity.label}: {_loc(d)}: {d.finding.message}"
+
+
+def _accepted_brief(data: ReportData, d: Decision) -> str:
+    return f"{_brief(d)}\n      accepted: {data.why(d)}\n"
 
 
 class _Suite:
@@ -229,6 +254,18 @@ def build(data: ReportData) -> ET.Element:
                     f"({below[0].category_policy.fail.describe()}); reported, not failing:\n"
                     + "".join(f"  - {_brief(d)}\n" for d in below),
                 )
+            for status in ACCEPTED_ORDER:
+                accepted = [d for d in group if d.status is status]
+                if not accepted:
+                    continue
+                case = suite.case(category, f"{rule} ({status.value})")
+                _el(
+                    case,
+                    "system-out",
+                    f"{len(accepted)} finding(s) over the {category} fail threshold, "
+                    f"{status.value}: not failing this run.\n"
+                    + "".join(f"  - {_accepted_brief(data, d)}" for d in accepted),
+                )
             for status in (Status.EXCLUDED, Status.DISABLED):
                 tolerated = [d for d in group if d.status is status]
                 if not tolerated:
@@ -255,6 +292,10 @@ def build(data: ReportData) -> ET.Element:
                 type=breach.severity.label,
             )
             suite.failures += 1
+
+    gate = _gate_suite(data, root, stamp)
+    if gate is not None:
+        suites.append(gate)
 
     scanners = _Suite(root, "scanners", stamp)
     suites.append(scanners)
@@ -287,6 +328,65 @@ def build(data: ReportData) -> ET.Element:
     root.set("time", f"{data.result.seconds:.3f}")
     root.set("timestamp", stamp)
     return root
+
+
+def _gate_suite(data: ReportData, root: ET.Element, stamp: str) -> _Suite | None:
+    """Notices and the inputs the decisions rested on; None when there is nothing to say."""
+    ev = data.evaluation
+    inputs = ev.inputs
+    changes = data.changes
+    waivers = inputs.waivers if inputs is not None else None
+    baseline = inputs.baseline if inputs is not None else None
+    if not (ev.notices or ev.suppressions or waivers or baseline or changes):
+        return None
+    suite = _Suite(root, "policy-gate", stamp)
+    props = ET.SubElement(suite.el, "properties")
+    values: dict[str, str] = {
+        "review_required": "true" if ev.policy_change is not None else "false",
+    }
+    if waivers is not None:
+        values["waivers"] = f"{waivers.file} ({len(waivers.waivers)} waiver(s))"
+        values["waivers_sha256"] = waivers.sha256
+    if baseline is not None:
+        values["baseline"] = f"{baseline.source} ({len(baseline.entries)} entries)"
+    if changes is not None:
+        values["diff_base"] = f"{changes.base_ref} {changes.base}"
+        values["diff_changed_files"] = str(len(changes.files))
+    for name, value in values.items():
+        _el(props, "property", name=name, value=value)
+
+    names: dict[str, int] = {}
+    for n in data.notices():
+        place = notice_place(n)
+        name = f"{n.kind} {place}".strip()
+        names[name] = names.get(name, 0) + 1
+        if names[name] > 1:  # testcase names stay unique (CI tools key results by name)
+            name = f"{name} #{names[name]}"
+        attrs = {"file": n.file} if n.file else {}
+        if n.file and n.line:
+            attrs["line"] = str(n.line)
+        case = suite.case("policy-gate", name, attrs=attrs)
+        if n.fails:
+            _el(case, "failure", n.message + "\n", message=n.message, type=n.kind)
+            suite.failures += 1
+        else:
+            _el(case, "system-out", f"warning: {n.message}\n")
+    if ev.suppressions:
+        honoured = sum(1 for u in ev.suppressions if u.honoured)
+        case = suite.case("policy-gate", "inline suppressions")
+        _el(
+            case,
+            "system-out",
+            f"{len(ev.suppressions)} inline suppression comment(s), {honoured} honoured by "
+            f"the policy (inline_suppressions: {data.policy.inline_suppressions}):\n"
+            + "".join(
+                f"  - {suppression_place(u)}: {u.suppression.text} — "
+                f"{'honoured' if u.honoured else 'not honoured'}: {u.why}; "
+                f"covers {u.covered} finding(s)\n"
+                for u in ev.suppressions
+            ),
+        )
+    return suite
 
 
 def _run_properties(data: ReportData, suite: ET.Element) -> None:

@@ -12,10 +12,15 @@ annotations_not_shown=0, max_violations=MAX_VIOLATIONS) -> str``.
   The violation table is shortened first (and says so); :func:`fit` is the last resort.
 * ``annotations_not_shown``: what :func:`policy_gate.github.annotations` could not emit.
 
-Order: verdict (first line), category x severity counts, top violations (file:line, rule,
-severity, message, fix), budget breaches, below-threshold counts, excluded/disabled counts
-and why, scanners that failed or were skipped and why, annotations not shown, then the
-policy name + sha256 and scanner versions.
+Order: verdict (first line; "policy change needs security review" when the change alters
+the gate's own inputs), the diff-mode scope, notices (the policy change first), category x
+severity counts, top violations (file:line, rule, severity, message, fix), budget breaches,
+accepted findings (waived with owner and expiry, suppressed inline with the comment,
+baselined and pre-existing as counts), below-threshold counts, excluded/disabled counts and
+why, inline suppression comments found/honoured, scanners that failed or were skipped and
+why, annotations not shown, then the policy name + sha256, waivers and baseline, and
+scanner versions. Accepted and notice tables are capped (``MAX_ACCEPTED_ROWS``,
+``MAX_NOTICES``): the summary is for a pull request's author, the JSON report is complete.
 
 Everything that comes from the scanned tree, the scanners or the policy files is passed
 through :func:`md`, which makes it inert for both Markdown and the HTML GitHub renders
@@ -39,13 +44,15 @@ from urllib.parse import quote
 from policy_gate import __version__
 from policy_gate.findings import Severity
 from policy_gate.policy.evaluate import Decision, Status, Verdict
-from policy_gate.reports.interface import ReportData
+from policy_gate.reports.interface import ACCEPTED_WORDS, ReportData, notice_place
 from policy_gate.reports.junit import scanners_by_category
 
 SUMMARY_MAX_BYTES = 1024 * 1024  # GitHub: a step's summary is limited to 1 MiB
 COMMENT_MAX_CHARS = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
 MAX_VIOLATIONS = 50
 MAX_CELL = 300  # characters of a message or fix shown in a table cell
+MAX_ACCEPTED_ROWS = 20  # waived / suppressed findings listed each
+MAX_NOTICES = 30
 
 _ACTIVE = {
     "&": "&amp;",
@@ -138,29 +145,62 @@ def _plural(n: int, word: str) -> str:
 _VERDICT = {
     Verdict.PASS: "**PASS**",
     Verdict.FAIL: "**FAIL**",
+    Verdict.REVIEW: "**REVIEW**",
     Verdict.ERROR: "**ERROR**",
+}
+_TAIL = {
+    Verdict.PASS: "the policy is met",
+    Verdict.FAIL: "the policy is violated",
+    Verdict.ERROR: "a required scanner failed, so the result cannot be trusted (exit 3)",
 }
 
 
 def _headline(data: ReportData) -> str:
     ev = data.evaluation
     n = len(ev.violations)
-    tail = {
-        Verdict.PASS: "the policy is met",
-        Verdict.FAIL: "the policy is violated",
-        Verdict.ERROR: "a required scanner failed, so the result cannot be trusted (exit 3)",
-    }[ev.verdict]
-    return (
-        f"{_VERDICT[ev.verdict]} — {_plural(n, 'violation')}; {tail} "
-        f"(policy-gate, policy {md(data.policy.name, 80)})"
-    )
+    label = _VERDICT.get(ev.verdict, f"**{ev.verdict.value.upper()}**")
+    where = f"(policy-gate, policy {md(data.policy.name, 80)})"
+    if ev.verdict is Verdict.REVIEW:
+        # the reason it does not pass leads; the author has nothing to fix in the code
+        return f"{label} — {ev.verdict.headline}; {_plural(n, 'violation')} {where}"
+    tail = _TAIL.get(ev.verdict, ev.verdict.headline)
+    if ev.policy_change is not None:
+        tail += "; the policy change also needs security review"
+    return f"{label} — {_plural(n, 'violation')}; {tail} {where}"
+
+
+def _scope(data: ReportData) -> list[str]:
+    changes = data.changes
+    if changes is None:
+        return []
+    return [
+        f"Diff mode: compared with {md(changes.base_ref, 80)} at {md(changes.base[:12])}; "
+        f"{_plural(len(changes.files), 'changed file')}. Only findings on lines (or "
+        "dependencies) this change adds can fail; the others are pre-existing.",
+        "",
+    ]
+
+
+def _notices(data: ReportData) -> list[str]:
+    notices = data.notices()
+    if not notices:
+        return []
+    lines = ["### Notices", "", "| Effect | Notice | Where | Details |", "|---|---|---|---|"]
+    for n in notices[:MAX_NOTICES]:
+        effect = "**fails**" if n.fails else "warning"
+        kind = "**policy change**" if n.kind == "policy-change" else md(n.kind)
+        lines.append(f"| {effect} | {kind} | {md(notice_place(n), 200)} | {md(n.message, 600)} |")
+    lines.append("")
+    if len(notices) > MAX_NOTICES:
+        lines += [f"{len(notices) - MAX_NOTICES} more notices in the JSON report.", ""]
+    return lines
 
 
 def _counts_table(data: ReportData) -> list[str]:
     coverage = scanners_by_category(data)
     rows = [
-        "| Category | Severity | Violations | Below threshold | Excluded | Disabled |",
-        "|---|---|---:|---:|---:|---:|",
+        "| Category | Severity | Violations | Accepted | Below threshold | Excluded | Disabled |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     table = data.table()
     for category, sevs in table.items():
@@ -171,15 +211,16 @@ def _counts_table(data: ReportData) -> list[str]:
             if not counts:
                 continue
             shown = True
+            accepted = sum(counts[s.value] for s in ACCEPTED_WORDS)
             rows.append(
-                f"| {md(category)} | {sev} | {counts[Status.VIOLATION.value]} | "
+                f"| {md(category)} | {sev} | {counts[Status.VIOLATION.value]} | {accepted} | "
                 f"{counts[Status.BELOW_THRESHOLD.value]} | {counts[Status.EXCLUDED.value]} | "
                 f"{counts[Status.DISABLED.value]} |"
             )
         if not shown:
             ran = coverage.get(category)
             note = "no findings" if ran else "not checked: no scanner for it ran"
-            rows.append(f"| {md(category)} | — | {note} | | | |")
+            rows.append(f"| {md(category)} | — | {note} | | | | |")
     return rows
 
 
@@ -213,6 +254,106 @@ def _below(data: ReportData) -> list[str]:
         "",
         f"{_plural(len(below), 'finding')} reported but not failing: {', '.join(parts)}. "
         "The JSON report lists them.",
+        "",
+    ]
+
+
+def _by_category(decisions: list[Decision]) -> str:
+    """'sast 2 high, secret 1 critical': compact counts for a sentence."""
+    counts: Counter[tuple[str, Severity]] = Counter(
+        (d.finding.category, d.severity) for d in decisions
+    )
+    return ", ".join(
+        f"{md(cat)} {n} {sev.label}"
+        for (cat, sev), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[0][1]))
+    )
+
+
+def _accepted(data: ReportData, links: LinkBuilder | None) -> list[str]:
+    """Over the fail threshold but not failing: who accepted what, and until when."""
+    groups = data.accepted()
+    total = sum(len(ds) for ds in groups.values())
+    if not total:
+        return []
+    summary = ", ".join(f"{len(ds)} {ACCEPTED_WORDS[s]}" for s, ds in groups.items() if ds)
+    lines = [
+        f"### Accepted ({total})",
+        "",
+        f"Over the fail threshold but not failing this run: {summary}.",
+        "",
+    ]
+    waived = groups.get(Status.WAIVED, [])
+    if waived:
+        lines += [
+            f"**Waived ({len(waived)})**",
+            "",
+            "| Where | Rule | Waiver | Owner | Expires | Reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        for d in waived[:MAX_ACCEPTED_ROWS]:
+            w = d.waiver
+            if w is None:  # pragma: no cover - the evaluator sets it for every waived one
+                continue
+            name = md(w.id if w.id else f"#{w.index}", 60)
+            lines.append(
+                f"| {_place(d, links)} | {md(d.finding.qualified_rule, 120)} | "
+                f"{name} ({md(w.location, 120)}) | {md(w.owner, 80)} | "
+                f"{w.expires.isoformat()} | {md(w.reason, MAX_CELL)} |"
+            )
+        lines += _more(len(waived))
+    suppressed = groups.get(Status.SUPPRESSED, [])
+    if suppressed:
+        lines += [
+            f"**Suppressed by inline comments ({len(suppressed)})**",
+            "",
+            "| Where | Rule | Comment |",
+            "|---|---|---|",
+        ]
+        for d in suppressed[:MAX_ACCEPTED_ROWS]:
+            s = d.suppression
+            comment = md(s.text, MAX_CELL) if s is not None else ""
+            if s is not None and s.line != d.finding.start_line:
+                comment += f" (on line {s.line})"  # a comment on the line above
+            lines.append(
+                f"| {_place(d, links)} | {md(d.finding.qualified_rule, 120)} | {comment} |"
+            )
+        lines += _more(len(suppressed))
+    baselined = groups.get(Status.BASELINED, [])
+    if baselined:
+        inputs = data.inputs
+        source = inputs.baseline.source if inputs and inputs.baseline else ""
+        lines += [
+            f"- {_plural(len(baselined), 'finding')} recorded in the baseline"
+            + (f" {md(source, 200)}" if source else "")
+            + f": {_by_category(baselined)}.",
+        ]
+    pre = groups.get(Status.PRE_EXISTING, [])
+    if pre:
+        changes = data.changes
+        base = f" ({md(changes.base[:12])})" if changes is not None else ""
+        lines += [
+            f"- {_plural(len(pre), 'finding')} pre-existing, already at the base{base} and "
+            f"not added by this change: {_by_category(pre)}.",
+        ]
+    if baselined or pre:
+        lines.append("")
+    return lines
+
+
+def _more(n: int) -> list[str]:
+    if n <= MAX_ACCEPTED_ROWS:
+        return [""]
+    return ["", f"{n - MAX_ACCEPTED_ROWS} more in the JSON report.", ""]
+
+
+def _suppression_line(data: ReportData) -> list[str]:
+    found, honoured = data.suppression_counts()
+    if not found:
+        return []
+    return [
+        f"Inline suppression comments: {found} found, {honoured} honoured (the policy's "
+        f"inline_suppressions is {md(data.policy.inline_suppressions)}); the JSON report "
+        "lists each.",
         "",
     ]
 
@@ -266,12 +407,23 @@ def _footer(data: ReportData, annotations_not_shown: int) -> list[str]:
         for r in data.result.runs
     )
     fs = data.result.fileset
+    inputs = data.inputs
+    extra = ""
+    if inputs is not None and inputs.waivers is not None:
+        ws = inputs.waivers
+        extra += f" · waivers {md(ws.file, 120)} ({len(ws.waivers)}, sha256 {md(ws.sha256[:12])})"
+    if inputs is not None and inputs.baseline is not None:
+        n = len(inputs.baseline.entries)
+        extra += (
+            f" · baseline {md(inputs.baseline.source or 'given', 120)} "
+            f"({n} {'entry' if n == 1 else 'entries'})"
+        )
     lines += [
         "---",
         "",
         f"Policy {md(data.policy.name, 80)} sha256 `{data.policy.sha256}` · "
         f"policy-gate {__version__} · scanners: {versions} · "
-        f"{len(fs.files)} files in scope · {data.generated_at}",
+        f"{len(fs.files)} files in scope{extra} · {data.generated_at}",
     ]
     info = data.result.advisory_info
     if info is not None:
@@ -287,7 +439,10 @@ def _document(
 ) -> str:
     ev = data.evaluation
     violations = [d for d in data.ordered() if d.status is Status.VIOLATION]
-    lines = [_headline(data), "", "### Findings", ""]
+    lines = [_headline(data), ""]
+    lines += _scope(data)
+    lines += _notices(data)
+    lines += ["### Findings", ""]
     lines += _counts_table(data)
     lines.append("")
     if violations:
@@ -312,8 +467,10 @@ def _document(
         ]
     if ev.budgets:
         lines.append("")
+    lines += _accepted(data, links)
     lines += _below(data)
     lines += _not_enforced(data)
+    lines += _suppression_line(data)
     lines += _scanner_problems(data)
     lines += _footer(data, annotations_not_shown)
     return "\n".join(lines) + "\n"

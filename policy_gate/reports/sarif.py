@@ -5,22 +5,42 @@ Layout
 * One run per scanner that ran (status ``ok``), named after the scanner, with
   ``automationDetails.id = "policy-gate/<scanner>/"`` so that every run in the file has its
   own tool and category (GitHub rejects two runs with the same tool and category).
-* One extra run for the gate itself (tool ``policy-gate``, no rules, no results) that
-  records the verdict, the policy, and every scanner that did *not* run as a
-  ``toolExecutionNotification`` (failed: error, skipped: warning, disabled: note), with
-  ``executionSuccessful: false`` when a scanner failed or was skipped. A failed scanner
-  deliberately gets no run of its own: a new analysis for a tool and category closes
-  every open alert it does not report, so an empty run would mark real alerts fixed just
-  because the scanner crashed. Without a run, its earlier alerts stay open.
+* One extra run for the gate itself (tool ``policy-gate``) that records the verdict, the
+  policy, and every scanner that did *not* run as a ``toolExecutionNotification`` (failed:
+  error, skipped: warning, disabled: note), with ``executionSuccessful: false`` when a
+  scanner failed or was skipped. A failed scanner deliberately gets no run of its own: a
+  new analysis for a tool and category closes every open alert it does not report, so an
+  empty run would mark real alerts fixed just because the scanner crashed. Without a run,
+  its earlier alerts stay open. The gate's notices (a change to its own policy, waivers
+  or baseline; expired, expiring, over-long and stale waivers) are notifications of this
+  run too — ``error`` when the notice fails the build, else ``warning`` — located at the
+  file (and line) they concern: they are about the run, not about code, so they never
+  become alerts. The gate's own findings (an inline suppression comment that names no
+  rule, category ``suppression``) are this run's results.
 * A finding that several scanners reported appears once, in the run of its lead scanner
   (``Finding.scanner``); the other reports are in ``properties.sources`` and
-  ``relatedLocations``.
+  ``relatedLocations``. A secret found in a commit of the change (diff mode) is in the
+  ``secrets-history`` run that found it, not in detect-secrets' run of the head.
+* Diff mode: the scanners that read files one by one (bandit, semgrep, detect-secrets)
+  and the gate's own check read only the changed files, so their runs use the category
+  ``policy-gate/<scanner>/diff/``. Under the full scan's category such a partial analysis
+  would mark every alert in an unchanged file fixed. Dependency audits always read every
+  manifest and keep their category.
 
 Statuses
 --------
 violation -> ``error``; below threshold -> ``warning`` when the policy annotates it, else
-``note``; excluded / disabled -> ``none`` plus an ``external``/``accepted`` suppression whose
-justification is the policy's decision. Nothing is dropped except to respect GitHub's
+``note``; accepted (over the fail threshold, not failing this run) -> ``warning`` /
+``note`` the same way, never ``error``: waived and baselined findings carry an
+``external``/``accepted`` suppression (justification: the waiver's reason, located at the
+waiver; "in baseline"), findings silenced by an inline comment the policy honours an
+``inSource``/``accepted`` one (located at the comment), and pre-existing findings (diff
+mode) none. Excluded / disabled -> ``none`` plus an ``external``/``accepted`` suppression
+whose justification is the policy's decision. A violation never carries a suppression,
+not even one the policy rejected (that is in ``properties.suppressionComment``), so no
+consumer can hide it. ``baselineState`` is ``new`` / ``unchanged`` in diff mode (whether
+the change introduces the finding) and, with a baseline file, ``unchanged`` for baselined
+findings and ``new`` for the others. Nothing is dropped except to respect GitHub's
 upload limits (at most 20 runs, 25,000 results per run, 10 MB gzipped), and then the
 most severe results are kept and the cut is recorded in the run (``properties.truncated``
 and a warning notification). Output is deterministic; it is indented unless it holds more
@@ -47,9 +67,10 @@ from urllib.parse import quote
 
 from policy_gate import __version__
 from policy_gate.findings import SECRET, Confidence, Finding, Severity
-from policy_gate.policy.evaluate import Decision, Status
-from policy_gate.reports.interface import ReportData
-from policy_gate.runner import ScannerRun
+from policy_gate.policy.evaluate import ACCEPTED, Decision, Inputs, Notice, Status
+from policy_gate.reports.interface import ReportData, notice_repo_path
+from policy_gate.runner import HISTORY, ScannerRun
+from policy_gate.scanners import registry
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -90,6 +111,7 @@ INFORMATION_URI: dict[str, str] = {
     "detect-secrets": "https://github.com/Yelp/detect-secrets",
     "pip-audit": "https://github.com/pypa/pip-audit",
     "safety": "https://github.com/pyupio/safety",
+    HISTORY: "https://github.com/Yelp/detect-secrets",
 }
 
 _NOTIFY_LEVEL = {"failed": "error", "skipped": "warning", "disabled": "note"}
@@ -100,25 +122,78 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def level(decision: Decision) -> str:
-    """The SARIF result level for a policy decision."""
+    """The SARIF result level for a policy decision: ``error`` only for what fails."""
     if decision.status is Status.VIOLATION:
         return "error"
-    if decision.status is Status.BELOW_THRESHOLD:
+    if decision.status is Status.BELOW_THRESHOLD or decision.status in ACCEPTED:
         return "warning" if decision.annotate else "note"
     return "none"  # excluded or disabled: accepted by the policy
 
 
-def suppressions(decision: Decision) -> list[dict[str, Any]] | None:
-    """Findings the policy accepted (excluded path, disabled rule) are kept, suppressed."""
-    if decision.status not in (Status.EXCLUDED, Status.DISABLED):
-        return None
-    return [
-        {
+def suppressions(
+    decision: Decision, inputs: Inputs | None = None, prefix: str = ""
+) -> list[dict[str, Any]] | None:
+    """Findings the policy, a waiver, the baseline or an honoured inline comment accepted
+    are kept, suppressed with the reason; violations and pre-existing findings never are."""
+    status = decision.status
+    if status in (Status.EXCLUDED, Status.DISABLED):
+        return [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": "; ".join(decision.steps) or status.value,
+            }
+        ]
+    if status is Status.WAIVED and decision.waiver is not None:
+        w = decision.waiver
+        mark: dict[str, Any] = {
             "kind": "external",
             "status": "accepted",
-            "justification": "; ".join(decision.steps) or decision.status.value,
+            "justification": w.reason,
+            "properties": {
+                "waiver": {
+                    "id": w.id,
+                    "file": w.file,
+                    "line": w.line,
+                    "owner": w.owner,
+                    "expires": w.expires.isoformat(),
+                    "kind": w.kind,
+                    "description": w.describe(),
+                }
+            },
         }
-    ]
+        if w.file:
+            mark["location"] = _file_location(_repo_path(prefix, w.file), w.line)
+        return [mark]
+    if status is Status.BASELINED:
+        source = inputs.baseline.source if inputs and inputs.baseline else ""
+        return [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"in baseline {source}" if source else "in baseline",
+            }
+        ]
+    if status is Status.SUPPRESSED and decision.suppression is not None:
+        c = decision.suppression
+        return [
+            {
+                "kind": "inSource",
+                "status": "accepted",
+                "justification": c.text,
+                "location": _file_location(_repo_path(prefix, c.path), c.line),
+            }
+        ]
+    return None
+
+
+def baseline_state(decision: Decision, inputs: Inputs | None) -> str | None:
+    """``new``/``unchanged`` against the diff's base, else against the baseline file."""
+    if decision.introduced is not None:
+        return "new" if decision.introduced else "unchanged"
+    if inputs is not None and inputs.baseline is not None:
+        return "unchanged" if decision.baseline is not None else "new"
+    return None
 
 
 def artifact_uri(path: str) -> str:
@@ -247,6 +322,16 @@ def _repo_path(prefix: str, path: str) -> str:
     return f"{prefix}/{path}" if prefix else path
 
 
+def _file_location(repo_path: str, line: int | None) -> dict[str, Any]:
+    """A location at a file (and line) of the repository: a waiver, a comment, a notice."""
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": artifact_uri(repo_path), "uriBaseId": SRCROOT}
+    }
+    if line is not None and line >= 1:
+        physical["region"] = {"startLine": line}
+    return {"physicalLocation": physical}
+
+
 def _location(
     finding: Finding, prefix: str, message: str | None = None, ident: int | None = None
 ) -> dict[str, Any]:
@@ -265,8 +350,9 @@ def _location(
     return location
 
 
-def _result(decision: Decision, rule_index: int, prefix: str) -> dict[str, Any]:
+def _result(decision: Decision, rule_index: int, data: ReportData) -> dict[str, Any]:
     f = decision.finding
+    prefix, inputs = data.path_prefix, data.inputs
     properties: dict[str, Any] = {
         "category": f.category,
         "severity": decision.severity.label,
@@ -296,6 +382,24 @@ def _result(decision: Decision, rule_index: int, prefix: str) -> dict[str, Any]:
         properties["helpUri"] = f.help_url
     if f.secret is not None:
         properties["secret"] = {"kind": f.secret.kind, "preview": f.secret.preview}
+    if f.commit:
+        properties["commit"] = f.commit
+    if decision.waiver is not None:
+        properties["waiver"] = decision.waiver.describe()
+    if decision.suppression is not None:
+        c = decision.suppression
+        properties["suppressionComment"] = {
+            "path": c.path,
+            "line": c.line,
+            "kind": c.kind,
+            "rules": list(c.rules),
+            "text": c.text,
+            "honoured": data.honoured(decision),
+        }
+    if decision.baseline is not None:
+        properties["baselined"] = True
+    if decision.introduced is not None:
+        properties["introduced"] = decision.introduced
     if f.dependency is not None:
         dep = f.dependency
         properties["dependency"] = {
@@ -324,7 +428,10 @@ def _result(decision: Decision, rule_index: int, prefix: str) -> dict[str, Any]:
             )
             for i, s in enumerate(others)
         ]
-    marks = suppressions(decision)
+    state = baseline_state(decision, inputs)
+    if state is not None:
+        result["baselineState"] = state
+    marks = suppressions(decision, inputs, prefix)
     if marks:
         result["suppressions"] = marks
     return result
@@ -363,28 +470,35 @@ def _policy_properties(data: ReportData) -> dict[str, Any]:
     }
 
 
-def _scanner_run(plan: _Plan, data: ReportData) -> dict[str, Any]:
-    run = plan.run
+def _category(name: str, data: ReportData) -> str:
+    """The run's ``automationDetails.id``; a partial analysis (diff mode, a scanner that
+    read only the changed files) gets its own, so it cannot close the full scan's alerts."""
+    if data.changes is not None and _reads_changed_files_only(name):
+        return f"{GATE_TOOL}/{name}/diff/"
+    return f"{GATE_TOOL}/{name}/"
+
+
+def _reads_changed_files_only(name: str) -> bool:
+    if name == GATE_TOOL:
+        return True  # inline suppression comments are looked for in the files scanned
+    scanner = registry().get(name)
+    return scanner is not None and scanner.file_local
+
+
+def _contents(
+    plan: _Plan, data: ReportData
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """A plan's rules, results, truncation notifications and truncation properties."""
     kept = plan.decisions[: plan.keep]
     by_rule: dict[str, list[Decision]] = {}
     for d in kept:
         by_rule.setdefault(d.finding.rule_id, []).append(d)
     rule_ids = sorted(by_rule)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-
-    notifications: list[dict[str, Any]] = [
-        {"level": "note", "message": {"text": note}}
-        for note in (run.output.notes if run.output else [])
-    ]
-    properties: dict[str, Any] = {
-        "policy": _policy_properties(data),
-        "scanner": {
-            "status": run.status,
-            "seconds": round(run.seconds, 3),
-            "filesScanned": run.output.files_scanned if run.output else 0,
-            "rawResults": run.output.raw_results if run.output else 0,
-        },
-    }
+    rules = [_rule(rule_id, by_rule[rule_id]) for rule_id in rule_ids]
+    results = [_result(d, index[d.finding.rule_id], data) for d in kept]
+    notifications: list[dict[str, Any]] = []
+    properties: dict[str, Any] = {}
     if plan.dropped:
         dropped_violations = sum(1 for d in plan.decisions[plan.keep :] if d.is_violation)
         reason = "; ".join(plan.reasons)
@@ -409,11 +523,31 @@ def _scanner_run(plan: _Plan, data: ReportData) -> dict[str, Any]:
                 "properties": {"dropped": plan.dropped, "kept": plan.keep},
             }
         )
+    return rules, results, notifications, properties
 
+
+def _scanner_run(plan: _Plan, data: ReportData) -> dict[str, Any]:
+    run = plan.run
+    rules, results, cut, truncated = _contents(plan, data)
+    notifications: list[dict[str, Any]] = [
+        {"level": "note", "message": {"text": note}}
+        for note in (run.output.notes if run.output else [])
+    ]
+    notifications += cut
+    properties: dict[str, Any] = {
+        "policy": _policy_properties(data),
+        "scanner": {
+            "status": run.status,
+            "seconds": round(run.seconds, 3),
+            "filesScanned": run.output.files_scanned if run.output else 0,
+            "rawResults": run.output.raw_results if run.output else 0,
+        },
+        **truncated,
+    }
     driver: dict[str, Any] = {
         "name": run.name,
         "informationUri": INFORMATION_URI.get(run.name, GATE_URI),
-        "rules": [_rule(rule_id, by_rule[rule_id]) for rule_id in rule_ids],
+        "rules": rules,
     }
     if run.version:
         driver["version"] = run.version
@@ -427,10 +561,10 @@ def _scanner_run(plan: _Plan, data: ReportData) -> dict[str, Any]:
                 {"name": GATE_TOOL, "version": __version__, "informationUri": GATE_URI}
             ],
         },
-        "automationDetails": {"id": f"{GATE_TOOL}/{run.name}/"},
+        "automationDetails": {"id": _category(run.name, data)},
         "originalUriBaseIds": _base_ids(data),
         "invocations": [invocation],
-        "results": [_result(d, index[d.finding.rule_id], data.path_prefix) for d in kept],
+        "results": results,
         "properties": properties,
     }
 
@@ -451,11 +585,61 @@ def _base_ids(data: ReportData) -> dict[str, Any]:
     return {SRCROOT: base}
 
 
+def _notice_notification(notice: Notice, data: ReportData) -> dict[str, Any]:
+    """A gate notice as a notification: ``error`` when it fails the build."""
+    note: dict[str, Any] = {
+        "level": "error" if notice.fails else "warning",
+        "message": {"text": notice.message},
+        "descriptor": {"id": f"{GATE_TOOL}/{notice.kind}"},
+        "properties": {"notice": notice.kind, "fails": notice.fails},
+    }
+    path = notice_repo_path(notice, data.path_prefix)
+    if path:
+        note["locations"] = [_file_location(path, notice.line)]
+    return note
+
+
+def _gate_properties(data: ReportData) -> dict[str, Any]:
+    """What the decisions rested on besides the policy: waivers, baseline, diff scope,
+    and the inline suppression comments found."""
+    inputs = data.inputs
+    changes = data.changes
+    found, honoured = data.suppression_counts()
+    return {
+        "reviewRequired": data.evaluation.policy_change is not None,
+        "notices": [
+            {"kind": n.kind, "fails": n.fails, "file": n.file, "line": n.line, "message": n.message}
+            for n in data.notices()
+        ],
+        "inlineSuppressions": {"found": found, "honoured": honoured},
+        "waivers": None
+        if inputs is None or inputs.waivers is None
+        else {
+            "file": inputs.waivers.file,
+            "sha256": inputs.waivers.sha256,
+            "count": len(inputs.waivers.waivers),
+            "asOf": inputs.today.isoformat(),
+        },
+        "baseline": None
+        if inputs is None or inputs.baseline is None
+        else {"source": inputs.baseline.source, "entries": len(inputs.baseline.entries)},
+        "diff": None
+        if changes is None
+        else {
+            "baseRef": changes.base_ref,
+            "base": changes.base,
+            "head": changes.head,
+            "changedFiles": len(changes.files),
+        },
+    }
+
+
 def _gate_run(
-    data: ReportData, plans: Sequence[_Plan], omitted: Sequence[str]
+    data: ReportData, plans: Sequence[_Plan], omitted: Sequence[str], own: _Plan
 ) -> dict[str, Any]:
     evaluation = data.evaluation
-    notifications: list[dict[str, Any]] = []
+    rules, results, cut, truncated = _contents(own, data)
+    notifications: list[dict[str, Any]] = [_notice_notification(n, data) for n in data.notices()]
     for run in sorted(data.result.runs, key=lambda r: r.name):
         if run.status == "ok":
             continue
@@ -494,6 +678,7 @@ def _gate_run(
                     "properties": {"scanner": plan.run.name, "dropped": plan.dropped},
                 }
             )
+    notifications += cut
     successful = not any(r.status in ("failed", "skipped") for r in data.result.runs)
     invocation: dict[str, Any] = {"executionSuccessful": successful, **_invocation_times(data)}
     if notifications:
@@ -504,15 +689,17 @@ def _gate_run(
                 "name": GATE_TOOL,
                 "version": __version__,
                 "informationUri": GATE_URI,
-                "rules": [],
+                "rules": rules,
             }
         },
-        "automationDetails": {"id": f"{GATE_TOOL}/{GATE_TOOL}/"},
+        "automationDetails": {"id": _category(GATE_TOOL, data)},
+        "originalUriBaseIds": _base_ids(data),
         "invocations": [invocation],
-        "results": [],
+        "results": results,
         "properties": {
             "policy": _policy_properties(data),
             "verdict": evaluation.verdict.value,
+            "headline": evaluation.verdict.headline,
             "exitCode": evaluation.verdict.exit_code,
             "scanners": [
                 {
@@ -535,6 +722,8 @@ def _gate_run(
                 }
                 for b in evaluation.budgets
             ],
+            **_gate_properties(data),
+            **truncated,
         },
     }
 
@@ -542,36 +731,49 @@ def _gate_run(
 # --------------------------------------------------------------------------- document
 
 
-def _plans(data: ReportData) -> tuple[list[_Plan], list[str]]:
+def _plans(data: ReportData) -> tuple[list[_Plan], list[str], _Plan]:
+    """The scanners' plans (at most MAX_RUNS - 1), the runs left out, and the gate's own."""
     ok_runs = sorted((r for r in data.result.runs if r.status == "ok"), key=lambda r: r.name)
     by_scanner: dict[str, list[Decision]] = {r.name: [] for r in ok_runs}
+    own: list[Decision] = []
     for d in data.ordered():
-        # A finding exists only because an ok scanner reported it; its lead scanner decides
-        # its run. Should the lead somehow not be an ok run, keep it with the first one
-        # that is rather than losing it.
+        # A finding exists only because an ok scanner (or the gate itself) reported it; its
+        # lead scanner decides its run — a secret found in a commit of the change belongs
+        # to the history run. Should the lead somehow not be an ok run, keep it with the
+        # first one that is rather than losing it.
         home = d.finding.scanner
+        if d.finding.commit and HISTORY in by_scanner:
+            home = HISTORY
+        if home == GATE_TOOL:
+            own.append(d)
+            continue
         if home not in by_scanner:
             home = next((s for s in d.finding.scanners if s in by_scanner), home)
         by_scanner.setdefault(home, []).append(d)
-    runs_by_name = {r.name: r for r in data.result.runs}
+    runs_by_name = {r.name: r for r in data.result.runs if r.name != GATE_TOOL}
     plans: list[_Plan] = []
     for name in sorted(by_scanner):
+        if name == GATE_TOOL:
+            continue  # a scanner run cannot take the gate's own tool and category
         run = runs_by_name.get(name) or ScannerRun(name, "ok")
-        decisions = by_scanner[name]
-        plan = _Plan(run, decisions, min(len(decisions), MAX_RESULTS_PER_RUN))
-        if plan.dropped:
-            plan.reasons.append(f"GitHub accepts at most {MAX_RESULTS_PER_RUN} results per run")
-        plans.append(plan)
+        plans.append(_new_plan(run, by_scanner[name]))
     room = max(MAX_RUNS - 1, 0)  # one run is the gate's own
     omitted = [p.run.name for p in plans[room:]]
-    return plans[:room], omitted
+    return plans[:room], omitted, _new_plan(ScannerRun(GATE_TOOL, "ok"), own)
+
+
+def _new_plan(run: ScannerRun, decisions: list[Decision]) -> _Plan:
+    plan = _Plan(run, decisions, min(len(decisions), MAX_RESULTS_PER_RUN))
+    if plan.dropped:
+        plan.reasons.append(f"GitHub accepts at most {MAX_RESULTS_PER_RUN} results per run")
+    return plan
 
 
 def _document(
-    data: ReportData, plans: Sequence[_Plan], omitted: Sequence[str]
+    data: ReportData, plans: Sequence[_Plan], omitted: Sequence[str], own: _Plan
 ) -> dict[str, Any]:
     runs = [_scanner_run(p, data) for p in plans]
-    runs.append(_gate_run(data, plans, omitted))
+    runs.append(_gate_run(data, plans, omitted, own))
     runs.sort(key=lambda r: r["tool"]["driver"]["name"])
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
 
@@ -583,18 +785,18 @@ def build(data: ReportData) -> dict[str, Any]:
 
 
 def _build(data: ReportData) -> tuple[dict[str, Any], str]:
-    plans, omitted = _plans(data)
-    doc = _document(data, plans, omitted)
+    plans, omitted, own = _plans(data)
+    doc = _document(data, plans, omitted, own)
     text = serialize(doc)
     while gzipped_size(text) > MAX_GZIP_BYTES:
-        largest = max(plans, key=lambda p: (p.keep, p.run.name), default=None)
+        largest = max([*plans, own], key=lambda p: (p.keep, p.run.name), default=None)
         if largest is None or largest.keep == 0:
             break  # nothing left to cut: the file is as small as it gets
         largest.keep //= 2
         reason = f"the gzipped SARIF file must be at most {MAX_GZIP_BYTES} bytes"
         if reason not in largest.reasons:
             largest.reasons.append(reason)
-        doc = _document(data, plans, omitted)
+        doc = _document(data, plans, omitted, own)
         text = serialize(doc)
     return doc, text
 
@@ -609,6 +811,7 @@ __all__ = [
     "MAX_RUNS",
     "SECURITY_SEVERITY",
     "artifact_uri",
+    "baseline_state",
     "build",
     "level",
     "render",

@@ -1,6 +1,8 @@
-"""The terminal report: verdict first, then what fails and how to fix it, then what was
-found but tolerated, then what could not be checked. Colour only on a TTY without NO_COLOR;
-every value from the scanned tree is escaped (rich markup and control characters)."""
+"""The terminal report: verdict first, then notices (a change to the gate's own inputs
+first), what fails and how to fix it, then what was accepted or tolerated, then what could
+not be checked. Colour only on a TTY without NO_COLOR (the caller's Console decides); every
+value from the scanned tree, the policy or the waivers file is escaped (rich markup and
+control characters)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from policy_gate.policy.evaluate import Decision, Status, Verdict
-from policy_gate.reports.interface import ReportData, printable
+from policy_gate.reports.interface import ReportData, notice_place, printable
 
 _SEV_STYLE = {
     "critical": "bold red",
@@ -17,15 +19,14 @@ _SEV_STYLE = {
     "low": "cyan",
     "info": "dim",
 }
-_VERDICT = {
-    Verdict.PASS: ("[bold green]PASS[/]", "no violations of the policy"),
-    Verdict.FAIL: ("[bold red]FAIL[/]", "the policy is violated"),
-    Verdict.ERROR: (
-        "[bold red]ERROR[/]",
-        "a required scanner failed, so the result cannot be trusted",
-    ),
+_LABEL = {
+    Verdict.PASS: "[bold green]PASS[/]",
+    Verdict.FAIL: "[bold red]FAIL[/]",
+    Verdict.REVIEW: "[bold yellow]REVIEW[/]",
+    Verdict.ERROR: "[bold red]ERROR[/]",
 }
 MAX_BELOW = 50
+MAX_NOTICES = 50
 
 
 def safe(text: str) -> str:
@@ -35,18 +36,21 @@ def safe(text: str) -> str:
 def render(data: ReportData, console: Console) -> None:
     ev = data.evaluation
     ordered = data.ordered()
-    label, meaning = _VERDICT[ev.verdict]
+    label = _LABEL.get(ev.verdict, f"[bold]{ev.verdict.value.upper()}[/]")
     violations = [d for d in ordered if d.status is Status.VIOLATION]
     below = [d for d in ordered if d.status is Status.BELOW_THRESHOLD]
     shown_below = [d for d in below if d.reported]
+    accepted = data.accepted_summary()
     console.print(
-        f"{label} policy-gate — {meaning}: {len(violations)} violation(s), "
-        f"{len(below)} below threshold, {ev.count(Status.EXCLUDED)} excluded, "
+        f"{label} policy-gate — {ev.verdict.headline}: {len(violations)} violation(s), "
+        + (f"accepted: {accepted}; " if accepted else "")
+        + f"{len(below)} below threshold, {ev.count(Status.EXCLUDED)} excluded, "
         f"{ev.count(Status.DISABLED)} disabled by rule "
         f"(policy {safe(data.policy.name)} {data.policy.sha256[:12]})"
     )
     console.print()
     _scanners(data, console)
+    _notices(data, console)
 
     if violations:
         console.print(f"[bold]Violations ({len(violations)})[/] — these fail the build:")
@@ -65,6 +69,13 @@ def render(data: ReportData, console: Console) -> None:
             f"[red]Budget exceeded[/]: {b.category} allows {b.allowed} {b.severity.label} "
             f"finding(s), {b.found} found."
         )
+    if accepted:
+        console.print(
+            f"[bold]Accepted ({sum(len(v) for v in data.accepted().values())})[/] — over the "
+            f"fail threshold, not failing this run: {accepted} (the JSON report says why, "
+            "per finding)"
+        )
+        console.print()
     if shown_below:
         console.print(f"[bold]Below threshold ({len(below)})[/] — reported, not failing:")
         for d in shown_below[:MAX_BELOW]:
@@ -77,10 +88,17 @@ def render(data: ReportData, console: Console) -> None:
     if ev.verdict is Verdict.FAIL:
         console.print(
             "How to proceed: fix each violation as its line says; if a finding is a false "
-            "positive or an accepted risk, ask a security lead to record it in the policy "
-            "with a reason (see README: Policy reference)."
+            "positive or an accepted risk, ask a security lead to record a waiver with a "
+            "reason, an owner and an expiry date (see docs/waivers.md)."
         )
-    elif ev.verdict is Verdict.ERROR:
+    if ev.policy_change is not None and ev.verdict in (Verdict.FAIL, Verdict.REVIEW):
+        lead = "How to proceed" if ev.verdict is Verdict.REVIEW else "Also"
+        console.print(
+            f"{lead}: this change modifies what the gate enforces (its policy, waivers or "
+            "baseline). The base ref's version was enforced; a security lead must review "
+            "and merge the change."
+        )
+    if ev.verdict is Verdict.ERROR:
         failed = [r for r in data.result.runs if r.status == "failed"]
         for run in failed:
             console.print(f"[red]{run.name} failed[/]: {safe(run.reason)}")
@@ -88,7 +106,27 @@ def render(data: ReportData, console: Console) -> None:
             "[red]The gate could not complete[/]: a required scanner failed. "
             "Exit code 3 — this is not a pass."
         )
-    console.print(f"{label} ({len(violations)} violation(s); exit {ev.verdict.exit_code})")
+    tail = "" if ev.verdict in (Verdict.PASS, Verdict.FAIL) else f"; {ev.verdict.headline}"
+    console.print(f"{label} ({len(violations)} violation(s){tail}; exit {ev.verdict.exit_code})")
+
+
+def _notices(data: ReportData, console: Console) -> None:
+    notices = data.notices()
+    if not notices:
+        return
+    failing = sum(1 for n in notices if n.fails)
+    console.print(f"[bold]Notices ({len(notices)}, {failing} failing)[/]:")
+    for n in notices[:MAX_NOTICES]:
+        mark = "[bold red]  fails[/]" if n.fails else "[yellow]warning[/]"
+        place = notice_place(n)
+        where = f" {safe(place)}:" if place else ""
+        if n.kind == "policy-change":
+            console.print(f"  {mark} [bold]POLICY CHANGE[/]{where} {safe(n.message)}")
+        else:
+            console.print(f"  {mark} {n.kind}{where} {safe(n.message)}")
+    if len(notices) > MAX_NOTICES:
+        console.print(f"  … and {len(notices) - MAX_NOTICES} more (see the JSON report)")
+    console.print()
 
 
 def _scanners(data: ReportData, console: Console) -> None:
@@ -112,6 +150,18 @@ def _scanners(data: ReportData, console: Console) -> None:
     )
     if data.result.advisory_info is not None:
         console.print(f"  {safe(data.result.advisory_info.summary())}")
+    changes = data.changes
+    if changes is not None:
+        console.print(
+            f"  diff mode: against {safe(changes.base_ref)} (base {safe(changes.base[:12])}), "
+            f"{len(changes.files)} changed file(s); only what the change adds can fail"
+        )
+    found, honoured = data.suppression_counts()
+    if found:
+        console.print(
+            f"  inline suppressions: {found} found, {honoured} honoured "
+            f"(policy: inline_suppressions {safe(data.policy.inline_suppressions)})"
+        )
     console.print()
 
 

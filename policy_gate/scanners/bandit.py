@@ -1,5 +1,9 @@
 """bandit: Python SAST. Run in batches of explicit files (no recursion, so it never
-reads a .bandit file or follows a link), in parallel when cores allow."""
+reads a .bandit file or follows a link), in parallel when cores allow.
+
+Always with ``--ignore-nosec``: a ``# nosec`` comment is written by whoever writes the code,
+including the pull request under review, so bandit reports every result and the gate
+decides about each suppression itself (policy_gate.suppressions)."""
 
 from __future__ import annotations
 
@@ -32,18 +36,20 @@ from policy_gate.scanners.interface import (
     unscanned_finding,
 )
 
+SUFFIXES = (".py", ".pyw")
 # bandit rules about hard-coded credentials put the value in the message.
 CREDENTIAL_RULES = frozenset({"B105", "B106", "B107"})
 
 
 class BanditScanner(Scanner):
     name = "bandit"
+    file_local = True
     executable = "bandit"
     categories = (SAST, UNSCANNED)
     description = "Python static analysis (PyCQA bandit)"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
-        return fileset.with_suffix(".py", ".pyw")
+        return fileset.with_suffix(*SUFFIXES)
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
         files = self.targets(ctx.fileset)
@@ -51,15 +57,12 @@ class BanditScanner(Scanner):
         if not files:
             return ScanOutput([], version, 0, 0)
         batches = [b for part in split_evenly(files, ctx.jobs) for b in chunked(part)]
-        honour_nosec = bool(ctx.settings.options.get("honour_inline_suppressions", False))
         done = 0
 
         def run(batch: list[str]) -> Any:
             nonlocal done
-            argv = ["bandit", "-f", "json", "-q"]
-            if not honour_nosec:
-                argv.append("--ignore-nosec")
-            argv += ["--", *(f"./{f}" for f in batch)]
+            argv = ["bandit", "-f", "json", "-q", "--ignore-nosec", "--"]
+            argv += [f"./{f}" for f in batch]
             completed = run_tool(self.name, argv, timeout=ctx.settings.timeout, cwd=ctx.root)
             # bandit exits 0 (clean) or 1 (issues found); anything else is a failure.
             if completed.returncode not in (0, 1):

@@ -21,6 +21,7 @@ from policy_gate.findings import (
     SecretInfo,
     Severity,
     Source,
+    sha256_hex,
 )
 from policy_gate.process import ScannerError, run_tool, scanner_env, stderr_tail
 from policy_gate.redact import find_secret, mask
@@ -44,7 +45,8 @@ MAX_BATCH_FILES = 500
 
 _FILTERS = "detect_secrets.filters."
 # An inline `pragma: allowlist secret` is written by whoever writes the code, including the
-# pull request under review; it is honoured only when the policy says so.
+# pull request under review: detect-secrets reports every secret and the gate decides about
+# each pragma itself (policy_gate.suppressions).
 ALLOWLIST_FILTER = _FILTERS + "allowlist.is_line_allowlisted"
 # Filters that skip whole files by name. The gate already skips binaries by content, and
 # these would silently hide e.g. any path containing "swagger" (every Mojaloop API spec) or
@@ -139,6 +141,7 @@ class _Inventory:
 
 class DetectSecretsScanner(Scanner):
     name = "detect-secrets"
+    file_local = True
     executable = "detect-secrets"
     categories = (SECRET, UNSCANNED)
     description = "Committed credentials and keys (Yelp detect-secrets)"
@@ -154,10 +157,8 @@ class DetectSecretsScanner(Scanner):
 
         processes, cores = plan(ctx.jobs)
         base = ["detect-secrets", "--cores", str(cores), "scan", "--no-verify"]
-        for name in ALWAYS_DISABLED_FILTERS:
+        for name in (*ALWAYS_DISABLED_FILTERS, ALLOWLIST_FILTER):
             base += ["--disable-filter", name]
-        if not ctx.settings.options.get("honour_inline_suppressions", False):
-            base += ["--disable-filter", ALLOWLIST_FILTER]
         lock_args = ["--disable-filter", LOCK_FILTER]
         for plugin in ENTROPY_PLUGINS:
             lock_args += ["--disable-plugin", plugin]
@@ -245,6 +246,11 @@ class DetectSecretsScanner(Scanner):
             f"{kind} committed to the repository ({preview}, sha1:{hashed[:7]}…). Rotate it, "
             "remove it from the code and history, and load it from a secret store."
         )
+        key = hashed
+        if kind == PRIVATE_KEY:
+            # detect-secrets hashes only the BEGIN line, the same for every RSA key: identify
+            # the key by its body, so a baselined key swapped for another one is new.
+            key = _key_body_hash(cache.get(ctx.root / path, []), line) or hashed
         return Finding(
             category=SECRET,
             sources=(Source(self.name, rule_id(kind), severity, confidence, message),),
@@ -253,10 +259,23 @@ class DetectSecretsScanner(Scanner):
             end_line=line,
             message=message,
             flaw_key=f"secret:{hashed}",
-            content_key=hashed,
+            content_key=key,
             title=f"{kind} in source",
             secret=SecretInfo(kind=kind, preview=preview, hash=f"sha1:{hashed}"),
         )
+
+
+PRIVATE_KEY = "Private Key"
+
+
+def _key_body_hash(lines: list[str], begin: int, max_lines: int = 400) -> str | None:
+    """sha256 of a PEM block's body from its BEGIN line (1-based) up to END, if present."""
+    body: list[str] = []
+    for text in lines[begin : begin + max_lines]:
+        if text.lstrip().startswith("-----END"):
+            return sha256_hex("".join(body))[:40]
+        body.append(text.strip())
+    return None
 
 
 def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:

@@ -76,6 +76,9 @@ class Scanner(ABC):
     executable: ClassVar[str]
     categories: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
+    # True when what it reports about a file depends on that file alone (SAST per file,
+    # secrets): in diff mode such a scanner is given only the changed files.
+    file_local: ClassVar[bool] = False
 
     # The first dotted number a tool's `--version` prints is its version (bandit prints the
     # Python version after its own; semgrep only the number).

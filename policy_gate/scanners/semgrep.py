@@ -1,6 +1,10 @@
 """semgrep: Python and JavaScript/TypeScript SAST with the rule pack shipped in
 ``policy_gate/rules/semgrep`` (never the registry; metrics off).
 
+Always with ``--disable-nosem``: a ``nosemgrep`` comment is written by whoever writes the
+code, including the pull request under review, so semgrep reports every result and the gate
+decides about each suppression itself (policy_gate.suppressions).
+
 semgrep exits 0 even when rules or targets fail; its ``errors`` list is read and every
 error is either fatal (a rule or configuration problem: the scan is not trustworthy) or an
 ``unscanned`` finding naming the file it could not analyse.
@@ -47,6 +51,7 @@ CREDENTIAL_CWES = frozenset({"CWE-259", "CWE-321", "CWE-798", "CWE-522"})
 
 class SemgrepScanner(Scanner):
     name = "semgrep"
+    file_local = True
     executable = "semgrep"
     categories = (SAST, UNSCANNED)
     version_args = ("--version", "--disable-version-check")
@@ -100,9 +105,8 @@ class SemgrepScanner(Scanner):
             f"--jobs={max(1, ctx.jobs)}",
             f"--max-target-bytes={max_bytes}",
             f"--timeout={int(ctx.settings.options.get('rule_timeout', DEFAULT_RULE_TIMEOUT))}",
+            "--disable-nosem",
         ]
-        if not ctx.settings.options.get("honour_inline_suppressions", False):
-            argv.append("--disable-nosem")
         for path in self.rule_paths(ctx):
             argv += ["--config", str(path)]
         # semgrep has no list-file option; the file list goes on the command line. Files

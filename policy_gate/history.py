@@ -1,0 +1,114 @@
+"""Secrets in a pull request's history: every commit between the base and the head.
+
+A key added in one commit and deleted in a later commit of the same pull request is gone
+from the head but stays in the repository's history (and in every fork and clone), so it
+must be rotated. The head scan cannot see it; this looks at each commit's added lines.
+
+The blobs are copied out of git into a private directory and scanned as files by the same
+detect-secrets adapter as the head, so the same plugins, filters and masking apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from policy_gate.fileset import compile_patterns, walk
+from policy_gate.findings import SECRET, Finding
+from policy_gate.git import ChangeSet, Commit, GitError, Repo
+from policy_gate.process import ScannerError
+from policy_gate.scanners.detect_secrets import DetectSecretsScanner
+from policy_gate.scanners.interface import (
+    DEFAULT_MAX_FILE_BYTES,
+    ScanContext,
+    ScanOutput,
+    unscanned_finding,
+)
+
+SCANNER = "detect-secrets"
+
+
+def scan_history(
+    repo: Repo, changes: ChangeSet, exclude: Sequence[str], ctx: ScanContext
+) -> ScanOutput:
+    """Secrets on lines added by any commit of the change, each with its commit."""
+    if ctx.work_dir is None:
+        raise ScannerError(SCANNER, "no work directory for the history scan")
+    limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+    spec = compile_patterns(exclude)
+    blobs = ctx.work_dir / "blobs"
+    blobs.mkdir()
+    try:
+        commits = repo.commits(changes.base_ref)
+    except GitError as exc:
+        raise ScannerError(SCANNER, f"cannot list the change's commits: {exc}") from None
+    added: dict[str, tuple[Commit, str, frozenset[int]]] = {}  # blob path -> origin
+    gaps: list[Finding] = []
+    for i, commit in enumerate(commits):
+        ctx.progress(SCANNER, f"history: commit {i + 1}/{len(commits)}")
+        try:
+            additions = repo.commit_additions(commit.sha)
+        except GitError as exc:
+            raise ScannerError(SCANNER, f"cannot read commit {commit.sha[:12]}: {exc}") from None
+        for path, lines in additions.items():
+            if not lines or spec.match_file(path):
+                continue
+            try:
+                data = repo.show(commit.sha, path, limit)
+            except GitError as exc:
+                gap = unscanned_finding(SCANNER, path, f"in commit {commit.sha[:12]}: {exc}")
+                gaps.append(replace(gap, commit=commit.sha))
+                continue
+            if data is None:
+                continue
+            blob = f"{i:05d}/{path}"
+            target = blobs / blob
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            added[blob] = (commit, path, lines)
+    if not added:
+        return ScanOutput(gaps, "", len(gaps), 0, [f"{len(commits)} commit(s), no added lines"])
+
+    output = DetectSecretsScanner().scan(replace(ctx, fileset=walk(blobs)))
+    found: list[Finding] = list(gaps)
+    for f in sorted(output.findings, key=lambda f: (f.path, f.start_line or 0)):
+        commit, path, lines = added[f.path]
+        if f.category == SECRET and f.start_line not in lines:
+            continue  # there before this commit: reported where it was added, or at the base
+        subject = commit.subject if len(commit.subject) <= 72 else commit.subject[:71] + "…"
+        found.append(
+            replace(
+                f,
+                path=path,
+                commit=commit.sha,
+                message=f"{f.message} (added in commit {commit.sha[:12]} \"{subject}\")",
+            )
+        )
+    note = f"{len(commits)} commit(s), {len(added)} changed file version(s) searched"
+    return ScanOutput(
+        findings=found,
+        version=output.version,
+        raw_results=sum(len(f.sources) for f in found),
+        files_scanned=len(added),
+        notes=[note],
+    )
+
+
+def drop_history_duplicates(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per secret and file: the head's when the secret is still there, else the
+    earliest commit that added it (a secret moved around in later commits is one leak)."""
+    findings = list(findings)
+    at_head = {(f.path, f.content_key) for f in findings if f.commit is None and f.secret}
+    kept: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for f in findings:
+        if f.commit is not None and f.secret is not None:
+            key = (f.path, f.content_key)
+            if key in at_head or key in seen:
+                continue
+            seen.add(key)
+        kept.append(f)
+    return kept
+
+
+__all__ = ["drop_history_duplicates", "scan_history"]

@@ -1,0 +1,553 @@
+"""Inline suppression comments (`# nosec`, `nosemgrep`, `pragma: allowlist secret`), found
+by the gate itself.
+
+Such a comment is written by whoever writes the code, including the pull request under
+review. The scanners therefore run with their own suppression handling off and report
+everything; this module finds the comments, with each tool's own syntax, so that the policy
+(not the author) decides whether each one is honoured, and every one is counted and shown.
+
+Each kind is looked for only where its tool looks: `nosec` in bandit's Python files,
+`nosemgrep` in semgrep's Python and JavaScript/TypeScript files, the detect-secrets pragma
+in every text file. In Python and JavaScript/TypeScript only real comments count (a marker
+inside a string literal or docstring is not a suppression).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from policy_gate.findings import (
+    SAST,
+    SECRET,
+    SUPPRESSION,
+    Confidence,
+    Finding,
+    Source,
+    content_key,
+)
+from policy_gate.redact import mask
+from policy_gate.scanners.bandit import SUFFIXES as BANDIT_SUFFIXES
+from policy_gate.scanners.semgrep import SUFFIXES as SEMGREP_SUFFIXES
+
+NOSEC = "nosec"
+NOSEMGREP = "nosemgrep"
+ALLOWLIST = "allowlist"
+SCANNER_OF = {NOSEC: "bandit", NOSEMGREP: "semgrep", ALLOWLIST: "detect-secrets"}
+# The only results a kind can silence; a comment never hides an `unscanned` file.
+_CATEGORY_OF = {NOSEC: SAST, NOSEMGREP: SAST, ALLOWLIST: SECRET}
+HELP_URLS = {
+    NOSEC: "https://bandit.readthedocs.io/en/latest/config.html#exclusions",
+    NOSEMGREP: "https://semgrep.dev/docs/ignoring-files-folders-code",
+}
+MAX_TEXT = 200  # characters of comment or reason kept: a report line, not a document
+BINARY_SNIFF = 8192  # as policy_gate.fileset.is_binary
+
+# bandit 1.9 test names -> ids (plugins and blacklist entries), as its extension manager
+# maps them for `# nosec <name>`. A merged finding may not carry bandit's test name, and
+# blacklist results are all named "blacklist", so the name is resolved here.
+# tests/test_suppressions.py checks this table against the installed bandit.
+BANDIT_TEST_NAMES: Mapping[str, str] = {
+    "assert_used": "B101",
+    "exec_used": "B102",
+    "set_bad_file_permissions": "B103",
+    "hardcoded_bind_all_interfaces": "B104",
+    "hardcoded_password_string": "B105",
+    "hardcoded_password_funcarg": "B106",
+    "hardcoded_password_default": "B107",
+    "hardcoded_tmp_directory": "B108",
+    "try_except_pass": "B110",
+    "try_except_continue": "B112",
+    "request_without_timeout": "B113",
+    "flask_debug_true": "B201",
+    "tarfile_unsafe_members": "B202",
+    "pickle": "B301",
+    "marshal": "B302",
+    "md5": "B303",
+    "ciphers": "B304",
+    "cipher_modes": "B305",
+    "mktemp_q": "B306",
+    "eval": "B307",
+    "mark_safe": "B308",
+    "urllib_urlopen": "B310",
+    "random": "B311",
+    "telnetlib": "B312",
+    "xml_bad_cElementTree": "B313",
+    "xml_bad_ElementTree": "B314",
+    "xml_bad_expatreader": "B315",
+    "xml_bad_expatbuilder": "B316",
+    "xml_bad_sax": "B317",
+    "xml_bad_minidom": "B318",
+    "xml_bad_pulldom": "B319",
+    "ftplib": "B321",
+    "unverified_context": "B323",
+    "hashlib_insecure_functions": "B324",
+    "import_telnetlib": "B401",
+    "import_ftplib": "B402",
+    "import_pickle": "B403",
+    "import_subprocess": "B404",
+    "import_xml_etree": "B405",
+    "import_xml_sax": "B406",
+    "import_xml_expat": "B407",
+    "import_xml_minidom": "B408",
+    "import_xml_pulldom": "B409",
+    "import_xmlrpclib": "B411",
+    "import_httpoxy": "B412",
+    "import_pycrypto": "B413",
+    "import_pyghmi": "B415",
+    "request_with_no_cert_validation": "B501",
+    "ssl_with_bad_version": "B502",
+    "ssl_with_bad_defaults": "B503",
+    "ssl_with_no_version": "B504",
+    "weak_cryptographic_key": "B505",
+    "yaml_load": "B506",
+    "ssh_no_host_key_verification": "B507",
+    "snmp_insecure_version": "B508",
+    "snmp_weak_cryptography": "B509",
+    "paramiko_calls": "B601",
+    "subprocess_popen_with_shell_equals_true": "B602",
+    "subprocess_without_shell_equals_true": "B603",
+    "any_other_function_with_shell_equals_true": "B604",
+    "start_process_with_a_shell": "B605",
+    "start_process_with_no_shell": "B606",
+    "start_process_with_partial_path": "B607",
+    "hardcoded_sql_expressions": "B608",
+    "linux_commands_wildcard_injection": "B609",
+    "django_extra_used": "B610",
+    "django_rawsql_used": "B611",
+    "logging_config_insecure_listen": "B612",
+    "trojansource": "B613",
+    "pytorch_load": "B614",
+    "huggingface_unsafe_download": "B615",
+    "jinja2_autoescape_false": "B701",
+    "use_of_mako_templates": "B702",
+    "django_mark_safe": "B703",
+    "markupsafe_markup_xss": "B704",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One inline suppression comment. ``text`` and ``reason`` hold only what follows the
+    marker: the code before it may be the very secret the comment is about."""
+
+    path: str  # root-relative POSIX path
+    line: int  # 1-based line of the comment
+    kind: str  # NOSEC | NOSEMGREP | ALLOWLIST
+    rules: tuple[str, ...]  # rule ids as written; () = every rule of the tool
+    reason: str  # free text after the ids ('' if none), printable, capped
+    applies_to: int  # the line it silences
+    text: str  # the comment from its marker onward, printable, capped
+
+    @property
+    def bare(self) -> bool:
+        """Silences every rule of its tool on the line (the pragma has no per-rule form,
+        so it is never called bare)."""
+        return not self.rules and self.kind in (NOSEC, NOSEMGREP)
+
+    @property
+    def scanner(self) -> str:
+        return SCANNER_OF[self.kind]
+
+
+# ---------------------------------------------------------------------------- lexing
+# Comments and string literals, so that a marker inside a string is not taken for a
+# comment. Possessive quantifiers keep every alternative linear on hostile input; an
+# unterminated literal runs to the end of its line (or file, for a block) as a tokenizer's
+# error recovery would.
+_PY_LEX = re.compile(
+    r"(?P<c>\#[^\n]*+)"
+    r"|'''(?:[^'\\]|\\.|'(?!''))*+(?:''')?"
+    r'|"""(?:[^"\\]|\\.|"(?!""))*+(?:""")?'
+    r"|'(?:[^'\\\n]|\\.)*+'?"
+    r'|"(?:[^"\\\n]|\\.)*+"?',
+    re.DOTALL,
+)
+# JavaScript/TypeScript: regex literals are not recognised; a quote inside one can at
+# worst hide a comment later on the same line (or, for a backtick, later in the file).
+_JS_LEX = re.compile(
+    r"(?P<c>//[^\n]*+|/\*(?:[^*]|\*(?!/))*+(?:\*/)?)"
+    r"|'(?:[^'\\\n]|\\.)*+'?"
+    r'|"(?:[^"\\\n]|\\.)*+"?'
+    r"|`(?:[^`\\]|\\.)*+`?",
+    re.DOTALL,
+)
+
+# ---------------------------------------------------------------------------- markers
+# bandit (core/manager.py): `#\s*nosec:?` inside a comment token, then test ids or names
+# up to the next '#'. Unlike bandit, `nosec` must end at a word boundary (`# nosecurity`).
+_NOSEC = re.compile(r"#\s*nosec(?![A-Za-z0-9_])")
+_BANDIT_WORD = re.compile(r"[\s,]*([A-Za-z0-9_]+)")
+_BANDIT_ID = re.compile(r"B\d+")
+# semgrep (src/reporting/Nosemgrep.ml): ` nosem` or ` nosemgrep`, any case, after a space
+# anywhere on the line, or with nothing alphanumeric before it on its line (then it applies
+# to the next line); rule ids only after `:` or `=`. semgrep would also take prose that
+# mentions nosemgrep for a suppression; here the marker must open a comment, as semgrep
+# documents it (`# nosemgrep`, `// nosemgrep`, `/* nosemgrep`, ` * nosemgrep` in a block).
+_NOSEM = re.compile(r"(?<![A-Za-z0-9_\-])nosem(?:grep)?(?![A-Za-z0-9_\-])", re.IGNORECASE)
+_SEMGREP_IDS = re.compile(
+    r"[:=]\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*(?:\s*,\s*[A-Za-z0-9_][A-Za-z0-9_.\-]*)*)"
+)
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+# Where a suppression's own words end: at the next comment opener in the same comment.
+_NEXT_OPENER = {"py": re.compile(r"#"), "js": re.compile(r"//|/\*|\*/")}
+_REASON_LEAD = re.compile(r"^[\s,;]*(?:-{1,2}(?!-)|[\u2014\u2013:]|because\b)?\s*", re.IGNORECASE)
+_CLOSERS = ("*/", "-->")
+# A quoted literal without spaces may be a credential; prose in quotes (or an apostrophe
+# in "it's") is left readable.
+_QUOTED_TOKEN = re.compile(r"""(['"`])([^\s'"`]{4,})\1""")
+
+
+@dataclass(frozen=True, slots=True)
+class _Pragma:
+    """One of detect-secrets' pragma patterns and the closer its comment style needs at the
+    end of the line (``*/``, ``-->``)."""
+
+    pattern: re.Pattern[str]
+    closer: str
+    nextline: bool
+
+
+def _pragmas(styles: Sequence[tuple[str, str]]) -> tuple[_Pragma, ...]:
+    """detect-secrets 1.5's patterns (filters/allowlist.py): the same-line pragma after any
+    of its comment styles, the next-line one only alone on its line. Its overlapping
+    ``[ \t]* *`` and lazy ``.*?<closer>`` are rewritten (possessive, closer checked apart)
+    so that a hostile long line cannot make them backtrack."""
+    out: list[_Pragma] = []
+    for start, closer in styles:
+        same = rf"(?P<open>{start})[ \t]*+pragma: ?(?:allow|white)list[ -]secret(?P<rest>.*)$"
+        ahead = (
+            rf"^[ \t]*+(?P<open>{start}) *+pragma: ?allowlist[ -]nextline[ -]secret(?P<rest>.*)$"
+        )
+        out.append(_Pragma(re.compile(same), closer, nextline=False))
+        out.append(_Pragma(re.compile(ahead), closer, nextline=True))
+    return tuple(out)
+
+
+_DS_STYLES = (
+    ("#", ""),
+    ("//", ""),
+    (r"/\*", "*/"),
+    ("'", ""),
+    ("--", ""),
+    (r"<!--[# \t]*+", "-->"),
+)
+_PRAGMAS = _pragmas(_DS_STYLES)
+_PRAGMAS_YAML = _pragmas(_DS_STYLES[:1])  # detect-secrets: only `#` in *.yaml files
+
+
+def find_suppressions(root: Path, files: Sequence[str], max_file_bytes: int) -> list[Suppression]:
+    """Every inline suppression in ``files`` (root-relative POSIX paths from the gate's
+    walk). Each file is read once, never through a symlink; binary files and files larger
+    than ``max_file_bytes`` are skipped, as the scanners skip them."""
+    py = tuple(s.lower() for s in BANDIT_SUFFIXES)
+    js = tuple(s.lower() for s in SEMGREP_SUFFIXES if s.lower() not in py)
+    found: list[Suppression] = []
+    for rel in files:
+        name = rel.lower()
+        lang = "py" if name.endswith(py) else "js" if name.endswith(js) else ""
+        data = _read(root / rel, max_file_bytes)
+        if data is None or not _may_hold_marker(data, lang):
+            continue
+        text = data.decode("utf-8", "surrogateescape")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        found.extend(_parse(rel, text, lang, rel.endswith(".yaml")))
+    return found
+
+
+def _read(path: Path, limit: int) -> bytes | None:
+    """The file's bytes, or None if it is not a readable regular text file within limit."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                return None
+            data = fh.read(limit + 1)
+        except OSError:
+            return None
+    if len(data) > limit or b"\x00" in data[:BINARY_SNIFF]:
+        return None
+    return data
+
+
+def _may_hold_marker(data: bytes, lang: str) -> bool:
+    """A cheap byte search first: most files hold no marker at all."""
+    if b"allowlist" in data or b"whitelist" in data:
+        return True
+    if not lang:
+        return False  # neither bandit nor semgrep reads it
+    return (lang == "py" and b"nosec" in data) or _NOSEM_BYTES.search(data) is not None
+
+
+_NOSEM_BYTES = re.compile(rb"nosem", re.IGNORECASE)  # semgrep ignores case
+_CANDIDATE = re.compile(r"nosec|nosem|pragma", re.IGNORECASE)
+_MAX_COL = 1 << 62
+# kind, rules, reason, lines ahead (0 or 1), text
+_Parsed = tuple[str, tuple[str, ...], str, int, str]
+# (start, end) columns of the comments on one line; code and strings are outside them
+_Spans = list[tuple[int, int]]
+
+
+def _parse(rel: str, text: str, lang: str, yaml: bool) -> list[Suppression]:
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer("\n", text))
+    comments: list[tuple[int, int]] = []
+    if lang:
+        lexer = _PY_LEX if lang == "py" else _JS_LEX
+        comments = [m.span("c") for m in lexer.finditer(text) if m.group("c") is not None]
+    comment_starts = [c[0] for c in comments]
+    out: list[Suppression] = []
+    done: set[int] = set()
+    for candidate in _CANDIDATE.finditer(text):
+        number = bisect.bisect_right(starts, candidate.start())  # 1-based
+        if number in done:
+            continue
+        done.add(number)
+        begin = starts[number - 1]
+        end = starts[number] - 1 if number < len(starts) else len(text)
+        line = text[begin:end]
+        if lang:
+            # comments overlapping this line, clipped to it (a block comment may span lines)
+            first = max(0, bisect.bisect_right(comment_starts, begin) - 1)
+            last = bisect.bisect_left(comment_starts, end)
+            spans = [
+                (max(a, begin) - begin, min(b, end) - begin)
+                for a, b in comments[first:last]
+                if b > begin
+            ]
+            found = _in_code_line(line, lang, spans)
+        else:
+            found = _allowlists(line, _PRAGMAS_YAML if yaml else _PRAGMAS, None)
+        out.extend(
+            Suppression(rel, number, kind, rules, reason, number + ahead, shown)
+            for kind, rules, reason, ahead, shown in found
+        )
+    return out
+
+
+def _comment_end(spans: _Spans | None, col: int) -> int | None:
+    """End column of the comment holding ``col``; None when ``col`` is code or a string.
+    ``spans`` None: a file without comment syntax we know, where any column counts."""
+    if spans is None:
+        return None
+    i = bisect.bisect_right(spans, (col, _MAX_COL)) - 1
+    if i >= 0 and spans[i][0] <= col < spans[i][1]:
+        return spans[i][1]
+    return None
+
+
+def _opener_before(line: str, col: int) -> int | None:
+    """Column of a comment opener (`#`, `//`, `/*`) followed only by blanks up to ``col``."""
+    i = col
+    while i > 0 and line[i - 1] in " \t":
+        i -= 1
+    for opener in ("//", "/*", "#"):
+        if i >= len(opener) and line.startswith(opener, i - len(opener)):
+            return i - len(opener)
+    return None
+
+
+def _in_code_line(line: str, lang: str, spans: _Spans) -> list[_Parsed]:
+    """Suppressions on one line of Python or JavaScript/TypeScript."""
+    alnum = _ALNUM.search(line)
+    first_alnum = alnum.start() if alnum else len(line)
+    marks: list[tuple[int, int, str]] = []  # (start, end, kind)
+    if lang == "py":
+        for m in _NOSEC.finditer(line):
+            if _comment_end(spans, m.start()) is not None:
+                marks.append((m.start(), m.end(), NOSEC))
+                break  # bandit reads the first `nosec` of a comment
+    for m in _NOSEM.finditer(line):
+        col = m.start()
+        alone = first_alnum >= col
+        spaced = alone or line[col - 1] in " \t"
+        leads = _opener_before(line, col) is not None or (
+            alone and line[:col].strip(" \t") in ("", "*")  # inside a block comment
+        )
+        if spaced and leads and _comment_end(spans, col) is not None:
+            marks.append((col, m.end(), NOSEMGREP))
+    marks.sort()
+    out: list[_Parsed] = []
+    for i, (start, end, kind) in enumerate(marks):
+        comment_end = _comment_end(spans, start) or len(line)
+        stop = min(comment_end, marks[i + 1][0]) if i + 1 < len(marks) else comment_end
+        opener = start if kind == NOSEC else _opener_before(line, start)
+        shown = _printable(line[start if opener is None else opener : comment_end])
+        body = line[end:stop]
+        cut = _NEXT_OPENER[lang].search(body)
+        if cut:
+            body = body[: cut.start()]
+        if kind == NOSEC:
+            rules, rest = _bandit_rules(body)
+            out.append((kind, rules, _reason(rest), 0, shown))
+        else:
+            rules, rest = _semgrep_rules(body)
+            ahead = 1 if first_alnum >= start else 0
+            out.append((kind, rules, _reason(rest), ahead, shown))
+    out.extend(_allowlists(line, _PRAGMAS, spans))
+    return out
+
+
+def _bandit_rules(body: str) -> tuple[tuple[str, ...], str]:
+    """Leading test ids (B602) and test names, separated by commas or spaces; the first
+    other word starts the reason, so `B602, B607 - why` is two ids and a reason."""
+    body = body.lstrip()
+    body = body[1:] if body.startswith(":") else body
+    rules: list[str] = []
+    pos = 0
+    while m := _BANDIT_WORD.match(body, pos):
+        word = m.group(1)
+        if not (_BANDIT_ID.fullmatch(word) or word in BANDIT_TEST_NAMES):
+            break
+        rules.append(word)
+        pos = m.end()
+    return tuple(rules), body[pos:]
+
+
+def _semgrep_rules(body: str) -> tuple[tuple[str, ...], str]:
+    """Comma-separated rule ids after `:` or `=`; without either, semgrep reads no ids."""
+    m = _SEMGREP_IDS.match(body)
+    if not m:
+        return (), body
+    ids = tuple(i.strip().rstrip(".") for i in m.group(1).split(","))
+    return tuple(i for i in ids if i), body[m.end() :]
+
+
+def _allowlists(line: str, pragmas: Sequence[_Pragma], spans: _Spans | None) -> list[_Parsed]:
+    """The detect-secrets pragma on one line: the earliest match of its patterns that ends
+    its line as the comment style requires and, in a language we lex, is in a comment."""
+    best: tuple[int, _Pragma, str] | None = None
+    for pragma in pragmas:
+        pos = 0
+        while (m := pragma.pattern.search(line, pos)) is not None:
+            col = m.start("open")
+            if best is not None and col >= best[0]:
+                break
+            rest = m.group("rest").rstrip(" \t")
+            if rest.endswith(pragma.closer) and (spans is None or _comment_end(spans, col)):
+                best = (col, pragma, rest.removesuffix(pragma.closer))
+                break
+            if pragma.nextline:
+                break  # anchored at the line's start: no later match
+            pos = col + 1
+    if best is None:
+        return []
+    col, pragma, rest = best
+    stop = _comment_end(spans, col) or len(line)
+    ahead = 1 if pragma.nextline else 0
+    return [(ALLOWLIST, (), _reason(rest), ahead, _printable(line[col:stop]))]
+
+
+def _reason(rest: str) -> str:
+    rest = rest.strip()
+    for closer in _CLOSERS:
+        rest = rest.removesuffix(closer).rstrip()
+    return _printable(_REASON_LEAD.sub("", rest, count=1).strip())
+
+
+def _printable(value: str) -> str:
+    """Control, format (bidi) and undecodable characters escaped, token-like quoted
+    literals masked, capped at MAX_TEXT: a comment is shown in terminals, logs and
+    pull-request comments, and may quote a credential."""
+    value = _QUOTED_TOKEN.sub(lambda m: m[1] + mask(m[2]) + m[1], value.strip())
+    out: list[str] = []
+    size = 0
+    for ch in value:
+        if ch.isprintable():
+            piece = ch
+        elif "\udc80" <= ch <= "\udcff":  # an undecodable byte (surrogateescape)
+            piece = f"\\x{ord(ch) - 0xDC00:02x}"
+        else:
+            piece = ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+        out.append(piece)
+        size += len(piece)
+        if size > MAX_TEXT:
+            return "".join(out)[: MAX_TEXT - 1] + "…"
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------- matching
+
+
+def covers(s: Suppression, finding: Finding) -> bool:
+    """Whether ``s`` would silence ``finding``, by its tool's rules: a result of that tool,
+    on the line it applies to, of a rule it names (or any rule, when bare).
+
+    semgrep honours `nosemgrep` only on the first line of its match; detect-secrets
+    reports one line. bandit honours `nosec` on any line of the flagged expression, but a
+    Finding keeps only the reported line and the expression's last one, so a `nosec` on an
+    earlier line of a multi-line call does not cover it (stricter than bandit). A merged
+    finding is covered when one of its sources is covered.
+    """
+    if finding.path != s.path or finding.start_line is None:
+        return False
+    if finding.category != _CATEGORY_OF[s.kind]:
+        return False
+    start = finding.start_line
+    end = max(start, finding.end_line or start)
+    on_line = s.applies_to == start if s.kind == NOSEMGREP else start <= s.applies_to <= end
+    if not on_line:
+        return False
+    return any(src.scanner == s.scanner and _names(s, src.rule_id) for src in finding.sources)
+
+
+def _names(s: Suppression, rule_id: str) -> bool:
+    if s.kind == ALLOWLIST or not s.rules:
+        return True
+    if s.kind == NOSEC:  # bandit's Source.rule_id is the test id (B602)
+        return any(r == rule_id or BANDIT_TEST_NAMES.get(r) == rule_id for r in s.rules)
+    # semgrep's Source.rule_id is the last dotted component of its check_id; semgrep
+    # accepts the full id or any dotted suffix of it.
+    return any(r == rule_id or r.rsplit(".", 1)[-1] == rule_id for r in s.rules)
+
+
+def bare_findings(suppressions: Sequence[Suppression]) -> list[Finding]:
+    """A finding for every `nosec` / `nosemgrep` that names no rule: it silences every
+    rule of its tool on the line, including rules added later, so it is shown for review."""
+    out: list[Finding] = []
+    for s in suppressions:
+        if not s.bare:
+            continue
+        name = s.path.lower()
+        js = name.endswith(SEMGREP_SUFFIXES) and not name.endswith(BANDIT_SUFFIXES)
+        opener = "//" if js else "#"
+        if s.kind == NOSEC:
+            example = f"{opener} nosec B602 - <reason>"
+            hint = ""
+        else:
+            example = f"{opener} nosemgrep: <rule-id> - <reason>"
+            hint = (
+                " (semgrep reads rule ids only after a colon: `nosemgrep: <rule-id>`)"
+                if s.reason
+                else ""
+            )
+        message = (
+            f"`{s.text}` names no rule, so it silences every {s.scanner} rule on line "
+            f"{s.applies_to}, including rules added later{hint}."
+        )
+        out.append(
+            Finding(
+                category=SUPPRESSION,
+                sources=(Source("policy-gate", f"bare-{s.kind}", None, Confidence.HIGH, message),),
+                path=s.path,
+                start_line=s.line,
+                end_line=s.line,
+                message=message,
+                flaw_key=f"bare-{s.kind}",
+                content_key=content_key(s.text),
+                title="Inline suppression without a rule id",
+                help_url=HELP_URLS[s.kind],
+                fix=f"Name the rule(s) it is meant for: `{example}`.",
+            )
+        )
+    return out

@@ -1,0 +1,318 @@
+"""Pull-request diff mode on real multi-commit git histories, with the real scanners:
+only what the change introduces fails, the verdict equals a full scan filtered to the
+changed lines, secrets in any commit of the change fail, and the policy, waivers and
+baseline come from the base ref (a pull request cannot weaken its own gate)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXTENDS_OFFLINE, GateRun
+
+# A fake AWS key of the documented example shape; detect-secrets flags it.
+FAKE_AWS = "AKIAZ7XQ4PLMNB8RT2WE"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org",
+         "-c", "commit.gpgsign=false", *args],
+        cwd=repo, check=True, capture_output=True, text=True,
+    ).stdout.strip()
+
+
+def write(repo: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def commit(repo: Path, message: str, files: dict[str, str] | None = None) -> str:
+    if files:
+        write(repo, files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+BASE_FILES = {
+    "app.py": """\
+        import subprocess
+
+
+        def run(cmd):
+            return subprocess.call(cmd, shell=True)
+        """,
+    "util.py": """\
+        import yaml
+
+
+        def load(text):
+            return yaml.load(text)
+        """,
+    "requirements.txt": "pyyaml==5.3\nrequests==2.32.3\n",
+    "README.md": "service\n",
+}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "svc"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    write(root, BASE_FILES)
+    commit(root, "base")
+    git(root, "checkout", "-q", "-b", "feature")
+    return root
+
+
+def changed_lines(repo: Path, base: str) -> dict[str, set[int] | None]:
+    """The test's own reading of `git diff` (independent of policy_gate.git)."""
+    out: dict[str, set[int] | None] = {}
+    diff = git(repo, "diff", "-U0", "--no-color", "-M", base)
+    current = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            current = None if line == "+++ /dev/null" else line[6:]
+            if current is not None:
+                out.setdefault(current, set())
+        elif line.startswith("--- /dev/null") and current is None:
+            pass
+        elif line.startswith("@@") and current is not None:
+            m = re.match(r"@@ -\S+ \+(\d+)(?:,(\d+))? @@", line)
+            assert m
+            start, count = int(m.group(1)), int(m.group(2) or "1")
+            lines = out[current]
+            assert lines is not None
+            lines.update(range(start, start + count))
+    return out
+
+
+def violations(report: dict[str, Any]) -> set[tuple[str, str, int | None]]:
+    return {
+        (f["rule_id"], f["path"], f["start_line"])
+        for f in report["findings"]
+        if f["status"] == "violation"
+    }
+
+
+def test_diff_verdict_equals_full_scan_filtered_to_changed_lines(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    base = git(repo, "rev-parse", "main")
+    commit(repo, "new flaw in app.py, unrelated edit", {
+        "app.py": """\
+            import subprocess
+            import os
+
+
+            def run(cmd):
+                return subprocess.call(cmd, shell=True)
+
+
+            def run_again(cmd):
+                os.system(cmd)
+            """,
+        "README.md": "service, now documented\n",
+    })
+    commit(repo, "add a vulnerable dependency, keep the old one", {
+        "requirements.txt": "pyyaml==5.3\nrequests==2.32.3\njinja2==2.10\n",
+    })
+
+    full = gate(repo)
+    diff = gate(repo, "--diff-base", "main")
+    assert full.report is not None and diff.report is not None, full.output + diff.output
+
+    # Full scan filtered by the test's own reading of the diff: findings on added or
+    # modified lines, and dependencies the base's requirements did not have.
+    changed = changed_lines(repo, base)
+    base_pins = set(BASE_FILES["requirements.txt"].split())
+    expected = set()
+    for f in full.report["findings"]:
+        if f["status"] != "violation":
+            continue
+        if f["dependency"]:
+            dep = f["dependency"]
+            pin = f"{dep['package']}=={dep['version']}"
+            introduced = f["path"] in changed and pin not in base_pins
+        else:
+            lines = changed.get(f["path"], set())
+            span = range(f["start_line"] or 0, (f["end_line"] or f["start_line"] or 0) + 1)
+            introduced = lines is None or any(n in lines for n in span)
+        if introduced:
+            expected.add((f["rule_id"], f["path"], f["start_line"]))
+
+    assert expected, "the change must introduce something for this test to mean anything"
+    assert violations(diff.report) == expected
+    assert diff.code == 1 and diff.report["verdict"] == "fail"
+    # The pre-existing flaws are still shown, as pre-existing, not dropped.
+    statuses = {(f["rule_id"], f["path"]): f["status"] for f in diff.report["findings"]}
+    assert any(s == "pre-existing" for s in statuses.values())
+    assert any(f["dependency"] and f["dependency"]["package"] == "pyyaml"
+               and f["status"] == "pre-existing" for f in diff.report["findings"])
+    assert any(f["dependency"] and f["dependency"]["package"] == "jinja2"
+               and f["status"] == "violation" for f in diff.report["findings"])
+    # SAST and secrets read only the changed files.
+    assert diff.scanner("bandit")["files_scanned"] < full.scanner("bandit")["files_scanned"]
+    assert not any(f["path"] == "util.py" for f in diff.report["findings"])
+
+
+def test_unchanged_rename_introduces_nothing(repo: Path, gate: Callable[..., GateRun]) -> None:
+    git(repo, "mv", "app.py", "service_app.py")
+    commit(repo, "rename")
+    diff = gate(repo, "--diff-base", "main")
+    assert diff.code == 0, diff.output
+    assert diff.report is not None
+    assert not violations(diff.report)
+
+
+def test_secret_added_and_removed_within_the_change_still_fails(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    leak = commit(repo, "add config", {"settings.py": f'AWS_KEY = "{FAKE_AWS}"\n'})
+    commit(repo, "oops, remove the key", {"settings.py": 'AWS_KEY = os.environ["AWS_KEY"]\n'})
+    diff = gate(repo, "--diff-base", "main")
+    assert diff.report is not None, diff.output
+    secrets = [f for f in diff.report["findings"] if f["category"] == "secret"]
+    assert len(secrets) == 1, secrets
+    secret = secrets[0]
+    assert secret["status"] == "violation"
+    assert secret["commit"] == leak
+    assert leak[:12] in secret["message"]
+    assert diff.code == 1
+    # never the value
+    everything = diff.output + json.dumps(diff.report)
+    assert FAKE_AWS not in everything
+    history = diff.scanner("secrets-history")
+    assert history["status"] == "ok"
+
+
+def test_policy_and_exclude_changes_in_the_pr_do_not_apply(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "add the repository policy", {
+        ".policy-gate/policy.yaml": EXTENDS_OFFLINE + "\nname: svc\n",
+    })
+    git(repo, "checkout", "-q", "-B", "feature")
+    # The PR adds a flaw in a new file and tries to exclude that file.
+    commit(repo, "new module, excluded", {
+        "newmod/run.py": "import os\n\n\ndef go(c):\n    os.system(c)\n",
+        ".policy-gate/policy.yaml": EXTENDS_OFFLINE + "\nname: svc\nexclude: [\"newmod/\"]\n",
+    })
+    policy = str(repo / ".policy-gate" / "policy.yaml")
+    diff = gate(repo, "--diff-base", "main", "--policy", policy)
+    assert diff.report is not None, diff.output
+    assert diff.code == 1
+    assert any(f["path"] == "newmod/run.py" and f["status"] == "violation"
+               for f in diff.report["findings"])
+    review = diff.report["review_required"]
+    assert review and ".policy-gate/policy.yaml" in review["message"]
+    assert "policy change needs security review" in diff.output
+
+    # A full scan of the same tree (e.g. after merge) uses the new policy.
+    full = gate(repo, "--policy", policy)
+    assert full.report is not None
+    assert not any(f["path"] == "newmod/run.py" for f in full.report["findings"])
+
+
+def test_policy_only_change_gets_the_review_verdict(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "add the repository policy", {
+        ".policy-gate/policy.yaml": EXTENDS_OFFLINE + "\nname: svc\n",
+    })
+    git(repo, "checkout", "-q", "-B", "feature")
+    commit(repo, "relax", {
+        ".policy-gate/policy.yaml": EXTENDS_OFFLINE
+        + "\nname: svc\nrules:\n  'bandit:B602': {disable: true, reason: too noisy for us}\n",
+    })
+    policy = str(repo / ".policy-gate" / "policy.yaml")
+    diff = gate(repo, "--diff-base", "main", "--policy", policy)
+    assert diff.report is not None, diff.output
+    assert diff.report["verdict"] == "review"
+    assert diff.code == 1
+    # A policy that only warns lets it through, still saying so.
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "warn only", {
+        ".policy-gate/policy.yaml": EXTENDS_OFFLINE
+        + "\nname: svc\nreview: {policy_change: warn}\n",
+    })
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "rebase", "-q", "main", "-X", "theirs")
+    diff = gate(repo, "--diff-base", "main", "--policy", policy)
+    assert diff.report is not None, diff.output
+    assert diff.report["verdict"] == "pass" and diff.code == 0
+    assert diff.report["review_required"] is not None
+
+
+def test_waivers_added_by_the_pr_are_not_applied(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    commit(repo, "new flaw", {"job.py": "import os\n\n\ndef go(c):\n    os.system(c)\n"})
+    first = gate(repo, "--diff-base", "main")
+    assert first.report is not None and first.code == 1
+    target = next(f for f in first.report["findings"] if f["status"] == "violation")
+    commit(repo, "waive it myself", {".policy-gate/waivers.yaml": f"""\
+        version: 1
+        waivers:
+          - fingerprint: {target['fingerprint']}
+            reason: I say this is fine, trust me
+            owner: pr-author
+            expires: 2099-01-01
+        """})
+    second = gate(repo, "--diff-base", "main", env={"POLICY_GATE_TODAY": "2098-12-30"})
+    assert second.report is not None, second.output
+    assert second.code == 1
+    assert any(f["fingerprint"] == target["fingerprint"] and f["status"] == "violation"
+               for f in second.report["findings"])
+    assert second.report["review_required"] is not None
+
+
+def test_missing_base_is_a_usage_error(repo: Path, gate: Callable[..., GateRun]) -> None:
+    run = gate(repo, "--diff-base", "no-such-branch")
+    assert run.code == 2
+    assert "no-such-branch" in run.stderr
+
+
+def test_github_pull_request_event_turns_diff_mode_on(
+    repo: Path, gate: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    base = git(repo, "rev-parse", "main")
+    commit(repo, "rename only", {"extra.md": "docs\n"})
+    event = tmp_path / "event.json"
+    head = git(repo, "rev-parse", "HEAD")
+    event.write_text(json.dumps(
+        {"pull_request": {"number": 7, "base": {"sha": base}, "head": {"sha": head}}}
+    ))
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(event),
+           "GITHUB_WORKSPACE": str(repo)}
+    run = gate(repo, env=env)
+    assert run.report is not None, run.output
+    assert run.report["diff"] is not None and run.report["diff"]["base"] == base
+    assert run.code == 0  # the base's flaws are pre-existing
+    full = gate(repo, "--full-scan", env=env)
+    assert full.report is not None and full.report["diff"] is None
+    assert full.code == 1
+
+
+def test_policy_added_by_the_pr_itself_is_refused_with_a_hint(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    commit(repo, "bring my own policy", {
+        ".policy-gate/policy.yaml": EXTENDS_OFFLINE + "\nname: mine\nexclude: [\"*.py\"]\n",
+    })
+    run = gate(repo, "--diff-base", "main", "--policy",
+               str(repo / ".policy-gate" / "policy.yaml"))
+    assert run.code == 2
+    assert "not at the base ref" in run.stderr and "merge the policy first" in run.stderr
