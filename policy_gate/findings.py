@@ -60,7 +60,12 @@ UNSCANNED = "unscanned"  # a file a scanner could not analyse: never silently sk
 # An inline comment that silences every rule on its line (`# nosec`, `nosemgrep` with no
 # rule id): the gate reports it so that blanket silencing is visible and reviewable.
 SUPPRESSION = "suppression"
-CATEGORIES: tuple[str, ...] = (SAST, SECRET, DEPENDENCY, LICENSE, UNSCANNED, SUPPRESSION)
+DATA = "data"  # payment card numbers (PANs) and personal data in code, fixtures, logs (M12)
+CI = "ci"  # container images and CI workflows: pinned bases, non-root, pinned actions (M9)
+COVERAGE = "coverage"  # unit-test coverage below the policy's thresholds (M7)
+CATEGORIES: tuple[str, ...] = (
+    SAST, SECRET, DEPENDENCY, LICENSE, DATA, CI, COVERAGE, UNSCANNED, SUPPRESSION
+)
 
 
 @dataclass(frozen=True, slots=True)

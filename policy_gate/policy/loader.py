@@ -34,7 +34,12 @@ from policy_gate.policy.model import (
 )
 from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScannerSettings
 
-SCANNER_NAMES = ("bandit", "semgrep", "detect-secrets", "pip-audit", "osv", "licenses", "safety")
+SCANNER_NAMES = (
+    "bandit", "semgrep", "detect-secrets", "pip-audit", "osv", "licenses", "safety",
+    "data-protection", "dockerfile", "workflows", "coverage",
+)
+# Rule keys may also name the gate's own checks (e.g. policy-gate:bare-nosec).
+RULE_SCANNERS = (*SCANNER_NAMES, "policy-gate")
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_POLICY = "builtin:mojaloop"
 
@@ -60,6 +65,18 @@ DEFAULTS: dict[str, Any] = {
         "osv": {"enabled": True, "optional": False, "timeout": 600},
         "licenses": {"enabled": True, "optional": False, "timeout": 600},
         "safety": {"enabled": False, "optional": True, "timeout": 600},
+        "data-protection": {"enabled": True, "optional": False, "timeout": 600},
+        "dockerfile": {"enabled": True, "optional": False, "timeout": 300, "allowed_ports": []},
+        "workflows": {"enabled": True, "optional": False, "timeout": 300},
+        "coverage": {
+            "enabled": True,
+            "optional": False,
+            "timeout": 300,
+            # M7: nyc check-coverage per file at 90 % for all four metrics
+            "total": {"lines": 90, "statements": 90, "functions": 90, "branches": 90},
+            "per_file": {"lines": 90, "statements": 90, "functions": 90, "branches": 90},
+            "reports": [],
+        },
     },
     "advisories": {},
     "waivers": {
@@ -308,14 +325,14 @@ def _schema_problem(
         bad = err.instance
         line, col = located.where((*path, str(bad)) if isinstance(bad, str) else path)
         scanner = str(bad).split(":", 1)[0]
-        if ":" in str(bad) and scanner not in SCANNER_NAMES:
+        if ":" in str(bad) and scanner not in RULE_SCANNERS:
             return Problem(
                 name,
                 line,
                 col,
                 _dotted((*path, str(bad))),
                 f"unknown scanner '{scanner}'",
-                f"known scanners: {', '.join(SCANNER_NAMES)}",
+                f"known scanners: {', '.join(RULE_SCANNERS)}",
             )
         return Problem(
             name,
