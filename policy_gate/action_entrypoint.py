@@ -58,6 +58,7 @@ REPORT_FILES: dict[str, str] = {
     "markdown": "policy-gate.md",
     "cyclonedx": "policy-gate.cdx.json",
     "openvex": "policy-gate.vex.json",
+    "compliance": "policy-gate.compliance.md",  # and policy-gate.compliance.html beside it
 }
 
 _TRUE = frozenset({"true", "True", "TRUE"})
@@ -431,7 +432,7 @@ def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:
     so that the scan, which may cover output-dir, never reads the gate's own old output."""
     out_dir = (workspace / next(iter(reports.values()))).parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in REPORT_FILES.values():
+    for name in (*REPORT_FILES.values(), "policy-gate.compliance.html"):
         (out_dir / name).unlink(missing_ok=True)
 
 

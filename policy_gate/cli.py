@@ -27,7 +27,7 @@ from policy_gate.runner import Listener
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx", "openvex")
+FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx", "openvex", "compliance")
 
 
 def _console(stream: TextIO, *, force_plain: bool = False) -> Console:
@@ -199,7 +199,8 @@ def _today(env: dict[str, str]) -> dt.date | None:
     "formats",
     multiple=True,
     type=click.Choice(FORMATS),
-    help="Extra report format; give --output once per --format, in the same order.",
+    help="Extra report format; give --output once per --format, in the same order. "
+    "`compliance` writes Markdown to the output and a self-contained HTML page beside it.",
 )
 @click.option(
     "--output",
@@ -239,6 +240,13 @@ def scan(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, "utf-8")
             written[fmt] = str(target)
+            if fmt == "compliance":
+                # the risk officer's copy: one self-contained HTML page beside the Markdown
+                from policy_gate.reports import compliance
+
+                page = compliance_html_path(target)
+                page.write_text(compliance.render_html(data), "utf-8")
+                written["compliance-html"] = str(page)
     if "-" not in map(str, outputs):
         terminal.render(data, out)
     if args.in_github:
@@ -321,6 +329,13 @@ def explain(finding: str, report_path: Path | None, **kwargs: Any) -> None:
     out.print(explainer.render(matches[0]), markup=False, highlight=False)
 
 
+def compliance_html_path(markdown: Path) -> Path:
+    """report.md -> report.html; any other name gets .html appended."""
+    if markdown.suffix.lower() == ".md":
+        return markdown.with_suffix(".html")
+    return markdown.with_name(markdown.name + ".html")
+
+
 def render_format(fmt: str, data: ReportData) -> str:
     """One report as text; each format is a module in policy_gate.reports."""
     if fmt == "json":
@@ -345,6 +360,10 @@ def render_format(fmt: str, data: ReportData) -> str:
         from policy_gate.reports import openvex
 
         return openvex.render(data)
+    if fmt == "compliance":
+        from policy_gate.reports import compliance
+
+        return compliance.render(data)
     raise click.UsageError(f"unknown format {fmt!r}")
 
 

@@ -26,7 +26,7 @@ EXAMPLE_ADVISORIES = REPO / "examples" / "advisories"
 OFFLINE_POLICY = REPO / "tests" / "policies" / "offline-snapshot.yaml"
 EXTENDS_OFFLINE = f"extends: {OFFLINE_POLICY}"
 REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "pip-audit", "safety", "pysemgrep",
-                 "semgrep-core")
+                 "semgrep-core", "zizmor")
 
 
 @pytest.fixture(scope="session")

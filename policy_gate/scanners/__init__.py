@@ -8,12 +8,16 @@ from policy_gate.scanners.interface import Scanner
 def registry() -> dict[str, Scanner]:
     """Every scanner the gate knows, in the order reports list them."""
     from policy_gate.scanners.bandit import BanditScanner
+    from policy_gate.scanners.coverage import CoverageScanner
+    from policy_gate.scanners.data_protection import DataProtectionScanner
     from policy_gate.scanners.detect_secrets import DetectSecretsScanner
+    from policy_gate.scanners.dockerfile import DockerfileScanner
     from policy_gate.scanners.licenses import LicensesScanner
     from policy_gate.scanners.osv import OSVScanner
     from policy_gate.scanners.pip_audit import PipAuditScanner
     from policy_gate.scanners.safety import SafetyScanner
     from policy_gate.scanners.semgrep import SemgrepScanner
+    from policy_gate.scanners.workflows import WorkflowsScanner
 
     scanners: list[Scanner] = [
         BanditScanner(),
@@ -23,5 +27,9 @@ def registry() -> dict[str, Scanner]:
         OSVScanner(),
         LicensesScanner(),
         SafetyScanner(),
+        DataProtectionScanner(),
+        DockerfileScanner(),
+        WorkflowsScanner(),
+        CoverageScanner(),
     ]
     return {s.name: s for s in scanners}

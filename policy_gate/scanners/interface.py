@@ -69,6 +69,9 @@ class ScanOutput:
     notes: list[str] = field(default_factory=list)
     # Packages the scanner audited or checked (dependency scanners), for the SBOM.
     inventory: list[Package] = field(default_factory=list)
+    # Why the scanner ran but had nothing it could check (e.g. no coverage report): its
+    # controls are "not run" in the compliance report, never a silent pass.
+    not_checked: str = ""
 
 
 class Scanner(ABC):

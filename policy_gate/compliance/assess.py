@@ -1,0 +1,521 @@
+"""Judge every control of the catalogue against one gate run: pass, fail, not-run or
+not-covered, with the evidence behind each status.
+
+:func:`assess` is a pure function of the report data (plus the commit, which the caller
+looks up with :func:`head_commit`), so the same run always gives the same answer and the
+Markdown and HTML renderings cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from policy_gate import __version__
+from policy_gate.compliance.catalogue import (
+    FRAMEWORKS,
+    Catalogue,
+    Check,
+    Control,
+    ControlMap,
+    build_map,
+    load_catalogue,
+)
+from policy_gate.findings import DEPENDENCY, LICENSE, SUPPRESSION
+from policy_gate.policy.evaluate import ACCEPTED, Decision, Status
+from policy_gate.reports.interface import ReportData
+from policy_gate.runner import AUDIT_SCANNERS, ScannerRun
+from policy_gate.scanners import registry
+
+PASS = "pass"  # noqa: S105 - a status, not a password
+FAIL = "fail"
+NOT_RUN = "not-run"
+NOT_COVERED = "not-covered"
+STATUSES: tuple[str, ...] = (FAIL, NOT_RUN, NOT_COVERED, PASS)
+
+GLOSSARY: dict[str, str] = {
+    PASS: "Every check covering the control ran to completion and found nothing that fails "
+    "the policy. Accepted findings (waived, baselined, pre-existing, suppressed) are listed.",
+    FAIL: "At least one covering check found a violation, or the gate's configuration is "
+    "weaker than the control requires. The violations are listed.",
+    NOT_RUN: "A covering check did not run: its scanner was disabled, not selected, failed "
+    "or skipped, or no scanner in this gate checks it. Absence of findings proves nothing.",
+    NOT_COVERED: "No automated check covers the control. Manual evidence is needed.",
+}
+
+GATE = "policy-gate"  # the gate itself: looks for inline suppression comments on every scan
+_WAIVER_NOTICES = ("expired-waiver", "waiver-too-long", "stale-waiver")
+
+
+@dataclass(frozen=True)
+class ScannerEvidence:
+    name: str
+    status: str  # ok | failed | skipped | disabled | missing
+    version: str = ""
+    reason: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    title: str
+    origins: tuple[str, ...]
+    status: str  # pass | fail | not-run
+    why: str
+    scanners: tuple[ScannerEvidence, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    cwe: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaiverEvidence:
+    id: str
+    owner: str
+    expires: dt.date
+    reason: str
+    where: str  # the finding it accepts
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    control: Control
+    status: str
+    why: str
+    checks: tuple[CheckResult, ...]
+    violations: tuple[Decision, ...]
+    accepted: tuple[Decision, ...]
+    counts: Counter[str]  # decision status -> count, each finding once
+    waivers: tuple[WaiverEvidence, ...]
+    not_run: tuple[tuple[str, str], ...]  # (what, why)
+    failures: tuple[str, ...]  # configuration or budget failures (not findings)
+    related: tuple[str, ...]
+
+    @property
+    def below_threshold(self) -> int:
+        return self.counts.get(Status.BELOW_THRESHOLD.value, 0)
+
+    @property
+    def not_enforced(self) -> int:
+        return self.counts.get(Status.EXCLUDED.value, 0) + self.counts.get(
+            Status.DISABLED.value, 0
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What identifies the run the statuses rest on."""
+
+    root: str
+    commit: str | None
+    commit_source: str  # "git HEAD", "diff head", or why it is unknown
+    policy_name: str
+    policy_files: tuple[str, ...]
+    policy_sha256: str
+    scanners: tuple[ScannerEvidence, ...]
+    scanned_at: str
+    gate_version: str
+    verdict: str
+    verdict_headline: str
+    advisories: str  # advisory data and its age at scan time, or how the audit got it
+    files_in_scope: int
+    diff: str = ""  # "base..head" in diff mode
+    waivers: str = ""  # waivers file, count and hash
+
+
+@dataclass(frozen=True)
+class Assessment:
+    evidence: Evidence
+    controls: tuple[ControlResult, ...]
+    catalogue: Catalogue
+    unknown_sources: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def by_status(self) -> Counter[str]:
+        return Counter(c.status for c in self.controls)
+
+    def result(self, control_id: str) -> ControlResult:
+        return next(c for c in self.controls if c.control.id == control_id)
+
+
+def head_commit(data: ReportData) -> tuple[str | None, str]:
+    """(sha, where it came from): diff mode's head, else the scanned root's git HEAD.
+
+    Best effort: a tree outside git, or a git that fails, gives (None, why)."""
+    changes = data.changes
+    if changes is not None and changes.head:
+        return changes.head, "diff head"
+    try:
+        from policy_gate.git import Repo
+
+        return Repo.open(data.result.root).head(), "git HEAD"
+    except Exception as exc:  # any failure means "unknown", never a crash
+        return None, f"not a git work tree or HEAD unreadable ({type(exc).__name__})"
+
+
+def _runs(data: ReportData) -> dict[str, ScannerRun]:
+    return {r.name: r for r in data.result.runs}
+
+
+def _scanner_evidence(data: ReportData, name: str) -> ScannerEvidence:
+    settings = data.policy.scanners.get(name)
+    optional = bool(settings is not None and settings.optional)
+    run = _runs(data).get(name)
+    if run is None:
+        return ScannerEvidence(name, "missing", reason="not part of this run", optional=optional)
+    if run.status == "ok" and run.output is not None and run.output.not_checked:
+        return ScannerEvidence(name, "not checked", run.version, run.output.not_checked, optional)
+    return ScannerEvidence(name, run.status, run.version, run.reason, optional)
+
+
+def _coverage(
+    data: ReportData, scanners: list[str]
+) -> tuple[bool, str, tuple[ScannerEvidence, ...]]:
+    """Whether the scanners behind a check ran: every required one must complete; optional
+    ones (a second opinion) may be absent as long as one scanner completed."""
+    ev = tuple(_scanner_evidence(data, s) for s in scanners)
+    if not ev:
+        return False, "no scanner in this gate checks it", ev
+    missing = [e for e in ev if e.status != "ok" and not e.optional]
+    if missing:
+        return False, "; ".join(
+            f"{e.name} {e.status}: {e.reason or 'no reason given'}" for e in missing
+        ), ev
+    if not any(e.status == "ok" for e in ev):
+        return False, "; ".join(
+            f"{e.name} {e.status}: {e.reason or 'no reason given'}" for e in ev
+        ), ev
+    return True, "", ev
+
+
+def _category_scanners(category: str) -> list[str]:
+    names = [n for n, s in registry().items() if category in s.categories]
+    return [GATE, *names] if category == SUPPRESSION else names
+
+
+def _findings_status(decisions: Iterable[Decision], ran: bool, why_not: str,
+                     extra_fail: list[str]) -> tuple[str, str]:
+    ds = list(decisions)
+    violations = sum(1 for d in ds if d.status is Status.VIOLATION)
+    if violations or extra_fail:
+        parts = [f"{violations} violation(s)"] if violations else []
+        return FAIL, "; ".join(parts + extra_fail)
+    if not ran:
+        return NOT_RUN, why_not
+    accepted = sum(1 for d in ds if d.status in ACCEPTED)
+    return PASS, f"ran; no violations ({len(ds)} finding(s), {accepted} accepted)"
+
+
+def _with_gate(data: ReportData, ev: tuple[ScannerEvidence, ...]) -> tuple[ScannerEvidence, ...]:
+    return tuple(
+        ScannerEvidence(GATE, "ok", __version__) if e.name == GATE else e for e in ev
+    )
+
+
+def _check_category(data: ReportData, name: str) -> CheckResult:
+    ran, why, ev = _coverage(data, [s for s in _category_scanners(name) if s != GATE])
+    if name == SUPPRESSION:  # the gate itself always looks
+        ran, why = True, ""
+        ev = (ScannerEvidence(GATE, "ok", __version__), *ev)
+    ds = tuple(d for d in data.evaluation.decisions if d.finding.category == name)
+    budgets = [
+        f"budget exceeded: {b.found} {b.severity.label} finding(s), {b.allowed} allowed"
+        for b in data.evaluation.budgets if b.category == name
+    ]
+    if name not in data.policy.categories:
+        return CheckResult(Check("category", name), f"category {name}", (), NOT_RUN,
+                           "the policy has no such category", _with_gate(data, ev), ds)
+    status, text = _findings_status(ds, ran, why, budgets)
+    return CheckResult(Check("category", name), f"category {name}", (), status, text,
+                       _with_gate(data, ev), ds)
+
+
+def _check_rule(data: ReportData, name: str) -> CheckResult:
+    scanner = name.partition(":")[0]
+    ran, why, ev = _coverage(data, [scanner] if scanner in registry() else [])
+    if not ev:
+        why = f"no scanner named {scanner} in this gate"
+    ds = tuple(
+        d for d in data.evaluation.decisions
+        if any(s.qualified_rule == name for s in d.finding.sources)
+    )
+    status, text = _findings_status(ds, ran, why, [])
+    return CheckResult(Check("rule", name), f"rule {name}", (), status, text, ev, ds)
+
+
+def _check_scanner(data: ReportData, name: str) -> CheckResult:
+    ran, why, ev = _coverage(data, [name] if name in registry() else [])
+    ds = tuple(d for d in data.evaluation.decisions if name in d.finding.scanners)
+    status, text = _findings_status(ds, ran, why, [])
+    return CheckResult(Check("scanner", name), f"scanner {name}", (), status, text, ev, ds)
+
+
+# ---------------------------------------------------------------- gate features
+FeatureResult = tuple[str, str, tuple[ScannerEvidence, ...]]
+
+
+def _dependency_runs(data: ReportData) -> list[str]:
+    return [n for n, s in registry().items() if DEPENDENCY in s.categories or
+            LICENSE in s.categories]
+
+
+def _feature_waivers(data: ReportData, _p: dict[str, object]) -> FeatureResult:
+    caps = data.policy.waivers.max_days
+    if not caps:
+        return FAIL, "the policy sets no maximum waiver lifetime", ()
+    failing = [n for n in data.evaluation.notices if n.kind in _WAIVER_NOTICES and n.fails]
+    if failing:
+        return FAIL, "; ".join(n.message for n in failing), ()
+    limits = ", ".join(f"{s.label} {d} days" for s, d in sorted(caps.items(), reverse=True))
+    inputs = data.inputs
+    ws = inputs.waivers if inputs is not None else None
+    held = (f"{len(ws.waivers)} waiver(s) in {ws.file}, each with an owner, a reason and an "
+            "expiry" if ws is not None else "no waivers file was read")
+    return PASS, f"{held}; lifetimes capped at {limits}", ()
+
+
+def _feature_suppressions(data: ReportData, _p: dict[str, object]) -> FeatureResult:
+    mode = data.policy.inline_suppressions
+    found, honoured = data.suppression_counts()
+    seen = f"{found} inline comment(s) found, {honoured} honoured"
+    if mode == "honour":
+        return FAIL, f"the policy honours inline suppressions without a reason; {seen}", ()
+    return PASS, f"inline suppressions: {mode}; {seen}", ()
+
+
+def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResult:
+    required = p.get("max_age_days")
+    limit = data.policy.advisories.max_age_days
+    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in registry()])
+    if limit is None:
+        return FAIL, "the policy sets no advisory data age limit", ev
+    if isinstance(required, int | float) and limit > required:
+        return FAIL, (f"the policy accepts advisory data up to {limit:g} days old; the "
+                      f"control requires at most {required:g}"), ev
+    info = data.result.advisory_info
+    if info is not None:
+        age = info.age_days(dt.datetime.fromtimestamp(data.result.started, dt.UTC))
+        if age is not None and age > limit:
+            return FAIL, f"advisory data {age:.1f} days old; the policy allows {limit:g}", ev
+    if not ran:
+        return NOT_RUN, why, ev
+    if info is None:
+        return PASS, f"advisories queried live from OSV; limit {limit:g} days", ev
+    return PASS, f"{info.summary(dt.datetime.fromtimestamp(data.result.started, dt.UTC))}; "\
+                 f"limit {limit:g} days", ev
+
+
+def _feature_aliases(data: ReportData, _p: dict[str, object]) -> FeatureResult:
+    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in registry()])
+    if not ran:
+        return NOT_RUN, why, ev
+    return PASS, "waivers and baselines match any of a vulnerability's ids", ev
+
+
+def _feature_sbom(data: ReportData, _p: dict[str, object]) -> FeatureResult:
+    names = _dependency_runs(data)
+    ev = tuple(_scanner_evidence(data, n) for n in names)
+    ok = [e for e in ev if e.status == "ok"]
+    if not ok:
+        return NOT_RUN, "no dependency or licence scanner completed", ev
+    runs = _runs(data)
+    components: set[tuple[str, str, str]] = set()
+    for e in ok:
+        output = runs[e.name].output
+        if output is not None:
+            components |= {(p.ecosystem, p.name, p.version) for p in output.inventory}
+    return PASS, (f"{len(components)} third-party component(s) inventoried by "
+                  f"{', '.join(e.name for e in ok)}; `--format cyclonedx` writes the SBOM"), ev
+
+
+def _feature_licences(data: ReportData, _p: dict[str, object]) -> FeatureResult:
+    allow = data.policy.licenses.get("allow") or []
+    ran, why, ev = _coverage(data, ["licenses"] if "licenses" in registry() else [])
+    if not allow:
+        return FAIL, "the policy has no licence allowlist", ev
+    if not ran:
+        return NOT_RUN, why, ev
+    return PASS, f"{len(allow)} licence(s) allowed; any other licence fails", ev
+
+
+def _feature_tamper(data: ReportData, _p: dict[str, object]) -> FeatureResult:
+    if data.policy.review.policy_change != "fail":
+        return FAIL, "a change to the policy, waivers or baseline only warns", ()
+    change = data.evaluation.policy_change
+    if change is not None:
+        return FAIL, f"this change alters the gate's inputs: {change.message}", ()
+    if data.changes is None:
+        return PASS, ("configured (policy_change: fail); enforced on pull requests — this "
+                      "was a full scan"), ()
+    return PASS, "inputs read from the base ref; the change does not alter them", ()
+
+
+FEATURES: dict[str, Callable[[ReportData, dict[str, object]], FeatureResult]] = {
+    "waiver-expiry": _feature_waivers,
+    "inline-suppressions": _feature_suppressions,
+    "advisory-age": _feature_advisory_age,
+    "alias-matching": _feature_aliases,
+    "sbom": _feature_sbom,
+    "licence-allowlist": _feature_licences,
+    "tamper-resistance": _feature_tamper,
+}
+
+
+def _check_feature(data: ReportData, catalogue: Catalogue, name: str) -> CheckResult:
+    feature = catalogue.features.get(name)
+    fn = FEATURES.get(name)
+    title = feature.title if feature else f"feature {name}"
+    if fn is None or feature is None:
+        return CheckResult(Check("feature", name), title, (), NOT_RUN,
+                           "this gate has no evaluator for the feature")
+    status, why, ev = fn(data, dict(feature.params))
+    return CheckResult(Check("feature", name), title, (), status, why, ev)
+
+
+def _evaluate_check(data: ReportData, catalogue: Catalogue, check: Check) -> CheckResult:
+    if check.kind == "category":
+        return _check_category(data, check.name)
+    if check.kind == "rule":
+        return _check_rule(data, check.name)
+    if check.kind == "scanner":
+        return _check_scanner(data, check.name)
+    return _check_feature(data, catalogue, check.name)
+
+
+# ---------------------------------------------------------------- controls
+_KIND_ORDER = {"feature": 0, "category": 1, "scanner": 2, "rule": 3}
+
+
+def _judge(control: Control, checks: list[CheckResult], cmap: ControlMap) -> ControlResult:
+    seen: dict[int, Decision] = {}
+    for c in checks:
+        for d in c.decisions:
+            seen.setdefault(id(d), d)
+    decisions = list(seen.values())
+    counts: Counter[str] = Counter(d.status.value for d in decisions)
+    violations = tuple(d for d in decisions if d.status is Status.VIOLATION)
+    accepted = tuple(d for d in decisions if d.status in ACCEPTED)
+    waivers = tuple(
+        WaiverEvidence(d.waiver.id or f"#{d.waiver.index}", d.waiver.owner, d.waiver.expires,
+                       d.waiver.reason, d.finding.location)
+        for d in accepted if d.status is Status.WAIVED and d.waiver is not None
+    )
+    not_run = tuple((c.title, c.why) for c in checks if c.status == NOT_RUN)
+    failures = tuple(f"{c.title}: {c.why}" for c in checks
+                     if c.status == FAIL and not any(d.status is Status.VIOLATION
+                                                     for d in c.decisions))
+    related = list(control.related)
+    if not checks:
+        status, why = NOT_COVERED, "no automated check; manual evidence needed"
+    elif violations or failures:
+        status = FAIL
+        why = "; ".join(
+            ([f"{len(violations)} violation(s)"] if violations else []) + list(failures)
+        )
+    elif not_run:
+        status = NOT_RUN
+        why = "; ".join(f"{what}: {reason}" for what, reason in not_run)
+    else:
+        status = PASS
+        why = f"{len(checks)} check(s) ran with no violations"
+        if accepted:
+            why += f"; {len(accepted)} finding(s) accepted"
+    return ControlResult(control, status, why, tuple(checks), violations, accepted, counts,
+                         waivers, not_run, failures, tuple(related))
+
+
+def _related(catalogue: Catalogue, cmap: ControlMap) -> dict[str, list[str]]:
+    """Explicit links, both ways, plus controls that share a category or feature check."""
+    out: dict[str, list[str]] = {c.id: list(c.related) for c in catalogue.controls}
+    for c in catalogue.controls:
+        for r in c.related:
+            if c.id not in out[r]:
+                out[r].append(c.id)
+    shared: dict[str, list[str]] = {}
+    for cid, checks in cmap.checks.items():
+        for key in checks:
+            if not key.startswith("rule:"):
+                shared.setdefault(key, []).append(cid)
+    for ids in shared.values():
+        for a in ids:
+            for b in ids:
+                if a != b and b not in out[a]:
+                    out[a].append(b)
+    order = {c.id: i for i, c in enumerate(catalogue.controls)}
+    return {k: sorted(v, key=lambda x: order.get(x, len(order))) for k, v in out.items()}
+
+
+def _advisories_line(data: ReportData) -> str:
+    info = data.result.advisory_info
+    if info is not None:
+        return info.summary(dt.datetime.fromtimestamp(data.result.started, dt.UTC))
+    if data.result.osv_url:
+        return f"queried live from {data.result.osv_url}"
+    return "no offline advisory database; audits query OSV live (if they ran)"
+
+
+def evidence(data: ReportData, commit: tuple[str | None, str] | None = None) -> Evidence:
+    sha, source = commit if commit is not None else (None, "not looked up")
+    changes = data.changes
+    inputs = data.inputs
+    ws = inputs.waivers if inputs is not None else None
+    return Evidence(
+        root=str(data.result.root),
+        commit=sha,
+        commit_source=source,
+        policy_name=data.policy.name,
+        policy_files=tuple(data.policy.files),
+        policy_sha256=data.policy.sha256,
+        scanners=tuple(_scanner_evidence(data, r.name) for r in data.result.runs),
+        scanned_at=data.generated_at,
+        gate_version=__version__,
+        verdict=data.evaluation.verdict.value,
+        verdict_headline=data.evaluation.verdict.headline,
+        advisories=_advisories_line(data),
+        files_in_scope=len(data.result.fileset.files),
+        diff=f"{changes.base}..{changes.head}" if changes is not None else "",
+        waivers=(f"{ws.file}: {len(ws.waivers)} waiver(s), sha256 {ws.sha256}"
+                 if ws is not None else ""),
+    )
+
+
+def assess(
+    data: ReportData,
+    catalogue: Catalogue | None = None,
+    *,
+    commit: tuple[str | None, str] | None = None,
+    cmap: ControlMap | None = None,
+) -> Assessment:
+    """Every control's status and evidence for this run (catalogue order)."""
+    cat = catalogue or load_catalogue()
+    mapping = cmap or build_map(data.policy, cat)
+    related = _related(cat, mapping)
+    cache: dict[str, CheckResult] = {}
+    results: list[ControlResult] = []
+    frame_order = {f: i for i, f in enumerate(FRAMEWORKS)}
+    for control in sorted(cat.controls, key=lambda c: frame_order.get(c.framework, 99)):
+        checks: list[CheckResult] = []
+        for key, origins in sorted(mapping.checks.get(control.id, {}).items(),
+                                   key=lambda kv: (_KIND_ORDER.get(kv[0].split(":")[0], 9),
+                                                   kv[0])):
+            check = Check.parse(key)
+            if key not in cache:
+                cache[key] = _evaluate_check(data, cat, check)
+            base = cache[key]
+            checks.append(CheckResult(base.check, base.title, origins, base.status, base.why,
+                                      base.scanners, base.decisions,
+                                      mapping.cwe.get(key, ())))
+        result = _judge(control, checks, mapping)
+        results.append(ControlResult(
+            result.control, result.status, result.why, result.checks, result.violations,
+            result.accepted, result.counts, result.waivers, result.not_run, result.failures,
+            tuple(related.get(control.id, ())),
+        ))
+    return Assessment(
+        evidence=evidence(data, commit),
+        controls=tuple(results),
+        catalogue=cat,
+        unknown_sources=tuple(sorted(mapping.unknown.items())),
+    )
