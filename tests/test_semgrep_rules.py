@@ -28,6 +28,7 @@ RULE_ID = re.compile(r"^(py|js)-[a-z0-9-]+$")
 CWE_ENTRY = re.compile(r"^CWE-[1-9][0-9]*: \S")
 OWASP_ENTRY = re.compile(r"^A(0[1-9]|10):20(17|21) - \S")
 MOJALOOP_ID = re.compile(r"^M[1-9][0-9]*a?$")
+PCI_DSS_ENTRY = re.compile(r"^[1-9][0-9]?(\.[0-9]+){1,3}$")  # a PCI DSS v4.0 requirement
 METAVARIABLE = re.compile(r"\$(\.\.\.)?[A-Z_][A-Z0-9_]*")
 ANNOTATION = re.compile(r"(?:#|//)\s*(ruleid|ok|todoruleid|todook):\s*([A-Za-z0-9_.-]+)")
 METADATA_KEYS = {
@@ -153,6 +154,11 @@ def test_rule_fields_and_metadata(stem: str, rule: dict[str, Any]) -> None:
     mojaloop = meta["mojaloop"]
     assert isinstance(mojaloop, list), f"{rid}: mojaloop must be a list"
     assert all(isinstance(m, str) and MOJALOOP_ID.match(m) for m in mojaloop), f"{rid}: ids"
+    # Optional compliance mapping: PCI DSS v4.0 requirement numbers, e.g. "4.2.1".
+    if "pci-dss" in meta:
+        pci = meta["pci-dss"]
+        assert isinstance(pci, list) and pci, f"{rid}: pci-dss must be a non-empty list"
+        assert all(isinstance(r, str) and PCI_DSS_ENTRY.match(r) for r in pci), f"{rid}: pci-dss"
     assert isinstance(meta["fix"], str) and meta["fix"].strip(), f"{rid}: fix"
     assert not METAVARIABLE.search(meta["fix"]), f"{rid}: fix interpolates a metavariable"
     refs = meta["references"]
@@ -186,6 +192,62 @@ def test_bandit_equivalents_share_bandit_cwe() -> None:
         assert rule_id in by_id, f"missing rule {rule_id}"
         first = by_id[rule_id]["metadata"]["cwe"][0]
         assert first.split(":", 1)[0] == cwe, f"{rule_id}: {first!r}, bandit uses {cwe}"
+
+
+# Issue 6.1: each crypto/transport/JWT/logging concern has a rule in both languages,
+# mapped to the Mojaloop standard it enforces.
+CONCERNS = {
+    "tls-verification": (
+        (
+            "py-tls-verify-disabled",
+            "py-ssl-unverified-context",
+            "py-ssl-cert-none",
+            "py-ssl-check-hostname-disabled",
+        ),
+        (
+            "js-tls-reject-unauthorized-false",
+            "js-node-tls-reject-unauthorized-env",
+            "js-tls-server-identity-check-disabled",
+        ),
+        "M11",
+    ),
+    "tls-version": (("py-ssl-weak-protocol",), ("js-tls-weak-protocol",), "M11"),
+    "weak-hash": (("py-weak-hash", "py-weak-hmac"), ("js-weak-hash", "js-weak-hmac"), "M11"),
+    "weak-cipher": (
+        ("py-weak-cipher", "py-cipher-ecb-mode"),
+        ("js-weak-cipher", "js-cipher-ecb-mode"),
+        "M11",
+    ),
+    "rsa-key-size": (("py-weak-rsa-dsa-key",), ("js-weak-rsa-dsa-key",), "M11"),
+    "randomness": (("py-insecure-random-token",), ("js-insecure-random-token",), "M11"),
+    "jwt": (
+        (
+            "py-jwt-verification-disabled",
+            "py-jwt-none-algorithm",
+            "py-jwt-unverified-claims",
+            "py-jwt-ignore-expiration",
+        ),
+        ("js-jwt-none-algorithm", "js-jwt-decode-without-verify", "js-jwt-ignore-expiration"),
+        "M11",
+    ),
+    "signing-keys": (
+        ("py-jwt-hardcoded-secret", "py-hardcoded-signing-key"),
+        ("js-jwt-hardcoded-secret", "js-hardcoded-signing-key"),
+        "M11",
+    ),
+    "logging": (("py-log-sensitive-request-data",), ("js-log-sensitive-request-data",), "M12"),
+}
+
+
+@pytest.mark.parametrize("concern", sorted(CONCERNS))
+def test_crypto_and_transport_concerns_covered_in_both_languages(concern: str) -> None:
+    by_id = {rule["id"]: rule for _s, rule in ALL_RULES}
+    python_ids, js_ids, standard = CONCERNS[concern]
+    for rule_id in (*python_ids, *js_ids):
+        assert rule_id in by_id, f"{concern}: missing rule {rule_id}"
+        meta = by_id[rule_id]["metadata"]
+        assert standard in meta["mojaloop"], f"{rule_id}: not mapped to {standard}"
+        assert meta.get("pci-dss"), f"{rule_id}: no pci-dss mapping"
 
 
 def test_every_rule_has_positive_and_negative_cases() -> None:

@@ -242,7 +242,9 @@ def test_missing_zizmor(tree: Callable[..., Path],
                         scanner_bin: Callable[[dict[str, str]], dict[str, str]],
                         monkeypatch: pytest.MonkeyPatch) -> None:
     root = tree({".github/workflows/ci.yml": CLEAN})
-    for key, value in scanner_bin({}).items():
+    env = scanner_bin({})
+    (Path(env["POLICY_GATE_SCANNER_PATH"]) / "zizmor").unlink(missing_ok=True)
+    for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(ScannerError) as err:
         scan(root)

@@ -13,6 +13,13 @@ const serialize = require('node-serialize')
 const jwt = require('jsonwebtoken')
 const knex = require('knex')({ client: 'mysql' })
 const shell = require('shelljs')
+const axios = require('axios')
+const got = require('got')
+const forge = require('node-forge')
+const CryptoJS = require('crypto-js')
+const jws = require('jws')
+const { generateKeyPairSync } = require('crypto')
+const Logger = require('@mojaloop/central-services-logger')
 
 // ---------------------------------------------------------------- OS commands
 function commands (userInput, host, file) {
@@ -201,6 +208,23 @@ function transport (ca) {
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '1'
   // ok: js-node-tls-reject-unauthorized-env
   delete process.env.NODE_TLS_REJECT_UNAUTHORIZED
+  // ruleid: js-node-tls-reject-unauthorized-env
+  Object.assign(process.env, { NODE_TLS_REJECT_UNAUTHORIZED: '0' })
+  // ruleid: js-node-tls-reject-unauthorized-env
+  cp.spawn('node', ['client.js'], { env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: 0 } })
+  // ok: js-node-tls-reject-unauthorized-env
+  cp.spawn('node', ['client.js'], { env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '1' } })
+
+  // ruleid: js-tls-reject-unauthorized-false
+  https.request({ host: 'hub', rejectUnauthorized: false }, (res) => res)
+  // ruleid: js-tls-reject-unauthorized-false
+  tls.connect(443, 'hub', { rejectUnauthorized: false })
+  // ruleid: js-tls-reject-unauthorized-false
+  axios.create({ httpsAgent: new https.Agent({ rejectUnauthorized: false }) })
+  // ruleid: js-tls-reject-unauthorized-false
+  got('https://hub/health', { https: { rejectUnauthorized: false } })
+  // ok: js-tls-reject-unauthorized-false
+  got('https://hub/health', { https: { certificateAuthority: ca } })
 
   // ruleid: js-tls-server-identity-check-disabled
   const opts = {
@@ -225,6 +249,22 @@ function transport (ca) {
   https.createServer({ minVersion: 'TLSv1.2', ca })
   // ok: js-tls-weak-protocol
   tls.createSecureContext({ secureProtocol: 'TLSv1_2_method' })
+  // ruleid: js-tls-weak-protocol
+  tls.createSecureContext({ secureProtocol: 'TLSv1_1_method' })
+  // ruleid: js-tls-weak-protocol
+  tls.connect({ host: 'hub', maxVersion: 'TLSv1.1' })
+  https.createServer({
+    // ruleid: js-tls-weak-protocol
+    secureOptions: crypto.constants.SSL_OP_NO_SSLv2 | crypto.constants.SSL_OP_NO_SSLv3
+  })
+  // ok: js-tls-weak-protocol
+  https.createServer({
+    secureOptions: crypto.constants.SSL_OP_NO_SSLv3 | crypto.constants.SSL_OP_NO_TLSv1 | crypto.constants.SSL_OP_NO_TLSv1_1
+  })
+  // ok: js-tls-weak-protocol
+  https.createServer({ minVersion: 'TLSv1.2', secureOptions: crypto.constants.SSL_OP_NO_SSLv3 })
+  // ok: js-tls-weak-protocol
+  tls.connect({ host: 'hub', maxVersion: 'TLSv1.3' })
   return [agent, db, good, good2, opts]
 }
 
@@ -251,6 +291,18 @@ function cryptography (data, key, iv, password) {
   crypto.createCipheriv('bf-cbc', key, iv)
   // ok: js-weak-cipher
   crypto.createCipheriv('aes-256-gcm', key, iv)
+  // ruleid: js-weak-cipher
+  crypto.createCipheriv('des-ede3', key, null)
+  // ruleid: js-weak-cipher
+  CryptoJS.TripleDES.encrypt(data, key)
+  // ruleid: js-weak-cipher
+  CryptoJS.RC4.encrypt(data, key)
+  // ruleid: js-weak-cipher
+  forge.cipher.createCipher('3DES-CBC', key)
+  // ok: js-weak-cipher
+  CryptoJS.AES.encrypt(data, key)
+  // ok: js-weak-cipher
+  forge.cipher.createCipher('AES-GCM', key)
   // ok: js-weak-cipher
   crypto.createCipheriv('chacha20-poly1305', key, iv, { authTagLength: 16 })
 
@@ -258,6 +310,12 @@ function cryptography (data, key, iv, password) {
   crypto.createCipheriv('aes-128-ecb', key, null)
   // ok: js-cipher-ecb-mode
   crypto.createCipheriv('aes-128-cbc', key, iv)
+  // ruleid: js-cipher-ecb-mode
+  CryptoJS.AES.encrypt(data, key, { mode: CryptoJS.mode.ECB })
+  // ruleid: js-cipher-ecb-mode
+  forge.cipher.createCipher('AES-ECB', key)
+  // ok: js-cipher-ecb-mode
+  CryptoJS.AES.encrypt(data, key, { mode: CryptoJS.mode.CBC, iv })
 
   // ruleid: js-deprecated-create-cipher
   crypto.createCipher('aes-256-cbc', password)
@@ -265,6 +323,8 @@ function cryptography (data, key, iv, password) {
   crypto.createDecipher('aes-256-cbc', password)
   // ok: js-deprecated-create-cipher
   crypto.createDecipheriv('aes-256-gcm', key, iv)
+  // ok: js-deprecated-create-cipher
+  forge.cipher.createCipher('AES-GCM', key)
 
   // ruleid: js-weak-rsa-dsa-key
   crypto.generateKeyPairSync('rsa', { modulusLength: 1024 })
@@ -274,6 +334,47 @@ function cryptography (data, key, iv, password) {
   crypto.generateKeyPairSync('rsa', { modulusLength: 4096 })
   // ok: js-weak-rsa-dsa-key
   crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  // ruleid: js-weak-rsa-dsa-key
+  generateKeyPairSync('rsa', { modulusLength: 1024 })
+  const rsa = forge.pki.rsa
+  // ruleid: js-weak-rsa-dsa-key
+  rsa.generateKeyPair({ bits: 1024, e: 0x10001 })
+  // ruleid: js-weak-rsa-dsa-key
+  crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign'])
+  // ok: js-weak-rsa-dsa-key
+  rsa.generateKeyPair({ bits: 3072, e: 0x10001 })
+  // ok: js-weak-rsa-dsa-key
+  generateKeyPairSync('rsa', { modulusLength: 2048 })
+
+  // ruleid: js-weak-hmac
+  crypto.createHmac('sha1', key)
+  // ruleid: js-weak-hmac
+  crypto.createHmac('md5', key)
+  // ok: js-weak-hmac
+  crypto.createHmac('sha256', key)
+
+  // ruleid: js-hardcoded-signing-key
+  crypto.createHmac('sha256', 'hub-shared-secret').update(data).digest('hex')
+  // ruleid: js-hardcoded-signing-key
+  crypto.createSign('RSA-SHA256').update(data).sign('-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----')
+  // ruleid: js-hardcoded-signing-key
+  jws.sign({ header: { alg: 'HS256' }, payload: data, secret: 'jws-secret' })
+  const tlsOptions = {
+    cert: certPem,
+    // ruleid: js-hardcoded-signing-key
+    key: `-----BEGIN RSA PRIVATE KEY-----
+MIIEow...
+-----END RSA PRIVATE KEY-----`
+  }
+  // ok: js-hardcoded-signing-key
+  crypto.createHmac('sha256', key).update(data).digest('hex')
+  // ok: js-hardcoded-signing-key
+  crypto.createSign('RSA-SHA256').update(data).sign(password)
+  // ok: js-hardcoded-signing-key
+  crypto.createPublicKey('-----BEGIN PUBLIC KEY-----\nMIIB...\n-----END PUBLIC KEY-----')
+  // ok: js-hardcoded-signing-key
+  const cacheOptions = { key: 'participants', ttl: 60 }
+  return [tlsOptions, cacheOptions]
 }
 
 // ---------------------------------------------------------------- credentials
@@ -324,6 +425,121 @@ function tokens (payload, token, privateKey, publicKey) {
   jwt.verify(token, publicKey, { algorithms: ['RS256'] })
   // ok: js-jwt-none-algorithm
   jwt.sign(payload, privateKey, { algorithm: 'RS256' })
+  // ruleid: js-jwt-none-algorithm
+  const authOptions = { verifyOptions: { algorithms: ['none'] } }
+  // ruleid: js-jwt-none-algorithm
+  jws.verify(token, 'none', publicKey)
+  // ruleid: js-jwt-none-algorithm
+  jws.sign({ header: { alg: 'none' }, payload })
+  // ok: js-jwt-none-algorithm
+  jws.verify(token, 'RS256', publicKey)
+  // ok: js-jwt-none-algorithm
+  const compression = { algorithm: 'none' }
+
+  // ruleid: js-jwt-ignore-expiration
+  jwt.verify(token, publicKey, { algorithms: ['RS256'], ignoreExpiration: true })
+  // ok: js-jwt-ignore-expiration
+  jwt.verify(token, publicKey, { algorithms: ['RS256'], clockTolerance: 30 })
+  return [authOptions, compression]
 }
 
-module.exports = { commands, sql, knexQueries, evaluation, deserialisation, transport, cryptography, tokens, config, GrantType, secret }
+function userFromToken (token) {
+  // ruleid: js-jwt-decode-without-verify
+  const claims = jwt.decode(token)
+  return claims.sub
+}
+
+function validateSignature (signature) {
+  // ruleid: js-jwt-decode-without-verify
+  const { header, payload } = jws.decode(signature)
+  return header.alg === 'RS256' && payload
+}
+
+function verifyWithKid (token, keys) {
+  // ok: js-jwt-decode-without-verify
+  const { header } = jwt.decode(token, { complete: true })
+  return jwt.verify(token, keys[header.kid], { algorithms: ['RS256'] })
+}
+
+const verifyJws = (signature, keys) => {
+  // ok: js-jwt-decode-without-verify
+  const decoded = jws.decode(signature)
+  if (!jws.verify(signature, decoded.header.alg, keys[decoded.header.kid])) throw new Error('bad signature')
+  return decoded
+}
+
+// ok: js-jwt-decode-without-verify
+const notJwt = Buffer.from(token, 'base64').toString()
+
+// ---------------------------------------------------------------- randomness
+function randomness (chars) {
+  // ruleid: js-insecure-random-token
+  const token = Math.random().toString(36).slice(2)
+  // ruleid: js-insecure-random-token
+  const transferId = `${Date.now()}-${Math.floor(Math.random() * 1e9)}`
+  // ruleid: js-insecure-random-token
+  const body = { quoteId: Math.random().toString(16).substring(2), amount: '10' }
+  let otp = ''
+  for (let i = 0; i < 6; i++) {
+    // ruleid: js-insecure-random-token
+    otp += chars[Math.floor(Math.random() * chars.length)]
+  }
+  // ok: js-insecure-random-token
+  const safeToken = crypto.randomBytes(32).toString('base64url')
+  // ok: js-insecure-random-token
+  const requestId = crypto.randomUUID()
+  // ok: js-insecure-random-token
+  const delay = Math.random() * 1000
+  // ok: js-insecure-random-token
+  const valid = Math.random() > 0.5
+  return [token, transferId, body, otp, safeToken, requestId, delay, valid]
+}
+
+function generateUuid () {
+  return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => {
+    // ruleid: js-insecure-random-token
+    const r = Math.random() * 16 | 0
+    return (c === 'x' ? r : (r & 0x3 | 0x8)).toString(16)
+  })
+}
+
+function jitter (ms) {
+  // ok: js-insecure-random-token
+  return ms + Math.floor(Math.random() * 100)
+}
+
+// ---------------------------------------------------------------- logging
+const handlers = {
+  post: async (request, h) => {
+    // ruleid: js-log-sensitive-request-data
+    Logger.isDebugEnabled && Logger.debug(`prepare::payload(${JSON.stringify(request.payload)})`)
+    // ruleid: js-log-sensitive-request-data
+    Logger.info(request.headers)
+    // ruleid: js-log-sensitive-request-data
+    console.log('auth', request.headers.authorization)
+    // ruleid: js-log-sensitive-request-data
+    this.logger.debug('signature %s', request.headers['fspiop-signature'])
+    // ok: js-log-sensitive-request-data
+    Logger.info(`prepare::${request.payload.transferId} from ${request.headers['fspiop-source']}`)
+    // ok: js-log-sensitive-request-data
+    Logger.info(`path ${request.path} status ${h.response().statusCode}`)
+    return h.response().code(202)
+  }
+}
+
+function expressHandler (req, res) {
+  // ruleid: js-log-sensitive-request-data
+  console.log('body', JSON.stringify(req.body))
+  // ruleid: js-log-sensitive-request-data
+  logger.info({ headers: req.headers }, 'incoming')
+  // ruleid: js-log-sensitive-request-data
+  log.debug('auth: ' + req.get('Authorization'))
+  // ok: js-log-sensitive-request-data
+  logger.info('transfer', req.body.transferId)
+  // ok: js-log-sensitive-request-data
+  logger.info('content-type', req.headers['content-type'])
+  // ok: js-log-sensitive-request-data
+  res.send(req.body)
+}
+
+module.exports = { handlers, expressHandler, randomness, generateUuid, jitter, userFromToken, validateSignature, verifyWithKid, verifyJws, notJwt, commands, sql, knexQueries, evaluation, deserialisation, transport, cryptography, tokens, config, GrantType, secret }

@@ -73,3 +73,33 @@ export const agent = new https.Agent({
 
 // ok: js-tls-reject-unauthorized-false
 export const strictAgent = new https.Agent({ rejectUnauthorized: true })
+
+export class TokenService {
+  // ruleid: js-insecure-random-token
+  private nonce: string = Math.random().toString(36)
+
+  newSessionToken (): string {
+    // ruleid: js-insecure-random-token
+    return Math.random().toString(36).slice(2)
+  }
+
+  // ok: js-insecure-random-token
+  backoff (attempt: number): number { return 2 ** attempt * 100 + Math.random() * 50 }
+
+  claims (token: string): unknown {
+    // ruleid: js-jwt-decode-without-verify
+    return jwt.decode(token)
+  }
+}
+
+export const prepare = async (request: { payload: unknown, headers: Record<string, string> }, h: any): Promise<unknown> => {
+  // ruleid: js-log-sensitive-request-data
+  logger.debug(`prepare ${JSON.stringify(request.payload)}`)
+  // ok: js-log-sensitive-request-data
+  logger.debug(`prepare from ${request.headers['fspiop-source']}`)
+  // ruleid: js-weak-hmac
+  const mac = crypto.createHmac('sha1', process.env.HMAC_KEY as string)
+  // ok: js-weak-hmac
+  const mac2 = crypto.createHmac('sha512', process.env.HMAC_KEY as string)
+  return h.response([mac, mac2]).code(202)
+}

@@ -3,6 +3,11 @@
 # ruff: noqa
 import asyncio
 import hashlib
+import hmac
+import logging
+import random
+import secrets
+import uuid
 import marshal
 import os
 import pickle
@@ -10,6 +15,7 @@ import shelve
 import ssl
 import subprocess
 
+import aiohttp
 import httpx
 import jwt
 import pandas as pd
@@ -20,6 +26,9 @@ from Crypto.PublicKey import RSA
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from jose import jws as jose_jws
+from jose import jwt as jose_jwt
 from sqlalchemy import text
 
 
@@ -184,6 +193,16 @@ def tls(url, session, sock, http_client):
     requests.get(url, verify="/etc/ssl/mojaloop-ca.pem")
     # ok: py-tls-verify-disabled
     session.verify = "/etc/ssl/mojaloop-ca.pem"
+    # ruleid: py-tls-verify-disabled
+    aiohttp.TCPConnector(ssl=False)
+    # ruleid: py-tls-verify-disabled
+    aiohttp.ClientSession(connector=None).get(url, ssl=False)
+    # ruleid: py-tls-verify-disabled
+    session.post(url, json={}, verify_ssl=False)
+    # ok: py-tls-verify-disabled
+    aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile="/etc/ssl/ca.pem"))
+    # ok: py-tls-verify-disabled
+    redis_client = Redis(host="cache", ssl=False)
 
     # ruleid: py-ssl-unverified-context
     ctx = ssl._create_unverified_context()
@@ -202,6 +221,20 @@ def tls(url, session, sock, http_client):
     ctx.verify_mode = ssl.CERT_REQUIRED
     # ok: py-ssl-cert-none
     urllib3.PoolManager(cert_reqs="CERT_REQUIRED")
+    default_ctx = ssl.create_default_context()
+    # ruleid: py-ssl-check-hostname-disabled
+    default_ctx.check_hostname = False
+    # ruleid: py-ssl-cert-none
+    default_ctx.verify_mode = ssl.CERT_NONE
+    # ruleid: py-ssl-cert-none
+    ws_connect(url, sslopt={"cert_reqs": ssl.CERT_NONE})
+    # ruleid: py-ssl-cert-none
+    ssl.wrap_socket(sock, None, None, False, ssl.CERT_NONE)
+    # ok: py-ssl-cert-none
+    if ctx.verify_mode == ssl.CERT_NONE:
+        raise ValueError("certificate verification must be on")
+    # ok: py-ssl-cert-none
+    MODES = {"none": ssl.CERT_NONE, "optional": ssl.CERT_OPTIONAL, "required": ssl.CERT_REQUIRED}
 
     # ruleid: py-ssl-check-hostname-disabled
     ctx.check_hostname = False
@@ -214,6 +247,12 @@ def tls(url, session, sock, http_client):
     old = ssl.SSLContext(ssl.PROTOCOL_SSLv3)
     # ruleid: py-ssl-weak-protocol
     ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+    # ruleid: py-ssl-weak-protocol
+    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    # ruleid: py-ssl-weak-protocol
+    ssl.SSLContext(ssl.PROTOCOL_TLSv1_1)
+    # ruleid: py-ssl-weak-protocol
+    ssl.SSLContext(protocol=ssl.PROTOCOL_SSLv2)
     # ok: py-ssl-weak-protocol
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     # ok: py-ssl-weak-protocol
@@ -270,8 +309,23 @@ def crypto(data, key, iv):
     RSA.generate(1024)
     # ok: py-weak-rsa-dsa-key
     rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # ruleid: py-weak-rsa-dsa-key
+    rsa.generate_private_key(65537, 1024)
     # ok: py-weak-rsa-dsa-key
     RSA.generate(3072)
+    # ok: py-weak-rsa-dsa-key
+    rsa.generate_private_key(public_exponent=65537, key_size=4096)
+
+    # ruleid: py-weak-hmac
+    hmac.new(key, data, hashlib.md5)
+    # ruleid: py-weak-hmac
+    hmac.new(key, msg=data, digestmod="sha1")
+    # ruleid: py-weak-hmac
+    hmac.digest(key, data, "md5")
+    # ok: py-weak-hmac
+    hmac.new(key, data, hashlib.sha256)
+    # ok: py-weak-hmac
+    hmac.digest(key, data, "sha512")
 
 
 # ruleid: py-hardcoded-password
@@ -338,3 +392,132 @@ def jwts(token, payload, public_key, signing_key):
     jwt.encode(payload, signing_key, algorithm="RS256")
     # ok: py-jwt-hardcoded-secret
     jwt.encode(payload, os.environ["JWT_SECRET"], algorithm="HS256")
+
+
+def jwts_more(token, payload, public_key, signing_key, request):
+    # ruleid: py-jwt-verification-disabled
+    jose_jwt.decode(token, public_key, options={"verify_signature": False})
+    # ruleid: py-jwt-none-algorithm
+    jose_jws.verify(token, public_key, algorithms=["none"])
+    # ok: py-jwt-none-algorithm
+    jose_jws.verify(token, public_key, algorithms=["RS256"])
+
+    # ruleid: py-jwt-ignore-expiration
+    jwt.decode(token, public_key, algorithms=["RS256"], options={"verify_exp": False})
+    # ok: py-jwt-ignore-expiration
+    jwt.decode(token, public_key, algorithms=["RS256"], leeway=30)
+
+
+def user_from_token(token):
+    # ruleid: py-jwt-unverified-claims
+    claims = jose_jwt.get_unverified_claims(token)
+    return claims["sub"]
+
+
+def verify_with_issuer_key(token, keys):
+    # ok: py-jwt-unverified-claims
+    issuer = jose_jwt.get_unverified_claims(token)["iss"]
+    return jose_jwt.decode(token, keys[issuer], algorithms=["RS256"])
+
+
+def signing(payload, data, key_from_vault):
+    # ruleid: py-hardcoded-signing-key
+    hmac.new(b"hub-shared-secret", data, hashlib.sha256)
+    # ruleid: py-hardcoded-signing-key
+    hmac.new("hub-shared-secret".encode(), data, hashlib.sha256)
+    # ruleid: py-hardcoded-signing-key
+    load_pem_private_key(b"-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----", None)
+    # ruleid: py-hardcoded-signing-key
+    jose_jws.sign(payload, "my-jws-secret", algorithm="HS256")
+    # ruleid: py-jwt-hardcoded-secret
+    jwt.encode(payload, "literal-secret", algorithm="HS256")
+    # ok: py-hardcoded-signing-key
+    hmac.new(key_from_vault, data, hashlib.sha256)
+    # ok: py-hardcoded-signing-key
+    hmac.new(os.environ["HMAC_KEY"].encode(), data, hashlib.sha256)
+    # ok: py-hardcoded-signing-key
+    RSA.import_key("-----BEGIN PUBLIC KEY-----\nMIIB...\n-----END PUBLIC KEY-----")
+
+
+def randomness(nodes, chars):
+    # ruleid: py-insecure-random-token
+    token = "".join(random.choice(chars) for _ in range(32))
+    # ruleid: py-insecure-random-token
+    otp = random.randint(100000, 999999)
+    # ruleid: py-insecure-random-token
+    reset = {"reset_token": random.getrandbits(128)}
+    # ruleid: py-insecure-random-token
+    transfer_id = str(random.random())
+    # ruleid: py-insecure-random-token
+    issue(session_key=random.randbytes(16))
+    # ok: py-insecure-random-token
+    token = secrets.token_urlsafe(32)
+    # ok: py-insecure-random-token
+    otp = secrets.randbelow(1_000_000)
+    # ok: py-insecure-random-token
+    transfer_id = str(uuid.uuid4())
+    # ok: py-insecure-random-token
+    node_id = random.choice(nodes)
+    # ok: py-insecure-random-token
+    delay = random.uniform(0.5, 1.5)
+    # ok: py-insecure-random-token
+    password = "".join(secrets.choice(chars) for _ in range(20))
+    # ok: py-insecure-random-token
+    nonce = random.SystemRandom().getrandbits(64)
+    return token, otp, reset, transfer_id, delay, password, nonce
+
+
+def generate_api_key(chars):
+    # ruleid: py-insecure-random-token
+    return "".join(random.choices(chars, k=40))
+
+
+def pick_backoff():
+    # ok: py-insecure-random-token
+    return random.random() * 2
+
+
+logger = logging.getLogger(__name__)
+
+
+def views(request, response):
+    # ruleid: py-log-sensitive-request-data
+    logger.info("incoming headers %s", request.headers)
+    # ruleid: py-log-sensitive-request-data
+    logging.debug("auth=%s", request.headers["Authorization"])
+    # ruleid: py-log-sensitive-request-data
+    logger.debug("auth=%s", request.headers.get("authorization"))
+    # ruleid: py-log-sensitive-request-data
+    logger.info("body: %s", request.json)
+    # ruleid: py-log-sensitive-request-data
+    logger.warning(f"bad request {request.body!r}")
+    # ruleid: py-log-sensitive-request-data
+    log.info("form %s", request.POST)
+    # ruleid: py-log-sensitive-request-data
+    logger.error("meta %s", request.META)
+    # ruleid: py-log-sensitive-request-data
+    self.logger.info("payload %s", request.get_json())
+    # ok: py-log-sensitive-request-data
+    logger.info("source %s", request.headers.get("FSPIOP-Source"))
+    # ok: py-log-sensitive-request-data
+    logger.info("transfer %s", request.json["transferId"])
+    # ok: py-log-sensitive-request-data
+    logger.info("%s %s", request.method, request.path)
+    # ok: py-log-sensitive-request-data
+    logger.info("body of %d bytes", len(request.body))
+    # ok: py-log-sensitive-request-data
+    logger.info("status %s", response.status_code)
+
+
+async def fastapi_view(request):
+    # ruleid: py-log-sensitive-request-data
+    logger.info("payload %s", await request.json())
+    # ok: py-log-sensitive-request-data
+    data = await request.json()
+    return data
+
+
+def join_is_not_a_literal(chars):
+    # ok: py-hardcoded-password
+    password = "".join(secrets.choice(chars) for _ in range(20))
+    return password
