@@ -171,7 +171,7 @@ def test_each_brand_in_each_file_type(
     for f in found:
         assert f.rule_id == "pan" and f.qualified_rule == "data-protection:pan"
         assert f.severity == Severity.HIGH and f.confidence == Confidence.MEDIUM
-        assert name in f.message and "PCI DSS 3.4.1" in f.message and "M12" in f.message
+        assert name in f.message and "PCI DSS 3.5.1" in f.message and "M12" in f.message
         assert "test numbers" in f.message and "tokens" in f.message
         assert f.secret is not None and f.secret.kind == "Payment card number"
         assert f.secret.preview == pan[:6] + "*" * (length - 10) + pan[-4:]

@@ -128,7 +128,12 @@ def test_example_repository_fails_with_every_kind_of_finding(gate) -> None:
     assert categories["secret"] >= 1
     assert categories["dependency"] >= 3  # jinja2 and pyyaml advisories + unpinned flask
     assert run.findings(rule_id="unpinned-requirement")
+    assert categories["data"] == 1  # the real-looking card; the published test card is low
+    assert {f["rule_id"] for f in run.findings(category="ci", status="violation")} >= {
+        "unpinned-base-image", "root-user", "unpinned-uses", "excessive-permissions"
+    }
     assert "AKIA" + "IOSFODNN7EXAMPLE" not in run.output
+    assert "4556 7375 8689 9855" not in run.output + json.dumps(run.report)
 
 
 def _by_hand(tool: str, argv: list[str], cwd: Path) -> dict:

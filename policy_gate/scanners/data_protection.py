@@ -534,7 +534,7 @@ def _card_finding(rel: str, card: Card, key: bytes | None) -> Finding:
         message = (
             f"{card.brand} card number ({shown}) committed: it passes the Luhn check and has "
             f"a {card.brand} issuer prefix and length. A real PAN in code, fixtures or logs "
-            "breaks M12 and PCI DSS 3.4.1 (PAN unreadable wherever stored). Remove it from "
+            "breaks M12 and PCI DSS 3.5.1 (PAN unreadable wherever stored). Remove it from "
             "the code and the history; use the scheme's published test numbers or tokens."
         )
         title = "Payment card number in repository"
