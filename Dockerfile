@@ -56,7 +56,7 @@ FROM ${BASE_IMAGE}
 
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="policy-gate" \
-      org.opencontainers.image.description="Runs bandit, semgrep, detect-secrets and pip-audit on a repository and enforces a YAML security policy (Mojaloop's by default)." \
+      org.opencontainers.image.description="SAST, secret scanning, dependency and licence audit, card-data, Dockerfile, workflow and coverage checks on a repository, enforcing a YAML security policy (Mojaloop's by default)." \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/mojaloop/policy-gate" \

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,17 +142,12 @@ def _root_rel(root: Path, path: Path) -> str | None:
         return None
 
 
-@contextmanager
-def _workspace() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="policy-gate-inputs-") as tmp:
-        yield Path(tmp)
-
-
 def run(opts: GateOptions) -> GateRun:
     """Raises PolicyError (bad policy, waivers or baseline) and GitError (diff mode cannot
     be set up): both are the user's to fix, exit 2."""
     today = opts.today or dt.datetime.now(dt.UTC).date()
-    with _workspace() as work:
+    with tempfile.TemporaryDirectory(prefix="policy-gate-inputs-") as tmp:
+        work = Path(tmp)
         repo: Repo | None = None
         changes: ChangeSet | None = None
         source: PolicySource = PolicySource()
