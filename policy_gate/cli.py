@@ -233,20 +233,24 @@ def scan(
     env = dict(os.environ)
     written: dict[str, str] = {}
     for fmt, target in zip(formats, outputs, strict=True):
-        text = render_format(fmt, data)
+        page = None
+        if fmt == "compliance":
+            from policy_gate.reports import compliance
+
+            text, page = compliance.render_both(data)
+        else:
+            text = render_format(fmt, data)
         if str(target) == "-":
             sys.stdout.write(text)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, "utf-8")
             written[fmt] = str(target)
-            if fmt == "compliance":
+            if page is not None:
                 # the risk officer's copy: one self-contained HTML page beside the Markdown
-                from policy_gate.reports import compliance
-
-                page = compliance_html_path(target)
-                page.write_text(compliance.render_html(data), "utf-8")
-                written["compliance-html"] = str(page)
+                html_path = compliance_html_path(target)
+                html_path.write_text(page, "utf-8")
+                written["compliance-html"] = str(html_path)
     if "-" not in map(str, outputs):
         terminal.render(data, out)
     if args.in_github:

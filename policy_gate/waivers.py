@@ -31,13 +31,13 @@ from packaging.utils import canonicalize_name
 from policy_gate.findings import Finding
 from policy_gate.policy import yamlsafe
 from policy_gate.policy.loader import (
-    _PROBES,
+    PROBES,
     PolicyError,
     Problem,
-    _dotted,
-    _schema_problem,
-    _type_name,
+    dotted,
     pattern_problem,
+    schema_problem,
+    type_name,
 )
 
 MAX_BYTES = yamlsafe.MAX_BYTES
@@ -292,7 +292,7 @@ def _problem(name: str, located: yamlsafe.Located, err: jsonschema.ValidationErr
     path = tuple(err.absolute_path)
     key = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
     line, col = located.where(path)
-    where = _dotted(path)
+    where = dotted(path)
     if err.validator == "pattern" and key in _PATTERN_PROBLEMS:
         message, hint = _PATTERN_PROBLEMS[key]
         return Problem(name, line, col, where, message.format(value=err.instance), hint)
@@ -312,7 +312,7 @@ def _problem(name: str, located: yamlsafe.Located, err: jsonschema.ValidationErr
             line,
             col,
             where,
-            f"expected {words}, got {_type_name(err.instance)}",
+            f"expected {words}, got {type_name(err.instance)}",
             _TYPE_HINTS.get(key, "quote it if it is text" if "string" in wanted else DOCS),
         )
     if err.validator == "minItems" and key == "paths":
@@ -324,7 +324,7 @@ def _problem(name: str, located: yamlsafe.Located, err: jsonschema.ValidationErr
             "`paths` is empty",
             'list the files the rule is accepted in, e.g. ["scripts/**"]',
         )
-    problem = _schema_problem(name, located, err)
+    problem = schema_problem(name, located, err)
     return problem if problem.hint else replace(problem, hint=DOCS)
 
 
@@ -373,7 +373,7 @@ def _adder(name: str, located: yamlsafe.Located, problems: list[Problem], i: int
         rest = key if isinstance(key, tuple) else (() if key is None else (key,))
         path = ("waivers", i, *rest)
         line, col = located.where(path)
-        problems.append(Problem(name, line, col, _dotted(path), message, hint))
+        problems.append(Problem(name, line, col, dotted(path), message, hint))
 
     return add
 
@@ -471,7 +471,7 @@ def _check_paths(item: dict[str, Any], add: _Add) -> None:
         problem = pattern_problem(pattern, is_exclude=False)
         if problem:
             add(("paths", j), problem[0], problem[1])
-        elif all(_spec((pattern,)).match_file(p) for p in _PROBES):
+        elif all(_spec((pattern,)).match_file(p) for p in PROBES):
             add(
                 ("paths", j),
                 f"pattern {pattern!r} would waive the rule in every file",

@@ -281,7 +281,7 @@ def parse_policy_text(text: str | bytes, name: str) -> dict[str, Any]:
     if not isinstance(located.data, dict):
         raise PolicyError([Problem(name, 1, 1, "", "a policy must be a mapping of keys to values")])
     problems = [
-        _schema_problem(name, located, err) for err in _validator().iter_errors(located.data)
+        schema_problem(name, located, err) for err in _validator().iter_errors(located.data)
     ]
     problems += _semantic_problems(name, located)
     if problems:
@@ -296,11 +296,11 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def _dotted(path: Sequence[str | int]) -> str:
+def dotted(path: Sequence[str | int]) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _schema_problem(
+def schema_problem(
     name: str, located: yamlsafe.Located, err: jsonschema.ValidationError
 ) -> Problem:
     path = tuple(err.absolute_path)
@@ -311,7 +311,7 @@ def _schema_problem(
         extras = [k for k in err.instance if k not in allowed]
         key = extras[0] if extras else ""
         line, col = located.where((*path, key))
-        where = _dotted((*path, key))
+        where = dotted((*path, key))
         if sub.get("additionalProperties") is False:
             return Problem(
                 name,
@@ -330,7 +330,7 @@ def _schema_problem(
                 name,
                 line,
                 col,
-                _dotted((*path, str(bad))),
+                dotted((*path, str(bad))),
                 f"unknown scanner '{scanner}'",
                 f"known scanners: {', '.join(RULE_SCANNERS)}",
             )
@@ -338,12 +338,12 @@ def _schema_problem(
             name,
             line,
             col,
-            _dotted((*path, str(bad))),
+            dotted((*path, str(bad))),
             f"'{bad}' is not a rule key",
             "write it as scanner:rule-id, e.g. bandit:B101",
         )
     line, col = located.where(path)
-    where = _dotted(path)
+    where = dotted(path)
     if validator == "enum":
         return Problem(
             name,
@@ -368,7 +368,7 @@ def _schema_problem(
             line,
             col,
             where,
-            f"expected {err.validator_value}, got {_type_name(err.instance)}",
+            f"expected {err.validator_value}, got {type_name(err.instance)}",
         )
     if validator == "required":
         return Problem(name, line, col, where, err.message)
@@ -396,7 +396,7 @@ def _schema_problem(
     return Problem(name, line, col, where, err.message, description or "")
 
 
-def _type_name(value: object) -> str:
+def type_name(value: object) -> str:
     return {
         dict: "a mapping",
         list: "a list",
@@ -429,13 +429,13 @@ def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
             problem = pattern_problem(pattern, is_exclude=base == ("exclude",))
             if problem:
                 problems.append(
-                    Problem(name, line, col, _dotted((*base, j)), problem[0], problem[1])
+                    Problem(name, line, col, dotted((*base, j)), problem[0], problem[1])
                 )
     return problems
 
 
 # Paths that any real tree has; an exclude pattern matching all of them excludes everything.
-_PROBES = ("a.py", "src/a.py", "a/b/c/index.js", "x.txt", ".env", "requirements.txt")
+PROBES = ("a.py", "src/a.py", "a/b/c/index.js", "x.txt", ".env", "requirements.txt")
 
 
 def pattern_problem(pattern: str, *, is_exclude: bool) -> tuple[str, str] | None:
@@ -453,7 +453,7 @@ def pattern_problem(pattern: str, *, is_exclude: bool) -> tuple[str, str] | None
             f"pattern {pattern!r} points outside the scanned tree",
             "patterns are relative to the scanned root",
         )
-    if is_exclude and all(spec.match_file(p) for p in _PROBES):
+    if is_exclude and all(spec.match_file(p) for p in PROBES):
         return (
             f"pattern {pattern!r} would exclude every file",
             "exclude specific directories or file types instead "

@@ -8,6 +8,7 @@ keys. This loader composes the node graph and builds the data itself, refusing a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,23 @@ class Located:
         return found if found else (None, None)
 
 
-def load(text: str | bytes) -> Located:
+# GitHub reads workflows as YAML 1.2: `on`, `yes`, `off` are strings, not booleans (YAML
+# 1.1 would make a workflow's `on:` key a boolean, which this loader refuses as a key).
+_Yaml12Loader: type[yaml.SafeLoader] = type("_Yaml12Loader", (_Loader,), {})
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load(text: str | bytes, *, yaml12_booleans: bool = False) -> Located:
+    """Parse one YAML document with every limit applied. ``yaml12_booleans``: only
+    true/false are booleans (GitHub workflows), not YAML 1.1's on/off/yes/no."""
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
             raise YamlProblem(None, None, f"file is larger than {MAX_BYTES} bytes")
@@ -62,7 +79,7 @@ def load(text: str | bytes) -> Located:
     if len(text) > MAX_BYTES:
         raise YamlProblem(None, None, f"file is larger than {MAX_BYTES} bytes")
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=_Yaml12Loader if yaml12_booleans else _Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

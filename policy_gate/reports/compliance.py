@@ -465,4 +465,10 @@ def render(data: ReportData) -> str:
     return render_markdown(data)
 
 
-__all__ = ["anchor", "render", "render_html", "render_markdown"]
+def render_both(data: ReportData) -> tuple[str, str]:
+    """(Markdown, HTML) from one assessment, so both copies state the same evidence."""
+    a = assess(data, commit=head_commit(data))
+    return render_markdown(data, a), render_html(data, a)
+
+
+__all__ = ["anchor", "render", "render_both", "render_html", "render_markdown"]

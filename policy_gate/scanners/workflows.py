@@ -34,8 +34,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policy_gate.fileset import FileSet, read_line
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.policy import yamlsafe
@@ -287,46 +285,10 @@ class WorkflowsScanner(Scanner):
                 )
 
 
-# GitHub reads workflows as YAML 1.2: `on`, `yes`, `off` are strings, not booleans (YAML 1.1
-# would make the `on:` key a boolean, which the safe loader refuses). Same (C) loader as
-# yamlsafe's otherwise.
-_WorkflowLoader: type[yaml.SafeLoader] = type("_WorkflowLoader", (yamlsafe._Loader,), {})
-_WorkflowLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yamlsafe._Loader.yaml_implicit_resolvers.items()
-}
-_WorkflowLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
 def load_workflow(raw: bytes) -> yamlsafe.Located:
     """yamlsafe.load (size, UTF-8, duplicate keys, alias bombs, one document) with the
     YAML 1.2 booleans GitHub uses."""
-    if len(raw) > yamlsafe.MAX_BYTES:
-        raise yamlsafe.YamlProblem(None, None, f"file is larger than {yamlsafe.MAX_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise yamlsafe.YamlProblem(None, None, f"not UTF-8 text (byte {exc.start})") from None
-    try:
-        nodes = list(yaml.compose_all(text, Loader=_WorkflowLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise yamlsafe.YamlProblem(
-            mark.line + 1 if mark else None, mark.column + 1 if mark else None,
-            f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}",
-        ) from None
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise yamlsafe.YamlProblem(None, None, f"YAML error: {exc}") from None
-    if len(nodes) > 1:
-        raise yamlsafe.YamlProblem(None, None, "more than one YAML document ('---')")
-    lines: dict[yamlsafe.Path, tuple[int, int]] = {}
-    if not nodes or nodes[0] is None:
-        return yamlsafe.Located(None, lines)
-    return yamlsafe.Located(yamlsafe._Builder(lines).build(nodes[0], (), 0), lines)
+    return yamlsafe.load(raw, yaml12_booleans=True)
 
 
 def _triggers(on: Any) -> set[str]:
