@@ -316,3 +316,26 @@ def test_policy_added_by_the_pr_itself_is_refused_with_a_hint(
                str(repo / ".policy-gate" / "policy.yaml"))
     assert run.code == 2
     assert "not at the base ref" in run.stderr and "merge the policy first" in run.stderr
+
+
+def test_upgrading_into_a_still_vulnerable_version_is_introduced(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    """pyyaml 5.3 -> 5.3.1: the base was vulnerable already, but the change picks a
+    version that is still vulnerable (CVE-2020-14343 is fixed in 5.4): it fails."""
+    commit(repo, "bump pyyaml", {"requirements.txt": "pyyaml==5.3.1\nrequests==2.32.3\n"})
+    diff = gate(repo, "--diff-base", "main")
+    assert diff.report is not None, diff.output
+    pyyaml = [f for f in diff.report["findings"]
+              if f["dependency"] and f["dependency"]["package"] == "pyyaml"]
+    assert pyyaml and {f["status"] for f in pyyaml} == {"violation"}
+    assert all(f["dependency"]["version"] == "5.3.1" for f in pyyaml)
+    assert diff.code == 1
+    # and the same manifest untouched: pre-existing
+    git(repo, "checkout", "-q", "main")
+    git(repo, "checkout", "-q", "-b", "docs-only")
+    commit(repo, "docs", {"README.md": "service docs\n"})
+    docs = gate(repo, "--diff-base", "main")
+    assert docs.report is not None and docs.code == 0, docs.output
+    assert {f["status"] for f in docs.report["findings"]
+            if f["category"] == "dependency"} == {"pre-existing"}
