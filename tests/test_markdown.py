@@ -149,3 +149,14 @@ def test_fit_cuts_whole_lines() -> None:
     assert len(out.encode("utf-8")) <= 200
     body = out.split("\n*(truncated")[0]
     assert all(re.fullmatch(r"line \d+ &#124; é", line) for line in body.splitlines())
+
+
+def test_category_whose_scanner_had_nothing_to_check_says_so(scan_data) -> None:
+    """No coverage report: the coverage row says "not checked" and why, never "no findings"."""
+    from policy_gate.reports import markdown
+
+    data = scan_data({"app.py": "print('ok')\n"}, only=["coverage"])
+    text = markdown.render(data)
+    row = next(line for line in text.splitlines() if line.startswith("| coverage |"))
+    assert "not checked" in row and "no coverage report found" in row
+    assert "no findings" not in row

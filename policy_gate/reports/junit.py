@@ -104,10 +104,24 @@ def scanners_by_category(data: ReportData) -> dict[str, list[str]]:
     out[SUPPRESSION].append("policy-gate")
     for run in data.result.runs:
         scanner = known.get(run.name)
-        if scanner is not None and run.status == "ok":
+        # a scanner that had nothing to check (no coverage report) checked nothing
+        checked = run.output is not None and not run.output.not_checked
+        if scanner is not None and run.status == "ok" and checked:
             for category in scanner.categories:
                 out[category].append(run.name)
     return dict(out)
+
+
+def not_checked_reasons(data: ReportData) -> dict[str, str]:
+    """category -> why a scanner for it ran but checked nothing (e.g. no coverage report)."""
+    known = registry()
+    out: dict[str, str] = {}
+    for run in data.result.runs:
+        scanner = known.get(run.name)
+        if scanner is not None and run.output is not None and run.output.not_checked:
+            for category in scanner.categories:
+                out.setdefault(category, f"{run.name}: {run.output.not_checked}")
+    return out
 
 
 def _details(d: Decision) -> str:

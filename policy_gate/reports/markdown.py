@@ -45,7 +45,7 @@ from policy_gate import __version__
 from policy_gate.findings import Severity
 from policy_gate.policy.evaluate import Decision, Status, Verdict
 from policy_gate.reports.interface import ACCEPTED_WORDS, ReportData, notice_place
-from policy_gate.reports.junit import scanners_by_category
+from policy_gate.reports.junit import not_checked_reasons, scanners_by_category
 
 SUMMARY_MAX_BYTES = 1024 * 1024  # GitHub: a step's summary is limited to 1 MiB
 COMMENT_MAX_CHARS = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"
@@ -198,6 +198,7 @@ def _notices(data: ReportData) -> list[str]:
 
 def _counts_table(data: ReportData) -> list[str]:
     coverage = scanners_by_category(data)
+    why_not = not_checked_reasons(data)
     rows = [
         "| Category | Severity | Violations | Accepted | Below threshold | Excluded | Disabled |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -219,7 +220,10 @@ def _counts_table(data: ReportData) -> list[str]:
             )
         if not shown:
             ran = coverage.get(category)
-            note = "no findings" if ran else "not checked: no scanner for it ran"
+            note = "no findings" if ran else (
+                f"not checked ({md(why_not[category])})" if category in why_not
+                else "not checked: no scanner for it ran"
+            )
             rows.append(f"| {md(category)} | — | {note} | | | | |")
     return rows
 
