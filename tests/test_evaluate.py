@@ -93,3 +93,35 @@ rules:
 """)
     [d] = evaluate(policy, merge_findings([sast(Severity.LOW, Confidence.HIGH)])).decisions
     assert d.severity is Severity.CRITICAL and d.status is Status.VIOLATION
+
+
+def test_diff_mode_budgets_count_only_what_the_change_introduces(tmp_path: Path) -> None:
+    """A budget of 1 low finding: the tree has 3, the change adds 1. A full scan breaches
+    the budget; diff mode does not blame the change for the 2 it did not add."""
+    import datetime as dt
+
+    from policy_gate.git import ChangeSet
+    from policy_gate.policy.evaluate import DiffScope, Inputs
+
+    policy = policy_from(tmp_path, """
+categories:
+  sast:
+    fail: {severity: high}
+    budgets: {low: 1}
+""")
+    findings = merge_findings([sast(Severity.LOW, Confidence.HIGH, "a.py", n) for n in (1, 2, 3)])
+    full = evaluate(policy, findings)
+    assert full.verdict is Verdict.FAIL and full.budgets
+    changes = ChangeSet(base_ref="main", base="0" * 40, head="1" * 40,
+                        files={"a.py": frozenset({3})}, deleted=(), renamed={})
+    inputs = Inputs(today=dt.date(2026, 11, 25), diff=DiffScope(changes))
+    diff = evaluate(policy, findings, (), inputs)
+    assert diff.verdict is Verdict.PASS and not diff.budgets
+    assert [d.introduced for d in diff.decisions] == [False, False, True]
+    # two introduced lows breach it in diff mode too
+    changes2 = ChangeSet(base_ref="main", base="0" * 40, head="1" * 40,
+                         files={"a.py": frozenset({2, 3})}, deleted=(), renamed={})
+    diff2 = evaluate(policy, findings, (), Inputs(today=dt.date(2026, 11, 25),
+                                                  diff=DiffScope(changes2)))
+    assert diff2.verdict is Verdict.FAIL
+    assert sum(d.is_violation for d in diff2.decisions) == 2

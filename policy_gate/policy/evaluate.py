@@ -529,9 +529,16 @@ def suppression_uses(
 
 def apply_budgets(decisions: list[Decision]) -> tuple[list[Decision], list[BudgetBreach]]:
     """A budget caps how many findings of a category and severity may pass. When a budget is
-    exceeded, the findings it counts become violations (each says why)."""
+    exceeded, the findings it counts become violations (each says why).
+
+    In diff mode only what the change introduces counts: SAST and secrets read only the
+    changed files there, so counting the rest would make the verdict depend on which files
+    happened to be read, and a change cannot be blamed for findings it did not add."""
+    counted = [
+        d for d in decisions if d.status is Status.BELOW_THRESHOLD and d.introduced is not False
+    ]
     counts: Counter[tuple[str, Severity]] = Counter(
-        (d.finding.category, d.severity) for d in decisions if d.status is Status.BELOW_THRESHOLD
+        (d.finding.category, d.severity) for d in counted
     )
     breaches: list[BudgetBreach] = []
     over: set[tuple[str, Severity]] = set()
@@ -550,7 +557,7 @@ def apply_budgets(decisions: list[Decision]) -> tuple[list[Decision], list[Budge
     result = []
     for d in decisions:
         key = (d.finding.category, d.severity)
-        if d.status is Status.BELOW_THRESHOLD and key in over:
+        if d.status is Status.BELOW_THRESHOLD and d.introduced is not False and key in over:
             allowed = budgets[key]
             d = replace(
                 d,
