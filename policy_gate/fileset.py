@@ -9,6 +9,7 @@ pull request could add) themselves.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,41 @@ def walk(root: Path, exclude: Iterable[str] = ()) -> FileSet:
         symlinks=tuple(sorted(symlinks)),
         unreadable=tuple(sorted(unreadable)),
     )
+
+
+class TreeFileError(Exception):
+    """Why a file of the scanned tree was not read; the text goes into an unscanned
+    finding or an error message."""
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
+        super().__init__(reason)
+        self.missing = missing
+
+
+def read_tree_file(path: Path, limit: int) -> bytes:
+    """A file's bytes, read the way every reader of the scanned tree must: only a regular
+    file (a link swapped in after the walk is refused, O_NOFOLLOW; a FIFO cannot block
+    us, O_NONBLOCK) and never more than ``limit`` bytes in memory."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise TreeFileError("does not exist", missing=True) from None
+    except OSError as exc:
+        raise TreeFileError(f"could not be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise TreeFileError("not a regular file")
+            if info.st_size > limit:
+                raise TreeFileError(f"larger than {limit} bytes")
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise TreeFileError(f"could not be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise TreeFileError(f"larger than {limit} bytes")
+    return data
 
 
 def is_binary(path: Path, sniff: int = 8192) -> bool:

@@ -19,7 +19,7 @@ from policy_gate.baseline import Baseline
 from policy_gate.baseline import loads as load_baseline
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
-from policy_gate.fileset import compile_patterns, walk
+from policy_gate.fileset import TreeFileError, compile_patterns, read_tree_file, walk
 from policy_gate.findings import DependencyInfo
 from policy_gate.git import ChangeSet, GitError, Repo
 from policy_gate.policy.evaluate import DiffScope, Evaluation, Inputs, dependency_key, evaluate
@@ -227,11 +227,11 @@ def _read_in_tree(root: Path, rel: str) -> bytes | None:
             raise PolicyError([Problem(rel, None, None, "", "is a symbolic link; refusing to "
                                        "follow it out of the scanned tree")])
     try:
-        if path.stat().st_size > MAX_INPUT_BYTES:
-            raise PolicyError([Problem(rel, None, None, "", "is larger than 64 MiB")])
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+        return read_tree_file(path, MAX_INPUT_BYTES)
+    except TreeFileError as exc:
+        if exc.missing:
+            return None
+        raise PolicyError([Problem(rel, None, None, "", str(exc))]) from None
 
 
 def _waivers(

@@ -15,13 +15,12 @@ inside a string literal or docstring is not a suppression).
 from __future__ import annotations
 
 import bisect
-import os
 import re
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from policy_gate.fileset import TreeFileError, read_tree_file
 from policy_gate.findings import (
     SAST,
     SECRET,
@@ -262,22 +261,11 @@ def find_suppressions(root: Path, files: Sequence[str], max_file_bytes: int) -> 
 
 def _read(path: Path, limit: int) -> bytes | None:
     """The file's bytes, or None if it is not a readable regular text file within limit."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, flags)
-    except OSError:
+        data = read_tree_file(path, limit)
+    except TreeFileError:
         return None
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-                return None
-            data = fh.read(limit + 1)
-        except OSError:
-            return None
-    if len(data) > limit or b"\x00" in data[:BINARY_SNIFF]:
-        return None
-    return data
+    return None if b"\x00" in data[:BINARY_SNIFF] else data
 
 
 def _may_hold_marker(data: bytes, lang: str) -> bool:

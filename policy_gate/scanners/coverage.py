@@ -43,7 +43,7 @@ from defusedxml.common import (  # type: ignore[import-untyped,unused-ignore]
 )
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet, compile_patterns
+from policy_gate.fileset import FileSet, TreeFileError, compile_patterns, read_tree_file
 from policy_gate.findings import (
     COVERAGE,
     UNSCANNED,
@@ -210,22 +210,14 @@ def read_report(root: Path, rel: str, limit: int = MAX_REPORT_BYTES) -> bytes:
     path = root / rel
     try:
         parent = path.parent.resolve(strict=True)
-        if parent != root.resolve() and root.resolve() not in parent.parents:
-            raise ReportError("the report is outside the scanned tree")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        fd = os.open(path, flags)
     except OSError as exc:
         raise ReportError(f"unreadable: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ReportError("not a regular file")
-        if info.st_size > limit:
-            raise ReportError(f"larger than {limit} bytes")
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise ReportError(f"larger than {limit} bytes")
-    return data
+    if parent != root.resolve() and root.resolve() not in parent.parents:
+        raise ReportError("the report is outside the scanned tree")
+    try:
+        return read_tree_file(path, limit)
+    except TreeFileError as exc:
+        raise ReportError(str(exc)) from None
 
 
 # -- parsing -------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet
+from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.findings import (
     DATA,
     SECRET,
@@ -477,17 +477,11 @@ class DataProtectionScanner(Scanner):
         for index, rel in enumerate(files, 1):
             if index % PROGRESS_EVERY == 0:
                 ctx.progress(self.name, f"{index}/{len(files)} files")
-            path = ctx.root / rel
             try:
-                if path.stat(follow_symlinks=False).st_size > limit:
-                    findings.append(unscanned_finding(
-                        self.name, rel, f"larger than {limit} bytes; not scanned for card "
-                        "numbers or key material"))
-                    continue
-                data = path.read_bytes()
-            except OSError as exc:
+                data = read_tree_file(ctx.root / rel, limit)
+            except TreeFileError as exc:
                 findings.append(unscanned_finding(
-                    self.name, rel, f"could not be read ({exc.strerror or exc})"))
+                    self.name, rel, f"{exc}; not scanned for card numbers or key material"))
                 continue
             scanned += 1
             is_bin = b"\x00" in data[:SNIFF]

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet
+from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
@@ -347,16 +347,10 @@ class DockerfileScanner(Scanner):
         allowed = frozenset(int(p) for p in options.get("allowed_ports", ()))
         findings: list[Finding] = []
         for rel in files:
-            path = ctx.root / rel
             try:
-                if path.stat().st_size > limit:
-                    findings.append(
-                        unscanned_finding(self.name, rel, f"larger than {limit} bytes")
-                    )
-                    continue
-                text = path.read_bytes().decode("utf-8")
-            except OSError as exc:
-                findings.append(unscanned_finding(self.name, rel, f"unreadable: {exc.strerror}"))
+                text = read_tree_file(ctx.root / rel, limit).decode("utf-8")
+            except TreeFileError as exc:
+                findings.append(unscanned_finding(self.name, rel, str(exc)))
                 continue
             except UnicodeDecodeError as exc:
                 findings.append(

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from policy_gate.fileset import FileSet, read_line
+from policy_gate.fileset import FileSet, TreeFileError, read_line, read_tree_file
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.policy import yamlsafe
 from policy_gate.process import ScannerError, run_tool, stderr_tail
@@ -230,13 +230,10 @@ class WorkflowsScanner(Scanner):
     def _own_checks(self, root: Path, rel: str, limit: int) -> tuple[Finding | None, list[Finding]]:
         """Parse the file with the safe loader; (unscanned finding, []) when it cannot be
         read, else (None, findings of pr-target-checkout)."""
-        path = root / rel
         try:
-            if path.stat().st_size > limit:
-                return unscanned_finding(self.name, rel, f"larger than {limit} bytes"), []
-            located = load_workflow(path.read_bytes())
-        except OSError as exc:
-            return unscanned_finding(self.name, rel, f"unreadable: {exc.strerror}"), []
+            located = load_workflow(read_tree_file(root / rel, limit))
+        except TreeFileError as exc:
+            return unscanned_finding(self.name, rel, str(exc)), []
         except yamlsafe.YamlProblem as exc:
             return unscanned_finding(self.name, rel, exc.message, exc.line), []
         return None, list(self._pr_target_checkout(root, rel, located))
