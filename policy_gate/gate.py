@@ -71,7 +71,9 @@ class BaseRefSource(PolicySource):
         except ValueError:
             return None
 
-    def read(self, path: Path) -> bytes | None:
+    def read_base(self, path: Path) -> bytes | None:
+        """The file as the base ref has it (None: absent there), remembered for
+        ``changed``; a file outside the repository is read as it is."""
         rel = self._rel(path)
         if rel is None:  # outside the repository: not the pull request's to change
             return super().read(path)
@@ -81,7 +83,11 @@ class BaseRefSource(PolicySource):
             problem = Problem(str(path), None, None, "", f"at the base ref: {exc}")
             raise PolicyError([problem]) from None
         self.read_files[path.resolve()] = data
-        if data is None and path.is_file():
+        return data
+
+    def read(self, path: Path) -> bytes | None:
+        data = self.read_base(path)
+        if data is None and self._rel(path) is not None and path.is_file():
             raise PolicyError([Problem(
                 str(path), None, None, "",
                 f"exists in this change but not at the base ref {self.base[:12]}",
@@ -121,9 +127,9 @@ class BaseRefSource(PolicySource):
                     out.append(shown + "/")
                 continue
             try:
-                head_bytes: bytes | None = path.read_bytes()
-            except OSError:
-                head_bytes = None
+                head_bytes: bytes | None = read_tree_file(path, MAX_INPUT_BYTES)
+            except TreeFileError:
+                head_bytes = None  # absent, a link or unreadable now: not what the base has
             if head_bytes != base_bytes:
                 out.append(shown)
         return sorted(set(out))
@@ -160,7 +166,7 @@ def run(opts: GateOptions) -> GateRun:
         notes: list[str] = []
 
         waivers = _waivers(opts.root, policy, repo, changes, changed_inputs)
-        baseline = _baseline(opts.root, opts.baseline, repo, changes, changed_inputs)
+        baseline = _baseline(opts.baseline, source)
         if isinstance(source, BaseRefSource) and changes is not None:
             changed_inputs[:0] = source.changed(changes, opts.root)
             review = compile_patterns(policy.review.paths)
@@ -253,38 +259,23 @@ def _waivers(
     return load_waivers(data, rel)
 
 
-def _baseline(
-    root: Path,
-    path: Path | None,
-    repo: Repo | None,
-    changes: ChangeSet | None,
-    changed_inputs: list[str],
-) -> Baseline | None:
+def _baseline(path: Path | None, source: PolicySource) -> Baseline | None:
+    """The baseline file; in diff mode as the base ref has it when it is in the
+    repository (the pull request could have edited it; ``source.changed`` reports that)."""
     if path is None:
         return None
-    try:
-        head: bytes | None = path.read_bytes()
-    except OSError as exc:
-        head = None
-        if repo is None:
-            raise PolicyError([Problem(str(path), None, None, "", f"cannot read the baseline: "
-                                       f"{exc.strerror}")]) from None
-    data = head
-    if repo is not None and changes is not None:
-        top = Repo.open(repo.toplevel)
-        try:
-            rel = path.resolve().relative_to(top.toplevel.resolve()).as_posix()
-        except ValueError:
-            rel = None
-        if rel is not None:  # in the repository: the pull request could have edited it
-            data = top.show(changes.base, rel, MAX_INPUT_BYTES)
-            if data != head:
-                changed_inputs.append(root_relative(root, path))
-            if data is None:
+    if isinstance(source, BaseRefSource):
+        data = source.read_base(path)
+        if data is None:
+            if path.is_file():  # added by the change itself: no baseline applies
                 return None
-    if data is None:
-        raise PolicyError([Problem(str(path), None, None, "", "baseline file not found")])
-    return load_baseline(data, str(path))
+            raise PolicyError([Problem(str(path), None, None, "", "baseline file not found")])
+        return load_baseline(data, str(path))
+    try:
+        return load_baseline(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise PolicyError([Problem(str(path), None, None, "", f"cannot read the baseline: "
+                                   f"{exc.strerror}")]) from None
 
 
 def _base_dependencies(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXTENDS_OFFLINE, GateRun
+from tests.conftest import EXAMPLE_ADVISORIES, EXTENDS_OFFLINE, OFFLINE_POLICY, GateRun
 
 # A fake AWS key of the documented example shape; detect-secrets flags it.
 FAKE_AWS = "AKIAZ7XQ4PLMNB8RT2WE"
@@ -339,3 +339,35 @@ def test_upgrading_into_a_still_vulnerable_version_is_introduced(
     assert docs.report is not None and docs.code == 0, docs.output
     assert {f["status"] for f in docs.report["findings"]
             if f["category"] == "dependency"} == {"pre-existing"}
+
+
+def test_a_baseline_edited_by_the_pr_is_read_from_the_base(
+    repo: Path, gate: Callable[..., GateRun], tmp_path: Path
+) -> None:
+    """The PR adds a flaw and re-creates the in-repository baseline so that it lists the
+    flaw: the base's baseline is what counts, and the edit needs security review."""
+    import os
+    import sys
+
+    def create(out: Path) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "policy_gate", "baseline", "create", str(repo),
+             "--policy", str(OFFLINE_POLICY), "--advisories", str(EXAMPLE_ADVISORIES),
+             "--output", str(out)],
+            check=True, capture_output=True, env={**os.environ, "NO_COLOR": "1"}, timeout=300,
+        )
+
+    git(repo, "checkout", "-q", "main")
+    create(repo / ".policy-gate" / "baseline.json")
+    commit(repo, "baseline")
+    git(repo, "checkout", "-q", "-B", "feature")
+    write(repo, {"job.py": "import os\n\n\ndef go(c):\n    os.system(c)\n"})
+    create(repo / ".policy-gate" / "baseline.json")  # now lists the new flaw too
+    commit(repo, "new flaw, baselined by the PR itself")
+    run = gate(repo, "--diff-base", "main", "--baseline",
+               str(repo / ".policy-gate" / "baseline.json"))
+    assert run.report is not None, run.output
+    assert run.code == 1
+    assert {f["status"] for f in run.findings(path="job.py", rule_id="B605")} == {"violation"}
+    review = run.report["review_required"]
+    assert review and ".policy-gate/baseline.json" in review["message"]

@@ -108,6 +108,20 @@ class Inputs:
     complete_scanners: frozenset[str] | None = None
 
     @cached_property
+    def _waiver_matches(self) -> dict[Finding, tuple[Waiver, ...]]:
+        return {}
+
+    def waivers_for(self, finding: Finding) -> tuple[Waiver, ...]:
+        """The waivers that match a finding, in file order; matched once per finding
+        (deciding it and judging the waivers afterwards both need them)."""
+        if self.waivers is None:
+            return ()
+        cache = self._waiver_matches
+        if finding not in cache:
+            cache[finding] = tuple(self.waivers.matching(finding))
+        return cache[finding]
+
+    @cached_property
     def suppressions_by_path(self) -> Mapping[str, tuple[Suppression, ...]]:
         by_path: dict[str, list[Suppression]] = {}
         for s in self.suppressions:
@@ -383,7 +397,7 @@ def _accept(
 
     # 2. waivers
     waiver_used: Waiver | None = None
-    for waiver in inputs.waivers.matching(d.finding) if inputs.waivers else []:
+    for waiver in inputs.waivers_for(d.finding):
         problem = waiver_problem(policy, waiver, d.severity, inputs.today)
         if problem:
             steps.append(f"{waiver.describe()} matches but does not apply: {problem}")
@@ -464,7 +478,7 @@ def waiver_notices(
     notices: list[Notice] = []
     matched: dict[int, list[Decision]] = {}
     for d in decisions:
-        for w in inputs.waivers.matching(d.finding):
+        for w in inputs.waivers_for(d.finding):
             matched.setdefault(w.index, []).append(d)
     for w in inputs.waivers.waivers:
         users = matched.get(w.index, [])
@@ -519,11 +533,11 @@ def policy_change_notice(policy: Policy, files: Sequence[str]) -> Notice:
 def suppression_uses(
     policy: Policy, suppressions: Sequence[Suppression], decisions: Sequence[Decision]
 ) -> tuple[SuppressionUse, ...]:
+    covered = Counter(d.suppression for d in decisions if d.suppression is not None)
     uses = []
     for s in suppressions:
-        covered = sum(1 for d in decisions if d.suppression == s)
         honoured, why = suppression_honoured(policy, s)
-        uses.append(SuppressionUse(s, covered, honoured, why))
+        uses.append(SuppressionUse(s, covered[s], honoured, why))
     return tuple(uses)
 
 
