@@ -12,7 +12,7 @@ import posixpath
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from policy_gate.findings import CATEGORIES, Severity
 from policy_gate.git import ChangeSet
@@ -142,6 +142,20 @@ class ReportData:
         """(inline suppression comments found, of them honoured by the policy)."""
         uses = self.evaluation.suppressions
         return len(uses), sum(1 for u in uses if u.honoured)
+
+
+def suppression_dict(s: Suppression) -> dict[str, Any]:
+    """An inline suppression comment as the JSON report and SARIF properties show it.
+    ``text`` and ``reason`` hold only what follows the marker, never the code before it
+    (that code may be the very secret being suppressed)."""
+    return {
+        "path": s.path,
+        "line": s.line,
+        "kind": s.kind,
+        "rules": list(s.rules),
+        "reason": s.reason,
+        "text": s.text,
+    }
 
 
 def ordered_notices(notices: tuple[Notice, ...] | list[Notice]) -> list[Notice]:

@@ -14,9 +14,8 @@ from typing import Any
 
 from policy_gate import REPORT_SCHEMA_VERSION, __version__
 from policy_gate.policy.evaluate import Decision, Notice, SuppressionUse
-from policy_gate.reports.interface import ReportData
+from policy_gate.reports.interface import ReportData, suppression_dict
 from policy_gate.runner import HISTORY
-from policy_gate.suppressions import Suppression
 
 SCHEMA_ID = "https://github.com/mojaloop/policy-gate/report.schema.json"
 MAX_DIFF_FILES = 1000  # changed files listed; the count is always exact
@@ -121,27 +120,15 @@ def _finding(d: Decision, honoured: bool | None) -> dict[str, Any]:
         },
         "suppression": None
         if d.suppression is None
-        else {**_suppression(d.suppression), "honoured": honoured},
+        else {**suppression_dict(d.suppression), "honoured": honoured},
         "baselined": d.baseline is not None,
         "introduced": d.introduced,
     }
 
 
-def _suppression(s: Suppression) -> dict[str, Any]:
-    # `text` and `reason` hold only what follows the marker, never the code before it
-    return {
-        "path": s.path,
-        "line": s.line,
-        "kind": s.kind,
-        "rules": list(s.rules),
-        "reason": s.reason,
-        "text": s.text,
-    }
-
-
 def _suppression_use(u: SuppressionUse) -> dict[str, Any]:
     return {
-        **_suppression(u.suppression),
+        **suppression_dict(u.suppression),
         "honoured": u.honoured,
         "why": u.why,
         "covered": u.covered,

@@ -68,7 +68,7 @@ from urllib.parse import quote
 from policy_gate import __version__
 from policy_gate.findings import SECRET, Confidence, Finding, Severity
 from policy_gate.policy.evaluate import ACCEPTED, Decision, Inputs, Notice, Status
-from policy_gate.reports.interface import ReportData, notice_repo_path
+from policy_gate.reports.interface import ReportData, notice_repo_path, suppression_dict
 from policy_gate.runner import HISTORY, ScannerRun
 from policy_gate.scanners import registry
 
@@ -387,13 +387,8 @@ def _result(decision: Decision, rule_index: int, data: ReportData) -> dict[str, 
     if decision.waiver is not None:
         properties["waiver"] = decision.waiver.describe()
     if decision.suppression is not None:
-        c = decision.suppression
         properties["suppressionComment"] = {
-            "path": c.path,
-            "line": c.line,
-            "kind": c.kind,
-            "rules": list(c.rules),
-            "text": c.text,
+            **suppression_dict(decision.suppression),
             "honoured": data.honoured(decision),
         }
     if decision.baseline is not None:
