@@ -119,9 +119,9 @@ class BaseRefSource(PolicySource):
         for path, base_bytes in self.read_files.items():
             shown = root_relative(root, path)
             if path.is_dir():
-                prefix = _root_rel(root, path)
-                if prefix is not None and any(
-                    f == prefix or f.startswith(prefix.rstrip("/") + "/")
+                # change paths are inside the root, so a directory above it never matches
+                if any(
+                    f == shown or f.startswith(shown.rstrip("/") + "/")
                     for f in (*changes.files, *changes.deleted)
                 ):
                     out.append(shown + "/")
@@ -139,13 +139,6 @@ def root_relative(root: Path, path: Path) -> str:
     """How notices name a file: relative to the scanned root, with `..` for a file above it
     (a repository policy when a subdirectory is scanned), like every finding path."""
     return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
-
-
-def _root_rel(root: Path, path: Path) -> str | None:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return None
 
 
 def run(opts: GateOptions) -> GateRun:

@@ -150,12 +150,9 @@ def scan(
                 daemon=True,
             )
             threads.append(thread)
-        history_wanted = (
-            repo is not None
-            and changes is not None
-            and runs.get("detect-secrets", ScannerRun("", "")).status == "running"
-        )
-        if history_wanted and repo is not None and changes is not None:
+        secrets = runs.get("detect-secrets")
+        # diff mode: the change's commits are searched whenever the head is
+        if repo is not None and changes is not None and secrets and secrets.status == "running":
             (work / HISTORY).mkdir()
             history_ctx = ScanContext(
                 fileset=fileset,
