@@ -48,6 +48,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "github-token": None,
     "fail-on-violations": "true",
     "jobs": None,
+    "cache-dir": None,
 }
 
 #: Report format → file name inside output-dir.
@@ -246,6 +247,11 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
     baseline = read_input(env, "baseline")
     if baseline:
         argv += ["--baseline", confine(workspace, "baseline", baseline, must_exist=True)]
+    cache_dir = read_input(env, "cache-dir")
+    if cache_dir:
+        if "--cache-dir" not in caps.options:
+            raise ActionError("input 'cache-dir' is not supported by this policy-gate version")
+        argv += ["--cache-dir", confine(workspace, "cache-dir", cache_dir, must_exist=False)]
 
     if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
         argv.append("--github")

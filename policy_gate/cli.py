@@ -92,6 +92,15 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "pull_request events: the PR's base commit.",
         ),
         click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="POLICY_GATE_CACHE_DIR",
+            help="Results cache: a scanner's answer for unchanged content (same tool version, "
+            "rules and settings) is reused, so only changed files are rescanned. A directory "
+            "actions/cache can keep; restore it only from the protected branch's runs. "
+            "[env: POLICY_GATE_CACHE_DIR]",
+        ),
+        click.option(
             "--full-scan",
             is_flag=True,
             help="Judge the whole tree even on a pull_request event (no diff mode).",
@@ -119,6 +128,7 @@ class ScanArgs:
     jobs: int | None
     baseline: Path | None
     diff_base: str | None
+    cache_dir: Path | None
     full_scan: bool
     github: bool | None
     quiet: bool
@@ -164,6 +174,7 @@ def _gate(args: ScanArgs, err: Console) -> ReportData:
                 baseline=args.baseline,
                 diff_base=diff_base,
                 today=_today(env),
+                cache_dir=args.cache_dir,
             )
         )
     except PolicyError as exc:
@@ -495,34 +506,66 @@ def _usage(err: Console, message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
+# How often a log without a terminal (CI) says what is still running.
+HEARTBEAT_SECONDS = 10.0
+
+
 def _progress(err: Console, quiet: bool) -> tuple[Listener | None, Callable[[], None]]:
-    """Live status on a TTY; a line per finished scanner otherwise (CI logs)."""
-    state: dict[str, str] = {}
-    started = time.monotonic()
-    lock = threading.Lock()
+    """What is running, how far each scanner is (where it says), and the elapsed time: a
+    live status line on a terminal; in a CI log, a line when a scanner starts and ends and
+    one every HEARTBEAT_SECONDS while any is running."""
     if quiet:
         return None, lambda: None
+    started = time.monotonic()
+    lock = threading.Lock()
+    running: dict[str, str] = {}  # scanner -> its latest progress message
+
+    def elapsed() -> str:
+        return f"[{time.monotonic() - started:6.1f}s]"
+
+    def busy() -> str:
+        return ", ".join(f"{n} ({d})" if d else n for n, d in running.items())
+
+    def track(event: str, scanner: str, detail: str) -> None:
+        detail = printable(detail)  # a reason may quote a tool's stderr: one line, no escapes
+        if event == "start":
+            running[scanner] = ""
+        elif event == "progress" and scanner in running:
+            running[scanner] = detail
+        elif event == "done":
+            running.pop(scanner, None)
+
     if err.is_terminal:
         status = err.status("starting scanners…")
         status.start()
 
-        def refresh() -> None:
-            parts = [f"{n}: {s}" for n, s in state.items()]
-            status.update(f"[{time.monotonic() - started:5.1f}s] " + " | ".join(parts))
-
-        def listener(event: str, scanner: str, detail: str) -> None:
+        def live(event: str, scanner: str, detail: str) -> None:
             with lock:
-                state[scanner] = {"start": "running", "done": detail}.get(event, detail)
-                refresh()
+                track(event, scanner, detail)
+                if event == "done":
+                    err.print(f"{elapsed()} {scanner}: {printable(detail)}", markup=False,
+                              highlight=False)
+                status.update(f"{elapsed()} running: {busy() or '…'}")
 
-        return listener, status.stop
+        return live, status.stop
+
+    stopped = threading.Event()
+
+    def heartbeat() -> None:
+        while not stopped.wait(HEARTBEAT_SECONDS):
+            with lock:
+                if running:
+                    err.print(f"{elapsed()} running: {busy()}", markup=False, highlight=False)
 
     def plain(event: str, scanner: str, detail: str) -> None:
-        if event == "done":
-            with lock:
-                err.print(f"[{time.monotonic() - started:6.1f}s] {scanner}: {detail}", markup=False)
+        with lock:
+            track(event, scanner, detail)
+            if event == "done":
+                err.print(f"{elapsed()} {scanner}: {printable(detail)}", markup=False,
+                          highlight=False)
 
-    return plain, lambda: None
+    threading.Thread(target=heartbeat, name="progress", daemon=True).start()
+    return plain, stopped.set
 
 
 def main() -> None:

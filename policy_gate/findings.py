@@ -175,6 +175,15 @@ class Finding:
         extra = ((dep.advisory,) if dep and dep.advisory else ()) + (dep.aliases if dep else ())
         return tuple(dict.fromkeys((*self.cwe, *extra)))
 
+    def with_fingerprint(self, fingerprint: str) -> Finding:
+        """A copy with this fingerprint (the constructor: dataclasses.replace costs three
+        times as much, and it runs once per finding)."""
+        return Finding(
+            self.category, self.sources, self.path, self.start_line, self.end_line,
+            self.message, self.flaw_key, self.content_key, self.cwe, self.title,
+            self.help_url, self.fix, self.secret, self.dependency, fingerprint, self.commit,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "fingerprint": self.fingerprint,
@@ -260,6 +269,9 @@ def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
 
     merged: list[Finding] = []
     for members in groups.values():
+        if len(members) == 1:  # nothing to fold (most findings)
+            merged.append(members[0])
+            continue
         # The most severe, then most confident, report leads; ties go by scanner name so
         # that the result does not depend on which scanner finished first.
         members.sort(
@@ -304,7 +316,7 @@ def assign_fingerprints(findings: Sequence[Finding]) -> list[Finding]:
         occurrence = seen[identity]
         seen[identity] += 1
         fp = sha256_hex(*identity, str(occurrence))[:32]
-        result.append(replace(f, fingerprint=fp))
+        result.append(f if f.fingerprint == fp else f.with_fingerprint(fp))
     return result
 
 

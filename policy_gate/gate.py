@@ -17,6 +17,7 @@ from pathlib import Path
 
 from policy_gate.baseline import Baseline
 from policy_gate.baseline import loads as load_baseline
+from policy_gate.cache import ResultsCache
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
 from policy_gate.fileset import TreeFileError, compile_patterns, read_tree_file, walk
@@ -45,6 +46,7 @@ class GateOptions:
     baseline: Path | None = None
     diff_base: str | None = None
     today: dt.date | None = None
+    cache_dir: Path | None = None
 
 
 @dataclass
@@ -182,6 +184,7 @@ def run(opts: GateOptions) -> GateRun:
             jobs=opts.jobs,
             changes=changes,
             repo=repo,
+            cache=ResultsCache(opts.cache_dir) if opts.cache_dir is not None else None,
         )
         diff = None
         if changes is not None and repo is not None:

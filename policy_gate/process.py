@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -53,6 +54,43 @@ def find_tool(name: str) -> str | None:
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     return shutil.which(name)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleScript:
+    """An entry-point script as pip writes it: which interpreter runs which function."""
+
+    interpreter: str
+    module: str
+    function: str
+
+    def runs_here(self) -> bool:
+        """Whether it runs in the gate's own interpreter (so its package metadata is ours)."""
+        try:
+            return Path(self.interpreter).resolve() == Path(sys.executable).resolve()
+        except OSError:
+            return False
+
+
+_ENTRY_POINT = re.compile(
+    r"#!(?P<interpreter>/\S*python[0-9.]*)[ \t]*\n"
+    r"(?:.*\n)*?from (?P<module>[\w.]+) import (?P<function>\w+)\n"
+    r"(?:.*\n)*?\s*sys\.exit\((?P=function)\(\)\)"
+)
+
+
+def console_script(exe: str) -> ConsoleScript | None:
+    """The script pip installed for a scanner, if ``exe`` is one (not a binary, and not a
+    stand-in a test or an admin put there)."""
+    try:
+        with Path(exe).open("rb") as script:
+            head = script.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    match = _ENTRY_POINT.match(head)
+    if not match:
+        return None
+    return ConsoleScript(match["interpreter"], match["module"], match["function"])
 
 
 # What scanners may see of the gate's environment. Everything else — GITHUB_TOKEN,

@@ -11,13 +11,21 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from policy_gate.advisories.database import AdvisoryIndex, DatabaseInfo
+from policy_gate.advisories.database import AdvisoryIndex, DatabaseInfo, documents
+from policy_gate.cache import (
+    CacheUse,
+    ResultsCache,
+    cached_scan,
+    has_run,
+    summarise_file_notes,
+    tree_digest,
+)
 from policy_gate.fileset import FileSet, walk
 from policy_gate.findings import Finding, merge_findings
 from policy_gate.git import ChangeSet, Repo
@@ -26,7 +34,13 @@ from policy_gate.policy.evaluate import ScannerOutcome
 from policy_gate.policy.model import Policy
 from policy_gate.process import ScannerError
 from policy_gate.scanners import registry
-from policy_gate.scanners.interface import Progress, ScanContext, ScanOutput, no_progress
+from policy_gate.scanners.interface import (
+    Progress,
+    ScanContext,
+    Scanner,
+    ScanOutput,
+    no_progress,
+)
 from policy_gate.suppressions import Suppression, bare_findings, find_suppressions
 
 
@@ -38,6 +52,9 @@ class ScannerRun:
     version: str = ""
     seconds: float = 0.0
     output: ScanOutput | None = None
+    # How the answer was obtained when a results cache was given (None: no cache, or the
+    # scanner always runs).
+    cache: CacheUse | None = None
 
     @property
     def outcome(self) -> ScannerOutcome:
@@ -84,13 +101,15 @@ def scan(
     jobs: int | None = None,
     changes: ChangeSet | None = None,
     repo: Repo | None = None,
+    cache: ResultsCache | None = None,
 ) -> ScanResult:
     """Scan ``root``. With ``changes`` (diff mode), the file-local scanners read only the
-    changed files, and with ``repo`` every commit of the change is searched for secrets."""
+    changed files, and with ``repo`` every commit of the change is searched for secrets.
+    With ``cache``, what the scanners said about unchanged content is reused."""
     started_wall = time.time()
     started = time.monotonic()
     notify = listener or (lambda _e, _s, _d: None)
-    fileset = walk(root, policy.exclude)
+    fileset = walk(root, policy.exclude, skip=[cache.directory] if cache else [])
     local_fileset = fileset
     if changes is not None:
         local_fileset = fileset.only(f for f in fileset.files if changes.is_changed(f))
@@ -102,20 +121,12 @@ def scan(
 
     audits = [n for n in AUDIT_SCANNERS
               if n in wanted and n in policy.scanners and policy.scanners[n].enabled]
-    index: AdvisoryIndex | None = None
-    stale = ""
-    if adv and audits:
-        index = AdvisoryIndex.load(Path(str(adv)))  # once, for pip-audit and osv
-        stale = stale_reason(index.info, policy.advisories.max_age_days)
+    info: DatabaseInfo | None = None
 
     with contextlib.ExitStack() as stack:
-        if index is not None and not stale and "pip-audit" in audits:
-            from policy_gate.osv.server import serve_advisories
-
-            osv = stack.enter_context(serve_advisories(index))
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
         runs: dict[str, ScannerRun] = {}
-        threads: list[threading.Thread] = []
+        contexts: dict[str, ScanContext] = {}
         for name in scanners:
             settings = policy.scanners[name]
             if name not in wanted:
@@ -128,28 +139,37 @@ def scan(
                 "max_file_bytes": policy.max_file_bytes,
                 **settings.options,
             }
-            if stale and name in AUDIT_SCANNERS:
-                runs[name] = ScannerRun(name, "failed", stale)  # M4a: never audit stale data
-                continue
             (work / name).mkdir()
-            ctx = ScanContext(
+            contexts[name] = ScanContext(
                 fileset=local_fileset if scanners[name].file_local else fileset,
                 settings=replace(settings, options=options),
                 jobs=jobs,
                 progress=_progress(notify),
                 osv_url=osv,
                 work_dir=work / name,
-                advisory_db=index,
                 licenses=policy.licenses,
             )
             runs[name] = ScannerRun(name, "running")
+        threads: list[threading.Thread] = []
+
+        def start(name: str, ctx: ScanContext) -> None:
+            scan_fn = scanners[name].scan
+            if cache is not None and _cacheable(scanners[name], ctx):
+                use = runs[name].cache = CacheUse()
+                scan_fn = partial(cached_scan, cache, scanners[name], use=use)
             thread = threading.Thread(
                 target=_run_one,
-                args=(scanners[name].scan, ctx, runs[name], notify),
+                args=(scan_fn, ctx, runs[name], notify),
                 name=f"scan-{name}",
                 daemon=True,
             )
             threads.append(thread)
+            thread.start()
+
+        # Everything but the audits starts now; the advisory database loads meanwhile.
+        for name, ctx in contexts.items():
+            if name not in AUDIT_SCANNERS:
+                start(name, ctx)
         secrets = runs.get("detect-secrets")
         # diff mode: the change's commits are searched whenever the head is
         if repo is not None and changes is not None and secrets and secrets.status == "running":
@@ -165,15 +185,26 @@ def scan(
                 work_dir=work / HISTORY,
             )
             runs[HISTORY] = ScannerRun(HISTORY, "running")
-            threads.append(threading.Thread(
+            thread = threading.Thread(
                 target=_run_one,
                 args=(partial(scan_history, repo, changes, policy.exclude), history_ctx,
                       runs[HISTORY], notify),
                 name="scan-history",
                 daemon=True,
-            ))
-        for thread in threads:
+            )
+            threads.append(thread)
             thread.start()
+        # (An unreadable database raises here, without waiting for the scanners already
+        # running: the gate stops with that error, and they are daemon threads.)
+        audit_contexts = {n: contexts[n] for n in audits if n in contexts}
+        index: AdvisoryIndex | None = None
+        if adv and audit_contexts:
+            index, info, osv = _advisories(
+                Path(str(adv)), policy, cache, scanners, audit_contexts, runs, osv, stack
+            )
+        for name, ctx in audit_contexts.items():
+            if runs[name].status == "running":
+                start(name, replace(ctx, osv_url=osv, advisory_db=index))
         # The gate's own look at the same files, while the scanners run.
         suppressions = find_suppressions(
             local_fileset.root, local_fileset.files, policy.max_file_bytes
@@ -200,7 +231,7 @@ def scan(
         seconds=time.monotonic() - started,
         osv_url=osv if not adv else None,
         advisories=str(adv) if adv else None,
-        advisory_info=index.info if index is not None else None,
+        advisory_info=info,
         suppressions=suppressions,
         changes=changes,
         changed_files=local_fileset.files if changes is not None else (),
@@ -231,6 +262,69 @@ def stale_reason(
             f"{int(age)} days old; the policy allows {max_age_days:g} (M4a)")
 
 
+def _advisories(
+    path: Path,
+    policy: Policy,
+    cache: ResultsCache | None,
+    scanners: Mapping[str, Scanner],
+    contexts: dict[str, ScanContext],
+    runs: dict[str, ScannerRun],
+    osv: str | None,
+    stack: contextlib.ExitStack,
+) -> tuple[AdvisoryIndex | None, DatabaseInfo, str | None]:
+    """The offline advisory database for the audits: (index, what it is, OSV URL).
+
+    Too old, it fails every audit (M4a). It is loaded, and served to pip-audit, only if an
+    audit will read it: with a warm cache and unchanged manifests, none does. The audits'
+    contexts get its digest (their cache key depends on it)."""
+    index: AdvisoryIndex | None = None
+    info: DatabaseInfo | None = None
+    digest = ""
+    if cache is not None:
+        digest = tree_digest(documents(path))
+        info = cache.advisory_info(digest)
+    if info is None:
+        index = AdvisoryIndex.load(path)  # once, for pip-audit and osv
+        info = index.info
+        if cache is not None:
+            cache.put_advisory_info(digest, info)
+    stale = stale_reason(info, policy.advisories.max_age_days)
+    for name, ctx in contexts.items():
+        if stale:
+            runs[name].status, runs[name].reason = "failed", stale  # never audit stale data
+        else:
+            contexts[name] = replace(ctx, advisory_digest=digest)
+    if stale:
+        return None, info, osv
+    reading = [n for n, ctx in contexts.items() if not _answered(cache, scanners[n], ctx)]
+    if reading and index is None:
+        index = AdvisoryIndex.load(path)
+    if index is not None and "pip-audit" in reading:
+        from policy_gate.osv.server import serve_advisories
+
+        osv = stack.enter_context(serve_advisories(index))
+    return index, info, osv
+
+
+def _answered(cache: ResultsCache | None, scanner: Scanner, ctx: ScanContext) -> bool:
+    """Whether the cache holds the scanner's whole answer (a scanner that cannot even say
+    its version is not: its own run then fails as usual)."""
+    if cache is None or not _cacheable(scanner, ctx):
+        return False
+    try:
+        return has_run(cache, scanner, ctx)
+    except ScannerError:
+        return False
+
+
+def _cacheable(scanner: Scanner, ctx: ScanContext) -> bool:
+    """An audit against an online service answers differently as advisories are published:
+    only an audit of a known offline database, or of no manifest at all, is cached."""
+    if scanner.name in AUDIT_SCANNERS and not ctx.advisory_digest:
+        return not scanner.targets(ctx.fileset)
+    return scanner.cacheable(ctx)
+
+
 def _progress(notify: Listener) -> Progress:
     def progress(scanner: str, message: str) -> None:
         notify("progress", scanner, message)
@@ -248,6 +342,7 @@ def _run_one(
     started = time.monotonic()
     try:
         output = scan_fn(ctx)
+        output.notes = [*output.notes, *summarise_file_notes(output.file_notes)]
         counted = sum(len(f.sources) for f in output.findings)
         if counted != output.raw_results:
             raise ScannerError(
@@ -265,7 +360,20 @@ def _run_one(
         run.status = "failed"
         run.reason = f"internal error in the {run.name} adapter: {type(exc).__name__}: {exc}"
     run.seconds = time.monotonic() - started
-    notify("done", run.name, run.status)
+    notify("done", run.name, _outcome_line(run))
+
+
+def _outcome_line(run: ScannerRun) -> str:
+    """'ok in 12.3 s: 871 files, 288 results (870 files from the cache)', for progress."""
+    line = f"{run.status} in {run.seconds:.1f} s"
+    if run.output is not None:
+        line += f": {run.output.files_scanned} files, {run.output.raw_results} results"
+    if run.cache is not None and run.status == "ok":
+        line += (" (all from the cache)" if run.cache.run_from_cache
+                 else f" ({run.cache.files_from_cache} files from the cache)")
+    elif run.reason:
+        line += f": {run.reason}"
+    return line
 
 
 

@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -129,11 +129,35 @@ class WaiverSet:
     sha256: str  # of the file's bytes; "" when there is no file
 
     def matching(self, finding: Finding) -> list[Waiver]:
-        """The waivers that match ``finding``, in file order."""
-        return [w for w in self.waivers if w.matches(finding)]
+        """The waivers that match ``finding``, in file order. Only the waivers that name
+        its fingerprint, one of its rules or one of its ids are tried (an index, so 10,000
+        findings against hundreds of waivers stay cheap)."""
+        by_fingerprint, by_rule, by_advisory = self._index
+        candidates = set(by_fingerprint.get(finding.fingerprint, ()))
+        for source in finding.sources:
+            candidates.update(by_rule.get(source.qualified_rule, ()))
+        for ident in finding.ids:
+            candidates.update(by_advisory.get(ident.casefold(), ()))
+        return [w for w in sorted(candidates, key=_position) if w.matches(finding)]
+
+    @cached_property
+    def _index(self) -> tuple[dict[str, list[Waiver]], ...]:
+        index: tuple[dict[str, list[Waiver]], ...] = ({}, {}, {})
+        for w in self.waivers:
+            if w.fingerprint is not None:
+                index[0].setdefault(w.fingerprint, []).append(w)
+            elif w.rule is not None:
+                index[1].setdefault(w.rule, []).append(w)
+            elif w.advisory is not None:
+                index[2].setdefault(w.advisory.casefold(), []).append(w)
+        return index
 
 
 EMPTY = WaiverSet(file="", waivers=(), sha256="")
+
+
+def _position(waiver: Waiver) -> int:
+    return waiver.index
 
 
 @lru_cache(maxsize=512)

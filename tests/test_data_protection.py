@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_gate.cache import summarise_file_notes
 from policy_gate.fileset import walk
 from policy_gate.findings import (
     DATA,
@@ -29,6 +30,7 @@ from policy_gate.findings import (
     merge_findings,
 )
 from policy_gate.scanners.data_protection import (
+    BINARY_NOTE,
     KEY_ENV,
     DataProtectionScanner,
     brand,
@@ -368,7 +370,10 @@ def test_negative_corpus_has_no_findings(tmp_path: Path) -> None:
 def test_binary_files_are_not_searched_for_cards(tmp_path: Path) -> None:
     out = scan(build(tmp_path, {"blob.bin": b"\x00\x01" + VISA.encode() + b"\n"}))
     assert out.findings == []
-    assert any("1 binary" in n for n in out.notes)
+    assert out.file_notes == {"blob.bin": BINARY_NOTE}
+    assert summarise_file_notes(out.file_notes) == [
+        "1 binary files checked for key stores only (no card numbers)"
+    ]
 
 
 def test_non_utf8_text_is_still_searched(tmp_path: Path) -> None:

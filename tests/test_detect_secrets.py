@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import stat
+import string
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,13 +18,19 @@ from typing import Any
 
 import pytest
 
+from policy_gate.cache import summarise_file_notes
 from policy_gate.fileset import walk
 from policy_gate.findings import SECRET, UNSCANNED, Finding, Severity
-from policy_gate.process import ScannerError
+from policy_gate.process import ScannerError, scanner_env
 from policy_gate.redact import sha1_hex
-from policy_gate.scanners.detect_secrets import DetectSecretsScanner, rule_id
+from policy_gate.scanners.detect_secrets import (
+    BINARY_NOTE,
+    DetectSecretsScanner,
+    detect_secrets_command,
+    rule_id,
+)
 from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
-from tests.conftest import make_tree
+from tests.conftest import make_tree, real_tool
 
 SCANNER = DetectSecretsScanner()
 
@@ -173,7 +182,11 @@ def test_binary_file_is_skipped_and_counted(tmp_path: Path) -> None:
     out = scan(repo)
     assert out.findings == []
     assert out.files_scanned == 1
-    assert any("1 binary file" in note for note in out.notes)
+    assert out.file_notes == {"blob.bin": BINARY_NOTE}
+    assert out.unread == ("blob.bin",)
+    assert summarise_file_notes(out.file_notes) == [
+        "1 binary files not scanned for secrets (NUL byte found)"
+    ]
 
 
 def test_oversize_file_is_an_unscanned_finding(tmp_path: Path) -> None:
@@ -362,3 +375,84 @@ def test_two_different_private_keys_are_told_apart(tmp_path: Path) -> None:
     assert keys["a.pem"].flaw_key == keys["b.pem"].flaw_key  # the scanner cannot tell
     assert keys["a.pem"].content_key != keys["b.pem"].content_key  # the gate can
     assert keys["a.pem"].content_key == keys["c.pem"].content_key
+
+
+# Fragments the random corpus below is made of: every plugin's trigger, near misses, and
+# filler. Built at run time, so this file holds no scannable credential.
+_FRAGMENTS = (
+    "password", "api_key", "SECRET_TOKEN", "db_pass", "auth_key", "contrasena", "pwd",
+    " = ", ": ", " := ", " => ", "==", "(", ")", "[", "]", ",", ";", " ", " ", "'", '"', "`",
+    "AKIA", "ghp_", "xoxb-", "sk_live_", "rk_live_", "SG.", "npm_", "pypi-AgEIcHlwaS5vcmc",
+    "sk-", "T3BlbkFJ", "AccountKey=", "sq0csp-", "https://", "user:", "@example.com", "eyJ",
+    "-----BEGIN RSA PRIVATE KEY-----", "8.8.8.8", "10.0.0.1", "AIza", "$", "{{ value }}",
+    "${VAR}", "xyz", "0123456789", "1234567890123456789012", "deadbeefcafebabe",
+)
+_SUFFIXES = (".py", ".js", ".ts", ".yaml", ".ini", ".properties", ".env", ".json", ".txt",
+             ".go", ".c", ".cs", ".java", ".swift", ".tf", ".xml", ".md")
+
+
+def _random_corpus(rng: random.Random, files: int, lines: int) -> dict[str, str]:
+    alphabet = string.ascii_letters + string.digits + "+/=-_"
+    out: dict[str, str] = {}
+    for i in range(files):
+        body = []
+        for _ in range(lines):
+            parts = []
+            if rng.random() < 0.1:  # alone on its line, so no other plugin's trigger lets it in
+                chars = rng.choice((alphabet, "0123456789abcdef"))
+                n = rng.choice((8, 9, 10) if len(chars) == 16 else (22, 23, 24))
+                body.append(f"x = '{''.join(rng.sample(chars, n))}'")
+                continue
+            for _ in range(rng.randint(1, 8)):
+                roll = rng.random()
+                if roll < 0.1:  # quoted, all characters distinct: entropy log2(n), at the limits
+                    quote = rng.choice("'\"")
+                    chars = rng.choice((alphabet, "0123456789abcdef"))
+                    n = rng.randint(6, min(len(chars), 30))
+                    parts.append(quote + "".join(rng.sample(chars, n)) + quote)
+                elif roll < 0.4:
+                    parts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(4, 48))))
+                elif rng.random() < 0.15:
+                    size = rng.randint(6, 40)
+                    parts.append("".join(rng.choice("0123456789abcdef") for _ in range(size)))
+                else:
+                    parts.append(rng.choice(_FRAGMENTS))
+            body.append("".join(parts))
+        out[f"d{i % 5}/f{i}{_SUFFIXES[i % len(_SUFFIXES)]}"] = "\n".join(body) + "\n"
+    return out
+
+
+def _report(argv: list[str], repo: Path, files: list[str]) -> dict[str, Any]:
+    completed = subprocess.run(
+        [*argv, "--cores", "1", "scan", "--no-verify",
+         "--disable-filter", "detect_secrets.filters.allowlist.is_line_allowlisted",
+         *(f"./{f}" for f in files)],
+        cwd=repo, capture_output=True, text=True, check=True, env=scanner_env(),
+    )
+    results: dict[str, Any] = json.loads(completed.stdout)["results"]
+    return results
+
+
+def test_line_prefilter_reports_exactly_what_detect_secrets_reports(tmp_path: Path) -> None:
+    """The prefilter may only skip work: on a corpus mixing every plugin's triggers, near
+    misses and entropy strings around the limits, in every file type detect-secrets treats
+    differently, its report is detect-secrets' report."""
+    plain = real_tool("detect-secrets")
+    fast = detect_secrets_command()
+    if plain is None or len(fast) == 1:
+        pytest.skip("detect-secrets is not installed as a console script")
+    corpus = _random_corpus(random.Random(7), files=60, lines=150)
+    corpus["known.py"] = "\n".join(
+        [f"aws = '{AWS_KEY}'", f"url = 'https://admin:{URL_PASSWORD}@db.example.com'",
+         f"slack = '{SLACK_TOKEN}'", f"gh = '{GITHUB_TOKEN}'", f"jwt = '{JWT}'",
+         "-----BEGIN RSA PRIVATE KEY-----", PRIVATE_KEY_BODY, "-----END RSA PRIVATE KEY-----"]
+    ) + "\n"
+    repo = build(tmp_path, corpus)
+    files = sorted(corpus)
+    expected = _report([plain], repo, files)
+    found = _report(fast, repo, files)
+    assert found == expected
+    kinds = {item["type"] for items in expected.values() for item in items}
+    # the corpus must exercise the plugins, or this comparison proves nothing
+    assert sum(map(len, expected.values())) > 200, expected
+    assert len(kinds) >= 10, kinds

@@ -69,3 +69,19 @@ def test_fingerprint_survives_inserted_lines_and_separates_copies(tmp_path: Path
     twice = _bandit_fingerprints(root)
     assert len(set(twice.values())) == 2
     assert before[("a.py", 5)] in twice.values()  # the original keeps its identity
+
+
+def test_with_fingerprint_is_replace() -> None:
+    """The fast copy must carry every field (a field added to Finding must be added there)."""
+    from dataclasses import fields, replace
+
+    from policy_gate.findings import DependencyInfo, SecretInfo
+
+    values = {f.name: f"v-{f.name}" for f in fields(Finding)}
+    values.update(
+        sources=(Source("s", "r", Severity.LOW, None, "m"),),
+        start_line=3, end_line=4, cwe=("CWE-1",),
+        secret=SecretInfo("k", "p", "h"), dependency=DependencyInfo("PyPI", "x", "1"),
+    )
+    finding = Finding(**values)  # type: ignore[arg-type]
+    assert finding.with_fingerprint("new") == replace(finding, fingerprint="new")

@@ -148,7 +148,7 @@ class AdvisoryIndex:
         started = time.perf_counter()
         root = Path(path)
         index = cls(source=str(root))
-        for name, data in _documents(root):
+        for name, data in documents(root):
             index.files += 1
             try:
                 if name.lower().endswith(".json"):
@@ -348,7 +348,7 @@ def _parse_time(value: object) -> datetime | None:
         return None
 
 
-def _documents(root: Path) -> Iterator[tuple[str, bytes]]:
+def documents(root: Path) -> Iterator[tuple[str, bytes]]:
     if root.is_dir():
         for dirpath, dirnames, filenames in os.walk(root):  # does not follow links
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

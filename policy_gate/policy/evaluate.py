@@ -428,10 +428,10 @@ def _accept(
 
     if status is Status.VIOLATION:
         steps.append("violation")
-    return replace(
-        d,
-        status=status,
-        steps=tuple(steps),
+    # the constructor, not dataclasses.replace: this runs once per finding
+    return Decision(
+        d.finding, status, d.severity, d.confidence, d.reported, d.annotate, tuple(steps),
+        d.category_policy,
         waiver=waiver_used if status is Status.WAIVED else None,
         suppression=suppression,
         baseline=entry,

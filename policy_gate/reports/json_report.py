@@ -63,6 +63,8 @@ def build(data: ReportData) -> dict[str, Any]:
                 "raw_results": run.output.raw_results if run.output else 0,
                 "results_in_report": per_scanner.get(run.name, 0),
                 "notes": run.output.notes if run.output else [],
+                # With --cache-dir: how much of the answer came from the results cache.
+                "cache": run.cache.to_dict() if run.cache is not None else None,
             }
             for run in result.runs
         ],

@@ -615,6 +615,9 @@ class CoverageScanner(Scanner):
     def version(self, ctx: ScanContext) -> str:
         return f"{__version__} (defusedxml {importlib.metadata.version('defusedxml')})"
 
+    def cacheable(self, ctx: ScanContext) -> bool:
+        return False  # reports describe source files, and thresholds read the tree
+
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return find_reports(fileset)
 

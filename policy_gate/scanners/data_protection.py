@@ -32,8 +32,9 @@ import hmac
 import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from policy_gate import __version__
 from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
@@ -46,6 +47,7 @@ from policy_gate.findings import (
     SecretInfo,
     Severity,
     Source,
+    sha256_hex,
 )
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
@@ -64,6 +66,7 @@ RULE_PEM = "private-key"
 PAN_KIND = "Payment card number"
 KEY_ENV = "POLICY_GATE_PAN_KEY"
 HELP_URL = "https://docs-prv.pcisecuritystandards.org/PCI%20DSS/Standard/PCI-DSS-v4_0.pdf"
+BINARY_NOTE = "binary files checked for key stores only (no card numbers)"
 SNIFF = 8192  # bytes looked at for a NUL, as policy_gate.fileset.is_binary does
 PROGRESS_EVERY = 1000
 
@@ -464,6 +467,12 @@ class DataProtectionScanner(Scanner):
     def version(self, ctx: ScanContext) -> str:
         return __version__
 
+    def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
+        """Card numbers are identified by an HMAC under this key: a digest of it (never the
+        key) keeps answers made under another key from being reused."""
+        raw_key = os.environ.get(KEY_ENV, "")
+        return {"pan_key": sha256_hex("policy-gate-cache", raw_key) if raw_key else ""}
+
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return fileset.files
 
@@ -473,7 +482,9 @@ class DataProtectionScanner(Scanner):
         key = raw_key.encode("utf-8") if raw_key else None
         files = self.targets(ctx.fileset)
         findings: list[Finding] = []
-        scanned = binary = 0
+        scanned = 0
+        unread: list[str] = []
+        file_notes: dict[str, str] = {}
         for index, rel in enumerate(files, 1):
             if index % PROGRESS_EVERY == 0:
                 ctx.progress(self.name, f"{index}/{len(files)} files")
@@ -482,22 +493,25 @@ class DataProtectionScanner(Scanner):
             except TreeFileError as exc:
                 findings.append(unscanned_finding(
                     self.name, rel, f"{exc}; not scanned for card numbers or key material"))
+                unread.append(rel)
                 continue
             scanned += 1
             is_bin = b"\x00" in data[:SNIFF]
-            binary += is_bin
-            if not is_bin:
+            if is_bin:
+                file_notes[rel] = BINARY_NOTE
+            else:
                 findings += [_card_finding(rel, card, key) for card in find_cards(data)]
             if is_bin or b"PRIVATE KEY" in data or b"PuTTY" in data or _maybe_store(rel, data):
                 reads = not is_bin and _utf8(data)
                 findings += [_key_finding(rel, hit) for hit in find_keys(rel, data, reads)]
-        notes = [f"{binary} binary files checked for key stores only (no card numbers)"]
+        notes = []
         if key is None:
             notes.append(
                 f"{KEY_ENV} is not set: card numbers are identified by an 8-bit tag only "
                 "(set it to a secret to get unique, stable keyed hashes)"
             )
-        return ScanOutput(findings, self.version(ctx), len(findings), scanned, notes)
+        return ScanOutput(findings, self.version(ctx), len(findings), scanned, notes,
+                          unread=tuple(unread), file_notes=file_notes)
 
 
 def _maybe_store(rel: str, data: bytes) -> bool:

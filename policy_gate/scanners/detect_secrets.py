@@ -23,8 +23,16 @@ from policy_gate.findings import (
     Source,
     sha256_hex,
 )
-from policy_gate.process import ScannerError, run_tool, scanner_env, stderr_tail
+from policy_gate.process import (
+    ScannerError,
+    console_script,
+    find_tool,
+    run_tool,
+    scanner_env,
+    stderr_tail,
+)
 from policy_gate.redact import find_secret, mask
+from policy_gate.scanners.detect_secrets_prefilter import NOT_APPLIED
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,
@@ -39,6 +47,8 @@ from policy_gate.scanners.interface import (
 )
 
 UNKNOWN_PREVIEW = "********"
+BINARY_NOTE = "binary files not scanned for secrets (NUL byte found)"
+LOCK_NOTE = "lock files scanned without the high-entropy plugins"
 # Files per detect-secrets run: small enough for useful progress on a big tree, large
 # enough that its ~0.3 s start-up stays a few percent of the work.
 MAX_BATCH_FILES = 500
@@ -123,6 +133,22 @@ def plan(jobs: int) -> tuple[int, int]:
     return max(1, jobs), 1
 
 
+def detect_secrets_command() -> list[str]:
+    """How to start detect-secrets: through its own interpreter with the line prefilter
+    (policy_gate.scanners.detect_secrets_prefilter: same report, ~6x less CPU) when the
+    executable is the console script pip installs; otherwise the executable as it is."""
+    exe = find_tool("detect-secrets")
+    script = console_script(exe) if exe else None
+    if script is None or not script.module.startswith("detect_secrets."):
+        return ["detect-secrets"]  # run_tool runs it, or reports it missing
+    # -I: the prefilter's own directory (this package, which has a detect_secrets.py) must
+    # not shadow the real detect_secrets; -X utf8 since -I ignores PYTHONUTF8.
+    return [script.interpreter, "-I", "-B", "-X", "utf8", str(PREFILTER)]
+
+
+PREFILTER = Path(__file__).with_name("detect_secrets_prefilter.py")
+
+
 def rule_id(kind: str) -> str:
     """A stable id from the type name ('Public IP (ipv4)' -> 'public-ip-ipv4'), so waivers
     and baselines can name a rule without depending on the plugin's class name."""
@@ -135,7 +161,7 @@ class _Inventory:
 
     regular: tuple[str, ...]
     lock: tuple[str, ...]
-    binary: int
+    binary: tuple[str, ...]
     gaps: tuple[tuple[str, str], ...]  # (path, reason)
 
 
@@ -143,6 +169,7 @@ class DetectSecretsScanner(Scanner):
     name = "detect-secrets"
     file_local = True
     executable = "detect-secrets"
+    distribution = "detect-secrets"
     categories = (SECRET, UNSCANNED)
     description = "Committed credentials and keys (Yelp detect-secrets)"
 
@@ -156,7 +183,8 @@ class DetectSecretsScanner(Scanner):
         total = len(inv.regular) + len(inv.lock)
 
         processes, cores = plan(ctx.jobs)
-        base = ["detect-secrets", "--cores", str(cores), "scan", "--no-verify"]
+        command = detect_secrets_command()
+        base = [*command, "--cores", str(cores), "scan", "--no-verify"]
         for name in (*ALWAYS_DISABLED_FILTERS, ALLOWLIST_FILTER):
             base += ["--disable-filter", name]
         lock_args = ["--disable-filter", LOCK_FILTER]
@@ -172,6 +200,7 @@ class DetectSecretsScanner(Scanner):
         ]
         done = 0
         lock = threading.Lock()
+        notes: set[str] = set()
 
         def run(item: tuple[list[str], list[str]]) -> Any:
             nonlocal done
@@ -196,6 +225,9 @@ class DetectSecretsScanner(Scanner):
                     self.name, f"exited {completed.returncode}{stderr_tail(completed)}"
                 )
             report = parse_json(self.name, completed.stdout)
+            if NOT_APPLIED in completed.stderr:
+                notes.add("the line prefilter was not applied (detect-secrets version not "
+                          "checked against it): results are the same, only slower")
             with lock:
                 done += len(batch)
                 message = f"{done}/{total} files"
@@ -222,12 +254,13 @@ class DetectSecretsScanner(Scanner):
             findings.append(unscanned_finding(self.name, path, reason))
             raw += 1
 
-        notes: list[str] = []
-        if inv.binary:
-            notes.append(f"{inv.binary} binary files not scanned for secrets (NUL byte found)")
-        if inv.lock:
-            notes.append(f"{len(inv.lock)} lock files scanned without the high-entropy plugins")
-        return ScanOutput(findings, version, raw, total, notes)
+        file_notes = {rel: BINARY_NOTE for rel in inv.binary}
+        file_notes.update((rel, LOCK_NOTE) for rel in inv.lock)
+        return ScanOutput(
+            findings, version, raw, total, sorted(notes),
+            unread=(*inv.binary, *(path for path, _ in inv.gaps)),
+            file_notes=file_notes,
+        )
 
     def _finding(
         self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
@@ -285,7 +318,7 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
     regular: list[str] = []
     lock: list[str] = []
     gaps: list[tuple[str, str]] = []
-    binary = 0
+    binary: list[str] = []
     for rel in files:
         path = root / rel
         try:
@@ -297,7 +330,7 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
             gaps.append((rel, f"larger than {limit} bytes; not scanned for secrets"))
             continue
         if is_binary(path):
-            binary += 1
+            binary.append(rel)
             continue
         try:
             path.read_bytes().decode("utf-8")
@@ -308,7 +341,7 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
             gaps.append((rel, "text that is not valid UTF-8; not scanned for secrets"))
             continue
         (lock if rel.rsplit("/", 1)[-1] in LOCK_FILES else regular).append(rel)
-    return _Inventory(tuple(regular), tuple(lock), binary, tuple(gaps))
+    return _Inventory(tuple(regular), tuple(lock), tuple(binary), tuple(gaps))
 
 
 def _limit(batch: list[str], size: int) -> list[list[str]]:

@@ -8,6 +8,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,7 +16,7 @@ from policy_gate.advisories.database import AdvisoryIndex
 from policy_gate.dependencies.inventory import Package
 from policy_gate.fileset import FileSet
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
-from policy_gate.process import ScannerError, run_tool, stderr_tail
+from policy_gate.process import ScannerError, console_script, find_tool, run_tool, stderr_tail
 
 # The policy's default `max_file_bytes`: larger files are reported as unscanned.
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -51,6 +52,9 @@ class ScanContext:
     # The policy's validated `licenses` section (allow, deny, unknown_severity, exceptions),
     # for the licence check.
     licenses: Mapping[str, Any] = field(default_factory=dict)
+    # SHA-256 over the offline advisory database's documents, when one is used and a
+    # results cache is on (the audits' answers depend on it).
+    advisory_digest: str = ""
 
     @property
     def root(self) -> Path:
@@ -72,6 +76,12 @@ class ScanOutput:
     # Why the scanner ran but had nothing it could check (e.g. no coverage report): its
     # controls are "not run" in the compliance report, never a silent pass.
     not_checked: str = ""
+    # Targets it did not read (binary, too large, unreadable: each is reported as a finding
+    # or a note), so `files_scanned` can be told file by file (the results cache needs it).
+    unread: tuple[str, ...] = ()
+    # Facts about single files ("binary files not scanned for secrets"): shown as one note
+    # per kind with a count, and kept per file so cached and fresh files add up.
+    file_notes: dict[str, str] = field(default_factory=dict)
 
 
 class Scanner(ABC):
@@ -88,15 +98,36 @@ class Scanner(ABC):
     version_args: ClassVar[tuple[str, ...]] = ("--version",)
     _VERSION: ClassVar[re.Pattern[str]] = re.compile(r"(\d+\.\d+(?:\.\d+)*[^\s,]*)")
 
+    # The Python distribution whose console script `executable` is, if it is one.
+    distribution: ClassVar[str] = ""
+
     def version(self, ctx: ScanContext) -> str:
-        """Ask the tool its version: recorded in every report, and a first check that the
-        executable runs at all."""
+        """The tool's version, recorded in every report. From the package metadata when the
+        executable is pip's console script for this gate's own interpreter (starting
+        semgrep just to ask costs ~1.5 CPU-s); otherwise by asking the tool, which is also
+        a first check that it runs at all."""
+        exe = find_tool(self.executable) if self.distribution else None
+        script = console_script(exe) if exe else None
+        if script is not None and script.runs_here():
+            try:
+                return metadata.version(self.distribution)
+            except metadata.PackageNotFoundError:
+                pass
         argv = [self.executable, *self.version_args]
         completed = run_tool(self.name, argv, timeout=120, cwd=ctx.root)
         match = self._VERSION.search(completed.stdout)
         if completed.returncode != 0 or not match:
             raise ScannerError(self.name, f"`{' '.join(argv)}` failed{stderr_tail(completed)}")
         return match.group(1)
+
+    def cacheable(self, ctx: ScanContext) -> bool:
+        """Whether the answer depends only on the tool, its settings, what `cache_inputs`
+        names and the content of `targets` (policy_gate.cache); False makes it always run."""
+        return True
+
+    def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
+        """What else the answer depends on, for the results cache's key."""
+        return {}
 
     @abstractmethod
     def targets(self, fileset: FileSet) -> tuple[str, ...]:

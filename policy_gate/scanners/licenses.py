@@ -169,6 +169,9 @@ class LicensesScanner(Scanner):
         library = importlib.metadata.version("license-expression")
         return f"{__version__} (license-expression {library})"
 
+    def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
+        return {"licenses": dict(ctx.licenses)}  # allow/deny lists, exceptions, index URL
+
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return npm.find_lockfiles(fileset) + find_manifests(fileset)
 

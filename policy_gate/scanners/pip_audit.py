@@ -82,6 +82,7 @@ class Advisory:
 class PipAuditScanner(Scanner):
     name = "pip-audit"
     executable = "pip-audit"
+    distribution = "pip-audit"
     categories = (DEPENDENCY, UNSCANNED)
     description = "Known vulnerabilities in pinned Python dependencies (PyPA pip-audit, OSV)"
 

@@ -41,8 +41,12 @@ EXIT_CLEAN, EXIT_VULNERABLE = 0, 64
 class SafetyScanner(Scanner):
     name = "safety"
     executable = "safety"
+    distribution = "safety"
     categories = (DEPENDENCY,)
     description = "Known vulnerabilities in pinned Python dependencies (pyup safety, optional)"
+
+    def cacheable(self, ctx: ScanContext) -> bool:
+        return False  # its own online database changes as advisories are published
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return find_manifests(fileset)

@@ -13,9 +13,11 @@ error is either fatal (a rule or configuration problem: the scan is not trustwor
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from policy_gate.cache import tree_digest
 from policy_gate.fileset import FileSet, read_line
 from policy_gate.findings import (
     SAST,
@@ -53,12 +55,22 @@ class SemgrepScanner(Scanner):
     name = "semgrep"
     file_local = True
     executable = "semgrep"
+    distribution = "semgrep"
     categories = (SAST, UNSCANNED)
     version_args = ("--version", "--disable-version-check")
     description = "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return fileset.with_suffix(*SUFFIXES)
+
+    def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
+        """Every byte of every rule file: the answer changes with any rule."""
+        files: list[tuple[str, bytes]] = []
+        for i, path in enumerate(self.rule_paths(ctx)):
+            found = sorted(path.rglob("*")) if path.is_dir() else [path]
+            files += [(f"{i}/{f.relative_to(path) if f != path else f.name}", f.read_bytes())
+                      for f in found if f.is_file() and not f.is_symlink()]
+        return {"rules": tree_digest(files)}
 
     def rule_paths(self, ctx: ScanContext) -> list[Path]:
         extra = ctx.settings.options.get("rules", [])
@@ -77,13 +89,16 @@ class SemgrepScanner(Scanner):
         )
         files: list[str] = []
         findings: list[Finding] = []
+        unread: list[str] = []
         for rel in self.targets(ctx.fileset):
             try:
                 size = (ctx.root / rel).stat().st_size
             except OSError as exc:
                 findings.append(unscanned_finding(self.name, rel, f"cannot stat: {exc.strerror}"))
+                unread.append(rel)
                 continue
             if size > max_bytes:
+                unread.append(rel)
                 findings.append(
                     unscanned_finding(
                         self.name, rel, f"larger than {max_bytes} bytes; not analysed"
@@ -92,11 +107,14 @@ class SemgrepScanner(Scanner):
             else:
                 files.append(rel)
         if not files:
-            return ScanOutput(findings, self.version(ctx), len(findings), 0)
+            return ScanOutput(findings, self.version(ctx), len(findings), 0, unread=tuple(unread))
 
         argv = [
             "semgrep",
             "scan",
+            # semgrep's OCaml command line: the same engine and results as the Python
+            # wrapper (compared on Django 4.2 and the rule tests), without its ~2 s start-up.
+            "--experimental",
             "--json",
             "--quiet",
             "--metrics=off",
@@ -130,7 +148,7 @@ class SemgrepScanner(Scanner):
         version = report.get("version")
         if not isinstance(version, str) or not version:
             version = self.version(ctx)
-        return ScanOutput(findings, version, len(findings), len(files))
+        return ScanOutput(findings, version, len(findings), len(files), unread=tuple(unread))
 
     def _finding(
         self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
@@ -187,7 +205,10 @@ class SemgrepScanner(Scanner):
         summary = _error_summary(err)
         path = err.get("path")
         if isinstance(path, str) and tree_path(path) in targets:
-            return unscanned_finding(self.name, tree_path(path), summary)
+            rel = tree_path(path)
+            # the OCaml command line names the file as given ("./rel"); the reason is part
+            # of the finding's identity, so it names the file the same way either way
+            return unscanned_finding(self.name, rel, summary.replace(f"./{rel}", rel))
         raise ScannerError(self.name, f"reported an error: {summary}")
 
 

@@ -1,0 +1,288 @@
+"""The results cache (`--cache-dir`), with the real scanners on trees built per test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policy_gate.cache import (
+    ResultsCache,
+    decode_finding,
+    decode_output,
+    encode_finding,
+    encode_output,
+)
+from policy_gate.findings import (
+    Confidence,
+    DependencyInfo,
+    Finding,
+    SecretInfo,
+    Severity,
+    Source,
+)
+from policy_gate.scanners.interface import ScanOutput
+from tests.conftest import GateRun, real_tool
+
+AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
+# Scanners whose answer is kept per file (the others per run).
+FILE_LOCAL = ("bandit", "semgrep", "detect-secrets", "data-protection", "dockerfile",
+              "workflows")
+
+FILES: dict[str, str | bytes] = {
+    "app/main.py": "import subprocess\n\n\ndef run(cmd):\n"
+                   "    return subprocess.call(cmd, shell=True)\n",
+    "app/util.py": "import hashlib\n\n\ndef digest(data):\n"
+                   "    return hashlib.md5(data).hexdigest()\n",
+    "app/clean.py": "def add(a, b):\n    return a + b\n",
+    "web/server.js": "const cp = require('child_process');\n"
+                     "module.exports = (x) => cp.exec(x);\n",
+    "config/settings.py": f"AWS_ACCESS_KEY_ID = '{AWS_KEY}'\n",
+    "requirements.txt": "pyyaml==5.3.1\n",
+    "assets/logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
+    "assets/icon.png": b"\x89PNG\r\n\x1a\n\x00\x01binary",
+}
+
+
+def comparable(run: GateRun) -> dict[str, Any]:
+    """The parts of a report a cached run must reproduce exactly."""
+    assert run.report is not None
+    return {
+        "verdict": run.report["verdict"],
+        "summary": run.report["summary"],
+        "findings": run.report["findings"],
+        "scanners": [
+            {k: s[k] for k in ("name", "status", "version", "files_scanned", "raw_results",
+                               "notes")}
+            for s in run.report["scanners"]
+        ],
+    }
+
+
+@pytest.fixture
+def cached(
+    gate: Callable[..., GateRun], tmp_path: Path
+) -> Callable[..., GateRun]:
+    cache_dir = tmp_path / "cache"
+
+    def run(root: Path, *args: str, **kwargs: Any) -> GateRun:
+        result = gate(root, "--cache-dir", str(cache_dir), *args, **kwargs)
+        assert result.report is not None, result.output
+        return result
+
+    return run
+
+
+def test_unchanged_tree_is_answered_from_the_cache(
+    tree: Callable[[dict[str, str | bytes]], Path], cached: Callable[..., GateRun]
+) -> None:
+    root = tree(FILES)
+    cold = cached(root)
+    assert cold.code == 1
+    assert cold.findings(rule_id="B602"), cold.output
+    for name in FILE_LOCAL:
+        use = cold.scanner(name)["cache"]
+        assert use["run_from_cache"] is False and use["files_from_cache"] == 0
+    warm = cached(root)
+    assert comparable(warm) == comparable(cold)
+    for name in (*FILE_LOCAL, "pip-audit", "osv", "licenses"):
+        use = warm.scanner(name)["cache"]
+        assert use == {"files_from_cache": use["files_from_cache"], "files_scanned": 0,
+                       "run_from_cache": True}, name
+    # coverage reports describe other files: never cached
+    assert warm.scanner("coverage")["cache"] is None
+
+
+def test_one_changed_file_is_the_only_one_rescanned(
+    tree: Callable[[dict[str, str | bytes]], Path], cached: Callable[..., GateRun]
+) -> None:
+    root = tree(FILES)
+    cold = cached(root)
+    (root / "app/clean.py").write_text("import pickle\n\n\ndef load(b):\n"
+                                       "    return pickle.loads(b)\n")
+    changed = cached(root)
+    for name in ("bandit", "semgrep", "detect-secrets", "data-protection"):
+        use = changed.scanner(name)["cache"]
+        assert use["files_scanned"] == 1, (name, use)
+        assert use["files_from_cache"] >= 1
+        # the counts still cover the whole tree
+        assert changed.scanner(name)["files_scanned"] == cold.scanner(name)["files_scanned"]
+    assert changed.findings(path="app/clean.py", rule_id="B301") or changed.findings(
+        path="app/clean.py", rule_id="B403"), changed.output
+    before = {f["fingerprint"] for f in cold.report["findings"]}  # type: ignore[index]
+    after = {f["fingerprint"] for f in changed.report["findings"]}  # type: ignore[index]
+    assert before < after
+    assert all(f["path"] == "app/clean.py" for f in changed.report["findings"]  # type: ignore[index]
+               if f["fingerprint"] not in before)
+    # the binary-file notes still count both binaries, one of them from the cache
+    assert "2 binary files not scanned for secrets (NUL byte found)" in changed.scanner(
+        "detect-secrets")["notes"]
+
+
+def test_settings_rules_and_tool_version_are_part_of_the_key(
+    tree: Callable[[dict[str, str | bytes]], Path],
+    cached: Callable[..., GateRun],
+    tmp_path: Path,
+    scanner_bin: Callable[[dict[str, str]], dict[str, str]],
+) -> None:
+    root = tree(FILES)
+    cached(root)
+    # another file size limit: every scanner answers afresh
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"extends: {Path(__file__).parent / 'policies/offline-snapshot.yaml'}\n"
+                      "max_file_bytes: 100000\n")
+    limited = cached(root, "--policy", str(policy))
+    assert limited.scanner("bandit")["cache"]["files_scanned"] == 4
+    # another rule: semgrep answers afresh, the others come from the cache
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - id: no-add\n    pattern: a + b\n    message: addition\n"
+        "    languages: [python]\n    severity: WARNING\n"
+    )
+    policy.write_text(policy.read_text() + f"scanners:\n  semgrep:\n    rules: ['{rules}']\n")
+    extra = cached(root, "--policy", str(policy))
+    assert extra.scanner("semgrep")["cache"]["files_scanned"] == 5
+    assert extra.scanner("bandit")["cache"]["run_from_cache"] is True
+    assert extra.findings(rule_id="no-add")
+    # another bandit version (the real bandit behind a wrapper that reports another
+    # version): bandit answers afresh
+    env = scanner_bin({"bandit": f"""
+        import os, sys
+        if sys.argv[1:] == ["--version"]:
+            print("bandit 99.0.0")
+            sys.exit(0)
+        os.execv({real_tool("bandit")!r}, ["bandit", *sys.argv[1:]])
+    """})
+    newer = cached(root, "--policy", str(policy), env=env)
+    use = newer.scanner("bandit")
+    assert use["version"] == "99.0.0"
+    assert use["cache"]["files_scanned"] == 4
+
+
+def test_corrupt_or_forged_entries_are_misses(
+    tree: Callable[[dict[str, str | bytes]], Path],
+    cached: Callable[..., GateRun],
+    tmp_path: Path,
+) -> None:
+    root = tree(FILES)
+    cold = cached(root)
+    entries = [p for p in (tmp_path / "cache").rglob("*.json")]
+    assert entries
+    for i, path in enumerate(entries):
+        if i % 2:
+            path.write_text(path.read_text()[: len(path.read_text()) // 2])  # truncated
+        else:
+            entry = json.loads(path.read_text())
+            # a forged answer: "no findings", without the matching digest
+            if isinstance(entry["payload"], dict) and "findings" in entry["payload"]:
+                entry["payload"]["findings"] = []
+            entry["payload"] = entry["payload"] if entry["payload"] != "" else "x"
+            path.write_text(json.dumps({**entry, "digest": "0" * 64}))
+    again = cached(root)
+    assert comparable(again) == comparable(cold)
+    assert again.scanner("bandit")["cache"]["files_scanned"] == 4
+
+
+def test_a_failed_scan_is_never_cached(
+    tree: Callable[[dict[str, str | bytes]], Path],
+    cached: Callable[..., GateRun],
+    scanner_bin: Callable[[dict[str, str]], dict[str, str]],
+) -> None:
+    root = tree(FILES)
+    env = scanner_bin({"bandit": """
+        import sys
+        if sys.argv[1:] == ["--version"]:
+            print("bandit 1.9.4")
+            sys.exit(0)
+        print("not json")
+    """})
+    broken = cached(root, env=env)
+    assert broken.code == 3
+    assert broken.scanner("bandit")["status"] == "failed"
+    fixed = cached(root)
+    assert fixed.scanner("bandit")["status"] == "ok"
+    assert fixed.scanner("bandit")["cache"]["files_scanned"] == 4
+    assert fixed.findings(rule_id="B602")
+
+
+def test_a_missing_scanner_fails_even_with_a_warm_cache(
+    tree: Callable[[dict[str, str | bytes]], Path],
+    cached: Callable[..., GateRun],
+    tmp_path: Path,
+) -> None:
+    root = tree(FILES)
+    cached(root)
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    run = cached(root, env={"POLICY_GATE_SCANNER_PATH": str(empty)})
+    assert run.code == 3
+    assert run.scanner("bandit")["status"] == "failed"
+    assert "not installed" in run.scanner("bandit")["reason"]
+
+
+def test_the_advisory_database_is_not_loaded_when_every_audit_is_cached(
+    tree: Callable[[dict[str, str | bytes]], Path], cached: Callable[..., GateRun]
+) -> None:
+    root = tree(FILES)
+    cold = cached(root)
+    warm = cached(root)
+    assert warm.report is not None and cold.report is not None
+    # what the reports say about the data is unchanged, though nothing loaded it
+    assert warm.report["scan"]["advisories"] == cold.report["scan"]["advisories"]
+    assert warm.findings(category="dependency") == cold.findings(category="dependency")
+    assert warm.scanner("pip-audit")["cache"]["run_from_cache"] is True
+
+
+def test_entries_round_trip_every_field() -> None:
+    finding = Finding(
+        category="dependency",
+        sources=(Source("pip-audit", "vulnerable-package", Severity.HIGH, Confidence.HIGH,
+                        "m"), Source("osv", "vulnerable-package", None, None, "n")),
+        path="requirements.txt",
+        start_line=1,
+        end_line=1,
+        message="m",
+        flaw_key="PYSEC-1",
+        content_key="c",
+        cwe=("CWE-20",),
+        title="t",
+        help_url="https://example.com",
+        fix="upgrade",
+        secret=SecretInfo("AWS Access Key", "AK**", "sha1:00"),
+        dependency=DependencyInfo("PyPI", "pyyaml", "5.3.1", ("5.4",), "PYSEC-1", ("CVE-1",),
+                                  None, True, False, ("a@1",), "5.4", "MIT"),
+        fingerprint="f",
+        commit="abc",
+    )
+    assert decode_finding(json.loads(json.dumps(encode_finding(finding)))) == finding
+    output = ScanOutput([finding], "1.0", 2, 3, ["n"], unread=("x",), file_notes={"x": "y"})
+    assert decode_output(json.loads(json.dumps(encode_output(output)))) == output
+
+
+def test_store_is_atomic_and_verified(tmp_path: Path) -> None:
+    cache = ResultsCache(tmp_path / "c")
+    cache.put("run", "ab" * 32, {"a": [1, 2]})
+    assert cache.get("run", "ab" * 32) == {"a": [1, 2]}
+    assert cache.get("run", "cd" * 32) is None
+    assert not [p for p in (tmp_path / "c").rglob(".tmp-*")]
+    # an entry filed under another key is not an answer for this one
+    src = next((tmp_path / "c").rglob("*.json"))
+    forged = src.parent.parent / "ef" / ("ef" * 32 + ".json")
+    forged.parent.mkdir(parents=True, exist_ok=True)
+    forged.write_bytes(src.read_bytes())
+    assert cache.get("run", "ef" * 32) is None
+
+
+def test_a_cache_inside_the_tree_is_never_scanned(
+    tree: Callable[[dict[str, str | bytes]], Path], gate: Callable[..., GateRun]
+) -> None:
+    root = tree(FILES)
+    first = gate(root, "--cache-dir", str(root / ".policy-gate-cache"))
+    second = gate(root, "--cache-dir", str(root / ".policy-gate-cache"))
+    assert second.report is not None and first.report is not None
+    assert ".policy-gate-cache/" in second.report["scan"]["excluded"]
+    assert not [f for f in second.report["findings"] if ".policy-gate-cache" in f["path"]]
+    assert comparable(second) == comparable(first)
