@@ -20,9 +20,10 @@ from policy_gate.baseline import loads as load_baseline
 from policy_gate.cache import ResultsCache
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
-from policy_gate.fileset import TreeFileError, compile_patterns, read_tree_file, walk
+from policy_gate.fileset import TreeFileError, read_tree_file, walk
 from policy_gate.findings import DependencyInfo
 from policy_gate.git import ChangeSet, GitError, Repo
+from policy_gate.patterns import compile_patterns
 from policy_gate.policy.evaluate import DiffScope, Evaluation, Inputs, dependency_key, evaluate
 from policy_gate.policy.loader import PolicyError, PolicySource, Problem, load_policy
 from policy_gate.policy.model import Policy

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from policy_gate.fileset import compile_patterns, walk
+from policy_gate.fileset import walk
 from policy_gate.findings import SECRET, Finding
 from policy_gate.git import ChangeSet, Commit, GitError, Repo
+from policy_gate.patterns import compile_patterns
 from policy_gate.process import ScannerError
 from policy_gate.scanners.detect_secrets import DetectSecretsScanner
 from policy_gate.scanners.interface import (

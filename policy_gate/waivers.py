@@ -25,10 +25,10 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-import pathspec
 from packaging.utils import canonicalize_name
 
 from policy_gate.findings import Finding
+from policy_gate.patterns import PathPatterns
 from policy_gate.policy import yamlsafe
 from policy_gate.policy.loader import (
     PROBES,
@@ -161,8 +161,8 @@ def _position(waiver: Waiver) -> int:
 
 
 @lru_cache(maxsize=512)
-def _spec(paths: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    return pathspec.GitIgnoreSpec.from_lines(paths)
+def _spec(paths: tuple[str, ...]) -> PathPatterns:
+    return PathPatterns(paths)
 
 
 def _same_package(ecosystem: str, found: str, wanted: str) -> bool:

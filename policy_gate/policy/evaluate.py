@@ -15,12 +15,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
-import pathspec
-
 from policy_gate.baseline import Baseline, BaselineEntry
 from policy_gate.baseline import match as match_baseline
 from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity
 from policy_gate.git import ChangeSet
+from policy_gate.patterns import PathPatterns
 from policy_gate.policy.loader import category_policy, merge
 from policy_gate.policy.model import CategoryPolicy, Policy, RulePolicy
 from policy_gate.suppressions import Suppression, covers
@@ -234,7 +233,7 @@ class _Context:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(list(policy.exclude))
+        self.exclude = PathPatterns(policy.exclude)
         self._cache: dict[
             tuple[int, ...], tuple[dict[str, CategoryPolicy], dict[str, RulePolicy]]
         ] = {}

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import pathspec
-
 from policy_gate.findings import CATEGORIES, Confidence, Severity
+from policy_gate.patterns import PathPatterns
 from policy_gate.scanners.interface import ScannerSettings
 
 
@@ -93,8 +92,8 @@ class DirectoryOverride:
     description: str = ""
 
     @cached_property
-    def spec(self) -> pathspec.GitIgnoreSpec:
-        return pathspec.GitIgnoreSpec.from_lines(list(self.paths))
+    def spec(self) -> PathPatterns:
+        return PathPatterns(self.paths)
 
     def matches(self, path: str) -> bool:
         return bool(self.spec.match_file(path))
