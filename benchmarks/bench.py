@@ -1,17 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark ``policy-gate scan`` against running the same scanners one after another.
+"""Benchmark ``policy-gate scan`` against issue 7's speed targets, each as a ratio in one run.
 
-For every workload the gate is timed (wall clock, median of ``--runs``) and so is the
-by-hand baseline: bandit, semgrep (policy-gate's rule pack), detect-secrets and pip-audit
-(one run per requirements file, against the same offline OSV database) started one after
-the other on the same tree. Peak memory is sampled from /proc (the summed RSS of the whole
-process tree) and taken from wait4 (the largest single process). Finding counts of the gate
-(its per-scanner ``raw_results``) are compared with what the tools report by hand.
+Parts (``--only``, default all), each on every workload (``--workload``):
+
+* ``full``: the gate (every report format written) against running the same scanners
+  one after another by hand: bandit, semgrep (policy-gate's rule pack), detect-secrets,
+  pip-audit (one run per requirements file, against the same offline OSV database) and,
+  when the tree has them, hadolint (Dockerfiles) and zizmor --offline (GitHub workflows).
+  From the same gate runs: its overhead (wall time minus the slowest scanner, which all
+  run concurrently) and its peak memory (the summed RSS of the process tree, from /proc).
+  Finding counts of the gate (its per-scanner ``raw_results``) are compared with what the
+  tools report by hand.
+* ``overhead``: what the gate does after its scanners return, in-process, on 10,000
+  synthetic findings (``benchmarks/overhead.py``).
+* ``cache``: ``--cache-dir``: a cold run (empty cache) against a warm re-run of an
+  unchanged copy of the tree (same findings?), then a re-run after one file changed (only
+  that file rescanned?).
+* ``diff``: pull-request diff mode (``--diff-base main``) against ``--full-scan`` on a
+  scratch git repository of the tree with one commit on a ``pr`` branch changing one file.
 
 Run it with the interpreter of the venv policy-gate is installed in (it imports
-``policy_gate.osv.server`` to serve the advisory database to the by-hand pip-audit):
+``policy_gate`` to serve the advisory database to the by-hand pip-audit):
 
     python benchmarks/bench.py --runs 3 --write
+    python benchmarks/bench.py --runs 1 --workload django --only full,cache
 
 Workloads are built under ``benchmarks/.work`` (gitignored): a generated tree, Django 4.2
 from its wheel (unpacked, never run) and, when npm is available, @mojaloop/central-ledger
@@ -22,6 +34,7 @@ from its npm tarball plus a package-lock.json (``npm install --package-lock-only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -57,6 +70,43 @@ CENTRAL_LEDGER = "19.5.5"
 GENERATOR_VERSION = "3"
 N_PY_PACKAGES, N_PY_MODULES = 40, 50  # 2,000 modules + 40 __init__.py
 N_JS_DIRS, N_JS_FILES = 26, 20  # 520 JavaScript files
+PARTS = ("full", "overhead", "cache", "diff")
+# Every format the CLI writes, so that the timed gate runs include writing every report
+# (the terminal report goes to stdout, captured).
+REPORTS = {
+    "json": "gate.json",
+    "sarif": "gate.sarif",
+    "junit": "gate.junit.xml",
+    "markdown": "gate.md",
+    "cyclonedx": "gate.cdx.json",
+    "openvex": "gate.openvex.json",
+    "compliance": "compliance.md",  # and compliance.html beside it
+}
+HAND_TOOLS = ("bandit", "semgrep", "detect-secrets", "pip-audit", "hadolint", "zizmor")
+# Scanners whose result for a file depends on that file alone; asked of the registry, this
+# is the fallback if policy_gate cannot say.
+FILE_LOCAL = ("bandit", "semgrep", "detect-secrets", "data-protection", "dockerfile", "workflows")
+# The one-file change of the cache and diff parts: a line every SAST scanner flags, so the
+# re-run must also find something new there.
+MARK = "added by benchmarks/bench.py"
+APPENDED = {
+    ".py": f'import hashlib; hashlib.md5(b"x")  # {MARK}',
+    ".js": f"require('crypto').createHash('md5').update('x') // {MARK}",
+}
+# git for the scratch repository: no hooks, no signing, no user configuration needed.
+GIT = [
+    "git",
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "commit.gpgsign=false",
+    "-c", "core.autocrlf=false",
+    "-c", "user.name=policy-gate bench",
+    "-c", "user.email=bench@example.invalid",
+]  # fmt: skip
+DIFF_REPO_VERSION = "1"
+# Report fields that differ between two runs of the same scan.
+VOLATILE = frozenset({"seconds", "generated_at", "cache"})
+GIB = 1024 * 1024  # in KiB
+IDLE_WAIT = 60.0
 RESULTS_BEGIN = "<!-- results:begin (bench.py --write rewrites this section) -->"
 RESULTS_END = "<!-- results:end -->"
 
@@ -700,7 +750,14 @@ def count_files(root: Path) -> Counter[str]:
 # --------------------------------------------------------------------------- the runs
 
 
-def run_gate(tree: Path, out: Path, jobs: int | None) -> tuple[Measured, dict[str, Any]]:
+def optional_tool(name: str) -> str | None:
+    try:
+        return tool(name)
+    except SystemExit:
+        return None
+
+
+def gate_argv(tree: Path, out_dir: Path, jobs: int | None, extra: Sequence[str]) -> list[str]:
     argv = [
         tool("policy-gate"),
         "scan",
@@ -711,37 +768,113 @@ def run_gate(tree: Path, out: Path, jobs: int | None) -> tuple[Measured, dict[st
         str(REPO / "examples" / "policy.yaml"),
         "--advisories",
         str(ADVISORIES),
-        "--format",
-        "json",
-        "--output",
-        str(out),
     ]
+    for fmt, name in REPORTS.items():
+        argv += ["--format", fmt, "--output", str(out_dir / name)]
     if jobs:
         argv += ["--jobs", str(jobs)]
-    if out.exists():
-        out.unlink()
-    m = measure(argv)
-    check(m, (0, 1), "policy-gate")
-    return m, json.loads(out.read_text("utf-8"))
+    return [*argv, *extra]
+
+
+def run_gate(
+    tree: Path,
+    out_dir: Path,
+    jobs: int | None,
+    extra: Sequence[str] = (),
+    ok: Sequence[int] = (0, 1),
+) -> tuple[Measured, dict[str, Any]]:
+    """One gate run writing every report format; its JSON report ({} unless exit 0/1)."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    m = measure(gate_argv(tree, out_dir, jobs, extra))
+    check(m, ok, "policy-gate")
+    if m.returncode not in (0, 1):
+        return m, {}
+    return m, json.loads((out_dir / REPORTS["json"]).read_text("utf-8"))
+
+
+@dataclass
+class GateTiming:
+    """One gate run, and where its JSON report says the time went. Scanners run
+    concurrently, so whatever the gate's wall time exceeds the slowest scanner by is time
+    the gate spent on its own work: start-up, policy, walk, advisory database, merging,
+    evaluation and writing the reports."""
+
+    measured: Measured
+    scan_seconds: float  # runner.scan(): walk, advisory database, scanners, merge
+    slowest: str
+    slowest_seconds: float
+
+    @property
+    def wall(self) -> float:
+        return self.measured.seconds
+
+    @property
+    def overhead(self) -> float:
+        return self.wall - self.slowest_seconds
+
+    @property
+    def outside_runner(self) -> float:
+        """Start-up, policy and waivers, evaluation, every report."""
+        return self.wall - self.scan_seconds
+
+    @property
+    def runner_not_scanners(self) -> float:
+        """The walk, loading the advisory database, merging (inside runner.scan)."""
+        return self.scan_seconds - self.slowest_seconds
+
+
+def gate_timing(m: Measured, report: dict[str, Any]) -> GateTiming:
+    timed = [(s["seconds"], s["name"]) for s in report["scanners"] if s["status"] != "disabled"]
+    seconds, name = max(timed, default=(0.0, "-"))
+    return GateTiming(m, report["scan"]["seconds"], name, seconds)
+
+
+def walk_tree(tree: Path) -> list[str]:
+    """Files by hand-tool rules: everything but .git and node_modules."""
+    found = []
+    for dirpath, dirs, files in os.walk(tree):
+        dirs[:] = sorted(d for d in dirs if d not in ("node_modules", ".git"))
+        found += [Path(dirpath, f).relative_to(tree).as_posix() for f in sorted(files)]
+    return found
 
 
 def requirement_files(tree: Path) -> list[Path]:
     pattern = re.compile(r"^(?:.*[-_.])?requirements(?:[-_.].*)?\.txt$", re.IGNORECASE)
     found = []
-    for dirpath, dirs, files in os.walk(tree):
-        dirs[:] = [d for d in dirs if d not in ("node_modules", ".git")]
-        for name in files:
-            if name.endswith(".txt") and (
-                pattern.match(name) or Path(dirpath).name == "requirements"
-            ):
-                found.append(Path(dirpath, name))
+    for rel in walk_tree(tree):
+        path = Path(rel)
+        if path.suffix == ".txt" and (
+            pattern.match(path.name) or path.parent.name == "requirements"
+        ):
+            found.append(tree / rel)
     return sorted(found)
+
+
+def ci_files(tree: Path) -> tuple[list[str], list[str]]:
+    """(Dockerfiles, GitHub workflow and action files), as the gate's scanners pick them."""
+    try:
+        from policy_gate.scanners.dockerfile import is_dockerfile
+        from policy_gate.scanners.workflows import is_workflow
+    except ImportError:  # an older policy-gate: the names these scanners look for
+
+        def is_dockerfile(path: str) -> bool:
+            name = path.rsplit("/", 1)[-1]
+            return name in ("Dockerfile", "Containerfile") or name.endswith(".Dockerfile")
+
+        def is_workflow(path: str) -> bool:
+            return "/.github/workflows/" in f"/{path}" and path.endswith((".yml", ".yaml"))
+
+    files = walk_tree(tree)
+    return [f for f in files if is_dockerfile(f)], [f for f in files if is_workflow(f)]
 
 
 def by_hand(
     tree: Path, osv_url: str, jobs: int | None, idle: float
 ) -> dict[str, tuple[Measured, Any]]:
-    """The four tools, one after another, each with its own file discovery."""
+    """The tools, one after another, each with its own file discovery (hadolint and zizmor,
+    which take no directory, get the files the gate would give its CI scanners)."""
     runs: dict[str, tuple[Measured, Any]] = {}
     wait_for_idle(idle)
     bandit = [tool("bandit"), "-r", ".", "-f", "json", "-q", "--ignore-nosec"]
@@ -811,13 +944,428 @@ def by_hand(
             m = measure(argv, cwd=tree)
             check(m, (0, 1), "pip-audit")
             reports.append((str(req.relative_to(tree)), json.loads(m.stdout)))
-            total.seconds += m.seconds
-            total.cpu_seconds += m.cpu_seconds
-            total.foreign_cpu += m.foreign_cpu
-            total.tree_rss_kb = max(total.tree_rss_kb, m.tree_rss_kb)
-            total.max_rss_kb = max(total.max_rss_kb, m.max_rss_kb)
+            add_up(total, m)
     runs["pip-audit"] = (total, reports)
+
+    dockerfiles, workflows = ci_files(tree)
+    hadolint, zizmor = optional_tool("hadolint"), optional_tool("zizmor")
+    if dockerfiles and hadolint:
+        wait_for_idle(idle)
+        m = measure([hadolint, "--no-fail", "--no-color", "-f", "json", *dockerfiles], cwd=tree)
+        check(m, (0,), "hadolint")
+        runs["hadolint"] = (m, json.loads(m.stdout or "[]"))
+    if workflows and zizmor:
+        wait_for_idle(idle)
+        argv = [zizmor, "--offline", "--no-exit-codes", "--format", "json", *workflows]
+        m = measure(argv, cwd=tree)
+        check(m, (0,), "zizmor")
+        runs["zizmor"] = (m, json.loads(m.stdout or "[]"))
     return runs
+
+
+def add_up(total: Measured, m: Measured) -> None:
+    """Fold one of several sequential runs into their total."""
+    total.seconds += m.seconds
+    total.cpu_seconds += m.cpu_seconds
+    total.foreign_cpu += m.foreign_cpu
+    total.tree_rss_kb = max(total.tree_rss_kb, m.tree_rss_kb)
+    total.max_rss_kb = max(total.max_rss_kb, m.max_rss_kb)
+
+
+# --------------------------------------------------------------------------- one changed file
+
+
+def change_target(tree: Path) -> Path:
+    """The file the cache and diff parts change: a Python module (JavaScript in a tree
+    without any) of ordinary size, outside tests and vendored code, chosen the same way
+    every time."""
+    for suffix in APPENDED:
+        candidates = [
+            rel
+            for rel in walk_tree(tree)
+            if rel.endswith(suffix)
+            and not rel.endswith(("__init__.py", ".min.js"))
+            and "test" not in rel
+            and 2_000 <= (tree / rel).stat().st_size <= 40_000
+        ]
+        if candidates:
+            return tree / candidates[len(candidates) // 2]
+    raise RuntimeError(f"no .py or .js file to change in {tree}")
+
+
+def append_line(path: Path) -> int:
+    """Append the flagged line; return its line number."""
+    text = path.read_text("utf-8")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += APPENDED[path.suffix] + "\n"
+    path.write_text(text, "utf-8")
+    return text.count("\n")
+
+
+def file_local_scanners() -> frozenset[str]:
+    try:
+        from policy_gate.scanners import registry
+
+        return frozenset(name for name, s in registry().items() if s.file_local)
+    except ImportError:
+        return frozenset(FILE_LOCAL)
+
+
+def stable(value: Any) -> Any:
+    """A report value without what differs between two runs of the same scan."""
+    if isinstance(value, dict):
+        return {k: stable(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [stable(v) for v in value]
+    return value
+
+
+def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """How two reports of the same tree differ in verdict, summary and findings."""
+    out = []
+    for key in ("verdict", "summary"):
+        if stable(a.get(key)) != stable(b.get(key)):
+            out.append(f"{key} differs")
+    fa, fb = stable(a.get("findings", [])), stable(b.get("findings", []))
+    if fa != fb:
+        ka = Counter(json.dumps(f, sort_keys=True) for f in fa)
+        kb = Counter(json.dumps(f, sort_keys=True) for f in fb)
+        only_a, only_b = ka - kb, kb - ka
+        if not only_a and not only_b:
+            out.append(f"the same {len(fa)} findings, in another order")
+            return out
+        where = Counter(json.loads(f)["path"].split("/")[0] for f in (only_a + only_b).elements())
+        out.append(
+            f"findings differ ({len(fa)} vs {len(fb)}: {sum(only_a.values())} only in the "
+            f"first, {sum(only_b.values())} only in the second, under "
+            + ", ".join(f"{d}/ x{n}" for d, n in where.most_common(3))
+            + ")"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- cache
+
+
+@dataclass
+class CacheResult:
+    supported: bool
+    reason: str = ""
+    changed_file: str = ""
+    cold: list[Measured] = field(default_factory=list)
+    warm: list[Measured] = field(default_factory=list)
+    changed: list[Measured] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)  # warm vs cold, any run
+    vs_uncached: list[str] | None = None  # cold vs the full part's report, if it ran
+    # After the one-file change: per scanner (name, status, cache stats or None).
+    changed_scanners: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
+    rescanned_ok: list[bool] = field(default_factory=list)  # file-local files_scanned <= 1
+    new_finding: list[bool] = field(default_factory=list)  # the appended line is reported
+    others_unchanged: list[bool] = field(default_factory=list)  # every other file's findings
+
+    def ratio(self) -> float:
+        return med_of(self.warm) / med_of(self.cold)
+
+    def complete_runs(self) -> int:
+        """Runs whose one-file change found the new line and left every other file alone."""
+        pairs = zip(self.new_finding, self.others_unchanged, strict=True)
+        return sum(new and same for new, same in pairs)
+
+
+def med_of(ms: Sequence[Measured]) -> float:
+    return statistics.median(m.seconds for m in ms)
+
+
+def bench_cache(
+    key: str,
+    tree: Path,
+    runs: int,
+    jobs: int | None,
+    idle: float,
+    uncached: dict[str, Any] | None,
+) -> CacheResult:
+    """Cold (empty cache) vs warm (unchanged tree) vs one file changed, on a copy of the
+    tree so that the change never touches the workload the other parts measure."""
+    base = WORK / "cache" / key
+    copy, cache_dir, out = base / "tree", base / "cache-dir", base / "reports"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(tree, copy, symlinks=True)
+    target = change_target(copy)
+    original = target.read_bytes()
+    rel = target.relative_to(copy).as_posix()
+    result = CacheResult(True, changed_file=rel)
+    local = file_local_scanners()
+    extra = ["--cache-dir", str(cache_dir)]
+    for i in range(runs):
+        if cache_dir.exists():
+            shutil.rmtree(cache_dir)
+        target.write_bytes(original)
+        wait_for_idle(idle)
+        log(f"{key}: cache run {i + 1}/{runs}: cold …")
+        m, cold = run_gate(copy, out / "cold", jobs, extra, ok=(0, 1, 2))
+        if m.returncode == 2:
+            tail = (m.stderr.strip().splitlines() or [""])[-1]
+            return CacheResult(False, f"`--cache-dir` rejected (exit 2: {tail[:200]})")
+        result.cold.append(m)
+        if i == 0 and uncached is not None:
+            result.vs_uncached = differences(uncached, cold)
+        wait_for_idle(idle)
+        log(f"{key}: cold {m.seconds:.1f} s; warm …")
+        m, warm = run_gate(copy, out / "warm", jobs, extra)
+        result.warm.append(m)
+        result.mismatches += [f"run {i + 1}: {d}" for d in differences(cold, warm)]
+        line = append_line(target)
+        try:
+            wait_for_idle(idle)
+            log(f"{key}: warm {m.seconds:.1f} s; after changing {rel} …")
+            m, changed = run_gate(copy, out / "changed", jobs, extra)
+        finally:
+            target.write_bytes(original)
+        result.changed.append(m)
+        log(f"{key}: one file changed {m.seconds:.1f} s")
+        result.changed_scanners = [
+            (s["name"], s["status"], s.get("cache")) for s in changed["scanners"]
+        ]
+        stats = [c for name, st, c in result.changed_scanners if name in local and st == "ok"]
+        result.rescanned_ok.append(
+            bool(stats)
+            and all(c is not None and c.get("files_scanned", sys.maxsize) <= 1 for c in stats)
+        )
+        result.new_finding.append(
+            any(f["path"] == rel and f["start_line"] == line for f in changed["findings"])
+        )
+        before = [f for f in stable(cold["findings"]) if f["path"] != rel]
+        after = [f for f in stable(changed["findings"]) if f["path"] != rel]
+        result.others_unchanged.append(before == after)
+    return result
+
+
+# --------------------------------------------------------------------------- diff mode
+
+
+@dataclass
+class DiffResult:
+    changed_file: str
+    full: list[Measured] = field(default_factory=list)
+    diff: list[Measured] = field(default_factory=list)
+    changed_files: int | None = None  # as the diff-mode report counts them
+    scanned_files: int | None = None
+    verdict: str = ""
+    new_finding: str = ""  # the appended line's finding: its status, or "not reported"
+
+    def ratio(self) -> float:
+        return med_of(self.diff) / med_of(self.full)
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        [*GIT, "-C", str(repo), *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**ENV, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"},
+    )
+
+
+def prepare_diff_repo(key: str, tree: Path) -> tuple[Path, str, int]:
+    """A git repository of the tree: everything committed on `main`, then a `pr` branch
+    with one commit appending a flagged line to one file. Reused while it matches."""
+    base = WORK / "diff" / key
+    repo, marker = base / "repo", base / ".ready"
+    if marker.exists():
+        version, rel, number = marker.read_text().split("\n")[:3]
+        if version == DIFF_REPO_VERSION:
+            return repo, rel, int(number)
+    log(f"{key}: building the scratch git repository for diff mode …")
+    if base.exists():
+        shutil.rmtree(base)
+    base.mkdir(parents=True)
+    shutil.copytree(tree, repo, symlinks=True)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A", "-f", ".")  # -f: a .gitignore in the tree must not drop files
+    git(repo, "commit", "-q", "-m", "the workload as unpacked")
+    git(repo, "checkout", "-q", "-b", "pr")
+    target = change_target(repo)
+    rel = target.relative_to(repo).as_posix()
+    line = append_line(target)
+    git(repo, "commit", "-q", "-a", "-m", f"change one file: {rel}")
+    marker.write_text(f"{DIFF_REPO_VERSION}\n{rel}\n{line}\n")
+    return repo, rel, line
+
+
+def bench_diff(key: str, tree: Path, runs: int, jobs: int | None, idle: float) -> DiffResult:
+    repo, rel, line = prepare_diff_repo(key, tree)
+    result = DiffResult(rel)
+    out = WORK / "diff" / key / "reports"
+    for i in range(runs):
+        order = ("full", "diff") if i % 2 == 0 else ("diff", "full")
+        for side in order:
+            wait_for_idle(idle)
+            log(f"{key}: {side} scan {i + 1}/{runs} …")
+            extra = ["--full-scan"] if side == "full" else ["--diff-base", "main"]
+            m, report = run_gate(repo, out / side, jobs, extra)
+            log(f"{key}: {side} scan {m.seconds:.1f} s")
+            if side == "full":
+                result.full.append(m)
+                continue
+            result.diff.append(m)
+            scope = report.get("diff") or {}
+            result.changed_files = scope.get("changed_files")
+            result.scanned_files = scope.get("scanned_files")
+            result.verdict = report["verdict"]
+            hits = [f for f in report["findings"] if f["path"] == rel and f["start_line"] == line]
+            result.new_finding = (
+                ", ".join(sorted({f"{f['rule_id']}: {f['status']}" for f in hits}))
+                or "not reported"
+            )
+    return result
+
+
+# --------------------------------------------------------------------------- full
+
+
+@dataclass
+class FullResult:
+    gate: list[GateTiming] = field(default_factory=list)
+    gate_scanner_seconds: dict[str, list[float]] = field(default_factory=dict)
+    hand: dict[str, list[Measured]] = field(default_factory=dict)
+    hand_totals: list[float] = field(default_factory=list)
+    counts: list[tuple[str, int, int, int, str]] = field(default_factory=list)
+    gate_files: int = 0
+    gate_verdict: str = ""
+    report: dict[str, Any] = field(default_factory=dict)  # the last gate run's JSON
+
+    def gate_median(self) -> float:
+        return statistics.median(t.wall for t in self.gate)
+
+    def hand_median(self) -> float:
+        return statistics.median(self.hand_totals)
+
+    def ratio(self) -> float:
+        return self.gate_median() / self.hand_median()
+
+    def rss_median(self) -> float:
+        return statistics.median(t.measured.tree_rss_kb for t in self.gate)
+
+    def overhead(self) -> tuple[float, float]:
+        """Median seconds, and median share of the gate's wall time."""
+        return (
+            statistics.median(t.overhead for t in self.gate),
+            statistics.median(t.overhead / t.wall for t in self.gate),
+        )
+
+    def foreign(self, side: str) -> float:
+        """Cores' worth of CPU other processes used during this side's runs."""
+        ms = (
+            [t.measured for t in self.gate]
+            if side == "gate"
+            else [m for t in self.hand.values() for m in t]
+        )
+        wall = sum(m.seconds for m in ms)
+        return sum(m.foreign_cpu for m in ms) / wall if wall else 0.0
+
+
+def bench_full(
+    key: str, tree: Path, runs: int, jobs: int | None, url: str, idle: float
+) -> FullResult:
+    result = FullResult()
+    out = WORK / "reports" / key
+    hand_reports: dict[str, Any] = {}
+    for i in range(runs):
+        # Alternate which side goes first, so neither always gets the warm page cache.
+        order = ("gate", "hand") if i % 2 == 0 else ("hand", "gate")
+        for side in order:
+            if side == "gate":
+                wait_for_idle(idle)
+                log(f"{key}: policy-gate run {i + 1}/{runs} …")
+                m, report = run_gate(tree, out, jobs)
+                result.gate.append(gate_timing(m, report))
+                result.report = report
+                for s in report["scanners"]:
+                    if s["status"] == "ok":
+                        result.gate_scanner_seconds.setdefault(s["name"], []).append(s["seconds"])
+                    elif s["status"] != "disabled":
+                        raise RuntimeError(f"gate: {s['name']} {s['status']}: {s['reason']}")
+                t = result.gate[-1]
+                log(
+                    f"{key}: gate {m.seconds:.1f} s (exit {m.returncode}; slowest scanner "
+                    f"{t.slowest} {t.slowest_seconds:.1f} s, overhead {t.overhead:.1f} s)"
+                )
+            else:
+                log(f"{key}: by hand run {i + 1}/{runs} …")
+                hand = by_hand(tree, url, jobs, idle)
+                for name, (m, hand_report) in hand.items():
+                    result.hand.setdefault(name, []).append(m)
+                    hand_reports[name] = hand_report
+                result.hand_totals.append(sum(m.seconds for m, _ in hand.values()))
+                log(
+                    f"{key}: by hand {result.hand_totals[-1]:.1f} s ("
+                    + ", ".join(f"{n} {m.seconds:.1f}" for n, (m, _) in hand.items())
+                    + ")"
+                )
+    report = result.report
+    result.gate_files = report["scan"]["files"]
+    result.gate_verdict = report["verdict"]
+    for s in report["scanners"]:
+        # osv (npm lockfiles), licences, data-protection, dockerfile (hadolint's rules are
+        # not the gate's) have no by-hand twin to count against
+        if s["status"] != "ok" or s["name"] not in hand_reports:
+            continue
+        name = s["name"]
+        gk = gate_keys(report, name)
+        hk = hand_keys(name, hand_reports[name])
+        unscanned = sum(1 for k in gk if k[2] in ("file-not-analysed", "dependency-not-audited"))
+        why = explain(gk, hk, depth=3 if name == "pip-audit" else 2)
+        result.counts.append((name, s["raw_results"], unscanned, len(hk), why))
+    return result
+
+
+@dataclass
+class WorkloadResult:
+    key: str
+    title: str
+    files: Counter[str]
+    full: FullResult | None = None
+    cache: CacheResult | None = None
+    diff: DiffResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def bench_workload(
+    key: str, tree: Path, parts: Sequence[str], args: argparse.Namespace, url: str
+) -> WorkloadResult:
+    result = WorkloadResult(key, WORKLOADS[key][0], count_files(tree))
+    runs, jobs, idle = args.runs, args.jobs, args.idle_wait
+    if "full" in parts:
+        result.full = bench_full(key, tree, runs, jobs, url, idle)
+        report = result.full.report
+        excluded = report["scan"]["excluded"]
+        if excluded:
+            result.notes.append(
+                f"gate excluded {len(excluded)} path(s) by policy: {', '.join(excluded[:5])}"
+            )
+        for s in report["scanners"]:
+            if s["status"] == "ok":
+                result.notes += [f"gate {s['name']}: {note}" for note in s["notes"]]
+        dockerfiles, workflows = ci_files(tree)
+        for files, name in ((dockerfiles, "hadolint"), (workflows, "zizmor")):
+            if files and name not in result.full.hand:
+                result.notes.append(f"{len(files)} file(s) for {name}, but {name} not found")
+        if not dockerfiles and not workflows:
+            result.notes.append("no Dockerfiles or workflow files: hadolint/zizmor not run")
+        result.notes.append(
+            f"gate verdict {result.full.gate_verdict}; {result.full.gate_files:,} files in "
+            f"scope of {result.files['all']:,}"
+        )
+    if "cache" in parts:
+        uncached = result.full.report if result.full else None
+        result.cache = bench_cache(key, tree, runs, jobs, idle, uncached)
+        if not result.cache.supported:
+            log(f"{key}: cache: not supported by this policy-gate ({result.cache.reason})")
+    if "diff" in parts:
+        result.diff = bench_diff(key, tree, runs, jobs, idle)
+    return result
 
 
 # --------------------------------------------------------------------------- counting
@@ -910,34 +1458,7 @@ def explain(gate: list[Key], hand: list[Key], depth: int = 2) -> str:
 # --------------------------------------------------------------------------- the report
 
 
-@dataclass
-class WorkloadResult:
-    key: str
-    title: str
-    files: Counter[str]
-    gate_files: int
-    gate: list[Measured] = field(default_factory=list)
-    gate_scanner_seconds: dict[str, list[float]] = field(default_factory=dict)
-    hand: dict[str, list[Measured]] = field(default_factory=dict)
-    hand_totals: list[float] = field(default_factory=list)
-    counts: list[tuple[str, int, int, int, str]] = field(default_factory=list)
-    gate_verdict: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def gate_median(self) -> float:
-        return statistics.median(m.seconds for m in self.gate)
-
-    def hand_median(self) -> float:
-        return statistics.median(self.hand_totals)
-
-    def foreign(self, side: str) -> float:
-        """Cores' worth of CPU other processes used during this side's runs."""
-        ms = self.gate if side == "gate" else [m for t in self.hand.values() for m in t]
-        wall = sum(m.seconds for m in ms)
-        return sum(m.foreign_cpu for m in ms) / wall if wall else 0.0
-
-
-def mib(kb: int) -> str:
+def mib(kb: float) -> str:
     return f"{kb / 1024:,.0f} MiB"
 
 
@@ -945,55 +1466,262 @@ def med(values: Sequence[float]) -> str:
     return f"{statistics.median(values):.1f}"
 
 
-def render(results: list[WorkloadResult], runs: int, jobs: int | None) -> str:
+def outcome(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("pass" if ok else "**FAIL**")
+
+
+Row = tuple[str, str, str, str, str, bool | None]  # target, what, workload, measured, goal, ok
+
+
+def target_rows(results: list[WorkloadResult], overhead: Any) -> list[Row]:
+    """One row per target and workload, in the issue's order."""
+    rows: list[Row] = []
+    for r in results:
+        f, c, d = r.full, r.cache, r.diff
+        if f:
+            rows.append(
+                (
+                    "1",
+                    "full scan / the same scanners by hand",
+                    r.key,
+                    f"{f.ratio():.2f}",
+                    "≤ 0.60",
+                    f.ratio() <= 0.60,
+                )
+            )
+            seconds, share = f.overhead()
+            rows.append(
+                (
+                    "2a",
+                    "gate overhead: (wall - slowest scanner) / wall",
+                    r.key,
+                    f"{share:.1%} ({seconds:.1f} s)",
+                    "< 3 %",
+                    share < 0.03,
+                )
+            )
+            rows.append(
+                (
+                    "5",
+                    "peak memory, gate process tree",
+                    r.key,
+                    mib(f.rss_median()),
+                    "< 1.5 GiB",
+                    f.rss_median() < 1.5 * GIB,
+                )
+            )
+        if c and not c.supported:
+            rows.append(
+                ("3", "results cache", r.key, "not supported by this policy-gate", "", None)
+            )
+        elif c:
+            rows += [
+                (
+                    "3",
+                    "warm re-run / cold run (`--cache-dir`)",
+                    r.key,
+                    f"{c.ratio():.2f}",
+                    "≤ 0.10",
+                    c.ratio() <= 0.10,
+                ),
+                (
+                    "3",
+                    "warm run: findings, verdict, summary = cold run's",
+                    r.key,
+                    "identical" if not c.mismatches else "; ".join(c.mismatches[:2]),
+                    "identical",
+                    not c.mismatches,
+                ),
+                (
+                    "3",
+                    "one file changed: file-local scanners rescan ≤ 1 file",
+                    r.key,
+                    f"{sum(c.rescanned_ok)} of {len(c.rescanned_ok)} run(s)",
+                    "every run",
+                    all(c.rescanned_ok),
+                ),
+                (
+                    "3",
+                    "one file changed: its new finding reported, other files' unchanged",
+                    r.key,
+                    f"{c.complete_runs()} of {len(c.new_finding)} run(s)",
+                    "every run",
+                    all(c.new_finding) and all(c.others_unchanged),
+                ),
+            ]
+        if d:
+            goal = "≤ 0.05" + ("" if r.key == "django" else " (set on Django)")
+            rows.append(
+                (
+                    "4",
+                    "diff mode, one file changed / full scan",
+                    r.key,
+                    f"{d.ratio():.3f}",
+                    goal,
+                    d.ratio() <= 0.05,
+                )
+            )
+    if overhead is not None:
+        rows.append(
+            (
+                "2b",
+                f"gate steps after the scanners, {overhead.findings:,} findings",
+                "synthetic",
+                f"{overhead.total:.2f} s",
+                "< 1 s",
+                overhead.passed,
+            )
+        )
+    order = ("1", "2a", "2b", "3", "4", "5")
+    return sorted(rows, key=lambda row: order.index(row[0]))  # stable: workloads keep order
+
+
+def render(
+    results: list[WorkloadResult],
+    args: argparse.Namespace,
+    parts: Sequence[str],
+    overhead: Any,
+    osv_load: float | None,
+) -> str:
     cores = os.cpu_count()
     lines = [
         f"Measured {dt.date.today().isoformat()} on {platform.node() or 'this machine'}: "
-        f"{cores} cores (`os.cpu_count()`), Linux {platform.release()}, Python "
-        f"{platform.python_version()}; median of {runs} run(s)"
-        + (f", `--jobs {jobs}`" if jobs else "")
-        + ". Times are wall-clock seconds; *other load* is the CPU other processes on the "
-        "machine used meanwhile, in cores (0 = the machine was otherwise idle).",
+        f"**{cores} cores** (`os.cpu_count()`), Linux {platform.release()}, Python "
+        f"{platform.python_version()}; median of {args.runs} run(s)"
+        + (f", `--jobs {args.jobs}`" if args.jobs else "")
+        + f"; parts: {', '.join(parts)}; workloads: "
+        + (", ".join(r.key for r in results) or "none")
+        + ". Times are wall-clock seconds.",
         "",
-        "| workload | files (.py / .js) | bandit | semgrep | detect-secrets | pip-audit "
-        "| by hand, sequential | **policy-gate** | **gate / by hand** | gate peak RSS (tree) "
-        "| by-hand peak RSS (tree) | CPU s gate / by hand | other load gate / by hand |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "Reproduce: `" + reproduce(args) + "`",
+        "",
+        "| target | measure | workload | measured | goal | result |",
+        "|---|---|---|---:|---|---|",
+        *(
+            f"| {t} | {what} | {key} | {value} | {goal} | {outcome(ok)} |"
+            for t, what, key, value, goal, ok in target_rows(results, overhead)
+        ),
+    ]
+    full = [r for r in results if r.full]
+    if full:
+        lines += render_full(full)
+    if overhead is not None:
+        from overhead import render as render_overhead
+
+        lines += [
+            "",
+            "### 2b. The gate's own steps on synthetic findings (`overhead.py`)",
+            "",
+            render_overhead(overhead).rstrip(),
+        ]
+    cached = [r for r in results if r.cache]
+    if cached:
+        lines += render_cache(cached)
+    diffs = [r for r in results if r.diff]
+    if diffs:
+        lines += render_diff(diffs)
+    notes = [f"- {r.key}: {n}" for r in results for n in r.notes]
+    if osv_load is not None and full:
+        notes.append(
+            f"- The by-hand pip-audit used an in-process OSV server over the same database; "
+            f"loading it took {osv_load:.1f} s, not counted in the by-hand times (the gate "
+            "loads it on every run, inside its time)."
+        )
+    if notes:
+        lines += ["", "Notes from the runs:", "", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def reproduce(args: argparse.Namespace) -> str:
+    argv = ["python", "benchmarks/bench.py", "--runs", str(args.runs)]
+    if args.jobs:
+        argv += ["--jobs", str(args.jobs)]
+    for key in args.workload or ():
+        argv += ["--workload", key]
+    if args.only != list(PARTS):
+        argv += ["--only", ",".join(args.only)]
+    if args.overhead_findings != 10_000:
+        argv += ["--overhead-findings", str(args.overhead_findings)]
+    if args.overhead_runs is not None:
+        argv += ["--overhead-runs", str(args.overhead_runs)]
+    if args.idle_wait != IDLE_WAIT:
+        argv += ["--idle-wait", f"{args.idle_wait:g}"]
+    return " ".join(argv) + (" --write" if args.write else "")
+
+
+def render_full(results: list[WorkloadResult]) -> list[str]:
+    tools = [t for t in HAND_TOOLS if any(r.full and t in r.full.hand for r in results)]
+    lines = [
+        "",
+        "### 1, 2a, 5. Full scan vs the same scanners by hand",
+        "",
+        "*other load* is the CPU other processes on the machine used meanwhile, in cores "
+        "(0 = the machine was otherwise idle); RSS is the median peak of the summed RSS of "
+        "the process tree.",
+        "",
+        "| workload | files (.py / .js) | "
+        + " | ".join(tools)
+        + " | by hand, sequential | **policy-gate** | **gate / by hand** | gate peak RSS "
+        "| by-hand peak RSS | CPU s gate / by hand | other load gate / by hand |",
+        "|---|---|" + "---:|" * len(tools) + "---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        f = r.full
+        assert f is not None
         hand_cpu = statistics.median(
-            sum(r.hand[t][i].cpu_seconds for t in r.hand) for i in range(len(r.hand_totals))
+            sum(f.hand[t][i].cpu_seconds for t in f.hand) for i in range(len(f.hand_totals))
         )
         lines.append(
             f"| {r.title} | {r.files['all']:,} ({r.files['.py']:,} / {r.files['.js']:,}) | "
-            + " | ".join(med([m.seconds for m in r.hand[t]]) for t in r.hand)
-            + f" | {r.hand_median():.1f} | **{r.gate_median():.1f}** | "
-            f"**{r.gate_median() / r.hand_median():.2f}** | "
-            f"{mib(max(m.tree_rss_kb for m in r.gate))} | "
-            f"{mib(max(m.tree_rss_kb for t in r.hand for m in r.hand[t]))} | "
-            f"{statistics.median(m.cpu_seconds for m in r.gate):.0f} / {hand_cpu:.0f} | "
-            f"{r.foreign('gate'):.2f} / {r.foreign('hand'):.2f} |"
+            + " | ".join(med([m.seconds for m in f.hand[t]]) if t in f.hand else "-" for t in tools)
+            + f" | {f.hand_median():.1f} | **{f.gate_median():.1f}** | **{f.ratio():.2f}** | "
+            f"{mib(f.rss_median())} | "
+            f"{mib(max(m.tree_rss_kb for t in f.hand for m in f.hand[t]))} | "
+            f"{statistics.median(t.measured.cpu_seconds for t in f.gate):.0f} / "
+            f"{hand_cpu:.0f} | {f.foreign('gate'):.2f} / {f.foreign('hand'):.2f} |"
         )
     lines += [
         "",
-        "Inside the gate (median seconds each scanner took, concurrently; the gate's wall "
-        "time also includes loading the advisory database, the walk and the report):",
+        "Gate overhead (2a), from the same gate runs (every report format written). The "
+        "scanners run concurrently, so overhead = wall - the slowest scanner's `seconds`; "
+        "it splits into the time outside `runner.scan` (start-up, policy, evaluation, "
+        "reports: wall - `scan.seconds`) and the runner's own time (walk, advisory "
+        "database, merge: `scan.seconds` - slowest scanner):",
         "",
-        "| workload | bandit | semgrep | detect-secrets | pip-audit | gate wall | runs (s) "
-        "| largest single process |",
-        "|---|---:|---:|---:|---:|---:|---|---:|",
+        "| workload | gate wall | slowest scanner | **overhead** | **share of wall** "
+        "| outside the runner | runner, not scanners | largest single process |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        per = r.gate_scanner_seconds
+        f = r.full
+        assert f is not None
+        seconds, share = f.overhead()
+        slowest = Counter(t.slowest for t in f.gate).most_common(1)[0][0]
+        lines.append(
+            f"| {r.key} | {f.gate_median():.1f} | {slowest} "
+            f"{statistics.median(t.slowest_seconds for t in f.gate):.1f} | **{seconds:.2f}** "
+            f"| **{share:.1%}** | {statistics.median(t.outside_runner for t in f.gate):.2f} | "
+            f"{statistics.median(t.runner_not_scanners for t in f.gate):.2f} | "
+            f"{mib(max(t.measured.max_rss_kb for t in f.gate))} |"
+        )
+    names = list(dict.fromkeys(n for r in results if r.full for n in r.full.gate_scanner_seconds))
+    lines += [
+        "",
+        "Inside the gate: median seconds each scanner took (concurrently):",
+        "",
+        "| workload | " + " | ".join(names) + " | gate wall | runs (s) |",
+        "|---|" + "---:|" * len(names) + "---:|---|",
+    ]
+    for r in results:
+        f = r.full
+        assert f is not None
+        per = f.gate_scanner_seconds
         lines.append(
             f"| {r.key} | "
-            + " | ".join(
-                med(per[t]) if t in per else "-"
-                for t in ("bandit", "semgrep", "detect-secrets", "pip-audit")
-            )
-            + f" | {r.gate_median():.1f} | "
-            + ", ".join(f"{m.seconds:.1f}" for m in r.gate)
-            + f" | {mib(max(m.max_rss_kb for m in r.gate))} |"
+            + " | ".join(med(per[n]) if n in per else "-" for n in names)
+            + f" | {f.gate_median():.1f} | "
+            + ", ".join(f"{t.wall:.1f}" for t in f.gate)
+            + " |"
         )
     lines += [
         "",
@@ -1005,12 +1733,84 @@ def render(results: list[WorkloadResult], runs: int, jobs: int | None) -> str:
         "|---|---|---:|---:|---:|---|",
     ]
     for r in results:
-        for scanner, raw, unscanned, hand, why in r.counts:
+        assert r.full is not None
+        for scanner, raw, unscanned, hand, why in r.full.counts:
             lines.append(f"| {r.key} | {scanner} | {raw:,} | {unscanned:,} | {hand:,} | {why} |")
-    notes = [f"- {r.key}: {n}" for r in results for n in r.notes]
-    if notes:
-        lines += ["", "Notes from the runs:", "", *notes]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render_cache(results: list[WorkloadResult]) -> list[str]:
+    lines = [
+        "",
+        "### 3. Results cache (`--cache-dir`, on a copy of the tree)",
+        "",
+        "| workload | changed file | cold | warm | **warm / cold** | warm = cold "
+        "| cold = uncached full run | one file changed | its new finding | other files "
+        "unchanged |",
+        "|---|---|---:|---:|---:|---|---|---:|---|---|",
+    ]
+    stats: list[str] = []
+    for r in results:
+        c = r.cache
+        assert c is not None
+        if not c.supported:
+            lines.append(
+                f"| {r.key} | cache: not supported by this policy-gate ({c.reason}) "
+                "| | | | | | | | |"
+            )
+            continue
+        uncached = (
+            "not compared (no full part)"
+            if c.vs_uncached is None
+            else "; ".join(c.vs_uncached) or "identical"
+        )
+        lines.append(
+            f"| {r.key} | `{c.changed_file}` | {med_of(c.cold):.1f} | {med_of(c.warm):.1f} | "
+            f"**{c.ratio():.2f}** | {'; '.join(c.mismatches) or 'identical'} | {uncached} | "
+            f"{med_of(c.changed):.1f} | {sum(c.new_finding)}/{len(c.new_finding)} runs | "
+            f"{sum(c.others_unchanged)}/{len(c.others_unchanged)} runs |"
+        )
+        for name, status, cache in c.changed_scanners:
+            if status == "disabled":
+                continue
+            if cache is None:
+                stats.append(f"| {r.key} | {name} | {status} | - | - | - (no `cache` field) |")
+                continue
+            stats.append(
+                f"| {r.key} | {name} | {status} | {cache.get('files_from_cache')} | "
+                f"{cache.get('files_scanned')} | {cache.get('run_from_cache')} |"
+            )
+    if stats:
+        lines += [
+            "",
+            "After the one-file change (last run), each scanner's `cache` in the JSON report "
+            "(file-local scanners must have `files_scanned` ≤ 1):",
+            "",
+            "| workload | scanner | status | files_from_cache | files_scanned | run_from_cache |",
+            "|---|---|---|---:|---:|---|",
+            *stats,
+        ]
+    return lines
+
+
+def render_diff(results: list[WorkloadResult]) -> list[str]:
+    lines = [
+        "",
+        "### 4. Pull-request diff mode (scratch git repository, one commit changing one file)",
+        "",
+        "| workload | changed file | `--full-scan` | `--diff-base main` | **diff / full** "
+        "| changed files | files given to file-local scanners | verdict | the added line |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in results:
+        d = r.diff
+        assert d is not None
+        lines.append(
+            f"| {r.key} | `{d.changed_file}` | {med_of(d.full):.1f} | {med_of(d.diff):.1f} | "
+            f"**{d.ratio():.3f}** | {d.changed_files} | {d.scanned_files} | {d.verdict} | "
+            f"{d.new_finding} |"
+        )
+    return lines
 
 
 def write_readme(table: str) -> None:
@@ -1039,73 +1839,26 @@ def osv_server() -> Iterator[tuple[str, float]]:
         yield url, time.perf_counter() - started
 
 
-def bench_workload(
-    key: str, tree: Path, runs: int, jobs: int | None, url: str, idle: float
-) -> WorkloadResult:
-    title = WORKLOADS[key][0]
-    result = WorkloadResult(key, title, count_files(tree), 0)
-    out = WORK / "reports" / f"{key}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    gate_report: dict[str, Any] = {}
-    hand_reports: dict[str, Any] = {}
-    for i in range(runs):
-        # Alternate which side goes first, so neither always gets the warm page cache.
-        order = ("gate", "hand") if i % 2 == 0 else ("hand", "gate")
-        for side in order:
-            if side == "gate":
-                wait_for_idle(idle)
-                log(f"{key}: policy-gate run {i + 1}/{runs} …")
-                m, gate_report = run_gate(tree, out, jobs)
-                result.gate.append(m)
-                for s in gate_report["scanners"]:
-                    if s["status"] == "ok":
-                        result.gate_scanner_seconds.setdefault(s["name"], []).append(s["seconds"])
-                    elif s["status"] != "disabled":
-                        raise RuntimeError(f"gate: {s['name']} {s['status']}: {s['reason']}")
-                log(f"{key}: gate {m.seconds:.1f} s (exit {m.returncode})")
-            else:
-                log(f"{key}: by hand run {i + 1}/{runs} …")
-                hand = by_hand(tree, url, jobs, idle)
-                for name, (m, report) in hand.items():
-                    result.hand.setdefault(name, []).append(m)
-                    hand_reports[name] = report
-                result.hand_totals.append(sum(m.seconds for m, _ in hand.values()))
-                log(
-                    f"{key}: by hand {result.hand_totals[-1]:.1f} s ("
-                    + ", ".join(f"{n} {m.seconds:.1f}" for n, (m, _) in hand.items())
-                    + ")"
-                )
-    result.gate_files = gate_report["scan"]["files"]
-    result.gate_verdict = gate_report["verdict"]
-    excluded = gate_report["scan"]["excluded"]
-    if excluded:
-        result.notes.append(
-            f"gate excluded {len(excluded)} path(s) by policy: {', '.join(excluded[:5])}"
+def parts_arg(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(
+            f"unknown part(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(PARTS)}"
         )
-    for s in gate_report["scanners"]:
-        if s["status"] == "ok":
-            for note in s["notes"]:
-                result.notes.append(f"gate {s['name']}: {note}")
-    for s in gate_report["scanners"]:
-        # osv (npm lockfiles) and licenses run in-process and have no by-hand twin here
-        if s["status"] != "ok" or s["name"] not in hand_reports:
-            continue
-        name = s["name"]
-        gk = gate_keys(gate_report, name)
-        hk = hand_keys(name, hand_reports[name])
-        unscanned = sum(1 for k in gk if k[2] in ("file-not-analysed", "dependency-not-audited"))
-        why = explain(gk, hk, depth=3 if name == "pip-audit" else 2)
-        result.counts.append((name, s["raw_results"], unscanned, len(hk), why))
-    result.notes.append(
-        f"gate verdict {result.gate_verdict}; {result.gate_files:,} files in scope of "
-        f"{result.files['all']:,}"
-    )
-    return result
+    return [p for p in PARTS if p in parts]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per side (median reported)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Parts: full = gate (all report formats) vs the scanners by hand, gate "
+        "overhead, peak memory (targets 1, 2a, 5); overhead = the gate's steps after the "
+        "scanners on synthetic findings, in-process (2b; no workload needed); cache = cold "
+        "vs warm `--cache-dir` runs and a one-file change (3); diff = `--diff-base` vs "
+        "`--full-scan` on a scratch git repository with one changed file (4).",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--write", action="store_true", help="rewrite README.md's results")
     parser.add_argument("--jobs", type=int, help="pass --jobs N to the gate (and the tools)")
     parser.add_argument(
@@ -1115,35 +1868,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only these workloads (repeatable; default: all)",
     )
     parser.add_argument(
+        "--only",
+        type=parts_arg,
+        default=list(PARTS),
+        metavar="PARTS",
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--overhead-findings",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="synthetic findings for the overhead part (default 10,000)",
+    )
+    parser.add_argument(
+        "--overhead-runs",
+        type=int,
+        metavar="N",
+        help="fresh interpreters for the overhead part (default: max(5, --runs))",
+    )
+    parser.add_argument(
         "--idle-wait",
         type=float,
-        default=60.0,
+        default=IDLE_WAIT,
         metavar="S",
         help="before each measurement wait up to S seconds for other processes to go quiet",
     )
     args = parser.parse_args(argv)
-    if not ADVISORIES.is_dir():
+    parts: list[str] = args.only
+    if "full" in parts and not ADVISORIES.is_dir():
         sys.exit(f"bench: advisory database not found at {ADVISORIES}")
     WORK.mkdir(parents=True, exist_ok=True)
-    log(f"python {sys.executable}; {os.cpu_count()} cores")
+    log(f"python {sys.executable}; {os.cpu_count()} cores; parts {', '.join(parts)}")
 
     trees: list[tuple[str, Path]] = []
-    for key in args.workload or list(WORKLOADS):
-        tree = WORKLOADS[key][1]()
-        if tree is not None:
-            trees.append((key, tree))
+    if {"full", "cache", "diff"} & set(parts):
+        for key in args.workload or list(WORKLOADS):
+            tree = WORKLOADS[key][1]()
+            if tree is not None:
+                trees.append((key, tree))
 
     results = []
-    with osv_server() as (url, load_seconds):
-        log(f"OSV server for the by-hand pip-audit at {url} (loaded in {load_seconds:.1f} s)")
+    osv_load: float | None = None
+    with contextlib.ExitStack() as stack:
+        url = ""
+        if "full" in parts:
+            url, osv_load = stack.enter_context(osv_server())
+            log(f"OSV server for the by-hand pip-audit at {url} (loaded in {osv_load:.1f} s)")
         for key, tree in trees:
-            results.append(bench_workload(key, tree, args.runs, args.jobs, url, args.idle_wait))
-    table = render(results, args.runs, args.jobs)
-    table += (
-        f"\nThe by-hand pip-audit used an in-process OSV server over the same database; "
-        f"loading it took {load_seconds:.1f} s, not counted in the by-hand times (the gate "
-        "loads it on every run, inside its time).\n"
-    )
+            results.append(bench_workload(key, tree, parts, args, url))
+    overhead = None
+    if "overhead" in parts:
+        sys.path.insert(0, str(HERE))
+        from overhead import measure as measure_overhead
+
+        n_runs = args.overhead_runs or max(5, args.runs)
+        log(f"overhead: {args.overhead_findings:,} synthetic findings, {n_runs} runs …")
+        overhead = measure_overhead(args.overhead_findings, n_runs, log)
+    table = render(results, args, parts, overhead, osv_load)
     print(table)
     if args.write:
         write_readme(table)

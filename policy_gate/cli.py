@@ -6,6 +6,7 @@ Exit codes: 0 pass, 1 violations, 2 usage or policy error, 3 scanner or internal
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
 import threading
@@ -189,6 +190,9 @@ def _gate(args: ScanArgs, err: Console) -> ReportData:
     finally:
         stop()
     prefix = _repo_prefix(run.result.root, env) if args.in_github else ""
+    # Everything made so far lives until exit: keep the collector from walking it again
+    # while the reports are written (a full pass costs ~0.1 s with 10,000 findings).
+    gc.freeze()
     return ReportData(run.result, run.policy, run.evaluation, path_prefix=prefix)
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
 from policy_gate.compliance import (
     FAIL,
@@ -26,8 +29,14 @@ from policy_gate.compliance import (
     load_catalogue,
     parse_catalogue,
 )
-from policy_gate.compliance.assess import FEATURES
-from policy_gate.compliance.catalogue import semgrep_rule_metadata
+from policy_gate.compliance.assess import FEATURES, CheckResult, _Index, _judge
+from policy_gate.compliance.catalogue import (
+    Check,
+    ControlMap,
+    _ids_and_metadata,
+    semgrep_rule_metadata,
+)
+from policy_gate.policy.evaluate import ACCEPTED, Status
 from policy_gate.policy.loader import load_policy
 from policy_gate.reports import compliance as report
 from policy_gate.scanners import registry
@@ -306,3 +315,129 @@ def test_cli_writes_markdown_and_self_contained_html(tmp_path: Path) -> None:
     assert "<script" not in page.lower() and 'src="http' not in page
     m7 = next(line for line in markdown.splitlines() if line.startswith("| M7 "))
     assert "not-run" in m7 or "not run" in m7
+
+
+# -- how the assessment is worked out (at 10,000 findings it must stay fast) ---------------
+
+
+def _safe_load_rules(text: str) -> list[tuple[Any, Any]]:
+    """What ``semgrep_rule_metadata`` reads from a rules file, by a plain full load."""
+    doc = yaml.safe_load(text) or {}
+    return [(rule.get("id"), rule.get("metadata"))
+            for rule in doc.get("rules") or [] if isinstance(rule, dict)]
+
+
+def test_the_shipped_rules_metadata_is_read_without_a_full_load() -> None:
+    from policy_gate.scanners.semgrep import RULES_DIR
+
+    for path in sorted(Path(RULES_DIR).glob("*.yaml")):
+        text = path.read_text("utf-8")
+        assert _ids_and_metadata(text) == _safe_load_rules(text), path.name
+
+
+FOLLOWED = {
+    "plain": "rules:\n- id: a\n  patterns: [{pattern: x}]\n  metadata: {cwe: ['CWE-1: x'],"
+             " pci-dss: [6.2, '6.2.4', 7], mojaloop: M11, gdpr: ~, x: {y: [1, true]}}\n",
+    "no metadata": "rules:\n- id: a\n- id: b\n  metadata: [not, a, mapping]\n",
+    "no id": "rules:\n- metadata: {mojaloop: M1}\n- id: 3\n  metadata: {}\n- id: ''\n",
+    "not rules": "rules:\n- just a string\n- [a, list]\n- id: a\n  metadata: {k: v}\n",
+    "repeated keys": "rules:\n- id: a\n  id: b\n  metadata: {k: 1}\n  metadata: {k: 2}\n"
+                     "other: {rules: x}\nrules:\n- id: c\n",
+    "same id twice": "rules:\n- id: a\n  metadata: {k: 1}\n- id: a\n  metadata: {k: 2}\n",
+    "other keys first": "version: 1\nrules:\n- {metadata: {k: 'v: w'}, severity: ERROR, id: a}\n",
+    "block scalars": "rules:\n- id: a\n  metadata:\n    note: |\n      two\n      lines\n",
+    "no rules": "version: 1\n",
+}
+LEFT_TO_THE_FULL_LOAD = {
+    "anchor": "rules:\n- id: a\n  patterns: &p [x]\n  metadata: {k: *p}\n",
+    "alias in metadata": "x: &v 1\nrules:\n- id: a\n  metadata: {k: *v}\n",
+    "merge key": "rules:\n- <<: {id: a}\n  metadata: {}\n",
+    "tag": "rules:\n- id: !!str 1\n  metadata: {}\n",
+    "tag elsewhere": "rules:\n- id: a\n  pattern: !custom x\n",
+    "complex key": "rules:\n- ? [a]\n  : b\n  id: a\n",
+    "rules not a list": "rules: {id: a}\n",
+    "null rules": "rules:\n",
+    "top-level list": "- rules: []\n",
+    "empty": "",
+    "two documents": "rules: []\n---\nrules: []\n",
+    "not YAML": "rules: [\n",
+}
+
+
+@pytest.mark.parametrize("text", FOLLOWED.values(), ids=FOLLOWED.keys())
+def test_rule_metadata_read_from_events_is_what_a_full_load_gives(text: str) -> None:
+    assert _ids_and_metadata(text) == _safe_load_rules(text)
+
+
+@pytest.mark.parametrize("text", LEFT_TO_THE_FULL_LOAD.values(),
+                         ids=LEFT_TO_THE_FULL_LOAD.keys())
+def test_unusual_rules_files_are_left_to_the_full_load(text: str) -> None:
+    assert _ids_and_metadata(text) is None
+
+
+def test_findings_are_looked_up_as_a_scan_of_every_decision_finds_them(
+    bandit_data: Any,
+) -> None:
+    decisions = list(bandit_data.evaluation.decisions)
+    first = decisions[0].finding
+    source = first.sources[0]
+    twin = dataclasses.replace(source, scanner="semgrep", rule_id="py-subprocess-shell")
+    merged = dataclasses.replace(first, sources=(source, twin, source))  # a repeated rule
+    decisions.insert(1, dataclasses.replace(decisions[0], finding=merged))
+    index = _Index(decisions)
+    rules = {s.qualified_rule for d in decisions for s in d.finding.sources}
+    assert len(rules) > 1
+    for rule in [*rules, "bandit:B000"]:
+        assert [id(d) for d in index.by_rule.get(rule, ())] == [
+            id(d) for d in decisions if any(s.qualified_rule == rule for s in d.finding.sources)]
+    for scanner in ("bandit", "semgrep", "pip-audit"):
+        assert [id(d) for d in index.by_scanner.get(scanner, ())] == [
+            id(d) for d in decisions if scanner in d.finding.scanners]
+    for category in ("sast", "secret"):
+        assert [id(d) for d in index.by_category.get(category, ())] == [
+            id(d) for d in decisions if d.finding.category == category]
+
+
+def test_a_control_counts_each_finding_once_in_the_order_its_checks_list_them() -> None:
+    s = Status
+    ds = [SimpleNamespace(status=status, waiver=None) for status in (
+        s.VIOLATION, s.WAIVED, s.BELOW_THRESHOLD, s.VIOLATION, s.BASELINED, s.EXCLUDED,
+        s.VIOLATION, s.SUPPRESSED)]
+
+    def check(*found: int) -> CheckResult:
+        return CheckResult(Check("rule", f"x:{found}"), "t", (), FAIL, "why", (),
+                           tuple(ds[i] for i in found))
+
+    control = load_catalogue().controls[0]
+    for checks in (
+        [check(0, 1, 2, 3)],  # one check
+        [check(4, 5), check(0, 1, 2, 3)],  # disjoint
+        [check(0, 1, 2, 3, 4, 5, 6, 7), check(3, 1)],  # a subset
+        [check(2, 3, 4), check(0, 1, 2, 3), check(7, 6, 5, 4), check(6)],  # overlaps
+        [check(), check(6), check()],  # empty checks
+        [check(5, 5, 1, 0), check(0, 1)],  # a finding twice in one check
+    ):
+        seen: dict[int, Any] = {}
+        for c in checks:
+            for d in c.decisions:
+                seen.setdefault(id(d), d)
+        union = list(seen.values())
+        result = _judge(control, checks, ControlMap({}, {}))
+        assert [id(d) for d in result.violations] == [
+            id(d) for d in union if d.status is s.VIOLATION]
+        assert [id(d) for d in result.accepted] == [
+            id(d) for d in union if d.status in ACCEPTED]
+        assert list(result.counts.items()) == list(
+            Counter(d.status.value for d in union).items())
+        assert result.failures == tuple(
+            f"{c.title}: {c.why}" for c in checks
+            if not any(d.status is s.VIOLATION for d in c.decisions))
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("plain text", "plain text"),
+    ("two\n lines\tand  tabs", "two lines and tabs"),
+    ("bell\x07 zero\u200bwidth \x1b[31m", "bell\\x07 zero\\u200bwidth \\x1b[31m"),
+])
+def test_control_characters_are_shown_escaped(text: str, shown: str) -> None:
+    assert report._visible(text) == shown

@@ -4,6 +4,7 @@ links to the commit, and never over the size limit."""
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -113,6 +114,28 @@ def test_md_escapes_every_active_character() -> None:
     assert "\\x1b" not in out  # the backslash of the shown escape is itself escaped
     assert "&#92;x1b" in out
     assert md("x" * 500, 10) == "x" * 9 + "…"
+
+
+def _md_reference(text: str, limit: int | None = None) -> str:
+    """md() as first written, character by character: the fast paths must agree with it."""
+    text = re.sub(r"[\r\n\t\f\v\u0085\u2028\u2029]+", " ", text)
+    text = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return "".join(markdown._ACTIVE.get(ch, ch) for ch in text)
+
+
+def test_md_matches_its_reference_on_any_text() -> None:
+    rng = random.Random(11)
+    alphabet = [*"ab |`*_~[]<>&\"#@$:.-+\\", "\r\n", "\t", "\f\v", "\x1b", "\u2028", "\u0085",
+                "\u200b", "é", "中", "\ud800", "  ", "x" * 40]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        limit = rng.choice([None, 1, 2, 5, 30, 300])
+        assert md(text, limit) == _md_reference(text, limit), (text, limit)
 
 
 def test_never_over_max_bytes_and_says_it_truncated(scan_data) -> None:

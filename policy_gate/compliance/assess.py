@@ -9,9 +9,11 @@ Markdown and HTML renderings cannot disagree.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import compress
 
 from policy_gate import __version__
 from policy_gate.compliance.catalogue import (
@@ -214,12 +216,52 @@ def _with_gate(data: ReportData, ev: tuple[ScannerEvidence, ...]) -> tuple[Scann
     )
 
 
-def _check_category(data: ReportData, name: str) -> CheckResult:
+class _Index:
+    """The run's decisions by category, rule and scanner, each list in decision order.
+
+    Each grouping is built once, on first use, in one pass over the decisions, so a check
+    looks its findings up instead of scanning every decision (controls cite dozens of
+    rules; 10,000 findings made that the report's main cost)."""
+
+    def __init__(self, decisions: Sequence[Decision]) -> None:
+        self.decisions = decisions
+
+    @cached_property
+    def by_category(self) -> dict[str, tuple[Decision, ...]]:
+        out: defaultdict[str, list[Decision]] = defaultdict(list)
+        for d in self.decisions:
+            out[d.finding.category].append(d)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def by_rule(self) -> dict[str, tuple[Decision, ...]]:
+        """By qualified rule ("scanner:rule id"); a finding under each of its rules once."""
+        out: defaultdict[str, list[Decision]] = defaultdict(list)
+        for d in self.decisions:
+            sources = d.finding.sources
+            if len(sources) == 1:  # most findings: one scanner reported them
+                s = sources[0]
+                out[f"{s.scanner}:{s.rule_id}"].append(d)
+            else:
+                for key in {s.qualified_rule for s in sources}:
+                    out[key].append(d)
+        return {k: tuple(v) for k, v in out.items()}
+
+    @cached_property
+    def by_scanner(self) -> dict[str, tuple[Decision, ...]]:
+        out: defaultdict[str, list[Decision]] = defaultdict(list)
+        for d in self.decisions:
+            for name in {s.scanner for s in d.finding.sources}:
+                out[name].append(d)
+        return {k: tuple(v) for k, v in out.items()}
+
+
+def _check_category(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
     ran, why, ev = _coverage(data, [s for s in _category_scanners(name) if s != GATE])
     if name == SUPPRESSION:  # the gate itself always looks
         ran, why = True, ""
         ev = (ScannerEvidence(GATE, "ok", __version__), *ev)
-    ds = tuple(d for d in data.evaluation.decisions if d.finding.category == name)
+    ds = (index or _Index(data.evaluation.decisions)).by_category.get(name, ())
     budgets = [
         f"budget exceeded: {b.found} {b.severity.label} finding(s), {b.allowed} allowed"
         for b in data.evaluation.budgets if b.category == name
@@ -232,22 +274,19 @@ def _check_category(data: ReportData, name: str) -> CheckResult:
                        _with_gate(data, ev), ds)
 
 
-def _check_rule(data: ReportData, name: str) -> CheckResult:
+def _check_rule(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
     scanner = name.partition(":")[0]
     ran, why, ev = _coverage(data, [scanner] if scanner in registry() else [])
     if not ev:
         why = f"no scanner named {scanner} in this gate"
-    ds = tuple(
-        d for d in data.evaluation.decisions
-        if any(s.qualified_rule == name for s in d.finding.sources)
-    )
+    ds = (index or _Index(data.evaluation.decisions)).by_rule.get(name, ())
     status, text = _findings_status(ds, ran, why, [])
     return CheckResult(Check("rule", name), f"rule {name}", (), status, text, ev, ds)
 
 
-def _check_scanner(data: ReportData, name: str) -> CheckResult:
+def _check_scanner(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
     ran, why, ev = _coverage(data, [name] if name in registry() else [])
-    ds = tuple(d for d in data.evaluation.decisions if name in d.finding.scanners)
+    ds = (index or _Index(data.evaluation.decisions)).by_scanner.get(name, ())
     status, text = _findings_status(ds, ran, why, [])
     return CheckResult(Check("scanner", name), f"scanner {name}", (), status, text, ev, ds)
 
@@ -374,13 +413,15 @@ def _check_feature(data: ReportData, catalogue: Catalogue, name: str) -> CheckRe
     return CheckResult(Check("feature", name), title, (), status, why, ev)
 
 
-def _evaluate_check(data: ReportData, catalogue: Catalogue, check: Check) -> CheckResult:
+def _evaluate_check(
+    data: ReportData, catalogue: Catalogue, check: Check, index: _Index | None = None
+) -> CheckResult:
     if check.kind == "category":
-        return _check_category(data, check.name)
+        return _check_category(data, check.name, index)
     if check.kind == "rule":
-        return _check_rule(data, check.name)
+        return _check_rule(data, check.name, index)
     if check.kind == "scanner":
-        return _check_scanner(data, check.name)
+        return _check_scanner(data, check.name, index)
     return _check_feature(data, catalogue, check.name)
 
 
@@ -388,24 +429,72 @@ def _evaluate_check(data: ReportData, catalogue: Catalogue, check: Check) -> Che
 _KIND_ORDER = {"feature": 0, "category": 1, "scanner": 2, "rule": 3}
 
 
-def _judge(control: Control, checks: list[CheckResult], cmap: ControlMap) -> ControlResult:
-    seen: dict[int, Decision] = {}
-    for c in checks:
-        for d in c.decisions:
-            seen.setdefault(id(d), d)
-    decisions = list(seen.values())
-    counts: Counter[str] = Counter(d.status.value for d in decisions)
-    violations = tuple(d for d in decisions if d.status is Status.VIOLATION)
-    accepted = tuple(d for d in decisions if d.status in ACCEPTED)
+@dataclass(frozen=True)
+class _Tally:
+    """One check's findings by status: worked out once, however many controls cite it."""
+
+    ids: frozenset[int]  # id() of each decision
+    violations: tuple[Decision, ...]
+    accepted: tuple[Decision, ...]
+    statuses: Counter[Status]
+
+    @classmethod
+    def of(cls, decisions: Sequence[Decision]) -> _Tally:
+        ids = frozenset(map(id, decisions))
+        if len(ids) < len(decisions):  # each finding once
+            decisions = list({id(d): d for d in decisions}.values())
+        statuses = [d.status for d in decisions]
+        return cls(ids,
+                   tuple(compress(decisions, [s is Status.VIOLATION for s in statuses])),
+                   tuple(compress(decisions, [s in ACCEPTED for s in statuses])),
+                   Counter(statuses))
+
+
+def _merge(
+    checks: list[CheckResult], tallies: list[_Tally]
+) -> tuple[tuple[Decision, ...], tuple[Decision, ...], Counter[Status]]:
+    """Violations, accepted findings and statuses of the checks together: each finding
+    once, in the order the checks list them (a finding is often under several checks).
+    When a check's findings are all new or all counted already (the usual case), set
+    operations on their ids decide it and its tally is reused: no loop over findings."""
+    found = [(c, t) for c, t in zip(checks, tallies, strict=True) if t.ids]
+    if len(found) == 1:
+        t = found[0][1]
+        return t.violations, t.accepted, Counter(t.statuses)
+    seen: set[int] = set()
+    violations: list[Decision] = []
+    accepted: list[Decision] = []
+    statuses: Counter[Status] = Counter()
+    for c, t in found:
+        if t.ids <= seen:
+            continue
+        part = t if seen.isdisjoint(t.ids) else _Tally.of(
+            [d for d in c.decisions if id(d) not in seen])
+        violations += part.violations
+        accepted += part.accepted
+        statuses.update(part.statuses)
+        seen |= t.ids
+    return tuple(violations), tuple(accepted), statuses
+
+
+def _judge(
+    control: Control,
+    checks: list[CheckResult],
+    cmap: ControlMap,
+    tallies: list[_Tally] | None = None,  # of each check, when already worked out
+) -> ControlResult:
+    if tallies is None:
+        tallies = [_Tally.of(c.decisions) for c in checks]
+    violations, accepted, statuses = _merge(checks, tallies)
+    counts: Counter[str] = Counter({s.value: n for s, n in statuses.items()})
     waivers = tuple(
         WaiverEvidence(d.waiver.id or f"#{d.waiver.index}", d.waiver.owner, d.waiver.expires,
                        d.waiver.reason, d.finding.location)
         for d in accepted if d.status is Status.WAIVED and d.waiver is not None
     )
     not_run = tuple((c.title, c.why) for c in checks if c.status == NOT_RUN)
-    failures = tuple(f"{c.title}: {c.why}" for c in checks
-                     if c.status == FAIL and not any(d.status is Status.VIOLATION
-                                                     for d in c.decisions))
+    failures = tuple(f"{c.title}: {c.why}" for c, t in zip(checks, tallies, strict=True)
+                     if c.status == FAIL and not t.violations)
     related = list(control.related)
     if not checks:
         status, why = NOT_COVERED, "no automated check; manual evidence needed"
@@ -492,22 +581,26 @@ def assess(
     cat = catalogue or load_catalogue()
     mapping = cmap or build_map(data.policy, cat)
     related = _related(cat, mapping)
-    cache: dict[str, CheckResult] = {}
+    cache: dict[str, tuple[CheckResult, _Tally]] = {}
+    index = _Index(data.evaluation.decisions)
     results: list[ControlResult] = []
     frame_order = {f: i for i, f in enumerate(FRAMEWORKS)}
     for control in sorted(cat.controls, key=lambda c: frame_order.get(c.framework, 99)):
         checks: list[CheckResult] = []
+        tallies: list[_Tally] = []
         for key, origins in sorted(mapping.checks.get(control.id, {}).items(),
                                    key=lambda kv: (_KIND_ORDER.get(kv[0].split(":")[0], 9),
                                                    kv[0])):
             check = Check.parse(key)
             if key not in cache:
-                cache[key] = _evaluate_check(data, cat, check)
-            base = cache[key]
+                evaluated = _evaluate_check(data, cat, check, index)
+                cache[key] = evaluated, _Tally.of(evaluated.decisions)
+            base, tally = cache[key]
             checks.append(CheckResult(base.check, base.title, origins, base.status, base.why,
                                       base.scanners, base.decisions,
                                       mapping.cwe.get(key, ())))
-        result = _judge(control, checks, mapping)
+            tallies.append(tally)
+        result = _judge(control, checks, mapping, tallies)
         results.append(ControlResult(
             result.control, result.status, result.why, result.checks, result.violations,
             result.accepted, result.counts, result.waivers, result.not_run, result.failures,

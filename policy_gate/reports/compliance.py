@@ -55,9 +55,11 @@ def anchor(control_id: str) -> str:
 def _visible(text: str, limit: int | None = None) -> str:
     """One line, control characters shown escaped, cut to ``limit`` characters."""
     text = " ".join(str(text).split())
-    text = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
+    if not text.isprintable():  # the usual case needs no look at each character
+        text = "".join(
+            ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+            for ch in text
+        )
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text

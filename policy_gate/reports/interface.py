@@ -43,6 +43,8 @@ STATUS_ORDER: tuple[Status, ...] = (
 )
 ACCEPTED_ORDER: tuple[Status, ...] = tuple(s for s in STATUS_ORDER if s in ACCEPTED)
 _STATUS_ORDER = {s: i for i, s in enumerate(STATUS_ORDER)}
+# Most severe first, as the tables show them.
+_SEVERITY_LABELS: dict[Severity, str] = {s: s.label for s in reversed(Severity)}
 
 # How a report names an accepted status in a sentence ("3 waived, 1 in the baseline").
 ACCEPTED_WORDS: dict[Status, str] = {
@@ -84,40 +86,61 @@ class ReportData:
             return inputs.diff.changes
         return self.result.changes
 
+    @cached_property
+    def _ordered(self) -> tuple[Decision, ...]:
+        # Sorted once per report run (every format asks for it); the evaluation is frozen.
+        rank, last = _STATUS_ORDER, len(_STATUS_ORDER)
+        return tuple(
+            sorted(
+                self.evaluation.decisions,
+                key=lambda d: (
+                    rank.get(d.status, last),
+                    -d.severity,
+                    d.finding.path,
+                    d.finding.start_line or 0,
+                ),
+            )
+        )
+
     def ordered(self) -> list[Decision]:
         """Most important first: violations, then accepted, then by severity and place."""
-        return sorted(
-            self.evaluation.decisions,
-            key=lambda d: (
-                status_rank(d.status),
-                -d.severity,
-                d.finding.path,
-                d.finding.start_line or 0,
-            ),
-        )
+        return list(self._ordered)
 
     def table(self) -> dict[str, dict[str, Counter[str]]]:
         """category -> severity -> status -> count."""
+        # One counting pass in C over (category, severity, status), then the nested dict:
+        # categories in CATEGORIES order then as first seen, and each Counter's statuses in
+        # the order first seen, as counting decision by decision would give.
+        counts = Counter(
+            [(d.finding.category, d.severity, d.status) for d in self.evaluation.decisions]
+        )
+        labels = _SEVERITY_LABELS
         out: dict[str, dict[str, Counter[str]]] = {
-            c: {s.label: Counter() for s in reversed(Severity)} for c in CATEGORIES
+            c: {label: Counter() for label in labels.values()} for c in CATEGORIES
         }
-        for d in self.evaluation.decisions:
-            out.setdefault(d.finding.category, {s.label: Counter() for s in reversed(Severity)})
-            out[d.finding.category][d.severity.label][d.status.value] += 1
+        for (category, severity, status), n in counts.items():
+            sevs = out.get(category)
+            if sevs is None:
+                sevs = out[category] = {label: Counter() for label in labels.values()}
+            sevs[labels[severity]][status.value] = n
         return out
+
+    @cached_property
+    def _accepted(self) -> dict[Status, tuple[Decision, ...]]:
+        out: dict[Status, list[Decision]] = {s: [] for s in ACCEPTED_ORDER}
+        for d in self._ordered:
+            if d.status in ACCEPTED:
+                out.setdefault(d.status, []).append(d)
+        return {s: tuple(ds) for s, ds in out.items()}
 
     def accepted(self) -> dict[Status, list[Decision]]:
         """Accepted decisions by status (every accepted status, in ACCEPTED_ORDER)."""
-        out: dict[Status, list[Decision]] = {s: [] for s in ACCEPTED_ORDER}
-        for d in self.ordered():
-            if d.status in ACCEPTED:
-                out.setdefault(d.status, []).append(d)
-        return out
+        return {s: list(ds) for s, ds in self._accepted.items()}
 
     def accepted_summary(self) -> str:
         """'2 waived, 1 pre-existing' ('' when nothing is accepted), for headlines."""
         return ", ".join(
-            f"{len(ds)} {ACCEPTED_WORDS.get(s, s.value)}" for s, ds in self.accepted().items() if ds
+            f"{len(ds)} {ACCEPTED_WORDS.get(s, s.value)}" for s, ds in self._accepted.items() if ds
         )
 
     def why(self, d: Decision) -> str:
@@ -218,7 +241,8 @@ class Reporter(Protocol):
 def printable(text: str) -> str:
     """Make a string safe to show on a terminal: control characters (ANSI escapes, CR,
     newlines in file names) are shown escaped instead of being interpreted."""
+    if text.isprintable():  # nearly always: one C pass, no copy
+        return text
     return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
     )

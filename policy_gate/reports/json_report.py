@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from policy_gate import REPORT_SCHEMA_VERSION, __version__
+from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity
 from policy_gate.policy.evaluate import Decision, Notice, SuppressionUse
 from policy_gate.reports.interface import ReportData, suppression_dict
 from policy_gate.runner import HISTORY
@@ -22,6 +24,12 @@ MAX_DIFF_FILES = 1000  # changed files listed; the count is always exact
 
 
 def build(data: ReportData) -> dict[str, Any]:
+    """The whole report as a dict (``render`` writes the same content, faster)."""
+    return {**_header(data), "findings": [_finding(d, data.honoured(d)) for d in data.ordered()]}
+
+
+def _header(data: ReportData) -> dict[str, Any]:
+    """Everything but the findings, in the report's key order ("findings" comes last)."""
     result, policy, evaluation = data.result, data.policy, data.evaluation
     per_scanner = _per_scanner(data)
     return {
@@ -70,7 +78,9 @@ def build(data: ReportData) -> dict[str, Any]:
         ],
         "summary": {
             "findings": len(evaluation.decisions),
-            "by_status": dict(Counter(d.status.value for d in evaluation.decisions)),
+            "by_status": {
+                s.value: n for s, n in Counter(d.status for d in evaluation.decisions).items()
+            },
             "by_category": {
                 cat: {sev: dict(counts) for sev, counts in sevs.items() if counts}
                 for cat, sevs in data.table().items()
@@ -93,12 +103,11 @@ def build(data: ReportData) -> dict[str, Any]:
         "diff": _diff(data),
         "waivers": _waivers(data),
         "baseline": _baseline(data),
-        "findings": [_finding(d, data.honoured(d)) for d in data.ordered()],
     }
 
 
 def _finding(d: Decision, honoured: bool | None) -> dict[str, Any]:
-    w = d.waiver
+    """One finding as a dict: what ``_Findings.write`` writes (tests hold them equal)."""
     return {
         **d.finding.to_dict(),
         "status": d.status.value,
@@ -109,22 +118,27 @@ def _finding(d: Decision, honoured: bool | None) -> dict[str, Any]:
         "decision": list(d.steps),
         "rationale": d.category_policy.rationale,
         "policy_sources": list(d.category_policy.sources),
-        "waiver": None
-        if w is None
-        else {
-            "id": w.id,
-            "file": w.file,
-            "line": w.line,
-            "owner": w.owner,
-            "expires": w.expires.isoformat(),
-            "reason": w.reason,
-            "kind": w.kind,
-        },
+        "waiver": _waiver(d),
         "suppression": None
         if d.suppression is None
         else {**suppression_dict(d.suppression), "honoured": honoured},
         "baselined": d.baseline is not None,
         "introduced": d.introduced,
+    }
+
+
+def _waiver(d: Decision) -> dict[str, Any] | None:
+    w = d.waiver
+    if w is None:
+        return None
+    return {
+        "id": w.id,
+        "file": w.file,
+        "line": w.line,
+        "owner": w.owner,
+        "expires": w.expires.isoformat(),
+        "reason": w.reason,
+        "kind": w.kind,
     }
 
 
@@ -189,5 +203,221 @@ def _per_scanner(data: ReportData) -> Counter[str]:
     return counts
 
 
+# --------------------------------------------------------------------------- writing
+#
+# The report is the same content as ``json.dumps(build(data))``, laid out for reading and
+# for speed: each top-level key on its own line, each element of a top-level list (a
+# scanner, a notice, a suppression comment, a finding) on its own line in compact JSON.
+# CPython's indenting encoder is pure Python (about 1 s for 10,000 findings), and
+# building each finding's dict only to encode it costs more than the budget for the whole
+# report, so ``_Findings`` writes findings straight to JSON text, encoding every distinct
+# string once: messages, rules, decision steps, rationales and paths repeat across
+# thousands of findings. The text is ASCII (other characters as \u escapes): half the
+# memory, faster to join and to encode, and a lone surrogate (an undecodable file name)
+# cannot make it unwritable. tests/test_report_writers.py holds each finding's line equal
+# to ``json.dumps(_finding(...))``.
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_encode_str = json.encoder.encode_basestring_ascii  # what _dumps writes for a str
+_SEVERITY = {s: _dumps(s.label) for s in Severity}
+_CONFIDENCE = {c: _dumps(c.label) for c in Confidence}
+_BOOL = {True: "true", False: "false", None: "null"}
+
+
+class _Findings:
+    """Compact JSON for each finding, as ``_dumps(_finding(d, honoured))`` writes it."""
+
+    def __init__(self, data: ReportData) -> None:
+        self.data = data
+        # str -> its JSON; only str keys are added, so 1 never finds True's entry
+        self.strings: dict[object, str] = {None: "null"}
+        self.lists: dict[tuple[str, ...], str] = {}
+        self.sources: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        self.decisions: dict[tuple[Any, ...], str] = {}
+
+    def string(self, value: object) -> str:
+        """A string (anything else too) as JSON; each distinct string is encoded once."""
+        try:
+            return self.strings[value]
+        except (KeyError, TypeError):
+            pass
+        if type(value) is str:
+            out = self.strings[value] = _encode_str(value)
+            return out
+        return _dumps(value)
+
+    def array(self, values: tuple[str, ...]) -> str:
+        try:
+            return self.lists[values]
+        except KeyError:
+            out = self.lists[values] = "[" + ",".join(map(self.string, values)) + "]"
+            return out
+
+    def _sources(self, f: Finding) -> tuple[str, str, str]:
+        """(scanner..rule_id, severity..confidence, sources) of Finding.to_dict: what
+        depends on the finding's sources only."""
+        sources = f.sources
+        lead = sources[0]
+        key: tuple[Any, ...] = sources
+        if len(sources) == 1:  # its fields hash and compare faster than the dataclass
+            key = (lead.scanner, lead.rule_id, lead.severity, lead.confidence, lead.message)
+        try:
+            return self.sources[key]
+        except KeyError:
+            pass
+        head = (
+            f',"scanner":{self.string(f.scanner)},"scanners":{self.array(f.scanners)}'
+            f',"rule_id":{self.string(f.rule_id)}'
+        )
+        grades = (
+            f',"severity":{_severity(f.severity)},"confidence":{_confidence(f.confidence)}'
+        )
+        listed = ",".join(
+            f'{{"scanner":{self.string(s.scanner)},"rule_id":{self.string(s.rule_id)}'
+            f',"severity":{_severity(s.severity)},"confidence":{_confidence(s.confidence)}'
+            f',"message":{self.string(s.message)}}}'
+            for s in sources
+        )
+        out = self.sources[key] = (head, grades, f',"sources":[{listed}]')
+        return out
+
+    def _decision(self, d: Decision) -> str:
+        """From "status" to "policy_sources": shared by the findings decided alike."""
+        cat = d.category_policy
+        key = (d.status, d.severity, d.confidence, d.reported, d.annotate, d.steps, id(cat))
+        try:
+            return self.decisions[key]
+        except KeyError:
+            pass
+        out = self.decisions[key] = (
+            f',"status":{self.string(d.status.value)}'
+            f',"effective_severity":{_severity(d.severity)}'
+            f',"effective_confidence":{_confidence(d.confidence) if d.confidence else "null"}'
+            f',"reported":{_flag(d.reported)},"annotate":{_flag(d.annotate)}'
+            f',"decision":{self.array(d.steps)},"rationale":{self.string(cat.rationale)}'
+            f',"policy_sources":{self.array(cat.sources)}'
+        )
+        return out
+
+    def write(self, decisions: Iterable[Decision], out: list[str], sep: str) -> None:
+        """Append each decision's finding to ``out``, ``sep`` between two findings: the
+        pieces are joined once, with the rest of the report."""
+        string = self.string
+        get = self.strings.get  # inlined string(): a hit costs no Python call
+        array = self.array
+        honoured = self.data.honoured
+        first = '{"fingerprint":'
+        for d in decisions:
+            f = d.finding
+            head, grades, sources = self._sources(f)
+            secret = f.secret
+            dep = f.dependency
+            fingerprint = f.fingerprint  # unique: not worth remembering
+            start, end = f.start_line, f.end_line
+            out += (
+                first,
+                _encode_str(fingerprint) if type(fingerprint) is str else _dumps(fingerprint),
+                ',"category":',
+                get(f.category) or string(f.category),
+                head,
+                ',"title":',
+                get(f.title) or string(f.title),
+                ',"message":',
+                get(f.message) or string(f.message),
+                grades,
+                ',"path":',
+                get(f.path) or string(f.path),
+                ',"start_line":',
+                str(start) if type(start) is int else _int(start),
+                ',"end_line":',
+                str(end) if type(end) is int else _int(end),
+                ',"cwe":',
+                array(f.cwe),
+                ',"ids":',
+                array(f.ids),
+                ',"help_url":',
+                get(f.help_url) or string(f.help_url),
+                ',"fix":',
+                get(f.fix) or string(f.fix),
+                ',"commit":',
+                get(f.commit) or string(f.commit),
+                ',"secret":',
+                "null"
+                if secret is None
+                else f'{{"kind":{string(secret.kind)},"preview":{string(secret.preview)}'
+                f',"hash":{string(secret.hash)}}}',
+                ',"dependency":',
+                "null" if dep is None else self._dependency(dep),
+                sources,
+                self._decision(d),
+                ',"waiver":',
+                "null" if d.waiver is None else _dumps(_waiver(d)),
+                ',"suppression":',
+                "null"
+                if d.suppression is None
+                else _dumps({**suppression_dict(d.suppression), "honoured": honoured(d)}),
+                ',"baselined":',
+                "false" if d.baseline is None else "true",
+                ',"introduced":',
+                _flag(d.introduced),
+                "}",
+            )
+            first = sep + '{"fingerprint":'
+
+    def _dependency(self, dep: DependencyInfo) -> str:
+        s = self.string
+        return (
+            f'{{"ecosystem":{s(dep.ecosystem)},"package":{s(dep.package)}'
+            f',"version":{s(dep.version)},"fixed_versions":{self.array(dep.fixed_versions)}'
+            f',"advisory":{s(dep.advisory)},"aliases":{self.array(dep.aliases)}'
+            f',"requirement":{s(dep.requirement)},"direct":{_flag(dep.direct)}'
+            f',"dev":{_flag(dep.dev)},"path":{self.array(dep.path)}'
+            f',"fix_version":{s(dep.fix_version)},"license":{s(dep.license)}}}'
+        )
+
+
+def _severity(grade: Severity | None) -> str:
+    """``grade.label`` (or None) as JSON."""
+    if type(grade) is Severity:
+        return _SEVERITY[grade]
+    return "null" if grade is None else _dumps(grade.label)
+
+
+def _confidence(grade: Confidence | None) -> str:
+    if type(grade) is Confidence:
+        return _CONFIDENCE[grade]
+    return "null" if grade is None else _dumps(grade.label)
+
+
+def _flag(value: object) -> str:
+    """True, False or None as JSON (anything else as json.dumps writes it)."""
+    if value is True or value is False or value is None:
+        return _BOOL[value]
+    return _dumps(value)
+
+
+def _int(value: object) -> str:
+    if value is None:
+        return "null"
+    return int.__repr__(value) if type(value) is int else _dumps(value)
+
+
 def render(data: ReportData) -> str:
-    return json.dumps(build(data), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    """Top-level keys one per line; the elements of top-level lists one per line."""
+    parts = ["{"]
+    for key, value in _header(data).items():
+        parts.append(f"\n  {_dumps(key)}: ")
+        if isinstance(value, list) and value:
+            parts += ("[\n    ", ",\n    ".join(map(_dumps, value)), "\n  ],")
+        else:
+            parts += (_dumps(value), ",")
+    parts.append('\n  "findings": ')
+    decisions = data.ordered()
+    if decisions:
+        parts.append("[\n    ")
+        _Findings(data).write(decisions, parts, ",\n    ")
+        parts.append("\n  ]")
+    else:
+        parts.append("[]")
+    parts.append("\n}\n")
+    return "".join(parts)

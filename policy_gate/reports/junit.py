@@ -42,20 +42,26 @@ Structure (and why):
   ``<system-out>`` otherwise — and one passing ``inline suppressions`` testcase listing
   every comment found and whether the policy honours it.
 
-Built with :mod:`xml.etree.ElementTree` (never string concatenation). Characters XML 1.0
-cannot carry (control characters, lone surrogates from undecodable file names) are
-shown escaped as ``\\xNN``/``\\uNNNN`` text instead.
+Written as text, not built with :mod:`xml.etree.ElementTree`: for 10,000 findings the
+tree and its serialisation cost several times the budget of the whole report. Every value
+goes through the escaping ElementTree applies (``&``, ``<``, ``>``; in attributes also
+``"``, tab, CR and LF), after characters XML 1.0 cannot carry (control characters, lone
+surrogates from undecodable file names) are shown escaped as ``\\xNN``/``\\uNNNN`` text.
+The document is what ``ET.indent`` and ``ET.tostring`` write for the same tree, in ASCII:
+other characters are character references (``&#8230;``), as ElementTree writes them to
+an ASCII file (tests/test_report_writers.py compares them). Titles kept in attributes
+(names, messages) are on one line: line breaks in them are shown as ``\\n``/``\\r``.
 """
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from policy_gate import __version__
-from policy_gate.findings import CATEGORIES, SUPPRESSION
+from policy_gate.findings import CATEGORIES, SUPPRESSION, Severity
 from policy_gate.policy.evaluate import Decision, Status
 from policy_gate.reports.interface import (
     ACCEPTED_ORDER,
@@ -65,8 +71,13 @@ from policy_gate.reports.interface import (
 )
 from policy_gate.scanners import registry
 
-# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
-_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+
+# XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF];
+# the rest, listed (a negated class of those ranges takes 5 ms to compile). None of these
+# is printable (str.isprintable), which is how most texts skip the search.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(text: str) -> str:
@@ -84,11 +95,97 @@ def _one_line(text: str) -> str:
     return xml_text(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
-def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    el = ET.SubElement(parent, tag, {k: _one_line(v) for k, v in attrs.items()})
-    if text is not None:
-        el.text = xml_text(text)
-    return el
+def _plain(text: str) -> bool:
+    """Printable ASCII without ``&<>"``: no escaping changes it, in text or attributes."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and "&" not in text
+        and "<" not in text
+        and ">" not in text
+        and '"' not in text
+    )
+
+
+def _ascii(text: str) -> str:
+    """Characters beyond ASCII as character references: the document is ASCII, half the
+    memory of a text holding one such character, and faster to join and encode."""
+    return text if text.isascii() else text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _escape_text(text: str) -> str:
+    """Element text as ElementTree writes ``xml_text(text)`` (to an ASCII file)."""
+    if _plain(text):
+        return text
+    if not text.isprintable():  # what XML 1.0 forbids is not printable
+        text = xml_text(text)
+    return _ascii(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _escape_attr(text: str) -> str:
+    """An attribute value as ElementTree writes it (to an ASCII file): the value as it is,
+    without ``xml_text`` or ``_one_line``."""
+    if _plain(text):
+        return text
+    return _ascii(
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\r", "&#13;")
+        .replace("\n", "&#10;")
+        .replace("\t", "&#09;")
+    )
+
+
+class _Escape:
+    """Memoised escaping: messages, rules, paths and decision steps repeat across
+    thousands of findings. Escaping works character by character, so the escaped parts of
+    a text joined are the escaped text."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.attrs: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        try:
+            return self.texts[value]
+        except KeyError:
+            out = self.texts[value] = _escape_text(value)
+            return out
+
+    def attr(self, value: str) -> str:
+        """A title attribute: on one line, then escaped."""
+        try:
+            return self.attrs[value]
+        except KeyError:
+            out = value if _plain(value) else _escape_attr(_one_line(value))
+            self.attrs[value] = out
+            return out
+
+
+def _attrs(esc: _Escape, **attrs: str) -> str:
+    return "".join(f' {name}="{esc.attr(value)}"' for name, value in attrs.items())
+
+
+def _leaf(tag: str, attrs: str, text: str = "") -> str:
+    """An element without children; ``attrs`` and ``text`` are escaped already."""
+    return f"<{tag}{attrs}>{text}</{tag}>" if text else f"<{tag}{attrs} />"
+
+
+def _el(esc: _Escape, tag: str, text: str | None = None, **attrs: str) -> str:
+    return _leaf(tag, _attrs(esc, **attrs), esc.text(text) if text else "")
+
+
+# Indentation as ET.indent writes it: testsuites > testsuite > testcase > failure.
+_SUITE = "\n  "
+_CASE = "\n    "
+_RESULT = "\n      "
+
+
+def _properties(esc: _Escape, values: dict[str, str]) -> str:
+    items = "".join(_RESULT + _el(esc, "property", name=k, value=v) for k, v in values.items())
+    return f"<properties>{items}{_CASE}</properties>" if items else "<properties />"
 
 
 def _loc(d: Decision) -> str:
@@ -124,39 +221,44 @@ def not_checked_reasons(data: ReportData) -> dict[str, str]:
     return out
 
 
-def _details(d: Decision) -> str:
+def _grades(d: Decision, e: Callable[[str], str]) -> str:
+    """The lines of a violation's failure text before its message: grades, scanners, title
+    (``e`` escapes each value)."""
     f = d.finding
-    lines = [
-        f"{f.qualified_rule} ({f.category}) at {_loc(d)}",
-        f"severity: {d.severity.label}"
-        + (f", confidence: {d.confidence.label}" if d.confidence else ""),
-        f"scanners: {', '.join(f.scanners)}",
-    ]
-    if f.title:
-        lines.append(f"title: {f.title}")
-    lines.append(f"message: {f.message}")
+    confidence = f", confidence: {e(d.confidence.label)}" if d.confidence else ""
+    title = f"title: {e(f.title)}\n" if f.title else ""
+    return (
+        f"severity: {e(d.severity.label)}{confidence}\n"
+        f"scanners: {e(', '.join(f.scanners))}\n{title}"
+    )
+
+
+def _reasons(d: Decision, e: Callable[[str], str]) -> str:
+    """The lines after its message: ids, package, fix, link, why it fails (the decision's
+    steps) and the category's rationale."""
+    f = d.finding
+    lines = []
     if f.ids:
-        lines.append(f"ids: {', '.join(f.ids)}")
+        lines.append(f"ids: {e(', '.join(f.ids))}\n")
     if f.dependency:
         dep = f.dependency
         lines.append(
-            f"package: {dep.package} {dep.version or dep.requirement or '(unpinned)'}"
-            + (f"; fixed in {', '.join(dep.fixed_versions)}" if dep.fixed_versions else "")
+            f"package: {e(dep.package)} {e(dep.version or dep.requirement or '(unpinned)')}"
+            + (f"; fixed in {e(', '.join(dep.fixed_versions))}" if dep.fixed_versions else "")
+            + "\n"
         )
     if f.fix:
-        lines.append(f"fix: {f.fix}")
+        lines.append(f"fix: {e(f.fix)}\n")
     if f.help_url:
-        lines.append(f"more: {f.help_url}")
+        lines.append(f"more: {e(f.help_url)}\n")
     if d.steps:
-        lines.append("why:")
-        lines.extend(f"  - {step}" for step in d.steps)
-    rationale = d.category_policy.rationale
-    if rationale:
-        cites = f" [{', '.join(d.category_policy.sources)}]" if d.category_policy.sources else ""
-        lines.append(f"rationale: {rationale}{cites}")
-    if f.fingerprint:
-        lines.append(f"fingerprint: {f.fingerprint}")
-    return "\n".join(lines) + "\n"
+        lines.append("why:\n")
+        lines.extend(f"  - {e(step)}\n" for step in d.steps)
+    cat = d.category_policy
+    if cat.rationale:
+        cites = f" [{e(', '.join(cat.sources))}]" if cat.sources else ""
+        lines.append(f"rationale: {e(cat.rationale)}{cites}\n")
+    return "".join(lines)
 
 
 def _brief(d: Decision) -> str:
@@ -168,37 +270,61 @@ def _accepted_brief(data: ReportData, d: Decision) -> str:
 
 
 class _Suite:
-    def __init__(self, parent: ET.Element, name: str, timestamp: str) -> None:
-        self.el = ET.SubElement(parent, "testsuite", {"name": xml_text(name)})
-        self.el.set("timestamp", timestamp)
+    """A ``<testsuite>``, written onto ``parts`` as its children come; its start tag, which
+    holds the counts, fills the slot kept for it at ``close``."""
+
+    def __init__(self, esc: _Escape, parts: list[str], name: str, timestamp: str) -> None:
+        self.esc = esc
+        self.parts = parts
+        self.name = name
+        self.timestamp = timestamp
+        parts.append(_SUITE)
+        self.slot = len(parts)
+        parts.append("")  # the start tag, at close
         self.tests = self.failures = self.errors = self.skipped = 0
         self.time = 0.0
+
+    def add(self, child: str) -> None:
+        """A child (written) other than a testcase: ``<properties>``."""
+        self.parts += (_CASE, child)
 
     def case(
         self,
         classname: str,
         name: str,
+        child: str = "",
         *,
         seconds: float = 0.0,
         attrs: dict[str, str] | None = None,
-    ) -> ET.Element:
+    ) -> None:
+        """A testcase with at most one child element (written)."""
         self.tests += 1
         self.time += seconds
-        return _el(
-            self.el,
-            "testcase",
-            classname=classname,
-            name=name,
-            time=f"{seconds:.3f}",
-            **(attrs or {}),
+        opening = _attrs(
+            self.esc, classname=classname, name=name, time=f"{seconds:.3f}", **(attrs or {})
         )
+        self.add_case(opening, child)
+
+    def add_case(self, attrs: str, child: str) -> None:
+        """A testcase from its escaped attributes and its child (written, or "")."""
+        if child:
+            self.parts.append(f"{_CASE}<testcase{attrs}>{_RESULT}{child}{_CASE}</testcase>")
+        else:
+            self.parts.append(f"{_CASE}<testcase{attrs} />")
 
     def close(self) -> None:
-        self.el.set("tests", str(self.tests))
-        self.el.set("failures", str(self.failures))
-        self.el.set("errors", str(self.errors))
-        self.el.set("skipped", str(self.skipped))
-        self.el.set("time", f"{self.time:.3f}")
+        """Once every child is written."""
+        attrs = (
+            f' name="{_escape_attr(xml_text(self.name))}"'
+            f' timestamp="{_escape_attr(self.timestamp)}" tests="{self.tests}"'
+            f' failures="{self.failures}" errors="{self.errors}" skipped="{self.skipped}"'
+            f' time="{self.time:.3f}"'
+        )
+        if len(self.parts) == self.slot + 1:  # no children
+            self.parts[self.slot] = f"<testsuite{attrs} />"
+        else:
+            self.parts[self.slot] = f"<testsuite{attrs}>"
+            self.parts.append(f"{_SUITE}</testsuite>")
 
 
 def _categories(data: ReportData) -> list[str]:
@@ -210,94 +336,189 @@ def _categories(data: ReportData) -> list[str]:
 
 def _by_rule(decisions: Iterable[Decision]) -> dict[str, list[Decision]]:
     groups: dict[str, list[Decision]] = defaultdict(list)
+    names: dict[tuple[str, str], str] = {}  # (scanner, rule id) -> the qualified rule
     for d in decisions:
-        groups[d.finding.qualified_rule].append(d)
+        lead = d.finding.sources[0]
+        name = names.get((lead.scanner, lead.rule_id))
+        if name is None:
+            name = names[(lead.scanner, lead.rule_id)] = lead.qualified_rule
+        groups[name].append(d)
     return dict(sorted(groups.items()))
 
 
+class _Violations:
+    """One testcase per violation, written with the parts findings share memoised."""
+
+    def __init__(self, esc: _Escape) -> None:
+        self.esc = esc
+        self.middles: dict[tuple[object, ...], str] = {}
+        self.rules: dict[tuple[str, str], tuple[str, str]] = {}
+        self.severities: dict[Severity, str] = {}
+
+    def write(self, suite: _Suite, category: str, violations: Iterable[Decision]) -> None:
+        esc = self.esc
+        text, attr = esc.text, esc.attr
+        rules, middle, severities = self.rules, self.middle, self.severities
+        start = f'{_CASE}<testcase classname="{attr(category)}" name="'
+        parts = suite.parts
+        count = len(parts)
+        for d in violations:
+            f = d.finding
+            lead = f.sources[0]
+            rule = rules.get((lead.scanner, lead.rule_id))
+            if rule is None:
+                rule = self.rule(lead.scanner, lead.rule_id, f.qualified_rule, category)
+            place = f.location
+            if _plain(place):
+                place_attr = place_text = place
+            else:
+                place_attr, place_text = attr(place), text(_loc(d))
+            number = f.start_line
+            if not number:
+                line = ""
+            elif type(number) is int:
+                line = f' line="{number}"'
+            else:
+                line = f' line="{attr(str(number))}"'
+            fingerprint = f.fingerprint
+            if fingerprint and not (fingerprint.isascii() and fingerprint.isalnum()):
+                fingerprint = _escape_text(fingerprint)  # a hex digest needs no escaping
+            last = f"fingerprint: {fingerprint}\n" if fingerprint else ""
+            severity = severities.get(d.severity) or self.severity(d.severity)
+            parts.append(
+                f'{start}{rule[0]} {place_attr}" time="0.000" file="{attr(f.path)}"{line}>'
+                f'{_RESULT}<failure message="{place_attr}: {attr(f.message)}" type="{severity}">'
+                f"{rule[1]}{place_text}\n{middle(d)}{last}</failure>{_CASE}</testcase>"
+            )
+        added = len(parts) - count
+        suite.tests += added
+        suite.failures += added
+
+    def severity(self, severity: Severity) -> str:
+        out = self.severities[severity] = self.esc.attr(severity.label)
+        return out
+
+    def rule(self, scanner: str, rule_id: str, qualified: str, category: str) -> tuple[str, str]:
+        """(the rule in a testcase name, the start of the failure text)."""
+        esc = self.esc
+        out = self.rules[(scanner, rule_id)] = (
+            esc.attr(qualified),
+            f"{esc.text(qualified)} ({esc.text(category)}) at ",
+        )
+        return out
+
+    def middle(self, d: Decision) -> str:
+        """The failure text between its first line (rule, category, place) and its last
+        (the fingerprint): the same for the violations of a rule decided alike."""
+        f = d.finding
+        src = f.sources
+        key = (
+            d.severity,
+            d.confidence,
+            src[0].scanner if len(src) == 1 else f.scanners,
+            f.title,
+            f.message,
+            f.ids,
+            f.dependency,
+            f.fix,
+            f.help_url,
+            d.steps,
+            id(d.category_policy),
+        )
+        try:
+            return self.middles[key]
+        except KeyError:
+            e = self.esc.text
+            out = f"{_grades(d, e)}message: {e(f.message)}\n{_reasons(d, e)}"
+            self.middles[key] = out
+            return out
+
+
 def build(data: ReportData) -> ET.Element:
-    """The ``<testsuites>`` element (see the module docstring for its structure)."""
+    """The ``<testsuites>`` element (see the module docstring for its structure), parsed
+    from the text ``render`` writes."""
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(render(data).encode("utf-8"))  # noqa: S314 - our own output
+
+
+def _write(data: ReportData) -> str:
+    """The ``<testsuites>`` element, written."""
     ev = data.evaluation
     stamp = data.generated_at
-    root = ET.Element("testsuites", {"name": "policy-gate"})
+    esc = _Escape()
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', ""]  # [1]: the start tag, at the end
     suites: list[_Suite] = []
     ordered = data.ordered()
     coverage = scanners_by_category(data)
+    mine_by_category: dict[str, list[Decision]] = defaultdict(list)
+    for d in ordered:
+        mine_by_category[d.finding.category].append(d)
+    violations = _Violations(esc)
 
     for category in _categories(data):
-        suite = _Suite(root, category, stamp)
+        suite = _Suite(esc, parts, category, stamp)
         suites.append(suite)
         cat_policy = data.policy.categories.get(category)
         if cat_policy is not None:
-            props = ET.SubElement(suite.el, "properties")
-            _el(props, "property", name="fail", value=cat_policy.fail.describe())
+            values = {"fail": cat_policy.fail.describe()}
             if cat_policy.rationale:
-                _el(props, "property", name="rationale", value=cat_policy.rationale)
-        mine = [d for d in ordered if d.finding.category == category]
+                values["rationale"] = cat_policy.rationale
+            suite.add(_properties(esc, values))
+        mine = mine_by_category.get(category, [])
         if not mine:
             ran = coverage.get(category, [])
-            case = suite.case(category, f"{category}: no findings")
             if not ran:
-                _el(case, "skipped", message=f"no scanner that checks {category} ran")
+                child = _el(esc, "skipped", message=f"no scanner that checks {category} ran")
                 suite.skipped += 1
             else:
-                _el(case, "system-out", f"checked by {', '.join(ran)}: no findings\n")
+                child = _el(esc, "system-out", f"checked by {', '.join(ran)}: no findings\n")
+            suite.case(category, f"{category}: no findings", child)
         # violations first, most severe first (ReportData.ordered()), one testcase each
-        for d in (d for d in mine if d.status is Status.VIOLATION):
-            f = d.finding
-            attrs = {"file": f.path}
-            if f.start_line:
-                attrs["line"] = str(f.start_line)
-            case = suite.case(category, f"{f.qualified_rule} {_loc(d)}", attrs=attrs)
-            _el(
-                case,
-                "failure",
-                _details(d),
-                message=f"{_loc(d)}: {f.message}",
-                type=d.severity.label,
-            )
-            suite.failures += 1
-        for rule, group in _by_rule(mine).items():
-            below = [d for d in group if d.status is Status.BELOW_THRESHOLD]
+        failing: list[Decision] = []
+        others: list[Decision] = []  # the per-rule testcases below hold no violation
+        for d in mine:
+            (failing if d.status is Status.VIOLATION else others).append(d)
+        violations.write(suite, category, failing)
+        for rule, group in _by_rule(others).items():
+            by_status: dict[Status, list[Decision]] = defaultdict(list)
+            for d in group:
+                by_status[d.status].append(d)
+            below = by_status.get(Status.BELOW_THRESHOLD)
             if below:
-                case = suite.case(category, f"{rule} (below threshold)")
-                _el(
-                    case,
-                    "system-out",
+                text = (
                     f"{len(below)} finding(s) below the {category} fail threshold "
                     f"({below[0].category_policy.fail.describe()}); reported, not failing:\n"
-                    + "".join(f"  - {_brief(d)}\n" for d in below),
+                    + "".join(f"  - {_brief(d)}\n" for d in below)
                 )
+                suite.case(category, f"{rule} (below threshold)", _el(esc, "system-out", text))
             for status in ACCEPTED_ORDER:
-                accepted = [d for d in group if d.status is status]
+                accepted = by_status.get(status)
                 if not accepted:
                     continue
-                case = suite.case(category, f"{rule} ({status.value})")
-                _el(
-                    case,
-                    "system-out",
+                text = (
                     f"{len(accepted)} finding(s) over the {category} fail threshold, "
                     f"{status.value}: not failing this run.\n"
-                    + "".join(f"  - {_accepted_brief(data, d)}" for d in accepted),
+                    + "".join(f"  - {_accepted_brief(data, d)}" for d in accepted)
                 )
+                suite.case(category, f"{rule} ({status.value})", _el(esc, "system-out", text))
             for status in (Status.EXCLUDED, Status.DISABLED):
-                tolerated = [d for d in group if d.status is status]
+                tolerated = by_status.get(status)
                 if not tolerated:
                     continue
                 # the last step of the decision says why it is not enforced
                 reasons = list(dict.fromkeys(step for d in tolerated for step in d.steps[-1:]))
-                case = suite.case(category, f"{rule} ({status.value})")
-                _el(
-                    case,
+                child = _el(
+                    esc,
                     "skipped",
                     "".join(f"  - {_brief(d)}\n" for d in tolerated),
                     message=f"{len(tolerated)} finding(s) {status.value}: " + "; ".join(reasons),
                 )
+                suite.case(category, f"{rule} ({status.value})", child)
                 suite.skipped += 1
         for breach in (b for b in ev.budgets if b.category == category):
-            case = suite.case(category, f"budget:{breach.severity.label}")
-            _el(
-                case,
+            child = _el(
+                esc,
                 "failure",
                 f"The {category} budget allows {breach.allowed} {breach.severity.label} "
                 f"finding(s); {breach.found} were found, so each of them is a violation.\n",
@@ -305,25 +526,29 @@ def build(data: ReportData) -> ET.Element:
                 f"finding(s), {breach.allowed} allowed",
                 type=breach.severity.label,
             )
+            suite.case(category, f"budget:{breach.severity.label}", child)
             suite.failures += 1
+        suite.close()
 
-    gate = _gate_suite(data, root, stamp)
+    gate = _gate_suite(data, esc, parts, stamp)
     if gate is not None:
         suites.append(gate)
 
-    scanners = _Suite(root, "scanners", stamp)
+    scanners = _Suite(esc, parts, "scanners", stamp)
     suites.append(scanners)
-    _run_properties(data, scanners.el)
+    scanners.add(_run_properties(data, esc))
     for run in data.result.runs:
-        case = scanners.case("scanners", run.name, seconds=run.seconds)
+        child = ""
         if run.status == "failed":
-            _el(case, "error", run.reason + "\n", message=run.reason or "failed", type="failed")
+            child = _el(
+                esc, "error", run.reason + "\n", message=run.reason or "failed", type="failed"
+            )
             scanners.errors += 1
         elif run.status in ("skipped", "disabled"):
             reason = run.reason or run.status
             if run.status == "skipped":
                 reason = f"failed, but optional in the policy: {reason}"
-            _el(case, "skipped", message=reason)
+            child = _el(esc, "skipped", message=reason)
             scanners.skipped += 1
         elif run.output is not None:
             out = run.output
@@ -331,20 +556,24 @@ def build(data: ReportData) -> ET.Element:
                 f"{run.name} {run.version}: {out.raw_results} result(s), "
                 f"{out.files_scanned} file(s) scanned\n" + "".join(f"{n}\n" for n in out.notes)
             )
-            _el(case, "system-out", text)
+            child = _el(esc, "system-out", text)
+        scanners.case("scanners", run.name, child, seconds=run.seconds)
+    scanners.close()
 
-    for suite in suites:
-        suite.close()
-    root.set("tests", str(sum(s.tests for s in suites)))
-    root.set("failures", str(sum(s.failures for s in suites)))
-    root.set("errors", str(sum(s.errors for s in suites)))
-    root.set("skipped", str(sum(s.skipped for s in suites)))
-    root.set("time", f"{data.result.seconds:.3f}")
-    root.set("timestamp", stamp)
-    return root
+    parts[1] = (
+        f'<testsuites name="policy-gate" tests="{sum(s.tests for s in suites)}"'
+        f' failures="{sum(s.failures for s in suites)}"'
+        f' errors="{sum(s.errors for s in suites)}"'
+        f' skipped="{sum(s.skipped for s in suites)}"'
+        f' time="{data.result.seconds:.3f}" timestamp="{_escape_attr(stamp)}">'
+    )
+    parts.append("\n</testsuites>\n")
+    return "".join(parts)
 
 
-def _gate_suite(data: ReportData, root: ET.Element, stamp: str) -> _Suite | None:
+def _gate_suite(
+    data: ReportData, esc: _Escape, parts: list[str], stamp: str
+) -> _Suite | None:
     """Notices and the inputs the decisions rested on; None when there is nothing to say."""
     ev = data.evaluation
     inputs = ev.inputs
@@ -353,8 +582,7 @@ def _gate_suite(data: ReportData, root: ET.Element, stamp: str) -> _Suite | None
     baseline = inputs.baseline if inputs is not None else None
     if not (ev.notices or ev.suppressions or waivers or baseline or changes):
         return None
-    suite = _Suite(root, "policy-gate", stamp)
-    props = ET.SubElement(suite.el, "properties")
+    suite = _Suite(esc, parts, "policy-gate", stamp)
     values: dict[str, str] = {
         "review_required": "true" if ev.policy_change is not None else "false",
     }
@@ -366,8 +594,7 @@ def _gate_suite(data: ReportData, root: ET.Element, stamp: str) -> _Suite | None
     if changes is not None:
         values["diff_base"] = f"{changes.base_ref} {changes.base}"
         values["diff_changed_files"] = str(len(changes.files))
-    for name, value in values.items():
-        _el(props, "property", name=name, value=value)
+    suite.add(_properties(esc, values))
 
     names: dict[str, int] = {}
     for n in data.notices():
@@ -379,18 +606,15 @@ def _gate_suite(data: ReportData, root: ET.Element, stamp: str) -> _Suite | None
         attrs = {"file": n.file} if n.file else {}
         if n.file and n.line:
             attrs["line"] = str(n.line)
-        case = suite.case("policy-gate", name, attrs=attrs)
         if n.fails:
-            _el(case, "failure", n.message + "\n", message=n.message, type=n.kind)
+            child = _el(esc, "failure", n.message + "\n", message=n.message, type=n.kind)
             suite.failures += 1
         else:
-            _el(case, "system-out", f"warning: {n.message}\n")
+            child = _el(esc, "system-out", f"warning: {n.message}\n")
+        suite.case("policy-gate", name, child, attrs=attrs)
     if ev.suppressions:
         honoured = sum(1 for u in ev.suppressions if u.honoured)
-        case = suite.case("policy-gate", "inline suppressions")
-        _el(
-            case,
-            "system-out",
+        text = (
             f"{len(ev.suppressions)} inline suppression comment(s), {honoured} honoured by "
             f"the policy (inline_suppressions: {data.policy.inline_suppressions}):\n"
             + "".join(
@@ -398,13 +622,14 @@ def _gate_suite(data: ReportData, root: ET.Element, stamp: str) -> _Suite | None
                 f"{'honoured' if u.honoured else 'not honoured'}: {u.why}; "
                 f"covers {u.covered} finding(s)\n"
                 for u in ev.suppressions
-            ),
+            )
         )
+        suite.case("policy-gate", "inline suppressions", _el(esc, "system-out", text))
+    suite.close()
     return suite
 
 
-def _run_properties(data: ReportData, suite: ET.Element) -> None:
-    props = ET.SubElement(suite, "properties")
+def _run_properties(data: ReportData, esc: _Escape) -> str:
     values = {
         "tool": f"policy-gate {__version__}",
         "verdict": data.evaluation.verdict.value,
@@ -414,15 +639,12 @@ def _run_properties(data: ReportData, suite: ET.Element) -> None:
     }
     if data.result.advisory_info is not None:
         values["advisories"] = data.result.advisory_info.summary()
-    for name, value in values.items():
-        _el(props, "property", name=name, value=value)
+    return _properties(esc, values)
 
 
 def render(data: ReportData) -> str:
-    root = build(data)
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    """A complete XML 1.0 document."""
+    return _write(data)
 
 
 __all__ = ["build", "render", "xml_text"]

@@ -39,12 +39,14 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import groupby
+from operator import attrgetter
 from urllib.parse import quote
 
 from policy_gate import __version__
 from policy_gate.findings import Severity
 from policy_gate.policy.evaluate import Decision, Status, Verdict
-from policy_gate.reports.interface import ACCEPTED_WORDS, ReportData, notice_place
+from policy_gate.reports.interface import ACCEPTED_WORDS, ReportData, notice_place, printable
 from policy_gate.reports.junit import not_checked_reasons, scanners_by_category
 
 SUMMARY_MAX_BYTES = 1024 * 1024  # GitHub: a step's summary is limited to 1 MiB
@@ -78,18 +80,19 @@ _ACTIVE_RE = re.compile("|".join(re.escape(c) for c in _ACTIVE))
 _SPACE_RE = re.compile(r"[\r\n\t\f\v\u0085\u2028\u2029]+")
 
 
+def _active(match: re.Match[str]) -> str:
+    return _ACTIVE[match.group()]
+
+
 def md(text: str, limit: int | None = None) -> str:
     """Make untrusted text inert in GitHub Markdown (and its HTML); one line only."""
-    text = _SPACE_RE.sub(" ", text)
-    text = "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
+    if not text.isprintable():  # every character _SPACE_RE matches is unprintable
+        text = printable(_SPACE_RE.sub(" ", text))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     # ``.`` after digits would start an ordered list only at a line start, which a table
     # cell or an inline sentence never is.
-    return _ACTIVE_RE.sub(lambda m: _ACTIVE[m.group(0)], text)
+    return _ACTIVE_RE.sub(_active, text)
 
 
 @dataclass(frozen=True)
@@ -155,9 +158,8 @@ _TAIL = {
 }
 
 
-def _headline(data: ReportData) -> str:
+def _headline(data: ReportData, n: int) -> str:
     ev = data.evaluation
-    n = len(ev.violations)
     label = _VERDICT.get(ev.verdict, f"**{ev.verdict.value.upper()}**")
     where = f"(policy-gate, policy {md(data.policy.name, 80)})"
     if ev.verdict is Verdict.REVIEW:
@@ -244,8 +246,7 @@ def _violation_rows(violations: list[Decision], links: LinkBuilder | None) -> li
     return rows
 
 
-def _below(data: ReportData) -> list[str]:
-    below = [d for d in data.evaluation.decisions if d.status is Status.BELOW_THRESHOLD]
+def _below(below: list[Decision]) -> list[str]:
     if not below:
         return []
     counts: Counter[tuple[str, Severity]] = Counter((d.finding.category, d.severity) for d in below)
@@ -366,10 +367,7 @@ def _why(d: Decision) -> str:
     return d.steps[-1] if d.steps else d.status.value
 
 
-def _not_enforced(data: ReportData) -> list[str]:
-    tolerated = [
-        d for d in data.evaluation.decisions if d.status in (Status.EXCLUDED, Status.DISABLED)
-    ]
+def _not_enforced(tolerated: list[Decision]) -> list[str]:
     if not tolerated:
         return []
     lines = ["### Not enforced", ""]
@@ -435,49 +433,81 @@ def _footer(data: ReportData, annotations_not_shown: int) -> list[str]:
     return lines
 
 
-def _document(
+def _by_status(data: ReportData) -> dict[Status, list[Decision]]:
+    """The decisions of each status, most important first (``ReportData.ordered``, which
+    keeps each status together)."""
+    out: dict[Status, list[Decision]] = {}
+    for status, group in groupby(data.ordered(), key=attrgetter("status")):
+        out.setdefault(status, []).extend(group)
+    return out
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What the document holds around the violation table, made once: only the number of
+    violation rows shown changes while the document is fitted to its size limit."""
+
+    head: list[str]
+    violations: list[Decision]
+    shown: int  # violation rows shown at most
+    rows: list[str]  # the table rows of violations[:shown]
+    tail: list[str]
+
+    def document(self, shown: int) -> str:
+        lines = list(self.head)
+        violations = self.violations
+        if violations:
+            title = (
+                f"### Violations ({len(violations)})"
+                if shown >= len(violations)
+                else f"### Violations (top {shown} of {len(violations)})"
+            )
+            lines += [title, "", "| Where | Rule | Severity | Message | Fix |"]
+            rows = self.rows if shown == self.shown else self.rows[:shown]
+            lines += ["|---|---|---|---|---|", *rows, ""]
+            if shown < len(violations):
+                lines += [
+                    f"{len(violations) - shown} more not shown here (size limit); the JSON "
+                    "and SARIF reports list every violation.",
+                    "",
+                ]
+        lines += self.tail
+        return "\n".join(lines) + "\n"
+
+
+def _parts(
     data: ReportData,
     links: LinkBuilder | None,
     annotations_not_shown: int,
-    shown: int,
-) -> str:
+    max_violations: int,
+) -> _Parts:
     ev = data.evaluation
-    violations = [d for d in data.ordered() if d.status is Status.VIOLATION]
-    lines = [_headline(data), ""]
-    lines += _scope(data)
-    lines += _notices(data)
-    lines += ["### Findings", ""]
-    lines += _counts_table(data)
-    lines.append("")
-    if violations:
-        title = (
-            f"### Violations ({len(violations)})"
-            if shown >= len(violations)
-            else f"### Violations (top {shown} of {len(violations)})"
-        )
-        lines += [title, "", "| Where | Rule | Severity | Message | Fix |", "|---|---|---|---|---|"]
-        lines += _violation_rows(violations[:shown], links)
-        lines.append("")
-        if shown < len(violations):
-            lines += [
-                f"{len(violations) - shown} more not shown here (size limit); the JSON and "
-                "SARIF reports list every violation.",
-                "",
-            ]
+    by_status = _by_status(data)
+    violations = by_status.get(Status.VIOLATION, [])
+    head = [_headline(data, len(violations)), ""]
+    head += _scope(data)
+    head += _notices(data)
+    head += ["### Findings", ""]
+    head += _counts_table(data)
+    head.append("")
+    tail: list[str] = []
     for b in ev.budgets:
-        lines += [
+        tail += [
             f"- Budget exceeded: {md(b.category)} allows {b.allowed} {b.severity.label} "
             f"finding(s), {b.found} found.",
         ]
     if ev.budgets:
-        lines.append("")
-    lines += _accepted(data, links)
-    lines += _below(data)
-    lines += _not_enforced(data)
-    lines += _suppression_line(data)
-    lines += _scanner_problems(data)
-    lines += _footer(data, annotations_not_shown)
-    return "\n".join(lines) + "\n"
+        tail.append("")
+    tail += _accepted(data, links)
+    tail += _below(by_status.get(Status.BELOW_THRESHOLD, []))
+    tail += _not_enforced(
+        by_status.get(Status.EXCLUDED, []) + by_status.get(Status.DISABLED, [])
+    )
+    tail += _suppression_line(data)
+    tail += _scanner_problems(data)
+    tail += _footer(data, annotations_not_shown)
+    shown = min(max_violations, len(violations))
+    return _Parts(head, violations, shown, _violation_rows(violations[:shown], links), tail)
 
 
 def fit(text: str, max_bytes: int, note: str = "") -> str:
@@ -503,20 +533,20 @@ def render(
     annotations_not_shown: int = 0,
     max_violations: int = MAX_VIOLATIONS,
 ) -> str:
-    total = len(data.evaluation.violations)
-    shown = min(max_violations, total)
-    text = _document(data, links, annotations_not_shown, shown)
+    parts = _parts(data, links, annotations_not_shown, max_violations)
+    shown = parts.shown
+    text = parts.document(shown)
     if len(text.encode("utf-8")) <= max_bytes:
         return text
     # the most rows that fit: the document grows monotonically with the rows shown
     lo, hi = 0, shown
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if len(_document(data, links, annotations_not_shown, mid).encode("utf-8")) <= max_bytes:
+        if len(parts.document(mid).encode("utf-8")) <= max_bytes:
             lo = mid
         else:
             hi = mid - 1
-    return fit(_document(data, links, annotations_not_shown, lo), max_bytes)
+    return fit(parts.document(lo), max_bytes)
 
 
 __all__ = [

@@ -44,7 +44,8 @@ findings and ``new`` for the others. Nothing is dropped except to respect GitHub
 upload limits (at most 20 runs, 25,000 results per run, 10 MB gzipped), and then the
 most severe results are kept and the cut is recorded in the run (``properties.truncated``
 and a warning notification). Output is deterministic; it is indented unless it holds more
-than PRETTY_MAX_RESULTS results, when it is written compact.
+than PRETTY_MAX_RESULTS results, when it is written compact and ASCII-only (other
+characters as ``\\u`` escapes), results written as text rather than built as dicts.
 
 Locations are relative URIs (percent-encoded) against ``%SRCROOT%``, the repository root
 (``ReportData.path_prefix`` is prepended when a subdirectory was scanned). A finding without a
@@ -59,14 +60,18 @@ import datetime as dt
 import gzip
 import json
 import re
+import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from policy_gate import __version__
-from policy_gate.findings import SECRET, Confidence, Finding, Severity
+from policy_gate.findings import SECRET, Confidence, Finding, Severity, Source
 from policy_gate.policy.evaluate import ACCEPTED, Decision, Inputs, Notice, Status
 from policy_gate.reports.interface import ReportData, notice_repo_path, suppression_dict
 from policy_gate.runner import HISTORY, ScannerRun
@@ -128,6 +133,10 @@ def level(decision: Decision) -> str:
     if decision.status is Status.BELOW_THRESHOLD or decision.status in ACCEPTED:
         return "warning" if decision.annotate else "note"
     return "none"  # excluded or disabled: accepted by the policy
+
+
+# Statuses whose results never carry a suppression (``suppressions`` returns None).
+_NEVER_SUPPRESSED = frozenset({Status.VIOLATION, Status.BELOW_THRESHOLD, Status.PRE_EXISTING})
 
 
 def suppressions(
@@ -227,35 +236,135 @@ def _common(values: Iterable[str]) -> str:
     return distinct.pop() if len(distinct) == 1 else ""
 
 
+# Big files are written compact and ASCII-only (other characters as \u escapes): the
+# text is then half the memory, and joining, encoding and compressing it is faster.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_dumps_unicode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_str = json.encoder.encode_basestring_ascii  # what _dumps writes for a str
+
+
+def _clean(text: str) -> str:
+    """A lone surrogate (an undecodable file name in a message) cannot be written as
+    UTF-8: it becomes U+FFFD, wherever it is in the file."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")  # fails on a surrogate only; faster than searching
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _json(value: Any) -> str:
+    """Compact ASCII JSON of ``value``, with every lone surrogate in it made U+FFFD."""
+    text = _dumps_unicode(value)
+    if text.isascii():
+        return text
+    return _dumps(json.loads(_clean(text)))
+
+
+@dataclass
+class _Texts:
+    """The elements of a JSON array (a run's results), already written: ``pieces``
+    joined make ``count`` elements separated by commas."""
+
+    pieces: list[str]
+    count: int
+
+
 def serialize(doc: dict[str, Any]) -> str:
     """Indented for reading when small; compact (and several times faster to write) once
-    the file is big enough that nobody reads it without a viewer."""
-    count = sum(len(run.get("results", [])) for run in doc["runs"])
+    the file is big enough that nobody reads it without a viewer. A run's ``results`` may
+    be ``_Texts``, written as they are."""
+    parts: list[str] = []
+    count = 0
+    for key, value in doc.items():
+        parts.append(("," if parts else "{") + _json(key) + ":")
+        if key != "runs":
+            parts.append(_json(value))
+            continue
+        parts.append("[")
+        for i, run in enumerate(value):
+            sep = ",{" if i else "{"
+            for name, item in run.items():
+                parts.append(sep + _json(name) + ":")
+                sep = ","
+                if isinstance(item, _Texts):
+                    parts.append("[")
+                    parts += item.pieces
+                    parts.append("]")
+                    count += item.count
+                else:
+                    parts.append(_json(item))
+                    if name == "results":
+                        count += len(item)
+            parts.append("}" if sep == "," else "{}")
+        parts.append("]")
+    parts.append("}\n")
+    text = "".join(parts)
     if count <= PRETTY_MAX_RESULTS:
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
-    # A lone surrogate (an undecodable file name in a message) cannot be written as UTF-8.
-    return _SURROGATE.sub("\ufffd", text)
+        text = json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+    return text
 
 
-def gzipped_size(text: str) -> int:
-    data = text.encode("utf-8")
-    if len(data) <= MAX_GZIP_BYTES:  # gzip never grows JSON text past its own size here
-        return len(data)
-    return len(gzip.compress(data, compresslevel=6))
+_GZIP_OVERHEAD = 64  # gzip header and trailer, and the last block's end, with room to spare
+_STORED_BLOCK = 65_535  # deflate stores incompressible data in blocks of at most this many
+_PROBE_BYTES = 1 << 20  # compressed at a time when checking that the file fits
+
+
+def _too_big(text: str) -> bool:
+    """Whether ``text`` gzipped (level 6, as the upload compresses it) is over
+    MAX_GZIP_BYTES, without compressing all of a big file at level 6 (0.1 s for 15 MB):
+    its leading megabytes are compressed at level 1 until they, plus the rest as stored
+    blocks, fit the limit. Level 6 compresses JSON text better than level 1 and never
+    worse than storing it, so the file then fits. Only when that bound does not settle it
+    is the whole file compressed at level 6."""
+    limit = MAX_GZIP_BYTES
+    is_ascii = text.isascii()  # then a character is a byte (and encoding it a copy)
+    if is_ascii and len(text) <= limit:
+        return False
+    data = None if is_ascii else text.encode("utf-8")
+    size = len(text) if data is None else len(data)
+    if size <= limit:
+        return False
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)  # raw deflate: gzip's, minus its header
+    packed = 0
+    for start in range(0, size, _PROBE_BYTES):
+        end = start + _PROBE_BYTES
+        chunk = text[start:end].encode("ascii") if data is None else data[start:end]
+        packed += len(packer.compress(chunk)) + len(packer.flush(zlib.Z_SYNC_FLUSH))
+        rest = max(size - end, 0)
+        stored = rest + 5 * (rest // _STORED_BLOCK + 1)
+        if packed + stored + _GZIP_OVERHEAD <= limit:
+            return False
+    whole = text.encode("ascii") if data is None else data
+    return len(gzip.compress(whole, compresslevel=6)) > limit
 
 
 # --------------------------------------------------------------------------- rules
 
 
+_FINDING = attrgetter("finding")
+_CATEGORY = attrgetter("category")
+_TITLE = attrgetter("title")
+_MESSAGE = attrgetter("message")
+_FIX = attrgetter("fix")
+_HELP_URL = attrgetter("help_url")
+_CWE = attrgetter("cwe")
+_SEVERITY = attrgetter("severity")
+_CONFIDENCE = attrgetter("confidence")
+
+
 def _rule(rule_id: str, decisions: Sequence[Decision]) -> dict[str, Any]:
     """A reportingDescriptor built from the findings that carry this rule id."""
-    findings = [d.finding for d in decisions]
+    findings = list(map(_FINDING, decisions))
     lead = decisions[0]
     cat = lead.category_policy
-    title = _common(f.title for f in findings)
-    message = _common(f.message for f in findings if f.category != SECRET)
+    kinds = set(map(_CATEGORY, findings))
+    title = _common(map(_TITLE, findings))
+    if SECRET in kinds:
+        message = _common(f.message for f in findings if f.category != SECRET)
+    else:
+        message = _common(map(_MESSAGE, findings))
     if title and " " in title:
         short = title  # a human title ("AWS Access Key in source")
     elif message:
@@ -263,13 +372,14 @@ def _rule(rule_id: str, decisions: Sequence[Decision]) -> dict[str, Any]:
     else:
         short = _humanise(title or rule_id)
     full = message or short
-    fix = _common(f.fix for f in findings if f.fix)
-    fixes_vary = len({f.fix for f in findings if f.fix}) > 1
-    help_uri = _common(f.help_url for f in findings if f.help_url)
-    categories = sorted({f.category for f in findings})
-    cwes = sorted({c for f in findings for c in f.cwe}, key=lambda c: (len(c), c))
-    severity = max(d.severity for d in decisions)
-    confidences = [d.confidence for d in decisions if d.confidence is not None]
+    fixes = set(map(_FIX, findings)) - {"", None}
+    fix = _common(fixes)
+    fixes_vary = len(fixes) > 1
+    help_uri = _common(set(map(_HELP_URL, findings)) - {"", None})
+    categories = sorted(kinds)
+    cwes = sorted(set(chain.from_iterable(map(_CWE, findings))), key=lambda c: (len(c), c))
+    severity = max(map(_SEVERITY, decisions))
+    confidences = set(map(_CONFIDENCE, decisions)) - {None}
     confidence = max(confidences) if confidences else None
 
     text = [full]
@@ -332,104 +442,266 @@ def _file_location(repo_path: str, line: int | None) -> dict[str, Any]:
     return {"physicalLocation": physical}
 
 
-def _location(
-    finding: Finding, prefix: str, message: str | None = None, ident: int | None = None
-) -> dict[str, Any]:
-    uri = artifact_uri(_repo_path(prefix, finding.path))
-    physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": SRCROOT}}
-    if finding.start_line is not None and finding.start_line >= 1:
-        region: dict[str, Any] = {"startLine": finding.start_line}
-        if finding.end_line is not None and finding.end_line >= finding.start_line:
-            region["endLine"] = finding.end_line
-        physical["region"] = region
-    location: dict[str, Any] = {"physicalLocation": physical}
-    if ident is not None:
-        location["id"] = ident
-    if message:
-        location["message"] = {"text": message}
-    return location
+_SEVERITY_JSON = {s: _dumps(s.label) for s in Severity}
+_CONFIDENCE_JSON = {c: _dumps(c.label) for c in Confidence}
+_BOOL = {True: "true", False: "false"}
 
 
-def _result(decision: Decision, rule_index: int, data: ReportData) -> dict[str, Any]:
-    f = decision.finding
-    prefix, inputs = data.path_prefix, data.inputs
-    properties: dict[str, Any] = {
-        "category": f.category,
-        "severity": decision.severity.label,
-        "confidence": decision.confidence.label if decision.confidence else None,
-        "status": decision.status.value,
-        "reported": decision.reported,
-        "annotate": decision.annotate,
-        "ids": list(f.ids),
-        "scanners": list(f.scanners),
-        "decision": list(decision.steps),
-        "sources": [
-            {
-                "scanner": s.scanner,
-                "ruleId": s.rule_id,
-                "severity": s.severity.label if s.severity is not None else None,
-                "confidence": s.confidence.label if s.confidence is not None else None,
-                "message": s.message,
-            }
-            for s in f.sources
-        ],
-    }
-    if f.title:
-        properties["title"] = f.title
-    if f.fix:
-        properties["fix"] = f.fix
-    if f.help_url:
-        properties["helpUri"] = f.help_url
-    if f.secret is not None:
-        properties["secret"] = {"kind": f.secret.kind, "preview": f.secret.preview}
-    if f.commit:
-        properties["commit"] = f.commit
-    if decision.waiver is not None:
-        properties["waiver"] = decision.waiver.describe()
-    if decision.suppression is not None:
-        properties["suppressionComment"] = {
-            **suppression_dict(decision.suppression),
-            "honoured": data.honoured(decision),
-        }
-    if decision.baseline is not None:
-        properties["baselined"] = True
-    if decision.introduced is not None:
-        properties["introduced"] = decision.introduced
-    if f.dependency is not None:
-        dep = f.dependency
-        properties["dependency"] = {
-            "ecosystem": dep.ecosystem,
-            "package": dep.package,
-            "version": dep.version,
-            "fixedVersions": list(dep.fixed_versions),
-            "advisory": dep.advisory,
-            "aliases": list(dep.aliases),
-        }
-    result: dict[str, Any] = {
-        "ruleId": f.rule_id,
-        "ruleIndex": rule_index,
-        "level": level(decision),
-        "message": {"text": f.message or f.title or f.rule_id},
-        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
-        "properties": properties,
-    }
-    if f.path:
-        result["locations"] = [_location(f, prefix)]
-    others = f.sources[1:]
-    if f.path and others:
-        result["relatedLocations"] = [
-            _location(
-                f, prefix, f"Also reported by {s.scanner} ({s.rule_id}): {s.message}", i + 1
+class _Results:
+    """Writes results as compact JSON text without building their dicts: 10,000 results
+    make 15 MB, and building dicts to encode them costs several times the text itself.
+    Every distinct string (a message, a rule, a decision step, a path) is encoded once,
+    and what results of a rule decided alike share is written once. Each result is what
+    ``json.dumps`` writes for its dict (tests/test_report_writers.py holds them equal)."""
+
+    def __init__(self, data: ReportData) -> None:
+        self.data = data
+        self.prefix = data.path_prefix
+        self.inputs = data.inputs
+        self.fingerprint_key = _json(FINGERPRINT_KEY)
+        self.srcroot = _json(SRCROOT)
+        # str -> its JSON; only str keys are added, so 1 never finds True's entry
+        self.strings: dict[object, str] = {None: "null"}
+        self.arrays: dict[tuple[str, ...], str] = {}
+        self.sources: dict[tuple[Source, ...], tuple[str, str]] = {}
+        self.heads: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.properties: dict[tuple[Any, ...], tuple[str, str]] = {}
+        self.places: dict[str, str] = {}
+
+    def string(self, value: object) -> str:
+        try:
+            return self.strings[value]
+        except (KeyError, TypeError):
+            pass
+        if type(value) is str:
+            out = self.strings[value] = _encode_str(_clean(value))
+            return out
+        return _json(value)
+
+    def array(self, values: tuple[str, ...]) -> str:
+        try:
+            return self.arrays[values]
+        except KeyError:
+            out = self.arrays[values] = "[" + ",".join(map(self.string, values)) + "]"
+            return out
+
+    def _head(self, d: Decision) -> tuple[str, str]:
+        """(level, properties from "category" to "annotate"): alike for many results."""
+        key = (d.finding.category, d.status, d.severity, d.confidence, d.reported, d.annotate)
+        try:
+            return self.heads[key]
+        except KeyError:
+            pass
+        confidence = d.confidence.label if d.confidence else None
+        out = self.heads[key] = (
+            self.string(level(d)),
+            f',"properties":{{"category":{self.string(d.finding.category)}'
+            f',"severity":{self.string(d.severity.label)},"confidence":{self.string(confidence)}'
+            f',"status":{self.string(d.status.value)},"reported":{_flag(d.reported)}'
+            f',"annotate":{_flag(d.annotate)}',
+        )
+        return out
+
+    def _properties(self, d: Decision) -> tuple[str, str]:
+        """(level, properties from "category" to "helpUri"): what a result says about its
+        rule and decision, shared by the results of a rule decided alike."""
+        f = d.finding
+        src = f.sources
+        if len(src) == 1:  # its fields hash and compare faster than the dataclass
+            lead = src[0]
+            sources: Any = (lead.scanner, lead.rule_id, lead.severity, lead.confidence)
+            sources += (lead.message,)
+        else:
+            sources = src
+        key = (
+            f.category,
+            d.status,
+            d.severity,
+            d.confidence,
+            d.reported,
+            d.annotate,
+            d.steps,
+            f.ids,
+            sources,
+            f.title,
+            f.fix,
+            f.help_url,
+        )
+        try:
+            return self.properties[key]
+        except KeyError:
+            pass
+        level_json, head = self._head(d)
+        scanners, listed = self._sources(f)
+        parts = [head, ',"ids":', self.array(f.ids), scanners, ',"decision":']
+        parts += (self.array(d.steps), listed)
+        if f.title:
+            parts += (',"title":', self.string(f.title))
+        if f.fix:
+            parts += (',"fix":', self.string(f.fix))
+        if f.help_url:
+            parts += (',"helpUri":', self.string(f.help_url))
+        out = self.properties[key] = (level_json, "".join(parts))
+        return out
+
+    def _sources(self, f: Finding) -> tuple[str, str]:
+        """(scanners, sources) of the properties: they depend on the sources only."""
+        sources = f.sources
+        try:
+            return self.sources[sources]
+        except KeyError:
+            pass
+        s = self.string
+        scanners = f.scanners
+        listed = ",".join(
+            f'{{"scanner":{s(x.scanner)},"ruleId":{s(x.rule_id)}'
+            f',"severity":{_grade(x.severity)},"confidence":{_grade(x.confidence)}'
+            f',"message":{s(x.message)}}}'
+            for x in sources
+        )
+        out = self.sources[sources] = (
+            f',"scanners":{self.array(scanners)}',
+            f',"sources":[{listed}]',
+        )
+        return out
+
+    def _place(self, path: str) -> str:
+        """The start of a location at this path, up to its artifactLocation."""
+        try:
+            return self.places[path]
+        except KeyError:
+            uri = artifact_uri(_repo_path(self.prefix, path))
+            out = self.places[path] = (
+                f'{{"physicalLocation":{{"artifactLocation":{{"uri":{self.string(uri)}'
+                f',"uriBaseId":{self.srcroot}}}'
             )
-            for i, s in enumerate(others)
-        ]
-    state = baseline_state(decision, inputs)
-    if state is not None:
-        result["baselineState"] = state
-    marks = suppressions(decision, inputs, prefix)
-    if marks:
-        result["suppressions"] = marks
-    return result
+            return out
+
+    def write(self, decisions: Sequence[Decision], index: dict[str, int]) -> _Texts:
+        """The results of ``decisions``; ``index``: rule id -> ruleIndex."""
+        out: list[str] = []
+        string = self.string
+        get = self.strings.get  # inlined string(): a hit costs no Python call
+        array = self.array
+        inputs, prefix = self.inputs, self.prefix
+        baselined = inputs is not None and inputs.baseline is not None
+        fingerprint = ',"partialFingerprints":{' + self.fingerprint_key + ":"
+        rules = {
+            rule_id: f',{{"ruleId":{string(rule_id)},"ruleIndex":{_number(i)},"level":'
+            for rule_id, i in index.items()
+        }
+        for d in decisions:
+            f = d.finding
+            rule_id = f.sources[0].rule_id
+            level_json, properties = self._properties(d)
+            message = f.message or f.title or rule_id
+            fp = f.fingerprint
+            out += (
+                rules[rule_id],
+                level_json,
+                ',"message":{"text":',
+                get(message) or string(message),
+                "}",
+                fingerprint,
+                _encode_str(fp) if type(fp) is str and fp.isascii() else string(fp),
+                "}",
+                properties,
+            )
+            if f.secret is not None:
+                out += (
+                    ',"secret":{"kind":',
+                    string(f.secret.kind),
+                    ',"preview":',
+                    string(f.secret.preview),
+                    "}",
+                )
+            if f.commit:
+                out += (',"commit":', string(f.commit))
+            if d.waiver is not None:
+                out += (',"waiver":', string(d.waiver.describe()))
+            if d.suppression is not None:
+                comment = {**suppression_dict(d.suppression), "honoured": self.data.honoured(d)}
+                out += (',"suppressionComment":', _json(comment))
+            if d.baseline is not None:
+                out.append(',"baselined":true')
+            if d.introduced is not None:
+                out += (',"introduced":', _flag(d.introduced))
+            if f.dependency is not None:
+                dep = f.dependency
+                out += (
+                    ',"dependency":{"ecosystem":',
+                    string(dep.ecosystem),
+                    ',"package":',
+                    string(dep.package),
+                    ',"version":',
+                    string(dep.version),
+                    ',"fixedVersions":',
+                    array(dep.fixed_versions),
+                    ',"advisory":',
+                    string(dep.advisory),
+                    ',"aliases":',
+                    array(dep.aliases),
+                    "}",
+                )
+            if f.path:
+                start, end = f.start_line, f.end_line
+                if type(start) is int and type(end) is int and 1 <= start <= end:
+                    region = f',"region":{{"startLine":{start},"endLine":{end}}}}}'
+                else:
+                    region = self._region(f) + "}"
+                place = self._place(f.path) + region
+                out += ('},"locations":[', place, "}]")  # properties end here
+                others = f.sources[1:]
+                if others:
+                    sep = ',"relatedLocations":['
+                    for i, s in enumerate(others, 1):
+                        text = f"Also reported by {s.scanner} ({s.rule_id}): {s.message}"
+                        out += (sep, place, ',"id":', _number(i), ',"message":{"text":')
+                        out += (string(text), "}}")
+                        sep = ","
+                    out.append("]")
+            else:
+                out.append("}")  # properties
+            if d.introduced is not None or baselined:
+                state = baseline_state(d, inputs)
+                if state is not None:
+                    out += (',"baselineState":', string(state))
+            if d.status not in _NEVER_SUPPRESSED:
+                marks = suppressions(d, inputs, prefix)
+                if marks:
+                    out += (',"suppressions":', _json(marks))
+            out.append("}")
+        if out:
+            out[0] = out[0][1:]  # no comma before the first result
+        return _Texts(out, len(decisions))
+
+    @staticmethod
+    def _region(f: Finding) -> str:
+        start, end = f.start_line, f.end_line
+        if start is None or start < 1:
+            return ""
+        if end is not None and end >= start:
+            return f',"region":{{"startLine":{_number(start)},"endLine":{_number(end)}}}'
+        return f',"region":{{"startLine":{_number(start)}}}'
+
+
+def _grade(grade: Severity | Confidence | None) -> str:
+    """``grade.label`` (or None) as JSON."""
+    if type(grade) is Severity:
+        return _SEVERITY_JSON[grade]
+    if type(grade) is Confidence:
+        return _CONFIDENCE_JSON[grade]
+    return "null" if grade is None else _json(grade.label)
+
+
+def _flag(value: object) -> str:
+    if value is True or value is False:
+        return _BOOL[value]
+    return _json(value)
+
+
+def _number(value: object) -> str:
+    return int.__repr__(value) if type(value) is int else _json(value)
 
 
 # --------------------------------------------------------------------------- runs
@@ -481,8 +753,8 @@ def _reads_changed_files_only(name: str) -> bool:
 
 
 def _contents(
-    plan: _Plan, data: ReportData
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    plan: _Plan, data: ReportData, writer: _Results
+) -> tuple[list[dict[str, Any]], _Texts, list[dict[str, Any]], dict[str, Any]]:
     """A plan's rules, results, truncation notifications and truncation properties."""
     kept = plan.decisions[: plan.keep]
     by_rule: dict[str, list[Decision]] = {}
@@ -491,7 +763,7 @@ def _contents(
     rule_ids = sorted(by_rule)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     rules = [_rule(rule_id, by_rule[rule_id]) for rule_id in rule_ids]
-    results = [_result(d, index[d.finding.rule_id], data) for d in kept]
+    results = writer.write(kept, index)
     notifications: list[dict[str, Any]] = []
     properties: dict[str, Any] = {}
     if plan.dropped:
@@ -521,9 +793,9 @@ def _contents(
     return rules, results, notifications, properties
 
 
-def _scanner_run(plan: _Plan, data: ReportData) -> dict[str, Any]:
+def _scanner_run(plan: _Plan, data: ReportData, writer: _Results) -> dict[str, Any]:
     run = plan.run
-    rules, results, cut, truncated = _contents(plan, data)
+    rules, results, cut, truncated = _contents(plan, data, writer)
     notifications: list[dict[str, Any]] = [
         {"level": "note", "message": {"text": note}}
         for note in (run.output.notes if run.output else [])
@@ -630,10 +902,15 @@ def _gate_properties(data: ReportData) -> dict[str, Any]:
 
 
 def _gate_run(
-    data: ReportData, plans: Sequence[_Plan], omitted: Sequence[str], own: _Plan
+    data: ReportData,
+    plans: Sequence[_Plan],
+    omitted: Sequence[str],
+    own: _Plan,
+    writer: _Results,
 ) -> dict[str, Any]:
     evaluation = data.evaluation
-    rules, results, cut, truncated = _contents(own, data)
+    by_status = Counter(d.status for d in evaluation.decisions)  # evaluation.count(), at once
+    rules, results, cut, truncated = _contents(own, data, writer)
     notifications: list[dict[str, Any]] = [_notice_notification(n, data) for n in data.notices()]
     for run in sorted(data.result.runs, key=lambda r: r.name):
         if run.status == "ok":
@@ -707,7 +984,7 @@ def _gate_run(
                 for r in sorted(data.result.runs, key=lambda r: r.name)
             ],
             "findings": len(evaluation.decisions),
-            "byStatus": {s.value: evaluation.count(s) for s in Status},
+            "byStatus": {s.value: by_status.get(s, 0) for s in Status},
             "budgetsExceeded": [
                 {
                     "category": b.category,
@@ -765,25 +1042,31 @@ def _new_plan(run: ScannerRun, decisions: list[Decision]) -> _Plan:
 
 
 def _document(
-    data: ReportData, plans: Sequence[_Plan], omitted: Sequence[str], own: _Plan
+    data: ReportData,
+    plans: Sequence[_Plan],
+    omitted: Sequence[str],
+    own: _Plan,
+    writer: _Results,
 ) -> dict[str, Any]:
-    runs = [_scanner_run(p, data) for p in plans]
-    runs.append(_gate_run(data, plans, omitted, own))
+    """The SARIF document; each run's ``results`` are ``_Texts`` (see ``serialize``)."""
+    runs = [_scanner_run(p, data, writer) for p in plans]
+    runs.append(_gate_run(data, plans, omitted, own, writer))
     runs.sort(key=lambda r: r["tool"]["driver"]["name"])
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
 
 
 def build(data: ReportData) -> dict[str, Any]:
-    """The SARIF document, cut (most severe results kept) to fit GitHub's limits."""
-    doc, _text = _build(data)
+    """The SARIF document, cut (most severe results kept) to fit GitHub's limits: the
+    file ``render`` writes, parsed."""
+    doc: dict[str, Any] = json.loads(render(data))
     return doc
 
 
-def _build(data: ReportData) -> tuple[dict[str, Any], str]:
+def render(data: ReportData) -> str:
     plans, omitted, own = _plans(data)
-    doc = _document(data, plans, omitted, own)
-    text = serialize(doc)
-    while gzipped_size(text) > MAX_GZIP_BYTES:
+    writer = _Results(data)
+    text = serialize(_document(data, plans, omitted, own, writer))
+    while _too_big(text):
         largest = max([*plans, own], key=lambda p: (p.keep, p.run.name), default=None)
         if largest is None or largest.keep == 0:
             break  # nothing left to cut: the file is as small as it gets
@@ -791,13 +1074,8 @@ def _build(data: ReportData) -> tuple[dict[str, Any], str]:
         reason = f"the gzipped SARIF file must be at most {MAX_GZIP_BYTES} bytes"
         if reason not in largest.reasons:
             largest.reasons.append(reason)
-        doc = _document(data, plans, omitted, own)
-        text = serialize(doc)
-    return doc, text
-
-
-def render(data: ReportData) -> str:
-    return _build(data)[1]
+        text = serialize(_document(data, plans, omitted, own, writer))
+    return text
 
 
 __all__ = [
