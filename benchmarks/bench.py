@@ -1900,6 +1900,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.exit(f"bench: advisory database not found at {ADVISORIES}")
     WORK.mkdir(parents=True, exist_ok=True)
     log(f"python {sys.executable}; {os.cpu_count()} cores; parts {', '.join(parts)}")
+    sys.path.insert(0, str(HERE))
+    from overhead import compile_package
+
+    compile_package()
 
     trees: list[tuple[str, Path]] = []
     if {"full", "cache", "diff"} & set(parts):

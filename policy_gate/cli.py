@@ -5,6 +5,7 @@ Exit codes: 0 pass, 1 violations, 2 usage or policy error, 3 scanner or internal
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -141,7 +143,31 @@ class ScanArgs:
         return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
-def _gate(args: ScanArgs, err: Console) -> ReportData:
+def _reports_ahead(formats: Sequence[str], in_github: bool) -> Callable[[], None]:
+    """Import the report modules (and load the compliance catalogue) a scan will write
+    while its scanners run, rather than after the slowest of them has finished."""
+
+    def prepare() -> None:
+        import importlib
+
+        for fmt in dict.fromkeys(formats):
+            importlib.import_module(f"policy_gate.reports.{FORMAT_MODULES.get(fmt, fmt)}")
+        if in_github:
+            importlib.import_module("policy_gate.github")
+        if "compliance" in formats:
+            from policy_gate.compliance.catalogue import load_catalogue, semgrep_rule_metadata
+
+            load_catalogue()
+            semgrep_rule_metadata()
+
+    return prepare
+
+
+# The module in policy_gate.reports that writes each format, where the names differ.
+FORMAT_MODULES = {"json": "json_report"}
+
+
+def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportData:
     """Run the gate; a bad policy, waivers file, baseline or diff set-up exits 2."""
     from policy_gate import gate
     from policy_gate.baseline import BaselineError
@@ -176,6 +202,7 @@ def _gate(args: ScanArgs, err: Console) -> ReportData:
                 diff_base=diff_base,
                 today=_today(env),
                 cache_dir=args.cache_dir,
+                while_scanning=_reports_ahead(formats, args.in_github),
             )
         )
     except PolicyError as exc:
@@ -244,30 +271,14 @@ def scan(
         _usage(
             err, f"give one --output per --format ({len(formats)} formats, {len(outputs)} outputs)"
         )
-    data = _gate(args, err)
+    data = _gate(args, err, formats)
     env = dict(os.environ)
-    written: dict[str, str] = {}
-    for fmt, target in zip(formats, outputs, strict=True):
-        page = None
-        if fmt == "compliance":
-            from policy_gate.reports import compliance
-
-            text, page = compliance.render_both(data)
-        else:
-            text = render_format(fmt, data)
-        if str(target) == "-":
-            sys.stdout.write(text)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, "utf-8")
-            written[fmt] = str(target)
-            if page is not None:
-                # the risk officer's copy: one self-contained HTML page beside the Markdown
-                html_path = compliance_html_path(target)
-                html_path.write_text(page, "utf-8")
-                written["compliance-html"] = str(html_path)
-    if "-" not in map(str, outputs):
-        terminal.render(data, out)
+    summary = None if "-" in map(str, outputs) else partial(terminal.render, data, out)
+    try:
+        written = write_reports(data, list(zip(formats, outputs, strict=True)), summary)
+    except ReportWriteError as exc:
+        err.print(f"policy-gate: internal error: {printable(str(exc))}", markup=False)
+        sys.exit(EXIT_INTERNAL)
     if args.in_github:
         _github(data, env, written, pr_comment, err)
     elif pr_comment:
@@ -353,6 +364,131 @@ def compliance_html_path(markdown: Path) -> Path:
     if markdown.suffix.lower() == ".md":
         return markdown.with_suffix(".html")
     return markdown.with_name(markdown.name + ".html")
+
+
+class ReportWriteError(Exception):
+    """A report could not be written (by this process or the one writing beside it)."""
+
+
+# What writing each format costs, relative to the others (benchmarks/overhead.py, 10,000
+# findings): used to give two processes about the same share.
+REPORT_COST = {"json": 3.0, "sarif": 4.0, "junit": 2.0, "markdown": 0.2, "cyclonedx": 2.0,
+               "openvex": 0.1, "compliance": 2.0, "terminal": 1.0}
+# Below this many findings and packages the reports take milliseconds: no second process.
+PARALLEL_REPORTS_FROM = 1000
+
+
+def write_reports(
+    data: ReportData,
+    requests: Sequence[tuple[str, Path]],
+    terminal_report: Callable[[], None] | None = None,
+) -> dict[str, str]:
+    """Write each requested report, then ``terminal_report``; return {format: path} of
+    the files written.
+
+    Reports to stdout ('-') are written by this process, in order. With more than one
+    core, several files and a large scan, a forked child writes about half of the files
+    meanwhile: reports only read ``data``, which the child shares copy-on-write, so the
+    files are the same as written one after another. Any failure, in either process, is a
+    ReportWriteError.
+    """
+    files = [(fmt, target) for fmt, target in requests if str(target) != "-"]
+    for fmt, target in requests:
+        if str(target) == "-":
+            sys.stdout.write(_render_text(fmt, data)[0])
+    size = len(data.result.findings) + sum(
+        len(r.output.inventory) for r in data.result.runs if r.output is not None
+    )
+    child: list[tuple[str, Path]] = []
+    if (len(files) > 1 and size >= PARALLEL_REPORTS_FROM and (os.cpu_count() or 1) > 1
+            and hasattr(os, "fork")):
+        child = _half(files, REPORT_COST["terminal"] if terminal_report else 0.0)
+    written: dict[str, str] = {}
+    pid = _fork_writer(data, child) if child else 0
+    try:
+        for fmt, target in files:
+            if (fmt, target) not in child:
+                written.update(_write_report(fmt, target, data))
+        if terminal_report is not None:
+            terminal_report()
+    finally:
+        if pid:
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                raise ReportWriteError(
+                    f"the process writing {', '.join(f for f, _ in child)} ended with {code}"
+                )
+    for fmt, target in child:
+        written.update(_report_paths(fmt, target))
+    return {fmt: written[fmt] for fmt in [f for f, _ in files] + ["compliance-html"]
+            if fmt in written}
+
+
+def _half(files: Sequence[tuple[str, Path]], mine: float) -> list[tuple[str, Path]]:
+    """About half the cost of ``files`` (this process has ``mine`` to do besides), for a
+    second process: largest first, each to whichever has less so far."""
+    child: list[tuple[str, Path]] = []
+    theirs = 0.0
+    for job in sorted(files, key=lambda j: -REPORT_COST.get(j[0], 1.0)):
+        cost = REPORT_COST.get(job[0], 1.0)
+        if theirs < mine:
+            child.append(job)
+            theirs += cost
+        else:
+            mine += cost
+    return child
+
+
+def _fork_writer(data: ReportData, jobs: Sequence[tuple[str, Path]]) -> int:
+    """Fork a child that writes ``jobs`` and exits: 0 when every file was written."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code, fmt = 0, ""
+    try:
+        for fmt, target in jobs:
+            _write_report(fmt, target, data)
+    except BaseException as exc:  # the parent reports it: never a traceback
+        code = EXIT_INTERNAL
+        with contextlib.suppress(BaseException):
+            sys.stderr.write(
+                f"policy-gate: writing the {fmt} report: {type(exc).__name__}: "
+                f"{printable(str(exc))}\n"
+            )
+            sys.stderr.flush()
+    os._exit(code)
+
+
+def _report_paths(fmt: str, target: Path) -> dict[str, str]:
+    paths = {fmt: str(target)}
+    if fmt == "compliance":
+        paths["compliance-html"] = str(compliance_html_path(target))
+    return paths
+
+
+def _write_report(fmt: str, target: Path, data: ReportData) -> dict[str, str]:
+    text, page = _render_text(fmt, data, page=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+        if page is not None:
+            # the risk officer's copy: one self-contained HTML page beside the Markdown
+            compliance_html_path(target).write_text(page, "utf-8")
+    except OSError as exc:
+        raise ReportWriteError(f"cannot write the {fmt} report to {target}: {exc}") from None
+    return _report_paths(fmt, target)
+
+
+def _render_text(fmt: str, data: ReportData, *, page: bool = False) -> tuple[str, str | None]:
+    """A report's text, and for compliance (when ``page``) its HTML page too."""
+    if fmt == "compliance" and page:
+        from policy_gate.reports import compliance
+
+        return compliance.render_both(data)
+    return render_format(fmt, data), None
 
 
 def render_format(fmt: str, data: ReportData) -> str:

@@ -240,11 +240,10 @@ class Finding:
 
 
 def sha256_hex(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogateescape"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    """SHA-256 of the parts, each followed by a NUL byte (one encode: the gate hashes
+    every finding)."""
+    text = "\x00".join(parts) + "\x00" if parts else ""
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def content_key(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class GateOptions:
     diff_base: str | None = None
     today: dt.date | None = None
     cache_dir: Path | None = None
+    # Work for the otherwise idle main thread while the scanners run (see runner.scan).
+    while_scanning: Callable[[], None] | None = None
 
 
 @dataclass
@@ -186,6 +189,7 @@ def run(opts: GateOptions) -> GateRun:
             changes=changes,
             repo=repo,
             cache=ResultsCache(opts.cache_dir) if opts.cache_dir is not None else None,
+            while_scanning=opts.while_scanning,
         )
         diff = None
         if changes is not None and repo is not None:

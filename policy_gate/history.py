@@ -10,10 +10,11 @@ detect-secrets adapter as the head, so the same plugins, filters and masking app
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
-from policy_gate.fileset import walk
+from policy_gate.fileset import TreeFileError, read_tree_file, walk
 from policy_gate.findings import SECRET, Finding
 from policy_gate.git import ChangeSet, Commit, GitError, Repo
 from policy_gate.patterns import compile_patterns
@@ -30,9 +31,19 @@ SCANNER = "detect-secrets"
 
 
 def scan_history(
-    repo: Repo, changes: ChangeSet, exclude: Sequence[str], ctx: ScanContext
+    repo: Repo,
+    changes: ChangeSet,
+    exclude: Sequence[str],
+    ctx: ScanContext,
+    *,
+    at_head: Collection[str] = (),
 ) -> ScanOutput:
-    """Secrets on lines added by any commit of the change, each with its commit."""
+    """Secrets on lines added by any commit of the change, each with its commit.
+
+    A commit's version of a file in ``at_head`` (the files the head scan reads) that is
+    byte for byte the working tree's is not searched again: the head scan reports the
+    same secrets, and they win over the history's (drop_history_duplicates). In the usual
+    one-commit pull request that leaves nothing to search and no second detect-secrets."""
     if ctx.work_dir is None:
         raise ScannerError(SCANNER, "no work directory for the history scan")
     limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
@@ -45,6 +56,8 @@ def scan_history(
         raise ScannerError(SCANNER, f"cannot list the change's commits: {exc}") from None
     added: dict[str, tuple[Commit, str, frozenset[int]]] = {}  # blob path -> origin
     gaps: list[Finding] = []
+    head = frozenset(at_head)
+    same_as_head = 0
     for i, commit in enumerate(commits):
         ctx.progress(SCANNER, f"history: commit {i + 1}/{len(commits)}")
         try:
@@ -62,13 +75,18 @@ def scan_history(
                 continue
             if data is None:
                 continue
+            if path in head and _worktree_bytes(ctx.fileset.root / path, limit) == data:
+                same_as_head += 1
+                continue
             blob = f"{i:05d}/{path}"
             target = blobs / blob
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             added[blob] = (commit, path, lines)
+    same = f", {same_as_head} the same as the working tree's" if same_as_head else ""
     if not added:
-        return ScanOutput(gaps, "", len(gaps), 0, [f"{len(commits)} commit(s), no added lines"])
+        note = f"{len(commits)} commit(s), no other file versions with added lines{same}"
+        return ScanOutput(gaps, "", len(gaps), 0, [note])
 
     output = DetectSecretsScanner().scan(replace(ctx, fileset=walk(blobs)))
     found: list[Finding] = list(gaps)
@@ -85,7 +103,7 @@ def scan_history(
                 message=f"{f.message} (added in commit {commit.sha[:12]} \"{subject}\")",
             )
         )
-    note = f"{len(commits)} commit(s), {len(added)} changed file version(s) searched"
+    note = f"{len(commits)} commit(s), {len(added)} changed file version(s) searched{same}"
     return ScanOutput(
         findings=found,
         version=output.version,
@@ -93,6 +111,13 @@ def scan_history(
         files_scanned=len(added),
         notes=[note],
     )
+
+
+def _worktree_bytes(path: Path, limit: int) -> bytes | None:
+    try:
+        return read_tree_file(path, limit)
+    except TreeFileError:
+        return None
 
 
 def drop_history_duplicates(findings: Iterable[Finding]) -> list[Finding]:

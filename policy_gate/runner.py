@@ -17,7 +17,12 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from policy_gate.advisories.database import AdvisoryIndex, DatabaseInfo, documents
+from policy_gate.advisories.database import (
+    AdvisoryDBError,
+    AdvisoryIndex,
+    DatabaseInfo,
+    documents,
+)
 from policy_gate.cache import (
     CacheUse,
     ResultsCache,
@@ -78,6 +83,8 @@ class ScanResult:
     notes: list[str] = field(default_factory=list)
     # The offline advisory data the audits used (source, records, newest, age), if any.
     advisory_info: DatabaseInfo | None = None
+    # True when the offline database was not read: the tree has nothing to audit.
+    advisories_unread: bool = False
     # Inline suppression comments in the files the file-local scanners read.
     suppressions: list[Suppression] = field(default_factory=list)
     # Diff mode: what the change touched (None on a full scan).
@@ -102,10 +109,13 @@ def scan(
     changes: ChangeSet | None = None,
     repo: Repo | None = None,
     cache: ResultsCache | None = None,
+    while_scanning: Callable[[], None] | None = None,
 ) -> ScanResult:
     """Scan ``root``. With ``changes`` (diff mode), the file-local scanners read only the
     changed files, and with ``repo`` every commit of the change is searched for secrets.
-    With ``cache``, what the scanners said about unchanged content is reused."""
+    With ``cache``, what the scanners said about unchanged content is reused.
+    ``while_scanning`` runs on this thread once every scanner has started: whatever the
+    caller will need afterwards (report modules, catalogues) costs nothing there."""
     started_wall = time.time()
     started = time.monotonic()
     notify = listener or (lambda _e, _s, _d: None)
@@ -122,6 +132,7 @@ def scan(
     audits = [n for n in AUDIT_SCANNERS
               if n in wanted and n in policy.scanners and policy.scanners[n].enabled]
     info: DatabaseInfo | None = None
+    unread = False  # an offline database that was not needed
 
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
@@ -187,7 +198,8 @@ def scan(
             runs[HISTORY] = ScannerRun(HISTORY, "running")
             thread = threading.Thread(
                 target=_run_one,
-                args=(partial(scan_history, repo, changes, policy.exclude), history_ctx,
+                args=(partial(scan_history, repo, changes, policy.exclude,
+                              at_head=local_fileset.files), history_ctx,
                       runs[HISTORY], notify),
                 name="scan-history",
                 daemon=True,
@@ -198,7 +210,15 @@ def scan(
         # running: the gate stops with that error, and they are daemon threads.)
         audit_contexts = {n: contexts[n] for n in audits if n in contexts}
         index: AdvisoryIndex | None = None
-        if adv and audit_contexts:
+        # With no manifest or lockfile in the tree there is nothing to audit: the
+        # database is not read (a second or more of YAML), only checked to be there.
+        if adv and audit_contexts and not any(
+            scanners[n].targets(ctx.fileset) for n, ctx in audit_contexts.items()
+        ):
+            if not Path(str(adv)).exists():
+                raise AdvisoryDBError(f"{adv}: not a directory, zip archive or OSV file")
+            unread = True
+        elif adv and audit_contexts:
             index, info, osv = _advisories(
                 Path(str(adv)), policy, cache, scanners, audit_contexts, runs, osv, stack
             )
@@ -209,6 +229,8 @@ def scan(
         suppressions = find_suppressions(
             local_fileset.root, local_fileset.files, policy.max_file_bytes
         )
+        if while_scanning is not None:
+            while_scanning()
         for thread in threads:
             thread.join()
 
@@ -232,6 +254,7 @@ def scan(
         osv_url=osv if not adv else None,
         advisories=str(adv) if adv else None,
         advisory_info=info,
+        advisories_unread=unread,
         suppressions=suppressions,
         changes=changes,
         changed_files=local_fileset.files if changes is not None else (),

@@ -133,11 +133,18 @@ class WaiverSet:
         its fingerprint, one of its rules or one of its ids are tried (an index, so 10,000
         findings against hundreds of waivers stay cheap)."""
         by_fingerprint, by_rule, by_advisory = self._index
-        candidates = set(by_fingerprint.get(finding.fingerprint, ()))
+        candidates: set[Waiver] = set(by_fingerprint.get(finding.fingerprint, ()))
         for source in finding.sources:
-            candidates.update(by_rule.get(source.qualified_rule, ()))
-        for ident in finding.ids:
-            candidates.update(by_advisory.get(ident.casefold(), ()))
+            hit = by_rule.get(source.qualified_rule)
+            if hit:
+                candidates.update(hit)
+        if by_advisory:
+            for ident in finding.ids:
+                hit = by_advisory.get(ident.casefold())
+                if hit:
+                    candidates.update(hit)
+        if not candidates:
+            return []
         return [w for w in sorted(candidates, key=_position) if w.matches(finding)]
 
     @cached_property

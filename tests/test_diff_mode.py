@@ -196,6 +196,29 @@ def test_secret_added_and_removed_within_the_change_still_fails(
     assert history["status"] == "ok"
 
 
+def test_history_skips_file_versions_the_head_scan_reads(
+    repo: Path, gate: Callable[..., GateRun]
+) -> None:
+    """A one-commit change: the commit's file is the working tree's, so the head scan's
+    finding is the one reported and the history starts no second detect-secrets."""
+    commit(repo, "add config", {"settings.py": f'AWS_KEY = "{FAKE_AWS}"\n'})
+    diff = gate(repo, "--diff-base", "main")
+    assert diff.report is not None, diff.output
+    secrets = [f for f in diff.report["findings"] if f["category"] == "secret"]
+    assert len(secrets) == 1 and secrets[0]["path"] == "settings.py", secrets
+    assert secrets[0]["commit"] is None and secrets[0]["status"] == "violation"
+    history = diff.scanner("secrets-history")
+    assert history["status"] == "ok" and history["files_scanned"] == 0
+    assert any("1 the same as the working tree's" in n for n in history["notes"]), history
+    # Edited again in the working tree: the commit's version differs and is searched.
+    (repo / "settings.py").write_text('AWS_KEY = os.environ["AWS_KEY"]\n')
+    dirty = gate(repo, "--diff-base", "main")
+    assert dirty.report is not None, dirty.output
+    assert dirty.scanner("secrets-history")["files_scanned"] == 1
+    secrets = [f for f in dirty.report["findings"] if f["category"] == "secret"]
+    assert len(secrets) == 1 and secrets[0]["commit"] is not None, secrets
+
+
 def test_policy_and_exclude_changes_in_the_pr_do_not_apply(
     repo: Path, gate: Callable[..., GateRun]
 ) -> None:

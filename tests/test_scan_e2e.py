@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from policy_gate.findings import content_key, sha256_hex
 from tests.conftest import EXTENDS_OFFLINE, REPO, real_tool
 
 VULN_PY = """\
@@ -328,6 +329,34 @@ def test_semgrep_internal_error_with_exit_0_fails_closed(tree, gate, scanner_bin
     run = gate(tree({"a.py": CLEAN_PY}), env=scanner_bin({"semgrep": body}))
     assert run.code == 3, run.output
     assert "Rule parse error" in run.scanner("semgrep")["reason"]
+
+
+@pytest.mark.parametrize("rules", [["r-one", "r-two"], ["r-two", "r-one"], ["r-three"]])
+def test_semgrep_timeouts_keep_one_identity_whichever_rules_timed_out(
+    tree, gate, scanner_bin, rules: list[str]
+) -> None:
+    """Which rules hit semgrep's per-file timeout on a big file varies with the machine's
+    load: the file's `unscanned` finding keeps one fingerprint (a baseline or waiver of it
+    keeps working), and every timeout semgrep reported is still a source of it."""
+    errors = [{"type": "Timeout", "level": "warn", "path": "./big.js",
+               "message": f"Timeout when running {r} on ./big.js:"} for r in rules]
+    body = (
+        "import json, sys\n"
+        "if '--version' in sys.argv: print('1.0.0'); sys.exit(0)\n"
+        f"print(json.dumps({{'version': '1.0.0', 'results': [], 'errors': {errors!r}}}))\n"
+    )
+    run = gate(tree({"big.js": "var a = 1;\n"}), "--scanner", "semgrep",
+               env=scanner_bin({"semgrep": body}))
+    assert run.report is not None, run.output
+    found = [f for f in run.report["findings"] if f["category"] == "unscanned"]
+    assert len(found) == 1, found
+    expected = sha256_hex("unscanned", "semgrep:unscanned", "big.js", content_key("Timeout"), "0")
+    assert found[0]["fingerprint"] == expected[:32]
+    assert len(found[0]["sources"]) == len(rules)
+    assert sorted(r for s in found[0]["sources"] for r in rules if r in s["message"]) == sorted(
+        rules
+    )
+    assert run.scanner("semgrep")["raw_results"] == len(rules)
 
 
 def test_safety_enabled_but_unavailable_is_reported(tree, gate, scanner_bin, tmp_path) -> None:

@@ -340,6 +340,9 @@ def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResu
             return FAIL, f"advisory data {age:.1f} days old; the policy allows {limit:g}", ev
     if not ran:
         return NOT_RUN, why, ev
+    if data.result.advisories_unread:
+        return PASS, (f"no manifest or lockfile to audit, so {data.result.advisories} was "
+                      f"not read; limit {limit:g} days"), ev
     if info is None:
         return PASS, f"advisories queried live from OSV; limit {limit:g} days", ev
     return PASS, f"{info.summary(dt.datetime.fromtimestamp(data.result.started, dt.UTC))}; "\
@@ -540,6 +543,8 @@ def _advisories_line(data: ReportData) -> str:
     info = data.result.advisory_info
     if info is not None:
         return info.summary(dt.datetime.fromtimestamp(data.result.started, dt.UTC))
+    if data.result.advisories_unread:
+        return f"{data.result.advisories}: not read, the tree has no manifest or lockfile"
     if data.result.osv_url:
         return f"queried live from {data.result.osv_url}"
     return "no offline advisory database; audits query OSV live (if they ran)"

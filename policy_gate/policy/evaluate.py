@@ -107,18 +107,21 @@ class Inputs:
     complete_scanners: frozenset[str] | None = None
 
     @cached_property
-    def _waiver_matches(self) -> dict[Finding, tuple[Waiver, ...]]:
+    def _waiver_matches(self) -> dict[int, tuple[Finding, tuple[Waiver, ...]]]:
         return {}
 
     def waivers_for(self, finding: Finding) -> tuple[Waiver, ...]:
         """The waivers that match a finding, in file order; matched once per finding
-        (deciding it and judging the waivers afterwards both need them)."""
+        (deciding it and judging the waivers afterwards both need them). Keyed by identity:
+        hashing a whole Finding costs more than matching it; the entry holds the finding,
+        so its id is not reused while the entry lives."""
         if self.waivers is None:
             return ()
         cache = self._waiver_matches
-        if finding not in cache:
-            cache[finding] = tuple(self.waivers.matching(finding))
-        return cache[finding]
+        hit = cache.get(id(finding))
+        if hit is None or hit[0] is not finding:
+            hit = cache[id(finding)] = (finding, tuple(self.waivers.matching(finding)))
+        return hit[1]
 
     @cached_property
     def suppressions_by_path(self) -> Mapping[str, tuple[Suppression, ...]]:

@@ -25,10 +25,15 @@ class Threshold:
         # A scanner that gives no confidence is treated as sure: fail closed.
         return confidence is None or confidence >= self.confidence
 
-    def describe(self) -> str:
+    @cached_property
+    def described(self) -> str:
+        """In words, for a decision's steps (once per threshold, not once per finding)."""
         if self.severity is None:
             return "never"
         return f"severity >= {self.severity.label}, confidence >= {self.confidence.label}"
+
+    def describe(self) -> str:
+        return self.described
 
 
 @dataclass(frozen=True)

@@ -164,8 +164,12 @@ def require(scanner: str, obj: Any, key: str, kind: type | tuple[type, ...], whe
     return value
 
 
-def unscanned_finding(scanner: str, path: str, reason: str, line: int | None = None) -> Finding:
-    """A file a scanner could not analyse (syntax error, too large…): shown, never silent."""
+def unscanned_finding(
+    scanner: str, path: str, reason: str, line: int | None = None, *, kind: str | None = None
+) -> Finding:
+    """A file a scanner could not analyse (syntax error, too large…): shown, never silent.
+    Its identity is the ``kind`` of problem when given ("Timeout"), else the reason: a
+    reason that names what happened to time out first would change from run to run."""
     return Finding(
         category=UNSCANNED,
         sources=(Source(scanner, "file-not-analysed", Severity.MEDIUM, Confidence.HIGH, reason),),
@@ -174,7 +178,7 @@ def unscanned_finding(scanner: str, path: str, reason: str, line: int | None = N
         end_line=line,
         message=f"{scanner} could not analyse this file: {reason}",
         flaw_key=f"{scanner}:unscanned",
-        content_key=content_key(reason),
+        content_key=content_key(reason if kind is None else kind),
         title="File not analysed",
     )
 

@@ -142,8 +142,9 @@ class SemgrepScanner(Scanner):
         for i, item in enumerate(results):
             findings.append(self._finding(ctx, item, f"results[{i}]", cache))
         targets = set(files)
-        for i, err in enumerate(errors):
-            findings.append(self._error(err, f"errors[{i}]", targets))
+        unanalysed = [self._error(err, f"errors[{i}]", targets) for i, err in enumerate(errors)]
+        # in a stable order: which one leads when they are merged must not vary by run
+        findings += sorted(unanalysed, key=lambda f: (f.path, f.message))
         # The report names the version; asking `semgrep --version` separately costs ~2 CPU-s.
         version = report.get("version")
         if not isinstance(version, str) or not version:
@@ -208,7 +209,9 @@ class SemgrepScanner(Scanner):
             rel = tree_path(path)
             # the OCaml command line names the file as given ("./rel"); the reason is part
             # of the finding's identity, so it names the file the same way either way
-            return unscanned_finding(self.name, rel, summary.replace(f"./{rel}", rel))
+            return unscanned_finding(
+                self.name, rel, summary.replace(f"./{rel}", rel), kind=_error_kind(err)
+            )
         raise ScannerError(self.name, f"reported an error: {summary}")
 
 
@@ -223,11 +226,15 @@ def _failure(completed: Completed) -> str:
     return stderr_tail(completed).removeprefix(": ") or "no error message"
 
 
-def _error_summary(err: dict[str, Any]) -> str:
+def _error_kind(err: dict[str, Any]) -> str:
+    """What went wrong ("Timeout", "Syntax error"), without which rule or where."""
     kind = err.get("type")
-    kind_text = str(kind[0]) if isinstance(kind, list) and kind else str(kind)
+    return str(kind[0]) if isinstance(kind, list) and kind else str(kind)
+
+
+def _error_summary(err: dict[str, Any]) -> str:
     lines = str(err.get("message", "")).strip().splitlines()
-    return f"{kind_text}: {lines[0][:300] if lines else 'no detail'}"
+    return f"{_error_kind(err)}: {lines[0][:300] if lines else 'no detail'}"
 
 
 def _parse(kind: type[Severity] | type[Confidence], value: object) -> Any:
