@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from policy_gate.advisories.database import DatabaseInfo
+from policy_gate.advisories.database import DatabaseInfo, documents
 from policy_gate.dependencies.inventory import Package
 from policy_gate.fileset import TreeFileError, read_tree_file
 from policy_gate.findings import Confidence, DependencyInfo, Finding, SecretInfo, Severity, Source
@@ -136,6 +136,22 @@ class ResultsCache:
             "withdrawn": info.withdrawn,
             "newest": info.newest.isoformat() if info.newest else None,
         })
+
+    def database_digest(self, path: Path) -> str:
+        """The advisory database's content digest, read again only when a file in it
+        changed (name, size, mtime or ctime): hashing 14 MB of YAML would otherwise be
+        most of a warm run."""
+        try:
+            stats = _stat_listing(path)
+        except OSError:
+            return tree_digest(documents(path))  # let reading it fail, or succeed, as usual
+        key = sha256_json(["advisory-db", str(path.resolve()), stats])
+        known = self.get("advisory-db", key)
+        if isinstance(known, str) and len(known) == 64:
+            return known
+        digest = tree_digest(documents(path))
+        self.put("advisory-db", key, digest)
+        return digest
 
     def tool_version(self, scanner: Scanner, ctx: ScanContext) -> str:
         """The tool's version without starting it when the executable is unchanged since
@@ -290,6 +306,24 @@ def file_digest(path: Path, limit: int) -> str | None:
         return hashlib.sha256(read_tree_file(path, limit)).hexdigest()
     except TreeFileError:
         return None
+
+
+def _stat_listing(root: Path) -> list[tuple[str, int, int, int]]:
+    """(relative name, size, mtime, ctime) of a file or of every file under a directory
+    (links not followed), in a stable order."""
+    def entry(path: Path, name: str) -> tuple[str, int, int, int]:
+        st = path.lstat()
+        return (name, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    if not root.is_dir():
+        return [entry(root, root.name)]
+    listing = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            path = Path(dirpath, filename)
+            listing.append(entry(path, path.relative_to(root).as_posix()))
+    return listing
 
 
 def tree_digest(entries: Iterable[tuple[str, bytes]]) -> str:

@@ -21,7 +21,6 @@ from policy_gate.advisories.database import (
     AdvisoryDBError,
     AdvisoryIndex,
     DatabaseInfo,
-    documents,
 )
 from policy_gate.cache import (
     CacheUse,
@@ -29,7 +28,6 @@ from policy_gate.cache import (
     cached_scan,
     has_run,
     summarise_file_notes,
-    tree_digest,
 )
 from policy_gate.fileset import FileSet, walk
 from policy_gate.findings import Finding, merge_findings
@@ -304,7 +302,7 @@ def _advisories(
     info: DatabaseInfo | None = None
     digest = ""
     if cache is not None:
-        digest = tree_digest(documents(path))
+        digest = cache.database_digest(path)
         info = cache.advisory_info(digest)
     if info is None:
         index = AdvisoryIndex.load(path)  # once, for pip-audit and osv
@@ -322,7 +320,8 @@ def _advisories(
     reading = [n for n, ctx in contexts.items() if not _answered(cache, scanners[n], ctx)]
     if reading and index is None:
         index = AdvisoryIndex.load(path)
-    if index is not None and "pip-audit" in reading:
+    if (index is not None and "pip-audit" in reading
+            and scanners["pip-audit"].targets(contexts["pip-audit"].fileset)):
         from policy_gate.osv.server import serve_advisories
 
         osv = stack.enter_context(serve_advisories(index))

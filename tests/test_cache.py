@@ -286,3 +286,31 @@ def test_a_cache_inside_the_tree_is_never_scanned(
     assert ".policy-gate-cache/" in second.report["scan"]["excluded"]
     assert not [f for f in second.report["findings"] if ".policy-gate-cache" in f["path"]]
     assert comparable(second) == comparable(first)
+
+
+def test_the_advisory_database_is_hashed_again_only_when_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import policy_gate.cache as cache_module
+    from policy_gate.advisories.database import documents
+    from policy_gate.cache import tree_digest
+
+    db = tmp_path / "db"
+    (db / "pkg").mkdir(parents=True)
+    (db / "pkg" / "PYSEC-1.yaml").write_text("id: PYSEC-1\nmodified: 2024-01-01T00:00:00Z\n")
+    (db / "pkg" / "PYSEC-2.yaml").write_text("id: PYSEC-2\nmodified: 2024-01-02T00:00:00Z\n")
+    cache = ResultsCache(tmp_path / "c")
+    first = cache.database_digest(db)
+    assert first == tree_digest(documents(db))
+
+    def unread(_root: Path) -> Any:
+        raise AssertionError("the unchanged database was read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(cache_module, "documents", unread)
+        assert cache.database_digest(db) == first
+    (db / "pkg" / "PYSEC-2.yaml").write_text("id: PYSEC-2\nmodified: 2024-01-03T00:00:00Z\n")
+    changed = cache.database_digest(db)
+    assert changed != first and changed == tree_digest(documents(db))
+    (db / "pkg" / "PYSEC-3.yaml").write_text("id: PYSEC-3\n")
+    assert cache.database_digest(db) == tree_digest(documents(db)) != changed
