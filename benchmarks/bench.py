@@ -1445,7 +1445,7 @@ def explain(gate: list[Key], hand: list[Key], depth: int = 2) -> str:
     for label, diff in (("gate only", only_gate), ("by hand only", only_hand)):
         if not diff:
             continue
-        where = Counter()
+        where: Counter[str] = Counter()
         for (path, _line, rule), n in diff.items():
             bucket = "unscanned" if rule == "file-not-analysed" else rule
             where[f"{top_dir(path, depth)} {bucket}"] += n
@@ -1466,11 +1466,14 @@ def med(values: Sequence[float]) -> str:
     return f"{statistics.median(values):.1f}"
 
 
-def outcome(ok: bool | None) -> str:
+def outcome(ok: bool | str | None) -> str:
+    """pass / **FAIL**; n/a when not measured; a word for a row that has no target."""
+    if isinstance(ok, str):
+        return ok
     return "n/a" if ok is None else ("pass" if ok else "**FAIL**")
 
 
-Row = tuple[str, str, str, str, str, bool | None]  # target, what, workload, measured, goal, ok
+Row = tuple[str, str, str, str, str, bool | str | None]  # target, what, workload, measured, goal, ok
 
 
 def target_rows(results: list[WorkloadResult], overhead: Any) -> list[Row]:
@@ -1550,15 +1553,16 @@ def target_rows(results: list[WorkloadResult], overhead: Any) -> list[Row]:
                 ),
             ]
         if d:
-            goal = "≤ 0.05" + ("" if r.key == "django" else " (set on Django)")
+            # The target is set on Django; the other workloads are shown for reference.
+            on_django = r.key == "django"
             rows.append(
                 (
                     "4",
                     "diff mode, one file changed / full scan",
                     r.key,
                     f"{d.ratio():.3f}",
-                    goal,
-                    d.ratio() <= 0.05,
+                    "≤ 0.05" if on_django else "(target set on Django)",
+                    d.ratio() <= 0.05 if on_django else "reference",
                 )
             )
     if overhead is not None:
