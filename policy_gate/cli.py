@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import gc
 import os
+import secrets
 import sys
 import threading
 import time
@@ -275,7 +276,8 @@ def scan(
     env = dict(os.environ)
     summary = None if "-" in map(str, outputs) else partial(terminal.render, data, out)
     try:
-        written = write_reports(data, list(zip(formats, outputs, strict=True)), summary)
+        written = write_reports(data, list(zip(formats, outputs, strict=True)), summary,
+                                in_github=args.in_github)
     except ReportWriteError as exc:
         err.print(f"policy-gate: internal error: {printable(str(exc))}", markup=False)
         sys.exit(EXIT_INTERNAL)
@@ -382,11 +384,15 @@ def write_reports(
     data: ReportData,
     requests: Sequence[tuple[str, Path]],
     terminal_report: Callable[[], None] | None = None,
+    *,
+    in_github: bool = False,
 ) -> dict[str, str]:
     """Write each requested report, then ``terminal_report``; return {format: path} of
     the files written.
 
-    Reports to stdout ('-') are written by this process, in order. With more than one
+    Reports to stdout ('-') are written by this process, in order; in GitHub mode between
+    `::stop-commands::` and its one-time token, so that nothing a report quotes from the
+    tree (a file named ``##[stop-commands]x``) is taken for a workflow command. With more than one
     core, several files and a large scan, a forked child writes about half of the files
     meanwhile: reports only read ``data``, which the child shares copy-on-write, so the
     files are the same as written one after another. Any failure, in either process, is a
@@ -395,7 +401,11 @@ def write_reports(
     files = [(fmt, target) for fmt, target in requests if str(target) != "-"]
     for fmt, target in requests:
         if str(target) == "-":
-            sys.stdout.write(_render_text(fmt, data)[0])
+            text = _render_text(fmt, data)[0]
+            if in_github:
+                token = secrets.token_hex(16)
+                text = f"::stop-commands::{token}\n{text.rstrip(chr(10))}\n::{token}::\n"
+            sys.stdout.write(text)
     size = len(data.result.findings) + sum(
         len(r.output.inventory) for r in data.result.runs if r.output is not None
     )

@@ -14,19 +14,18 @@ reads output as NUL-separated bytes so no file name can forge a record.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
-import selectors
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+
+from policy_gate.process import OutputLimitError, kill_group, read_bounded
 
 # Per git call. A diff of a large pull request is the slowest call; minutes mean trouble.
 DEFAULT_TIMEOUT = 120.0
@@ -611,54 +610,25 @@ def _run(
         )
     except OSError as exc:
         raise GitError(f"could not start git: {exc.strerror or exc}") from None
-    assert proc.stdout is not None and proc.stderr is not None
-    out = bytearray()
-    err = bytearray()
-    deadline = time.monotonic() + timeout
     try:
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ, out)
-            sel.register(proc.stderr, selectors.EVENT_READ, err)
-            while sel.get_map():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise GitError(f"{what} timed out after {timeout:g} s")
-                for key, _ in sel.select(remaining):
-                    chunk = os.read(key.fd, 1 << 16)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                        continue
-                    buf: bytearray = key.data
-                    buf += chunk
-                    if buf is out and len(out) > max_out:
-                        raise GitError(f"{what} printed more than {max_out} bytes")
-                    if buf is err and len(err) > _STDERR_KEEP:
-                        del err[:-_STDERR_KEEP]
-        rc = proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        rc, out, err = read_bounded(proc, timeout=timeout, max_out=max_out,
+                                    keep_err=_STDERR_KEEP)
     except subprocess.TimeoutExpired:
-        _kill(proc)
+        kill_group(proc)
         raise GitError(f"{what} timed out after {timeout:g} s") from None
+    except OutputLimitError as exc:
+        kill_group(proc)
+        raise GitError(f"{what} {exc}") from None
     except BaseException:
-        _kill(proc)
+        kill_group(proc)
         raise
-    finally:
-        proc.stdout.close()
-        proc.stderr.close()
     if rc < 0:
         try:
             name = signal.Signals(-rc).name
         except ValueError:
             name = f"signal {-rc}"
-        raise GitError(f"{what} was killed by {name}{_tail(bytes(err))}")
-    return rc, bytes(out), bytes(err)
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        proc.kill()
-    proc.wait()
+        raise GitError(f"{what} was killed by {name}{_tail(err)}")
+    return rc, out, err
 
 
 def _parse_patch(patch: bytes) -> dict[bytes, frozenset[int]]:

@@ -46,7 +46,7 @@ from typing import Any
 
 from policy_gate.policy.evaluate import Decision, Notice, Status
 from policy_gate.reports import markdown
-from policy_gate.reports.interface import ReportData, notice_repo_path
+from policy_gate.reports.interface import ReportData, notice_repo_path, printable
 from policy_gate.reports.markdown import COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES, LinkBuilder, fit
 
 MARKER = "<!-- policy-gate -->"
@@ -76,15 +76,25 @@ def escape_property(s: str) -> str:
     )
 
 
+def _inert(s: str) -> str:
+    """A value as it may go into a workflow command: CR and LF are left to the escaping
+    GitHub undoes (so a file name with a newline still names its file), every other
+    character that is not printable — a terminal escape, a bidi override, an undecodable
+    byte of a file name — is shown escaped, as on the terminal."""
+    if s.isprintable():
+        return s
+    return "".join(ch if ch in "\r\n" else printable(ch) for ch in s)
+
+
 def command(name: str, properties: Mapping[str, str | int | None], message: str) -> str:
     """``::name k=v,k=v::message`` as @actions/core ``Command.toString`` (empty values
     are left out)."""
     props = ",".join(
-        f"{key}={escape_property(str(value))}"
+        f"{key}={escape_property(_inert(str(value)))}"
         for key, value in properties.items()
         if value is not None and str(value) != ""
     )
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+    return f"::{name}{' ' + props if props else ''}::{escape_data(_inert(message))}"
 
 
 def _annotation(d: Decision, kind: str, path_prefix: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,49 @@ SCANNER_PATH_ENV = "POLICY_GATE_SCANNER_PATH"
 
 # Keep child output bounded: a scanner that floods stdout must not exhaust memory.
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+# Of stderr only the end is kept (errors are at the end; a flood of warnings is not news).
+STDERR_KEEP_BYTES = 16 * 1024 * 1024
+
+
+class OutputLimitError(Exception):
+    """A child process printed more than the caller will hold in memory."""
+
+
+def read_bounded(
+    proc: subprocess.Popen[bytes], *, timeout: float, max_out: int, keep_err: int
+) -> tuple[int, bytes, bytes]:
+    """Wait for a started process (stdout and stderr piped): its exit code, at most
+    ``max_out`` bytes of stdout (more is an OutputLimitError) and the last ``keep_err``
+    bytes of stderr. Past ``timeout`` it raises subprocess.TimeoutExpired. On either, the
+    caller kills the process (group). Shared by the scanner runs and git."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out = bytearray()
+    err = bytearray()
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ, out)
+            sel.register(proc.stderr, selectors.EVENT_READ, err)
+            while sel.get_map():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise subprocess.TimeoutExpired(proc.args, timeout)
+                for key, _ in sel.select(remaining):
+                    chunk = os.read(key.fd, 1 << 16)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        continue
+                    buf: bytearray = key.data
+                    buf += chunk
+                    if buf is out and len(out) > max_out:
+                        raise OutputLimitError(f"printed more than {max_out} bytes")
+                    if buf is err and len(err) > 2 * keep_err:
+                        del err[:-keep_err]
+        rc = proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+    return rc, bytes(out), bytes(err[-keep_err:])
 
 
 class ScannerError(Exception):
@@ -157,9 +201,14 @@ def run_tool(
     timeout: float,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
+    budget: float | None = None,
 ) -> Completed:
     """Run one scanner process to completion or raise ScannerError (missing, timeout,
-    killed by a signal). Interpreting the exit code is the scanner adapter's job."""
+    killed by a signal). Interpreting the exit code is the scanner adapter's job.
+
+    ``budget``: the policy timeout this run is part of, when a scanner runs its tool
+    several times within one timeout (``timeout`` is then what is left of it); a timeout
+    names the policy's figure, not the remainder."""
     exe = find_tool(argv[0])
     if exe is None:
         raise ScannerError(
@@ -182,34 +231,44 @@ def run_tool(
     except OSError as exc:
         raise ScannerError(scanner, f"could not start '{exe}': {exc.strerror or exc}") from exc
     try:
-        out, err = proc.communicate(timeout=timeout)
+        rc, out, err = read_bounded(
+            proc, timeout=timeout, max_out=MAX_OUTPUT_BYTES, keep_err=STDERR_KEEP_BYTES
+        )
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise ScannerError(scanner, f"timed out after {timeout:g} s (policy timeout)") from None
+        kill_group(proc)
+        limit = timeout if budget is None else budget
+        raise ScannerError(scanner, f"timed out after {limit:g} s (policy timeout)") from None
+    except OutputLimitError as exc:
+        kill_group(proc)
+        raise ScannerError(scanner, f"{exc} of output; its report cannot be trusted") from None
     except BaseException:
-        _kill_group(proc)
+        kill_group(proc)
         raise
     seconds = time.monotonic() - started
-    if proc.returncode < 0:
+    if rc < 0:
         try:
-            name = signal.Signals(-proc.returncode).name
+            name = signal.Signals(-rc).name
         except ValueError:
-            name = f"signal {-proc.returncode}"
+            name = f"signal {-rc}"
         raise ScannerError(scanner, f"was killed by {name}{_stderr_tail(err)}")
     return Completed(
         argv=tuple(full),
-        returncode=proc.returncode,
-        stdout=out.decode("utf-8", "replace"),
+        returncode=rc,
+        # surrogateescape: a file name's undecodable bytes (which semgrep prints raw in its
+        # JSON) stay the name the gate gave it, not U+FFFD that names no file
+        stdout=out.decode("utf-8", "surrogateescape"),
         stderr=err.decode("utf-8", "replace"),
         seconds=seconds,
     )
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a process started with start_new_session, and everything it started."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    proc.kill()
-    proc.communicate()
+    with contextlib.suppress(OSError):
+        proc.kill()
+    proc.wait()
 
 
 def _stderr_tail(err: bytes, limit: int = 400) -> str:

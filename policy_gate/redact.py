@@ -14,7 +14,7 @@ _QUOTED = re.compile(r"""(['"`])(?:(?!\1).){1,2000}\1""")
 
 
 def mask(value: str) -> str:
-    """'AKIAIOSFODNN7EXAMPLE' -> 'AK****************LE'; short values are fully masked."""
+    """'ABCDEFGHIJKLMNOPQRST' -> 'AB****************ST'; short values are fully masked."""
     if len(value) >= 16:
         return value[:2] + "*" * (len(value) - 4) + value[-2:]
     return "*" * max(len(value), 8)

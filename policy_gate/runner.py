@@ -160,6 +160,9 @@ def scan(
             )
             runs[name] = ScannerRun(name, "running")
         threads: list[threading.Thread] = []
+        # Scanners that run no tool have no process timeout to end them: the policy's
+        # timeout is kept on their thread instead (name -> thread, deadline, timeout).
+        watched: dict[str, tuple[threading.Thread, float, float]] = {}
 
         def start(name: str, ctx: ScanContext) -> None:
             scan_fn = scanners[name].scan
@@ -174,14 +177,17 @@ def scan(
             )
             threads.append(thread)
             thread.start()
+            if not scanners[name].executable:
+                timeout = ctx.settings.timeout
+                watched[name] = (thread, time.monotonic() + timeout, timeout)
 
         # Everything but the audits starts now; the advisory database loads meanwhile.
         for name, ctx in contexts.items():
             if name not in AUDIT_SCANNERS:
                 start(name, ctx)
-        secrets = runs.get("detect-secrets")
-        # diff mode: the change's commits are searched whenever the head is
-        if repo is not None and changes is not None and secrets and secrets.status == "running":
+        # diff mode: the change's commits are searched whenever the head is (whether or
+        # not its thread, already started, has finished by now)
+        if repo is not None and changes is not None and "detect-secrets" in contexts:
             (work / HISTORY).mkdir()
             history_ctx = ScanContext(
                 fileset=fileset,
@@ -229,8 +235,7 @@ def scan(
         )
         if while_scanning is not None:
             while_scanning()
-        for thread in threads:
-            thread.join()
+        _join(threads, watched, runs, notify)
 
     ordered = [runs[n] for n in (*scanners, HISTORY) if n in runs]
     for run in ordered:
@@ -378,11 +383,37 @@ def _run_one(
     except ScannerError as exc:
         run.status = "failed"
         run.reason = exc.reason
-    except Exception as exc:  # an adapter bug must fail closed, never pass
+    # An adapter bug must fail closed, never pass; so must a library's sys.exit(), which
+    # would otherwise end this thread silently and leave the run "running".
+    except BaseException as exc:
         run.status = "failed"
         run.reason = f"internal error in the {run.name} adapter: {type(exc).__name__}: {exc}"
     run.seconds = time.monotonic() - started
     notify("done", run.name, _outcome_line(run))
+
+
+def _join(
+    threads: list[threading.Thread],
+    watched: Mapping[str, tuple[threading.Thread, float, float]],
+    runs: dict[str, ScannerRun],
+    notify: Listener,
+) -> None:
+    """Wait for every scanner. One that runs no tool and outlives its policy timeout fails
+    and is left behind (a daemon thread, writing to a run no report reads); a run whose
+    thread ended without an outcome fails too. Neither is ever a pass."""
+    own = {thread for thread, _, _ in watched.values()}
+    for thread in threads:
+        if thread not in own:
+            thread.join()  # a tool's process times out by itself
+    for name, (thread, deadline, timeout) in watched.items():
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            reason = f"timed out after {timeout:g} s (policy timeout)"
+            runs[name] = ScannerRun(name, "failed", reason, seconds=timeout)
+            notify("done", name, _outcome_line(runs[name]))
+    for run in runs.values():
+        if run.status == "running":
+            run.status, run.reason = "failed", "ended without an outcome (internal error)"
 
 
 def _outcome_line(run: ScannerRun) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_gate.fileset import TreeFileError, read_tree_file
+from policy_gate.fileset import TreeFileError, is_binary, read_tree_file
 from policy_gate.findings import (
     SAST,
     SECRET,
@@ -45,7 +45,6 @@ HELP_URLS = {
     NOSEMGREP: "https://semgrep.dev/docs/ignoring-files-folders-code",
 }
 MAX_TEXT = 200  # characters of comment or reason kept: a report line, not a document
-BINARY_SNIFF = 8192  # as policy_gate.fileset.is_binary
 
 # bandit 1.9 test names -> ids (plugins and blacklist entries), as its extension manager
 # maps them for `# nosec <name>`. A merged finding may not carry bandit's test name, and
@@ -200,6 +199,9 @@ _CLOSERS = ("*/", "-->")
 # A quoted literal without spaces may be a credential; prose in quotes (or an apostrophe
 # in "it's") is left readable.
 _QUOTED_TOKEN = re.compile(r"""(['"`])([^\s'"`]{4,})\1""")
+# Words as credentials are delimited in URLs, assignments, lists and prose: a password in
+# a URL's user-info part or in `key=value` is a word of its own.
+_WORD = re.compile(r"""[^\s'"`,;()<>\[\]{}/:@?&=.#|\\*]+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +267,7 @@ def _read(path: Path, limit: int) -> bytes | None:
         data = read_tree_file(path, limit)
     except TreeFileError:
         return None
-    return None if b"\x00" in data[:BINARY_SNIFF] else data
+    return None if is_binary(data) else data
 
 
 def _may_hold_marker(data: bytes, lang: str) -> bool:
@@ -370,18 +372,18 @@ def _in_code_line(line: str, lang: str, spans: _Spans) -> list[_Parsed]:
         comment_end = _comment_end(spans, start) or len(line)
         stop = min(comment_end, marks[i + 1][0]) if i + 1 < len(marks) else comment_end
         opener = start if kind == NOSEC else _opener_before(line, start)
-        shown = _printable(line[start if opener is None else opener : comment_end])
+        comment = line[start if opener is None else opener : comment_end]
         body = line[end:stop]
         cut = _NEXT_OPENER[lang].search(body)
         if cut:
             body = body[: cut.start()]
         if kind == NOSEC:
             rules, rest = _bandit_rules(body)
-            out.append((kind, rules, _reason(rest), 0, shown))
+            out.append((kind, rules, _reason(rest), 0, _printable(comment, rules)))
         else:
             rules, rest = _semgrep_rules(body)
             ahead = 1 if first_alnum >= start else 0
-            out.append((kind, rules, _reason(rest), ahead, shown))
+            out.append((kind, rules, _reason(rest), ahead, _printable(comment, rules)))
     out.extend(_allowlists(line, _PRAGMAS, spans))
     return out
 
@@ -443,11 +445,30 @@ def _reason(rest: str) -> str:
     return _printable(_REASON_LEAD.sub("", rest, count=1).strip())
 
 
-def _printable(value: str) -> str:
+def _may_be_secret(word: str) -> bool:
+    """A word of a comment shaped like a credential or a card number: 12+ digits, or 10+
+    characters mixing letters and digits (keys, tokens, a password in a URL), or 20+
+    letters in mixed case. Rule ids and prose are shorter, or not mixed."""
+    digits = sum(ch.isdigit() for ch in word)
+    if digits >= 12:
+        return True
+    if len(word) < 10:
+        return False
+    if digits and any(ch.isalpha() for ch in word):
+        return True
+    return len(word) >= 20 and not (word.islower() or word.isupper())
+
+
+def _printable(value: str, keep: Sequence[str] = ()) -> str:
     """Control, format (bidi) and undecodable characters escaped, token-like quoted
-    literals masked, capped at MAX_TEXT: a comment is shown in terminals, logs and
-    pull-request comments, and may quote a credential."""
+    literals and credential-shaped words masked (except the rule ids in ``keep``),
+    capped at MAX_TEXT: a comment is shown in terminals, logs and pull-request
+    comments, and may hold a credential — the very one it is meant to silence."""
     value = _QUOTED_TOKEN.sub(lambda m: m[1] + mask(m[2]) + m[1], value.strip())
+    kept = {word for rule in keep for word in _WORD.findall(rule)}
+    value = _WORD.sub(
+        lambda m: mask(m[0]) if m[0] not in kept and _may_be_secret(m[0]) else m[0], value
+    )
     out: list[str] = []
     size = 0
     for ch in value:

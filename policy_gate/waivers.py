@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, lru_cache
 from importlib import resources
+from itertools import islice
 from typing import Any
 
 import jsonschema
@@ -31,12 +32,14 @@ from policy_gate.findings import Finding
 from policy_gate.patterns import PathPatterns
 from policy_gate.policy import yamlsafe
 from policy_gate.policy.loader import (
+    MAX_PROBLEMS,
     PROBES,
     PolicyError,
     Problem,
     dotted,
     pattern_problem,
     schema_problem,
+    shown,
     type_name,
 )
 
@@ -235,15 +238,12 @@ def load_waivers(data: str | bytes, name: str) -> WaiverSet:
                 )
             ]
         )
-    problems = [
-        _problem(name, located, err)
-        for err in _validator().iter_errors(located.data)
-        if not _checked_semantically(err)
-    ]
+    errors = (e for e in _validator().iter_errors(located.data) if not _checked_semantically(e))
+    problems = [_problem(name, located, err) for err in islice(errors, MAX_PROBLEMS + 1)]
     problems += _semantic_problems(name, located)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.where))
-        raise PolicyError(problems)
+        raise PolicyError(shown(problems, name))
     items = located.data.get("waivers") or []
     waivers = tuple(_waiver(name, located, i, item) for i, item in enumerate(items))
     return WaiverSet(name, waivers, hashlib.sha256(raw).hexdigest())
@@ -369,6 +369,8 @@ def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[tuple[Any, ...], int] = {}
     for i, item in enumerate(items):
+        if len(problems) > MAX_PROBLEMS:
+            break  # enough to show; the rest are not looked for
         if not isinstance(item, dict):
             continue
         add = _adder(name, located, problems, i)

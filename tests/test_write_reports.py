@@ -6,6 +6,7 @@ exit 3, never with a missing report and a pass."""
 from __future__ import annotations
 
 import io
+import json
 from functools import partial
 from pathlib import Path
 
@@ -118,3 +119,27 @@ def test_the_cli_exits_3_when_a_report_cannot_be_written(tmp_path: Path) -> None
     )
     assert done.returncode == 3, done.stderr
     assert "cannot write the json report" in done.stderr
+
+
+def test_a_report_on_stdout_in_github_mode_cannot_issue_workflow_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A report printed into the job log quotes file names from the tree; GitHub's runner
+    obeys `::command` at a line's start and the legacy `##[command]` anywhere in a line. In
+    GitHub mode the report is printed between `::stop-commands::TOKEN` and `::TOKEN::`,
+    with a token nobody could have put in the tree."""
+    data = _hostile()
+    cli.write_reports(data, [("json", Path("-"))], in_github=True)
+    first = capsys.readouterr().out
+    cli.write_reports(data, [("json", Path("-"))], in_github=True)
+    second = capsys.readouterr().out
+    lines = first.splitlines()
+    assert lines[0].startswith("::stop-commands::")
+    token = lines[0].removeprefix("::stop-commands::")
+    assert len(token) == 32 and lines[-1] == f"::{token}::"
+    assert token not in "\n".join(lines[1:-1])
+    assert second.splitlines()[0] != lines[0], "a fresh token every time"
+    assert json.loads("\n".join(lines[1:-1]))["findings"]
+    # outside GitHub mode the report is printed as it is
+    cli.write_reports(data, [("json", Path("-"))])
+    assert capsys.readouterr().out.startswith("{")

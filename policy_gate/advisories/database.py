@@ -44,7 +44,7 @@ import yaml
 from cvss import CVSS3, CVSS4
 from cvss.exceptions import CVSSError
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from policy_gate.findings import Severity
 
@@ -174,6 +174,7 @@ class AdvisoryIndex:
     def add(self, record: object, name: str = "") -> None:
         if not isinstance(record, dict) or not isinstance(record.get("id"), str):
             raise AdvisoryDBError(f"{name}: not an OSV record (no 'id')")
+        _check_shape(record, name)
         served = _served(record)
         modified = _parse_time(served.get("modified"))
         if modified is not None and (self.newest is None or modified > self.newest):
@@ -249,6 +250,35 @@ class AdvisoryIndex:
                     parent[max(a, b)] = min(a, b)
         self._groups = {vuln_id: find(vuln_id) for vuln_id in self.records}
         return self._groups
+
+
+# Where the OSV schema has a list, and matching iterates one: anything else there is not an
+# OSV record, and a record that cannot be read must fail the load, never be half-matched.
+_RECORD_LISTS = ("aliases", "affected", "severity")
+_AFFECTED_LISTS = ("versions", "ranges", "severity")
+
+
+def _check_shape(record: Mapping[str, Any], name: str) -> None:
+    def refuse(where: str, value: object) -> None:
+        raise AdvisoryDBError(
+            f"{name}: OSV record {str(record['id'])[:80]!r}: {where} must be a list, "
+            f"not {type(value).__name__}"
+        )
+
+    for key in _RECORD_LISTS:
+        if record.get(key) is not None and not isinstance(record[key], list):
+            refuse(key, record[key])
+    for i, affected in enumerate(record.get("affected") or []):
+        if not isinstance(affected, Mapping):
+            continue
+        for key in _AFFECTED_LISTS:
+            if affected.get(key) is not None and not isinstance(affected[key], list):
+                refuse(f"affected[{i}].{key}", affected[key])
+        for j, rng in enumerate(affected.get("ranges") or []):
+            if isinstance(rng, Mapping) and rng.get("events") is not None and not isinstance(
+                rng["events"], list
+            ):
+                refuse(f"affected[{i}].ranges[{j}].events", rng["events"])
 
 
 def _aliases(record: Mapping[str, Any]) -> list[str]:
@@ -407,12 +437,22 @@ def _jsonable(value: object) -> object:
         return [_jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return rfc3339(value)
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)  # e.g. YAML's !!binary bytes: the local OSV server must serve JSON
 
 
 def rfc3339(value: datetime | date | str) -> str:
     """A timestamp as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC, the form pip-audit parses.
-    Strings in other shapes it cannot read are returned unchanged."""
+    Strings in other shapes it cannot read (or naming no real time: month 13, an offset
+    of 99 hours) are returned unchanged, and so is a time that UTC cannot hold."""
+    try:
+        return _rfc3339(value)
+    except (ValueError, OverflowError):
+        return value if isinstance(value, str) else value.isoformat()
+
+
+def _rfc3339(value: datetime | date | str) -> str:
     if isinstance(value, str):
         match = _TIMESTAMP.match(value.strip())
         if not match:
@@ -445,7 +485,7 @@ Parsed = Any  # Version | semver.Version
 def _version(text: str) -> Version | None:
     try:
         return Version(text)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number of more digits than Python converts
         return None
 
 

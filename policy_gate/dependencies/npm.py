@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from policy_gate.dependencies import jsontext
 from policy_gate.dependencies.inventory import Package
 from policy_gate.fileset import FileSet
+from policy_gate.policy import yamlsafe
 
 NPM = "npm"
 PACKAGE_LOCK = "package-lock.json"
@@ -197,10 +197,11 @@ class _Graph:
         )
         dev_required = self._reach(starts - self.optional_starts, frozenset({"dep", "peer"}))
         non_peer = self._reach(starts - self.peer_starts, frozenset({"dep", "optional"}))
+        reached = self._reach(starts)  # once: per node it made a large lockfile quadratic
         for key, node in self.nodes.items():
             node.dev = key not in prod
             node.optional = key not in (dev_required if node.dev else required)
-            node.peer = key not in non_peer and key in self._reach(starts)
+            node.peer = key not in non_peer and key in reached
 
 
 # --- package-lock.json / npm-shrinkwrap.json ----------------------------------------
@@ -224,11 +225,18 @@ class _LineFinder:
         return None
 
 
-def _package_lock(rel: str, text: str, manifest: _Manifest | None) -> _Graph:
+def _json(rel: str, text: str) -> Any:
+    """A JSON document from the tree; anything json refuses is the file's fault."""
     try:
-        doc = json.loads(text)
+        return jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise LockfileError(rel, f"not valid JSON ({exc.msg})", exc.lineno) from None
+    except ValueError as exc:
+        raise LockfileError(rel, f"not valid JSON ({exc})") from None
+
+
+def _package_lock(rel: str, text: str, manifest: _Manifest | None) -> _Graph:
+    doc = _json(rel, text)
     if not isinstance(doc, dict):
         raise LockfileError(rel, "not a JSON object")
     version = doc.get("lockfileVersion")
@@ -353,7 +361,8 @@ def _lock_v2(rel: str, text: str, doc: dict[str, Any]) -> _Graph:
         if current in visited:
             continue
         visited.add(current)
-        for key, _kind in edges(current, entries[current]):
+        # (a lockfile without its root entry "" declares no direct dependency there)
+        for key, _kind in edges(current, entries.get(current, {})):
             if key in workspaces:
                 pending.append(key)
             else:
@@ -433,9 +442,13 @@ def _sibling_manifest(root: Path, rel: str) -> _Manifest | None:
     if not path.is_file() or path.is_symlink():
         return None
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # never read whole beyond the lockfile's own limit (osv and licences both read it)
+        if path.stat().st_size > MAX_LOCKFILE_BYTES:
+            raise LockfileError(where, f"larger than {MAX_LOCKFILE_BYTES // 2**20} MiB")
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise LockfileError(where, f"cannot be read as JSON ({exc})") from None
+    doc = _json(where, text)
     if not isinstance(doc, dict):
         raise LockfileError(where, "not a JSON object")
     kinds = {f: _str_map(where, doc.get(f), f) for f in DEP_FIELDS}
@@ -462,9 +475,15 @@ _YARN_KEY = re.compile(r"^\S.*:$")
 _YARN_FIELD = re.compile(r'^("(?:[^"\\]|\\.)*"|[^\s"]+)(?:\s+("(?:[^"\\]|\\.)*"|\S+))?$')
 
 
-def _unquote(token: str) -> str:
+def _unquote(token: str, rel: str, line: int) -> str:
     if token.startswith('"'):
-        return str(json.loads(token))
+        try:
+            value = json.loads(token)
+        except ValueError:
+            value = None
+        if not isinstance(value, str):
+            raise LockfileError(rel, f"not a valid quoted string: {token[:80]!r}", line)
+        return value
     return token
 
 
@@ -500,7 +519,7 @@ def _yarn_entries(rel: str, text: str) -> list[_YarnEntry]:
             if not _YARN_KEY.match(body):
                 raise LockfileError(rel, f"not a yarn.lock v1 entry header: {body[:80]!r}",
                                     number)
-            specs = [_unquote(s.strip()) for s in _split_header(body[:-1])]
+            specs = [_unquote(s.strip(), rel, number) for s in _split_header(body[:-1])]
             if not specs or any(s.find("@", 1) < 0 for s in specs):
                 raise LockfileError(rel, f"not a 'name@range' entry header: {body[:80]!r}",
                                     number)
@@ -513,18 +532,20 @@ def _yarn_entries(rel: str, text: str) -> list[_YarnEntry]:
         if indent == 2:
             if body.endswith(":") and " " not in body:
                 current_map = {}
-                current.maps[_unquote(body[:-1])] = current_map
+                current.maps[_unquote(body[:-1], rel, number)] = current_map
                 continue
             match = _YARN_FIELD.match(body)
             if not match or match.group(2) is None:
                 raise LockfileError(rel, f"not a 'key value' field: {body[:80]!r}", number)
-            current.fields[_unquote(match.group(1))] = _unquote(match.group(2))
+            key, value = (_unquote(match.group(i), rel, number) for i in (1, 2))
+            current.fields[key] = value
             current_map = None
         elif indent == 4 and current_map is not None:
             match = _YARN_FIELD.match(body)
             if not match or match.group(2) is None:
                 raise LockfileError(rel, f"not a 'name range' line: {body[:80]!r}", number)
-            current_map[_unquote(match.group(1))] = _unquote(match.group(2))
+            key, value = (_unquote(match.group(i), rel, number) for i in (1, 2))
+            current_map[key] = value
         else:
             raise LockfileError(rel, f"unexpected indentation ({indent} spaces)", number)
     return entries
@@ -614,15 +635,17 @@ def _is_berry(text: str) -> bool:
 
 
 def _yarn_berry(rel: str, text: str, manifest: _Manifest | None) -> _Graph:
+    """yarn 2+ lockfiles are YAML, read as yarn reads them (every scalar a string) with the
+    policy loader's limits: no alias bomb, tag or duplicate key gets through, and a
+    lockfile may be as large as any other (the node budget grows with the size)."""
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise LockfileError(rel, f"not valid YAML ({exc})",
-                            mark.line + 1 if mark is not None else None) from None
+        located = yamlsafe.load(text, failsafe=True, max_bytes=MAX_LOCKFILE_BYTES,
+                                max_nodes=max(yamlsafe.MAX_NODES, len(text)))
+    except yamlsafe.YamlProblem as exc:
+        raise LockfileError(rel, f"not valid YAML ({exc.message})", exc.line) from None
+    doc = located.data
     if not isinstance(doc, dict):
         raise LockfileError(rel, "not a YAML mapping")
-    lines = _LineFinder(text)
     by_spec: dict[str, str] = {}
     nodes: dict[str, _Node] = {}
     deps_of: dict[str, dict[str, str]] = {}
@@ -630,14 +653,17 @@ def _yarn_berry(rel: str, text: str, manifest: _Manifest | None) -> _Graph:
     for header, entry in doc.items():
         if header == "__metadata":
             continue
-        if not isinstance(header, str) or not isinstance(entry, dict):
-            raise LockfileError(rel, f"entry {header!r} is not a mapping")
-        line = _berry_line(lines, header)
+        line = located.where((header,))[0]
+        if not isinstance(entry, dict):
+            raise LockfileError(rel, f"entry {header!r} is not a mapping", line)
         resolution = entry.get("resolution")
         version = entry.get("version")
-        if not isinstance(resolution, str) or version is None:
+        if not isinstance(resolution, str) or not isinstance(version, str) or not version:
             raise LockfileError(rel, f"entry {header!r} has no resolution/version", line)
-        deps = {str(k): str(v) for k, v in (entry.get("dependencies") or {}).items()}
+        deps = entry.get("dependencies") or {}
+        if not isinstance(deps, dict) or not all(isinstance(v, str) for v in deps.values()):
+            raise LockfileError(rel, f"entry {header!r}: dependencies is not a map of names to "
+                                "ranges", line)
         specs = [s.strip() for s in header.split(",")]
         if "@workspace:" in resolution or entry.get("linkType") == "soft":
             if resolution.endswith("@workspace:."):
@@ -645,7 +671,7 @@ def _yarn_berry(rel: str, text: str, manifest: _Manifest | None) -> _Graph:
             continue  # the project's own code
         name = _split_spec(resolution)[0]
         key = f"{name}@{version}"
-        nodes.setdefault(key, _Node(key=key, name=name, version=str(version), line=line))
+        nodes.setdefault(key, _Node(key=key, name=name, version=version, line=line))
         deps_of.setdefault(key, {}).update(deps)
         for spec in specs:
             by_spec[spec] = key
@@ -664,15 +690,6 @@ def _yarn_berry(rel: str, text: str, manifest: _Manifest | None) -> _Graph:
     if manifest is None and workspace_deps:
         manifest = _Manifest(workspace_deps, frozenset(), frozenset(), frozenset())
     return _manifest_graph(nodes, manifest, lookup)
-
-
-def _berry_line(lines: _LineFinder, header: str) -> int | None:
-    for candidate in (json.dumps(header), header):
-        for i in range(lines.cursor, len(lines.lines)):
-            if lines.lines[i].startswith(candidate + ":"):
-                lines.cursor = i + 1
-                return i + 1
-    return None
 
 
 def versions_of(packages: Sequence[Package]) -> dict[str, set[str]]:

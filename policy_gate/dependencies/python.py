@@ -22,8 +22,9 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from policy_gate.dependencies import jsontext
 from policy_gate.fileset import FileSet
 
 # A manifest larger than this is not a manifest anyone wrote by hand; refuse, visibly.
@@ -148,11 +149,17 @@ def pinned_version(spec: SpecifierSet) -> tuple[str | None, str]:
     raw = exact[0].version
     try:
         version = Version(raw)
-    except InvalidVersion:
-        return None, f"pins '{raw}', which is not a PEP 440 version an advisory can match"
-    if not spec.contains(version, prereleases=True):
+        contained = spec.contains(version, prereleases=True)
+    except ValueError:  # InvalidVersion, or a number of more digits than Python converts
+        return None, f"pins '{_cut(raw)}', which is not a PEP 440 version an advisory can match"
+    if not contained:
         return None, "has specifiers that exclude its own pinned version"
     return str(version), ""
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    """A value quoted in a message, cut to a readable length."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def redact_url_credentials(text: str) -> str:
@@ -256,6 +263,10 @@ class _Parser:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise _Unreadable(f"is not valid TOML ({exc})") from None
+        except RecursionError:
+            raise _Unreadable("is not valid TOML (nested too deeply)") from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise _Unreadable(f"is not valid TOML ({str(exc).splitlines()[0][:100]})") from None
 
     # -- results -------------------------------------------------------------------
 
@@ -301,9 +312,9 @@ class _Parser:
             return
         try:
             normalised = str(Version(version))
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a number of more digits than Python converts
             self._unpinned(rel, line, name, text,
-                           f"'{version}' is not a PEP 440 version an advisory can match")
+                           f"'{_cut(version)}' is not a PEP 440 version an advisory can match")
             return
         self._pin(rel, line, name, normalised, marker if isinstance(marker, str) else None)
 
@@ -493,9 +504,11 @@ class _Parser:
 
     def _pipfile_lock(self, rel: str, text: str) -> None:
         try:
-            data = json.loads(text)
+            data = jsontext.loads(text)
         except json.JSONDecodeError as exc:
             raise _Unreadable(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        except ValueError as exc:
+            raise _Unreadable(f"is not valid JSON ({exc})") from None
         if not isinstance(data, dict):
             raise _Unreadable("is not a JSON object")
         where = _Locator(text)
@@ -583,8 +596,8 @@ def _poetry_pin(constraint: str) -> tuple[str | None, str]:
     except InvalidSpecifier:
         try:
             return str(Version(constraint)), ""
-        except InvalidVersion:
-            return None, f"is a range ('{constraint}'), not one exact version"
+        except ValueError:  # InvalidVersion, or a number of more digits than Python converts
+            return None, f"is a range ('{_cut(constraint)}'), not one exact version"
     return pinned_version(spec)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,10 @@ SCANNER_NAMES = (
 # Rule keys may also name the gate's own checks (e.g. policy-gate:bare-nosec).
 RULE_SCANNERS = (*SCANNER_NAMES, "policy-gate")
 BUILTIN_PREFIX = "builtin:"
+# Reported per file (and a line saying there are more); the rest are not even looked for.
+MAX_PROBLEMS = 50
+# Patterns checked per file, beyond the schema (the schema allows 1,000 excludes).
+MAX_PATTERNS = 2000
 DEFAULT_POLICY = "builtin:mojaloop"
 
 # What every policy starts from, so a file that extends another need only say what differs.
@@ -159,9 +164,11 @@ class PolicySource:
     that judges it."""
 
     def read(self, path: Path) -> bytes | None:
-        """The file's bytes, or None when it does not exist."""
+        """The file's bytes, or None when it does not exist. Never more than one byte over
+        the size a policy may have (``--policy /dev/zero`` must not fill the memory)."""
         try:
-            return path.read_bytes()
+            with path.open("rb") as fh:
+                return fh.read(yamlsafe.MAX_BYTES + 1)
         except FileNotFoundError:
             return None
         except IsADirectoryError:
@@ -229,13 +236,26 @@ def _load_chain(
     semgrep = doc.get("scanners", {}).get("semgrep", {})
     if "rules" in semgrep:
         semgrep["rules"] = [
-            str(source.local((path.parent / r).resolve())) for r in semgrep["rules"]
+            str(source.local(_beside(path, r, display, "scanners.semgrep.rules")))
+            for r in semgrep["rules"]
         ]
     advisories = doc.get("advisories", {})
     if "database" in advisories:
-        advisories["database"] = str((path.parent / advisories["database"]).resolve())
+        advisories["database"] = str(
+            _beside(path, advisories["database"], display, "advisories.database")
+        )
     chain.append((display, doc))
     return chain
+
+
+def _beside(policy: Path, value: str, display: str, where: str) -> Path:
+    """A path named in a policy, resolved relative to the policy's file."""
+    try:
+        return (policy.parent / value).resolve()
+    except (OSError, ValueError) as exc:  # e.g. an embedded NUL ("\0" in YAML)
+        raise PolicyError(
+            [Problem(display, None, None, where, f"{value!r} is not a usable path ({exc})")]
+        ) from None
 
 
 def _resolve(ref: str, parent: Path | None, seen: tuple[str, ...]) -> tuple[Path, str]:
@@ -280,15 +300,26 @@ def parse_policy_text(text: str | bytes, name: str) -> dict[str, Any]:
         located.data = {}
     if not isinstance(located.data, dict):
         raise PolicyError([Problem(name, 1, 1, "", "a policy must be a mapping of keys to values")])
-    problems = [
-        schema_problem(name, located, err) for err in _validator().iter_errors(located.data)
-    ]
+    errors = islice(_validator().iter_errors(located.data), MAX_PROBLEMS + 1)
+    problems = [schema_problem(name, located, err) for err in errors]
     problems += _semantic_problems(name, located)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.where))
-        raise PolicyError(problems)
+        raise PolicyError(shown(problems, name))
     data: dict[str, Any] = located.data
     return data
+
+
+def shown(problems: list[Problem], name: str) -> list[Problem]:
+    """The first MAX_PROBLEMS problems, and a line saying there are more: a file of
+    60,000 mistakes is refused at once, not validated and listed for minutes."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    return [
+        *problems[:MAX_PROBLEMS],
+        Problem(name, None, None, "", "... and more problems not shown",
+                "fix these first, then validate again"),
+    ]
 
 
 @cache
@@ -419,12 +450,16 @@ def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
     review = data.get("review")
     if isinstance(review, dict):
         groups.append((("review", "paths"), review.get("paths")))
+    checked = 0
     for base, patterns in groups:
         if not isinstance(patterns, list):
             continue
         for j, pattern in enumerate(patterns):
             if not isinstance(pattern, str) or not pattern:
                 continue
+            checked += 1  # each check compiles a pattern: a 1 MiB file holds 60,000
+            if checked > MAX_PATTERNS or len(problems) > MAX_PROBLEMS:
+                return problems
             line, col = located.where((*base, j))
             problem = pattern_problem(pattern, is_exclude=base == ("exclude",))
             if problem:

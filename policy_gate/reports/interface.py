@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from policy_gate.findings import CATEGORIES, Severity
 from policy_gate.git import ChangeSet
@@ -238,11 +240,39 @@ class Reporter(Protocol):
     def __call__(self, data: ReportData) -> str: ...
 
 
-def printable(text: str) -> str:
-    """Make a string safe to show on a terminal: control characters (ANSI escapes, CR,
-    newlines in file names) are shown escaped instead of being interpreted."""
+def artifact_uri(path: str) -> str:
+    """A relative URI for a POSIX path (SARIF locations, links to files): spaces, '%',
+    '#', ':', newlines and non-ASCII are percent-encoded (undecodable file-name bytes are
+    kept as their original bytes)."""
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
+
+
+# What the GitHub Actions runner takes for a workflow command in any line the gate prints
+# (stdout or stderr): `::name` at the start of the line, after blanks, and the legacy
+# `##[name]` anywhere in it (actions/runner ActionCommand.TryParseV2 and TryParse).
+_RUNNER_COMMAND = re.compile(r"\A(\s*)::|##\[")
+
+
+def _no_command(match: re.Match[str]) -> str:
+    return "##\\[" if match.group(1) is None else match.group(1) + "\\::"
+
+
+def unprintable_escaped(text: str) -> str:
+    """Control characters (ANSI escapes, CR, newlines in file names) shown escaped instead
+    of being interpreted."""
     if text.isprintable():  # nearly always: one C pass, no copy
         return text
     return "".join(
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
     )
+
+
+def printable(text: str) -> str:
+    """Make a string safe to show on a terminal or a CI log: control characters escaped
+    (:func:`unprintable_escaped`), and what the Actions runner would read as a workflow
+    command (a file named ``##[stop-commands]x``, a message starting with ``::error::``)
+    gets a backslash."""
+    text = unprintable_escaped(text)
+    if "::" in text or "##[" in text:
+        text = _RUNNER_COMMAND.sub(_no_command, text)
+    return text

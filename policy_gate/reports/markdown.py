@@ -46,7 +46,13 @@ from urllib.parse import quote
 from policy_gate import __version__
 from policy_gate.findings import Severity
 from policy_gate.policy.evaluate import Decision, Status, Verdict
-from policy_gate.reports.interface import ACCEPTED_WORDS, ReportData, notice_place, printable
+from policy_gate.reports.interface import (
+    ACCEPTED_WORDS,
+    ReportData,
+    artifact_uri,
+    notice_place,
+    unprintable_escaped,
+)
 from policy_gate.reports.junit import not_checked_reasons, scanners_by_category
 
 SUMMARY_MAX_BYTES = 1024 * 1024  # GitHub: a step's summary is limited to 1 MiB
@@ -87,7 +93,7 @@ def _active(match: re.Match[str]) -> str:
 def md(text: str, limit: int | None = None) -> str:
     """Make untrusted text inert in GitHub Markdown (and its HTML); one line only."""
     if not text.isprintable():  # every character _SPACE_RE matches is unprintable
-        text = printable(_SPACE_RE.sub(" ", text))
+        text = unprintable_escaped(_SPACE_RE.sub(" ", text))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     # ``.`` after digits would start an ordered list only at a line start, which a table
@@ -124,7 +130,7 @@ class LinkBuilder:
 
     def blob(self, path: str, line: int | None = None, end_line: int | None = None) -> str:
         full = self.prefix + path
-        url = f"{self.server_url}/{self.repository}/blob/{self.sha}/{quote(full, safe='/')}"
+        url = f"{self.server_url}/{self.repository}/blob/{self.sha}/{artifact_uri(full)}"
         if line:
             url += f"#L{line}"
             if end_line and end_line > line:

@@ -68,12 +68,16 @@ from itertools import chain
 from operator import attrgetter
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 from policy_gate import __version__
 from policy_gate.findings import SECRET, Confidence, Finding, Severity, Source
 from policy_gate.policy.evaluate import ACCEPTED, Decision, Inputs, Notice, Status
-from policy_gate.reports.interface import ReportData, notice_repo_path, suppression_dict
+from policy_gate.reports.interface import (
+    ReportData,
+    artifact_uri,
+    notice_repo_path,
+    suppression_dict,
+)
 from policy_gate.runner import HISTORY, ScannerRun
 from policy_gate.scanners import registry
 
@@ -203,12 +207,6 @@ def baseline_state(decision: Decision, inputs: Inputs | None) -> str | None:
     if inputs is not None and inputs.baseline is not None:
         return "unchanged" if decision.baseline is not None else "new"
     return None
-
-
-def artifact_uri(path: str) -> str:
-    """A relative URI for a POSIX path: spaces, '%', '#', ':', newlines and non-ASCII
-    are percent-encoded (undecodable file-name bytes are kept as their original bytes)."""
-    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
 
 
 def utc(timestamp: float) -> str:

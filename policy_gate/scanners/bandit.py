@@ -7,11 +7,10 @@ decides about each suppression itself (policy_gate.suppressions)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policy_gate.fileset import FileSet, read_line
+from policy_gate.fileset import FileSet, read_line, within_limit
 from policy_gate.findings import (
     SAST,
     UNSCANNED,
@@ -25,11 +24,13 @@ from policy_gate.findings import (
 from policy_gate.process import ScannerError, run_tool, stderr_tail
 from policy_gate.redact import redact_message
 from policy_gate.scanners.interface import (
+    DEFAULT_MAX_FILE_BYTES,
     ScanContext,
     Scanner,
     ScanOutput,
     chunked,
-    parse_json,
+    map_batches,
+    parse_report,
     require,
     split_evenly,
     tree_path,
@@ -53,10 +54,14 @@ class BanditScanner(Scanner):
         return fileset.with_suffix(*SUFFIXES)
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
-        files = self.targets(ctx.fileset)
+        # bandit reads a file whole: a larger one is an unscanned finding, never handed over
+        limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        files, left_out = within_limit(ctx.root, self.targets(ctx.fileset), limit)
+        gaps = [unscanned_finding(self.name, rel, why) for rel, why in left_out]
+        unread = tuple(rel for rel, _ in left_out)
         version = self.version(ctx)
         if not files:
-            return ScanOutput([], version, 0, 0)
+            return ScanOutput(gaps, version, len(gaps), 0, unread=unread)
         # Two batches per core: the cores stay busy when one batch is slower, and progress
         # moves in quarters on two cores (each bandit start costs ~0.25 CPU-s).
         batches = [b for part in split_evenly(files, 2 * ctx.jobs) for b in chunked(part)]
@@ -72,13 +77,12 @@ class BanditScanner(Scanner):
                 raise ScannerError(
                     self.name, f"exited {completed.returncode}{stderr_tail(completed)}"
                 )
-            report = parse_json(self.name, completed.stdout)
+            report = parse_report(self.name, completed)
             done += len(batch)
             ctx.progress(self.name, f"{done}/{len(files)} files")
             return report
 
-        with ThreadPoolExecutor(max_workers=max(1, ctx.jobs)) as pool:
-            reports = list(pool.map(run, batches))
+        reports = map_batches(run, batches, ctx.jobs)
 
         findings: list[Finding] = []
         raw = 0
@@ -94,7 +98,7 @@ class BanditScanner(Scanner):
                 reason = require(self.name, err, "reason", str, f"errors[{i}]")
                 findings.append(unscanned_finding(self.name, path, reason))
                 raw += 1
-        return ScanOutput(findings, version, raw, len(files))
+        return ScanOutput(findings + gaps, version, raw + len(gaps), len(files), unread=unread)
 
     def _finding(
         self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
@@ -105,8 +109,9 @@ class BanditScanner(Scanner):
         text = require(self.name, item, "issue_text", str, where)
         severity = _level(Severity, require(self.name, item, "issue_severity", str, where))
         confidence = _level(Confidence, require(self.name, item, "issue_confidence", str, where))
-        line_range = item.get("line_range") or [line]
-        end = max(x for x in line_range if isinstance(x, int)) if line_range else line
+        line_range = item.get("line_range")
+        listed = [x for x in line_range if type(x) is int] if isinstance(line_range, list) else []
+        end = max([line, *listed])  # a malformed range (a string, no numbers) ends on `line`
         cwe = cwe_id(item.get("issue_cwe"))
         message = redact_message(text) if test_id in CREDENTIAL_RULES else text
         return Finding(

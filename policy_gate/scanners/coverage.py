@@ -43,6 +43,7 @@ from defusedxml.common import (  # type: ignore[import-untyped,unused-ignore]
 )
 
 from policy_gate import __version__
+from policy_gate.dependencies import jsontext
 from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.findings import (
     COVERAGE,
@@ -342,7 +343,8 @@ def parse_cobertura(rel: str, data: bytes) -> Report:
                 el.clear()
             elif el.tag == "package":
                 el.clear()
-    except (DefusedXmlException, ParseError) as exc:
+    # (LookupError: an unknown encoding; ValueError: a count of more digits than Python reads)
+    except (DefusedXmlException, ParseError, LookupError, ValueError) as exc:
         raise ReportError(f"unsafe or malformed XML: {_xml_reason(exc)}") from None
     if not root_seen:
         raise ReportError("empty XML document")
@@ -481,7 +483,7 @@ def parse_json_summary(rel: str, data: bytes) -> Report:
     "covered", ...}, ...}}``. Counts are taken, the ``pct`` is recomputed (istanbul
     writes "Unknown" for an empty total)."""
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = jsontext.loads(data.decode("utf-8"))  # strict: no lone surrogate in a path
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise ReportError(f"not JSON: {reason}") from None

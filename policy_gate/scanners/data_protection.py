@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.fileset import FileSet, TreeFileError, is_binary, read_tree_file
 from policy_gate.findings import (
     DATA,
     SECRET,
@@ -67,7 +67,6 @@ PAN_KIND = "Payment card number"
 KEY_ENV = "POLICY_GATE_PAN_KEY"
 HELP_URL = "https://docs-prv.pcisecuritystandards.org/PCI%20DSS/Standard/PCI-DSS-v4_0.pdf"
 BINARY_NOTE = "binary files checked for key stores only (no card numbers)"
-SNIFF = 8192  # bytes looked at for a NUL, as policy_gate.fileset.is_binary does
 PROGRESS_EVERY = 1000
 
 # Issuer prefix ranges and lengths (ISO/IEC 7812 IIN table as published by the schemes and
@@ -496,7 +495,7 @@ class DataProtectionScanner(Scanner):
                 unread.append(rel)
                 continue
             scanned += 1
-            is_bin = b"\x00" in data[:SNIFF]
+            is_bin = is_binary(data)
             if is_bin:
                 file_notes[rel] = BINARY_NOTE
             else:

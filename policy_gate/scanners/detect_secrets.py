@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policy_gate.fileset import FileSet, is_binary, read_line
+from policy_gate.fileset import FileSet, TreeFileError, is_binary, read_line, read_tree_file
 from policy_gate.findings import (
     SECRET,
     UNSCANNED,
@@ -39,7 +38,8 @@ from policy_gate.scanners.interface import (
     Scanner,
     ScanOutput,
     chunked,
-    parse_json,
+    map_batches,
+    parse_report,
     require,
     split_evenly,
     tree_path,
@@ -49,9 +49,12 @@ from policy_gate.scanners.interface import (
 UNKNOWN_PREVIEW = "********"
 BINARY_NOTE = "binary files not scanned for secrets (NUL byte found)"
 LOCK_NOTE = "lock files scanned without the high-entropy plugins"
-# Files per detect-secrets run: small enough for useful progress on a big tree, large
-# enough that its ~0.3 s start-up stays a few percent of the work.
-MAX_BATCH_FILES = 500
+# Files per detect-secrets run: at least MIN_BATCH_FILES, or a process's share of the files
+# in BATCHES_PER_PROCESS runs when that is more. Enough runs for useful progress on a big
+# tree, few enough that its ~0.3 s start-up stays small next to the work: on 100,000 tiny
+# files, batches of 500 spent more time starting detect-secrets than scanning.
+MIN_BATCH_FILES = 500
+BATCHES_PER_PROCESS = 8
 
 _FILTERS = "detect_secrets.filters."
 # An inline `pragma: allowlist secret` is written by whoever writes the code, including the
@@ -196,7 +199,7 @@ class DetectSecretsScanner(Scanner):
             for argv, group in ((base, inv.regular), ([*base, *lock_args], inv.lock))
             for part in split_evenly(group, processes)
             for chunk in chunked(part)
-            for batch in _limit(chunk, MAX_BATCH_FILES)
+            for batch in _limit(chunk, batch_size(len(part)))
         ]
         done = 0
         lock = threading.Lock()
@@ -224,7 +227,7 @@ class DetectSecretsScanner(Scanner):
                 raise ScannerError(
                     self.name, f"exited {completed.returncode}{stderr_tail(completed)}"
                 )
-            report = parse_json(self.name, completed.stdout)
+            report = parse_report(self.name, completed)
             if NOT_APPLIED in completed.stderr:
                 notes.add("the line prefilter was not applied (detect-secrets version not "
                           "checked against it): results are the same, only slower")
@@ -234,8 +237,7 @@ class DetectSecretsScanner(Scanner):
             ctx.progress(self.name, message)
             return report
 
-        with ThreadPoolExecutor(max_workers=processes) as pool:
-            reports = list(pool.map(run, work))
+        reports = map_batches(run, work, processes)
 
         findings: list[Finding] = []
         raw = 0
@@ -320,23 +322,16 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
     gaps: list[tuple[str, str]] = []
     binary: list[str] = []
     for rel in files:
-        path = root / rel
         try:
-            size = path.stat(follow_symlinks=False).st_size
-        except OSError as exc:
-            gaps.append((rel, _unreadable(exc)))
+            data = read_tree_file(root / rel, limit)
+        except TreeFileError as exc:
+            gaps.append((rel, f"{exc}; not scanned for secrets"))
             continue
-        if size > limit:
-            gaps.append((rel, f"larger than {limit} bytes; not scanned for secrets"))
-            continue
-        if is_binary(path):
+        if is_binary(data):
             binary.append(rel)
             continue
         try:
-            path.read_bytes().decode("utf-8")
-        except OSError as exc:
-            gaps.append((rel, _unreadable(exc)))
-            continue
+            data.decode("utf-8")
         except UnicodeDecodeError:
             gaps.append((rel, "text that is not valid UTF-8; not scanned for secrets"))
             continue
@@ -344,9 +339,10 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
     return _Inventory(tuple(regular), tuple(lock), tuple(binary), tuple(gaps))
 
 
+def batch_size(share: int) -> int:
+    """Files per detect-secrets run for a process given ``share`` files."""
+    return max(MIN_BATCH_FILES, -(-share // BATCHES_PER_PROCESS))
+
+
 def _limit(batch: list[str], size: int) -> list[list[str]]:
     return [batch[i : i + size] for i in range(0, len(batch), size)]
-
-
-def _unreadable(exc: OSError) -> str:
-    return f"could not be read ({exc.strerror or exc}); not scanned for secrets"

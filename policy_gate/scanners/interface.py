@@ -5,18 +5,30 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from policy_gate.advisories.database import AdvisoryIndex
 from policy_gate.dependencies.inventory import Package
 from policy_gate.fileset import FileSet
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
-from policy_gate.process import ScannerError, console_script, find_tool, run_tool, stderr_tail
+from policy_gate.process import (
+    Completed,
+    ScannerError,
+    console_script,
+    find_tool,
+    run_tool,
+    stderr_tail,
+)
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 # The policy's default `max_file_bytes`: larger files are reported as unscanned.
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -150,6 +162,49 @@ def parse_json(scanner: str, text: str) -> Any:
         raise ScannerError(
             scanner, f"printed output that is not JSON ({exc.msg} at char {exc.pos}): {preview!r}"
         ) from None
+    except (ValueError, RecursionError) as exc:  # a number beyond Python's digits, deep nesting
+        reason = str(exc).splitlines()[0][:100] or type(exc).__name__
+        raise ScannerError(scanner, f"printed JSON that cannot be read ({reason})") from None
+
+
+def parse_report(scanner: str, completed: Completed) -> Any:
+    """parse_json of a tool run's stdout; when that is no report, the reason also gives the
+    exit status and the end of stderr, where a crashed tool says what happened."""
+    try:
+        return parse_json(scanner, completed.stdout)
+    except ScannerError as exc:
+        raise ScannerError(
+            scanner, f"{exc.reason} (exit status {completed.returncode}){stderr_tail(completed)}"
+        ) from None
+
+
+class _NotRun(Exception):
+    """A batch not started because another had failed."""
+
+
+def map_batches(run: Callable[[_Item], _Result], batches: Sequence[_Item], workers: int
+                ) -> list[_Result]:
+    """``run`` over ``batches`` on ``workers`` threads, results in order. After a failure
+    no further batch starts, and the first failure is raised: a tool that crashed or timed
+    out must not then be given a timeout's worth of time for every batch left."""
+    failed = threading.Event()
+
+    def guarded(batch: _Item) -> _Result:
+        if failed.is_set():
+            raise _NotRun
+        try:
+            return run(batch)
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(guarded, batch) for batch in batches]
+    for future in futures:
+        error = future.exception()
+        if error is not None and not isinstance(error, _NotRun):
+            raise error
+    return [future.result() for future in futures]
 
 
 def require(scanner: str, obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -51,7 +51,7 @@ from policy_gate.scanners.interface import (
     ScanContext,
     Scanner,
     ScanOutput,
-    parse_json,
+    parse_report,
     require,
     unscanned_finding,
 )
@@ -186,14 +186,15 @@ class PipAuditScanner(Scanner):
                 if ctx.osv_url:
                     argv += ["--osv-url", ctx.osv_url]
                 remaining = max(1.0, deadline - time.monotonic())
-                completed = run_tool(self.name, argv, timeout=remaining, cwd=work)
+                completed = run_tool(self.name, argv, timeout=remaining, cwd=work,
+                                     budget=ctx.settings.timeout)
                 if completed.returncode not in (EXIT_CLEAN, EXIT_VULNERABLE):
                     raise ScannerError(
                         self.name, f"exited {completed.returncode}{stderr_tail(completed)}"
                     )
                 if completed.returncode == EXIT_VULNERABLE and not completed.stdout.strip():
                     raise ScannerError(self.name, f"failed (exit 1){stderr_tail(completed)}")
-                found, skips = self._parse(parse_json(self.name, completed.stdout), layer)
+                found, skips = self._parse(parse_report(self.name, completed), layer)
                 if completed.returncode == EXIT_VULNERABLE and not found:
                     raise ScannerError(
                         self.name,

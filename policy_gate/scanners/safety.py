@@ -97,6 +97,9 @@ class SafetyScanner(Scanner):
             analyzed = require(self.name, vuln, "analyzed_version", str, where)
             text = require(self.name, vuln, "advisory", str, where)
             fixed = vuln.get("fixed_versions") or []
+            if not isinstance(fixed, list):
+                raise ScannerError(self.name, f"unexpected output: {where}.fixed_versions is "
+                                   f"{type(fixed).__name__}")
             cve = vuln.get("CVE")
             primary = cve if isinstance(cve, str) and cve else f"PYUP-{vuln_id}"
             aliases = tuple(sorted({f"PYUP-{vuln_id}"} - {primary}))
@@ -117,5 +120,5 @@ def _json_report(scanner: str, stdout: str) -> Any:
             raise
         try:
             return json.loads(stdout[start:])
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, or too deep / too long a number
             raise ScannerError(scanner, "printed output that is not a JSON report") from None

@@ -36,7 +36,7 @@ from policy_gate.scanners.interface import (
     ScanContext,
     Scanner,
     ScanOutput,
-    parse_json,
+    parse_report,
     require,
     tree_path,
     unscanned_finding,
@@ -135,7 +135,7 @@ class SemgrepScanner(Scanner):
         completed = run_tool(self.name, argv, timeout=ctx.settings.timeout, cwd=ctx.root, env=env)
         if completed.returncode not in (0, 1):
             raise ScannerError(self.name, f"exited {completed.returncode}: {_failure(completed)}")
-        report = parse_json(self.name, completed.stdout)
+        report = parse_report(self.name, completed)
         results = require(self.name, report, "results", list, "report")
         errors = require(self.name, report, "errors", list, "report")
         cache: dict[Path, list[str]] = {}
@@ -219,9 +219,9 @@ def _failure(completed: Completed) -> str:
     """semgrep explains fatal errors in its JSON output, not on stderr."""
     try:
         errors = json.loads(completed.stdout).get("errors") or []
-        if errors and isinstance(errors[0], dict):
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return _error_summary(errors[0])
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         pass
     return stderr_tail(completed).removeprefix(": ") or "no error message"
 

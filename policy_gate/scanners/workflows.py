@@ -44,7 +44,7 @@ from policy_gate.scanners.interface import (
     Scanner,
     ScanOutput,
     chunked,
-    parse_json,
+    parse_report,
     require,
     tree_path,
     unscanned_finding,
@@ -150,7 +150,7 @@ class WorkflowsScanner(Scanner):
             argv = ["zizmor", *ZIZMOR_ARGS, "--", *(f"./{f}" for f in remaining)]
             completed = run_tool(self.name, argv, timeout=ctx.settings.timeout, cwd=ctx.root)
             if completed.returncode == 0:
-                report = parse_json(self.name, completed.stdout)
+                report = parse_report(self.name, completed)
                 if not isinstance(report, list):
                     raise ScannerError(self.name, "unexpected output: report is not a list")
                 return report, unloadable
