@@ -623,9 +623,18 @@ def validate(policies: tuple[str, ...], waiver_files: tuple[Path, ...]) -> None:
     err = _console(sys.stderr)
     if not policies and not waiver_files:
         _usage(err, "give policy files to check, and/or --waivers FILE")
+    from policy_gate.gate import MAX_INPUT_BYTES
+
     for path in waiver_files:
         try:
-            loaded = load_waivers(path.read_bytes(), str(path))
+            with path.open("rb") as fh:  # at most what a scan would read (/dev/zero ends)
+                data = fh.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            _usage(err, f"cannot read {printable(str(path))}: {exc.strerror or exc}")
+        if len(data) > MAX_INPUT_BYTES:
+            _usage(err, f"{printable(str(path))}: larger than {MAX_INPUT_BYTES} bytes")
+        try:
+            loaded = load_waivers(data, str(path))
         except PolicyError as exc:
             _problems(err, "invalid waivers", exc.problems)
         click.echo(f"{path}: OK ({len(loaded.waivers)} waiver(s))")

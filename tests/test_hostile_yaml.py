@@ -266,3 +266,17 @@ def test_control_an_unsafe_loader_does_construct_the_tags(tmp_path: Path, marker
     """Without this the marker tests above could pass for the wrong reason."""
     yaml.unsafe_load(hostile(name, marker).decode())
     assert marker.exists()
+
+
+def test_validate_refuses_an_endless_waivers_file_fast() -> None:
+    """`policy-gate validate --waivers /dev/zero` reads no more than a scan would."""
+    import time
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "policy_gate", "validate", "--waivers", "/dev/zero"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "/dev/zero" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 10
