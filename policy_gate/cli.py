@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import importlib
 import os
 import secrets
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn, TextIO
 
 import click
@@ -25,7 +27,7 @@ from rich.console import Console
 from policy_gate import __version__
 from policy_gate.policy.loader import DEFAULT_POLICY, PolicyError, load_policy
 from policy_gate.policy.model import Policy
-from policy_gate.reports import json_report, terminal
+from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData, printable
 from policy_gate.runner import Listener
 
@@ -149,10 +151,8 @@ def _reports_ahead(formats: Sequence[str], in_github: bool) -> Callable[[], None
     while its scanners run, rather than after the slowest of them has finished."""
 
     def prepare() -> None:
-        import importlib
-
         for fmt in dict.fromkeys(formats):
-            importlib.import_module(f"policy_gate.reports.{FORMAT_MODULES.get(fmt, fmt)}")
+            report_module(fmt)
         if in_github:
             importlib.import_module("policy_gate.github")
         if "compliance" in formats:
@@ -501,35 +501,17 @@ def _render_text(fmt: str, data: ReportData, *, page: bool = False) -> tuple[str
     return render_format(fmt, data), None
 
 
+def report_module(fmt: str) -> ModuleType:
+    """The module in policy_gate.reports that writes ``fmt`` (imported on first use)."""
+    if fmt not in FORMATS:
+        raise click.UsageError(f"unknown format {fmt!r}")
+    return importlib.import_module(f"policy_gate.reports.{FORMAT_MODULES.get(fmt, fmt)}")
+
+
 def render_format(fmt: str, data: ReportData) -> str:
     """One report as text; each format is a module in policy_gate.reports."""
-    if fmt == "json":
-        return json_report.render(data)
-    if fmt == "sarif":
-        from policy_gate.reports import sarif
-
-        return sarif.render(data)
-    if fmt == "junit":
-        from policy_gate.reports import junit
-
-        return junit.render(data)
-    if fmt == "markdown":
-        from policy_gate.reports import markdown
-
-        return markdown.render(data)
-    if fmt == "cyclonedx":
-        from policy_gate.reports import cyclonedx
-
-        return cyclonedx.render(data)
-    if fmt == "openvex":
-        from policy_gate.reports import openvex
-
-        return openvex.render(data)
-    if fmt == "compliance":
-        from policy_gate.reports import compliance
-
-        return compliance.render(data)
-    raise click.UsageError(f"unknown format {fmt!r}")
+    text: str = report_module(fmt).render(data)
+    return text
 
 
 def _repo_prefix(root: Path, env: dict[str, str]) -> str:

@@ -216,15 +216,15 @@ def scan(
         index: AdvisoryIndex | None = None
         # With no manifest or lockfile in the tree there is nothing to audit: the
         # database is not read (a second or more of YAML), only checked to be there.
-        if adv and audit_contexts and not any(
-            scanners[n].targets(ctx.fileset) for n, ctx in audit_contexts.items()
-        ):
+        audited = {n for n, ctx in audit_contexts.items() if scanners[n].targets(ctx.fileset)}
+        if adv and audit_contexts and not audited:
             if not Path(str(adv)).exists():
                 raise AdvisoryDBError(f"{adv}: not a directory, zip archive or OSV file")
             unread = True
         elif adv and audit_contexts:
             index, info, osv = _advisories(
-                Path(str(adv)), policy, cache, scanners, audit_contexts, runs, osv, stack
+                Path(str(adv)), policy, cache, scanners, audit_contexts, audited, runs, osv,
+                stack,
             )
         for name, ctx in audit_contexts.items():
             if runs[name].status == "running":
@@ -294,6 +294,7 @@ def _advisories(
     cache: ResultsCache | None,
     scanners: Mapping[str, Scanner],
     contexts: dict[str, ScanContext],
+    audited: set[str],
     runs: dict[str, ScannerRun],
     osv: str | None,
     stack: contextlib.ExitStack,
@@ -301,8 +302,9 @@ def _advisories(
     """The offline advisory database for the audits: (index, what it is, OSV URL).
 
     Too old, it fails every audit (M4a). It is loaded, and served to pip-audit, only if an
-    audit will read it: with a warm cache and unchanged manifests, none does. The audits'
-    contexts get its digest (their cache key depends on it)."""
+    audit will read it: with a warm cache and unchanged manifests, none does; pip-audit
+    only when it is among the ``audited`` (those with a manifest or lockfile to read). The
+    audits' contexts get its digest (their cache key depends on it)."""
     index: AdvisoryIndex | None = None
     info: DatabaseInfo | None = None
     digest = ""
@@ -325,8 +327,7 @@ def _advisories(
     reading = [n for n, ctx in contexts.items() if not _answered(cache, scanners[n], ctx)]
     if reading and index is None:
         index = AdvisoryIndex.load(path)
-    if (index is not None and "pip-audit" in reading
-            and scanners["pip-audit"].targets(contexts["pip-audit"].fileset)):
+    if index is not None and "pip-audit" in reading and "pip-audit" in audited:
         from policy_gate.osv.server import serve_advisories
 
         osv = stack.enter_context(serve_advisories(index))

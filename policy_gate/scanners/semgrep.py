@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from policy_gate.cache import tree_digest
-from policy_gate.fileset import FileSet, read_line
+from policy_gate.fileset import FileSet, read_line, within_limit
 from policy_gate.findings import (
     SAST,
     UNSCANNED,
@@ -87,25 +87,9 @@ class SemgrepScanner(Scanner):
             int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
             int(ctx.settings.options.get("max_target_bytes", DEFAULT_MAX_TARGET_BYTES)),
         )
-        files: list[str] = []
-        findings: list[Finding] = []
-        unread: list[str] = []
-        for rel in self.targets(ctx.fileset):
-            try:
-                size = (ctx.root / rel).stat().st_size
-            except OSError as exc:
-                findings.append(unscanned_finding(self.name, rel, f"cannot stat: {exc.strerror}"))
-                unread.append(rel)
-                continue
-            if size > max_bytes:
-                unread.append(rel)
-                findings.append(
-                    unscanned_finding(
-                        self.name, rel, f"larger than {max_bytes} bytes; not analysed"
-                    )
-                )
-            else:
-                files.append(rel)
+        files, left_out = within_limit(ctx.root, self.targets(ctx.fileset), max_bytes)
+        findings: list[Finding] = [unscanned_finding(self.name, rel, why) for rel, why in left_out]
+        unread = [rel for rel, _ in left_out]
         if not files:
             return ScanOutput(findings, self.version(ctx), len(findings), 0, unread=tuple(unread))
 
