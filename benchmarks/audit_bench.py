@@ -26,16 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import ADVISORIES as PYPA
+from common import REPO
 
-from policy_gate.advisories.database import AdvisoryIndex  # noqa: E402
-from policy_gate.dependencies.npm import parse_lockfile  # noqa: E402
-from policy_gate.fileset import walk  # noqa: E402
-from policy_gate.scanners.interface import ScanContext, ScannerSettings  # noqa: E402
-from policy_gate.scanners.osv import OSVScanner  # noqa: E402
+sys.path.insert(0, str(REPO))  # the gate of this checkout, installed or not
 
-PYPA = REPO.parent / "shared" / "advisories" / "pypa" / "vulns"
+from policy_gate.advisories.database import AdvisoryIndex
+from policy_gate.dependencies.npm import parse_lockfile
+from policy_gate.fileset import walk
+from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.osv import OSVScanner
+
 PYPI_LIST = Path("/work/.library/env/packages/pypi.tsv")
 
 
@@ -68,7 +69,7 @@ def npm_records(lock: dict[str, object]) -> list[dict[str, object]]:
         # affected: [major.0.0, major.99.0); not affected: the next major's range
         low, fixed = (f"{major}.0.0", f"{major}.99.0") if affected else (
             f"{major + 1}.0.0-rc.1", f"{major + 1}.5.0")
-        record = {
+        record: dict[str, object] = {
             "id": f"GHSA-{i:04d}-bench-xxxx", "modified": "2024-10-01T00:00:00Z",
             "summary": f"synthetic advisory for {name}",
             "aliases": [f"CVE-2099-{i:05d}"] if i % 10 == 0 else [],
