@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +85,10 @@ def bench_cache(
     """Cold (empty cache) vs warm (unchanged tree) vs one file changed, on a copy of the
     tree so that the change never touches the workload the other parts measure."""
     base = WORK / "cache" / key
-    copy, cache_dir, out = base / "tree", base / "cache-dir", base / "reports"
+    copy, out = base / "tree", base / "reports"
+    # The gate refuses a cache inside the git repository around the tree (a pull request
+    # could commit entries there), and the copy lies inside this repository's .work.
+    cache_dir = Path(tempfile.gettempdir()) / "policy-gate-bench-cache" / key
     if copy.exists():
         shutil.rmtree(copy)
     shutil.copytree(tree, copy, symlinks=True)

@@ -200,6 +200,10 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
             "input 'output-dir' must be a directory below the workspace root, e.g. "
             "'policy-gate-results' (reports are kept apart from the repository's files)"
         )
+    if "json" not in formats and not parse_bool(
+        "fail-on-violations", read_input(env, "fail-on-violations")
+    ):
+        formats.append("json")  # the verdict: `review` must fail even so (final_exit_code)
     reports = {f: f"{out_dir}/{REPORT_FILES[f]}" for f in formats}
     for fmt, target in reports.items():
         argv += ["--format", fmt, "--output", target]
@@ -251,7 +255,7 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
     if cache_dir:
         if "--cache-dir" not in caps.options:
             raise ActionError("input 'cache-dir' is not supported by this policy-gate version")
-        argv += ["--cache-dir", confine(workspace, "cache-dir", cache_dir, must_exist=False)]
+        argv += ["--cache-dir", container_cache_dir(env, workspace, cache_dir)]
 
     if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
         argv.append("--github")
@@ -279,15 +283,51 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
     )
 
 
+#: The action's container sees the runner's ``${{ runner.temp }}/_github_home`` here (and
+#: as $HOME): the one place outside the workspace that a step before it (actions/cache)
+#: can fill and a step after it can save.
+CONTAINER_HOME = "/github/home"
+HOST_HOME = "_github_home"  # below $RUNNER_TEMP on the runner
+
+
+def container_cache_dir(env: Mapping[str, str], workspace: Path, value: str) -> str:
+    """The cache directory as the container sees it. Never inside the workspace (a pull
+    request could commit forged entries there); it must be below the home directory the
+    runner mounts, given either as the runner's path (``${{ runner.temp }}/_github_home/x``)
+    or as the container's (``/github/home/x``)."""
+    if _CONTROL.search(value):
+        raise ActionError("input 'cache-dir' contains control characters")
+    where = ("put it under ${{ runner.temp }}/_github_home, e.g. "
+             "${{ runner.temp }}/_github_home/policy-gate-cache (docs/caching.md)")
+    candidate = Path(os.path.normpath(workspace / value))  # relative: from the workspace
+    if _inside(candidate, workspace) or _inside(candidate.resolve(), workspace.resolve()):
+        raise ActionError(
+            f"input 'cache-dir' ({value!r}) is inside the workspace, where a pull request "
+            f"could commit forged scanner answers; {where}"
+        )
+    home = Path(env.get("HOME") or CONTAINER_HOME)
+    temp = env.get("RUNNER_TEMP")
+    if temp and _inside(candidate, Path(temp) / HOST_HOME):
+        candidate = home / candidate.relative_to(Path(temp) / HOST_HOME)
+    if candidate == home or not _inside(candidate, home):
+        raise ActionError(
+            f"input 'cache-dir' ({value!r}) is not where the action's container can keep it; "
+            f"{where}"
+        )
+    return str(candidate)
+
+
 def _policy(workspace: Path, ref: str) -> str:
     if ref.startswith("builtin:"):
         return ref
     return confine(workspace, "policy", ref, must_exist=True)
 
 
-def final_exit_code(code: int, fail_on_violations: bool) -> int:
-    """``fail-on-violations: false`` passes the step on violations (1) only; never on 2 or 3."""
-    if code == EXIT_VIOLATIONS and not fail_on_violations:
+def final_exit_code(code: int, fail_on_violations: bool, verdict: str | None = None) -> int:
+    """``fail-on-violations: false`` passes the step on violations (1) only; never on 2 or 3,
+    and never on the ``review`` verdict: that input is the pull request's to change, and
+    whether a change to the gate's inputs fails is the base policy's call."""
+    if code == EXIT_VIOLATIONS and not fail_on_violations and verdict != "review":
         return EXIT_PASS
     return code
 
@@ -395,11 +435,11 @@ def _code(code: object) -> int:
     return EXIT_VIOLATIONS if code else EXIT_PASS
 
 
-def _fail(message: str, annotate: bool) -> NoReturn:
+def _fail(message: str, annotate: bool, code: int = EXIT_USAGE) -> NoReturn:
     if annotate:
         print(f"::error title=policy-gate::{escape_command(message)}", flush=True)
     print(f"policy-gate action: {message}", file=sys.stderr, flush=True)
-    sys.exit(EXIT_USAGE)
+    sys.exit(code)
 
 
 def run_action(env: Mapping[str, str]) -> int:
@@ -408,18 +448,31 @@ def run_action(env: Mapping[str, str]) -> int:
     workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
     if not workspace.is_dir():
         _fail(f"GITHUB_WORKSPACE {str(workspace)!r} is not a directory", annotate)
-    os.chdir(workspace)
+    try:
+        os.chdir(workspace)
+    except OSError as exc:
+        _fail(f"cannot enter GITHUB_WORKSPACE {str(workspace)!r}: {exc.strerror}", annotate,
+              EXIT_INTERNAL)
     try:
         action = plan(env, workspace, capabilities())
     except ActionError as exc:
         _fail(str(exc), annotate)
-    _prepare_output_dir(workspace, action.reports)
+    from policy_gate.cli import OutputError
+
+    try:  # before the scan: a run that cannot write its results never starts
+        _prepare_output_dir(workspace, action.reports)
+        _check_step_files(env)
+    except OutputError as exc:
+        _fail(str(exc), annotate, exc.code)
     print(f"policy-gate {' '.join(_shown(action.argv))}", file=sys.stderr, flush=True)
     code = _run_cli(action.argv, action.env)
     outputs = step_outputs(code, _load_json(workspace, action.reports.get("json")), action.reports)
     if env.get("GITHUB_OUTPUT"):
-        write_outputs(env["GITHUB_OUTPUT"], outputs)
-    final = final_exit_code(code, action.fail_on_violations)
+        try:
+            write_outputs(env["GITHUB_OUTPUT"], outputs)
+        except OSError as exc:  # changed during the scan: one line, never a pass
+            _fail(f"cannot write GITHUB_OUTPUT: {exc.strerror or exc}", annotate, EXIT_INTERNAL)
+    final = final_exit_code(code, action.fail_on_violations, outputs.get("verdict"))
     if final != code:
         count = f" ({outputs['violations']})" if outputs.get("violations") else ""
         message = (
@@ -435,11 +488,50 @@ def run_action(env: Mapping[str, str]) -> int:
 
 def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:
     """Create output-dir; remove reports of an earlier run (a reused self-hosted workspace)
-    so that the scan, which may cover output-dir, never reads the gate's own old output."""
-    out_dir = (workspace / next(iter(reports.values()))).parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in (*REPORT_FILES.values(), "policy-gate.compliance.html"):
-        (out_dir / name).unlink(missing_ok=True)
+    so that the scan, which may cover output-dir, never reads the gate's own old output.
+    Raises OutputError (2: a file or directory of the repository is in the way; 3: the
+    workspace cannot be written) instead of failing after the scan."""
+    from policy_gate.cli import OutputError, check_output
+
+    first = next(iter(reports.values()))
+    out_rel = PurePosixPath(first).parent.as_posix()
+    out_dir = workspace / out_rel
+    names = (*REPORT_FILES.values(), "policy-gate.compliance.html")
+    for name in names:
+        if (out_dir / name).is_dir() and not (out_dir / name).is_symlink():
+            raise OutputError(
+                EXIT_USAGE,
+                f"{out_rel}/{name} is a directory (committed to the repository?), where the "
+                "gate writes a report; remove it or choose another output-dir",
+            )
+    check_output(workspace / first, "report")  # a file in the way, or a read-only workspace
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            EXIT_INTERNAL, f"output-dir {out_rel} cannot be created: {exc.strerror or exc}"
+        ) from None
+    for name in names:
+        old = out_dir / name
+        try:
+            old.unlink(missing_ok=True)
+        except OSError as exc:
+            raise OutputError(
+                EXIT_INTERNAL,
+                f"{out_rel}/{name} (a report of an earlier run) cannot be removed: "
+                f"{exc.strerror or exc}",
+            ) from None
+    for rel in reports.values():
+        check_output(workspace / rel, "report")
+
+
+def _check_step_files(env: Mapping[str, str]) -> None:
+    """``$GITHUB_OUTPUT``, which this entrypoint appends to after the scan, must be
+    writable before it (the CLI checks the job summary and its own outputs itself)."""
+    from policy_gate.cli import check_output
+
+    if env.get("GITHUB_OUTPUT"):
+        check_output(Path(env["GITHUB_OUTPUT"]), "GITHUB_OUTPUT")
 
 
 def _shown(argv: Iterable[str]) -> list[str]:

@@ -9,7 +9,8 @@ useless; and it must not let a *new* flaw through because an old one looks like 
 matching is a multiset with consumption: each entry excuses at most one finding, first by
 exact fingerprint (which already ignores line numbers), then by :func:`match_key` (which
 also ignores the path, so a moved file still matches). A second copy of an old flaw finds
-its entry already consumed by the original and is new.
+its entry already consumed by the original and is new; in diff mode, where the change says
+which line it added, the copy it added is the new one (see :func:`match`).
 
 The file is JSON, sorted and versioned so that it diffs well in review. It holds no secret
 values: findings carry only masked previews and hashes, and not even previews are stored.
@@ -43,6 +44,9 @@ MAX_COUNTED = 10_000
 # Problems name lines only in files up to this size: finding lines takes a second parse in
 # pure Python (~3-15 MB/s), and a file of many megabytes must still be refused in seconds.
 MAX_LOCATED_BYTES = 4 * 1024 * 1024
+# Candidate pairs scored per file in matching; beyond it copies pair in line order (one flaw
+# repeated thousands of times in a file would otherwise cost minutes and gigabytes).
+MAX_PAIRS = 100_000
 ABOUT = (
     "policy-gate baseline: findings accepted when it was created. "
     "`policy-gate scan --baseline FILE` fails only on findings not listed here. "
@@ -252,7 +256,11 @@ def loads(data: str | bytes, name: str) -> Baseline:
     )
 
 
-def match(baseline: Baseline, findings: Sequence[Finding]) -> dict[str, BaselineEntry]:
+def match(
+    baseline: Baseline,
+    findings: Sequence[Finding],
+    introduced: Callable[[Finding], bool] | None = None,
+) -> dict[str, BaselineEntry]:
     """Which findings the baseline excuses: fingerprint of each matched finding -> the
     entry it matched. Pure and deterministic (independent of the order of *findings*).
 
@@ -260,52 +268,99 @@ def match(baseline: Baseline, findings: Sequence[Finding]) -> dict[str, Baseline
     matches what is left by :func:`match_key`, preferring the same path, then the same
     file name, then the nearest line, so a moved file keeps its entries but a copy of an
     old flaw elsewhere stays new (its entry was consumed by the original in pass 1).
+
+    In diff mode ``introduced`` says which findings are on lines the change adds. A
+    fingerprint counts identical flaws in a file from the top, so a copy inserted above a
+    baselined flaw takes over its fingerprint: such a finding is excused only when no
+    finding that was already there can take the entry, and the copy is the new one.
     """
     _check_fingerprints(findings)
-    ordered = sorted(findings, key=lambda f: (f.path, f.start_line or 0, f.fingerprint))
+    is_new = introduced or (lambda _f: False)
+    ordered = sorted(findings, key=_finding_sort_key)
     by_fingerprint: dict[str, list[BaselineEntry]] = defaultdict(list)
     for entry in _sorted(baseline.entries):
         by_fingerprint[entry.fingerprint].append(entry)
 
     matched: dict[str, BaselineEntry] = {}
-    left: list[Finding] = []
+    left: list[tuple[Finding, bool]] = []
     for f in ordered:
+        new = is_new(f)
         bucket = by_fingerprint.get(f.fingerprint)
-        if bucket:
+        if bucket and not new:
             matched[f.fingerprint] = bucket.pop(0)
         else:
-            left.append(f)
+            left.append((f, new))
 
     remaining: dict[str, list[BaselineEntry]] = defaultdict(list)
     for bucket in by_fingerprint.values():
         for entry in bucket:
             remaining[entry.match_key].append(entry)
-    by_key: dict[str, list[Finding]] = defaultdict(list)
-    for f in left:
-        by_key[match_key(f)].append(f)
+    by_key: dict[str, list[tuple[Finding, bool]]] = defaultdict(list)
+    for f, new in left:
+        by_key[match_key(f)].append((f, new))
 
     for key, group in by_key.items():
         candidates = remaining.get(key)
-        if not candidates:
-            continue
-        # Best pairs first, over the whole group, so the result does not depend on which
-        # finding happens to be considered first.
-        pairs = sorted(
-            (
-                (_affinity(f, e), i, j)
-                for i, f in enumerate(group)
-                for j, e in enumerate(candidates)
-            ),
-        )
-        used_f: set[int] = set()
-        used_e: set[int] = set()
-        for _score, i, j in pairs:
-            if i in used_f or j in used_e:
-                continue
-            used_f.add(i)
-            used_e.add(j)
-            matched[group[i].fingerprint] = candidates[j]
+        if candidates:
+            matched.update((f.fingerprint, e) for f, e in _pair(group, candidates))
     return matched
+
+
+def _pair(
+    group: Sequence[tuple[Finding, bool]], candidates: Sequence[BaselineEntry]
+) -> list[tuple[Finding, BaselineEntry]]:
+    """Pass 2 for one match key, in tiers: findings that were already there before those
+    the change introduced; within each, entries of the same path, then of the same file
+    name (a moved file), then any (which of two unrelated places pairs with which does not
+    matter). Tiers keep the work near-linear where one flaw has thousands of copies."""
+    free = {j: e for j, e in enumerate(sorted(candidates, key=_entry_sort_key))}
+    out: list[tuple[Finding, BaselineEntry]] = []
+    for new in (False, True):
+        todo = sorted((f for f, n in group if n is new), key=_finding_sort_key)
+        for scope in (_whole, posixpath.basename):
+            todo = _pair_within(scope, todo, free, out)
+        for f, j in zip(todo, list(free), strict=False):
+            out.append((f, free.pop(j)))
+    return out
+
+
+def _whole(path: str) -> str:
+    return path
+
+
+def _pair_within(
+    scope: Callable[[str], str],
+    todo: Sequence[Finding],
+    free: dict[int, BaselineEntry],
+    out: list[tuple[Finding, BaselineEntry]],
+) -> list[Finding]:
+    """Pair findings with free entries whose ``scope(path)`` is the same, best pairs first
+    (the same fingerprint, then the nearest line); returns the findings left unpaired."""
+    entries: dict[str, list[int]] = defaultdict(list)
+    for j, e in free.items():
+        entries[scope(e.path)].append(j)
+    findings: dict[str, list[Finding]] = defaultdict(list)
+    for f in todo:
+        findings[scope(f.path)].append(f)
+    left: list[Finding] = []
+    for name, fs in findings.items():
+        js = entries.get(name, [])
+        if len(fs) * len(js) > MAX_PAIRS:  # thousands of copies: in line order
+            pairs = [(f, j) for f, j in zip(fs, js, strict=False)]
+        else:  # best pairs first, over the whole bucket, whatever the order of the findings
+            scored = sorted((_affinity(f, free[j]), i, j) for i, f in enumerate(fs) for j in js)
+            used_f: set[int] = set()
+            used_e: set[int] = set()
+            pairs = []
+            for _score, i, j in scored:
+                if i not in used_f and j not in used_e:
+                    used_f.add(i)
+                    used_e.add(j)
+                    pairs.append((fs[i], j))
+        paired = {id(f) for f, _ in pairs}
+        out.extend((f, free.pop(j)) for f, j in pairs)
+        left.extend(f for f in fs if id(f) not in paired)
+    return sorted(left, key=_finding_sort_key)
 
 
 def unmatched_entries(
@@ -345,20 +400,18 @@ def _check_fingerprints(findings: Sequence[Finding]) -> None:
         seen.add(f.fingerprint)
 
 
-def _affinity(f: Finding, e: BaselineEntry) -> tuple[bool, bool, int, str, int, str]:
-    """Lower is a better pairing of a finding with a candidate entry."""
+def _affinity(f: Finding, e: BaselineEntry) -> tuple[bool, int, str, int, str]:
+    """Lower is a better pairing of a finding with a candidate entry of the same path (or
+    file name): the same fingerprint (the same occurrence), then the nearest line."""
     if f.start_line is not None and e.line is not None:
         distance = abs(f.start_line - e.line)
     else:
         distance = 0 if f.start_line is None and e.line is None else 2**31
-    return (
-        f.path != e.path,
-        posixpath.basename(f.path) != posixpath.basename(e.path),
-        distance,
-        e.path,
-        e.line or 0,
-        e.fingerprint,
-    )
+    return (f.fingerprint != e.fingerprint, distance, e.path, e.line or 0, e.fingerprint)
+
+
+def _finding_sort_key(f: Finding) -> tuple[str, int, str]:
+    return (f.path, f.start_line or 0, f.fingerprint)
 
 
 def _is_utc_iso(value: str) -> bool:

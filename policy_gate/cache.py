@@ -1,7 +1,7 @@
 """The results cache: what a scanner said about content it has already seen.
 
-A directory (``--cache-dir``; ``actions/cache`` can keep it between runs) of JSON entries,
-each addressed by a SHA-256 key over everything the answer depends on:
+A directory (``--cache-dir``; ``actions/cache`` can keep it between runs) of entries, each
+addressed by a SHA-256 key over everything the answer depends on:
 
 * the entry format and policy-gate's version (the adapters that parse the tool's output);
 * the scanner, the tool's version, the scanner's settings from the policy (options, file
@@ -11,29 +11,37 @@ each addressed by a SHA-256 key over everything the answer depends on:
 * and the content: for a scanner whose answer about a file depends on that file alone
   (``Scanner.file_local``) one entry per file, keyed by its path and SHA-256, so a change
   to one file rescans that file only; for the others one entry per run, keyed by the path
-  and SHA-256 of every file the scanner reads (its ``targets``).
+  and SHA-256 of every file the scanner reads (``Scanner.cache_files``: its targets and
+  what they pull in, such as ``-r`` includes and the ``package.json`` beside a lockfile),
+  hashed whole whatever the policy's file size limit.
 
 A scanner that depends on more than it can name (an online advisory service; coverage
 reports that describe other files) says so with ``Scanner.cacheable`` and always runs.
 
-Entries are written atomically and carry a digest of their payload: a corrupt or foreign
-entry is a miss, never a result. The cache is an input the workflow trusts, like the
-policy: restore it from runs of the protected branch (see docs/caching.md), so that a pull
-request cannot seed answers for its own files.
+The cache is never trusted from the tree under scan: a directory inside the scanned tree,
+the workspace or its git repository is refused (``CacheError``, exit 2). Every entry is
+authenticated: an HMAC-SHA256, under a key no pull request can read or commit
+(``POLICY_GATE_CACHE_KEY``, or a private key file beside the cache directory), over the
+entry's kind, its key (which binds the content digests) and its payload. An entry that
+fails the check (damaged, forged, or written under another key: a poisoned
+``actions/cache``) is a miss, never a result, and is counted in the report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
 import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +52,71 @@ from policy_gate.findings import Confidence, DependencyInfo, Finding, SecretInfo
 from policy_gate.process import find_tool
 from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScanContext, Scanner, ScanOutput
 
-FORMAT = 1
+FORMAT = 2  # 2: authenticated entries (a header line with the seal, then the payload)
+
+# What authenticates the entries, from the environment (CI secrets), else a key file beside
+# the cache: a shared secret (HMAC-SHA256: whoever verifies can also write), or an Ed25519
+# key pair (PEM): runs of the protected branch sign with the private key, pull requests get
+# only the public key and can read the cache but never add to it.
+KEY_ENV = "POLICY_GATE_CACHE_KEY"
+SIGNING_KEY_ENV = "POLICY_GATE_CACHE_SIGNING_KEY"
+VERIFY_KEY_ENV = "POLICY_GATE_CACHE_VERIFY_KEY"
+MIN_KEY_CHARS = 32
+KEY_FILE_BYTES = 32
+# Domain separation: entries of no other format or program verify.
+_SEAL_LABEL = b"policy-gate results cache, format 2"
+# An entry is read whole; none the gate writes comes near this.
+MAX_ENTRY_BYTES = 512 * 1024 * 1024
+WHERE_INSTEAD = (
+    "keep it outside the repository, e.g. ~/.cache/policy-gate/<repository>, or in GitHub "
+    "Actions under ${{ runner.temp }}/_github_home (docs/caching.md)"
+)
+
+
+class CacheError(Exception):
+    """A cache directory or key the gate will not trust (exit 2); the message says why and
+    what to do instead."""
+
+
+class Seal:
+    """Authenticates entries with HMAC-SHA256 under a shared secret."""
+
+    scheme = "hmac-sha256"
+    writable = True
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def make(self, message: bytes) -> str:
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def check(self, message: bytes, seal: str) -> bool:
+        return hmac.compare_digest(seal, self.make(message))
+
+
+class SignatureSeal(Seal):
+    """Authenticates entries with Ed25519 signatures: with the private key it signs (and
+    verifies); with the public key alone it only verifies, and nothing is written."""
+
+    scheme = "ed25519"
+
+    def __init__(self, public: Any, private: Any | None = None) -> None:
+        self._public, self._private = public, private
+        self.writable = private is not None
+
+    def make(self, message: bytes) -> str:
+        if self._private is None:
+            raise CacheError("this results cache is read-only (only a verify key was given)")
+        return str(self._private.sign(message).hex())
+
+    def check(self, message: bytes, seal: str) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
+        try:
+            self._public.verify(bytes.fromhex(seal), message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
 
 
 @dataclass
@@ -54,28 +126,37 @@ class CacheUse:
     files_from_cache: int = 0
     files_scanned: int = 0
     run_from_cache: bool = False
+    # Entries that were there but failed authentication (another key, damaged, forged).
+    rejected: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "files_from_cache": self.files_from_cache,
             "files_scanned": self.files_scanned,
             "run_from_cache": self.run_from_cache,
+            "rejected": self.rejected,
         }
 
 
 class ResultsCache:
-    """A directory of content-addressed entries; every method is safe from many threads
-    (each entry is its own file, replaced atomically)."""
+    """A directory of content-addressed, authenticated entries; every method is safe from
+    many threads (each entry is its own file, replaced atomically).
 
-    def __init__(self, directory: Path) -> None:
+    ``seal`` authenticates the entries (see :func:`open_cache`, which also checks where the
+    directory is); without one, a random key of this instance: nothing it did not write
+    itself verifies."""
+
+    def __init__(self, directory: Path, seal: Seal | None = None) -> None:
         self.directory = directory
         self.root = directory / f"v{FORMAT}"
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.seal = seal if seal is not None else Seal(secrets.token_bytes(KEY_FILE_BYTES))
         # Content digests of this run, shared by every scanner that reads the same file.
-        self._digests: dict[tuple[Path, int], str | None] = {}
+        self._digests: dict[tuple[Path, int | None], str | None] = {}
         self._lock = threading.Lock()
 
-    def digest(self, path: Path, limit: int) -> str | None:
+    def digest(self, path: Path, limit: int | None) -> str | None:
+        """SHA-256 of a file of the tree: of at most ``limit`` bytes, or (None) whole."""
         with self._lock:
             if (path, limit) in self._digests:
                 return self._digests[(path, limit)]
@@ -87,55 +168,66 @@ class ResultsCache:
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
 
-    def get(self, kind: str, key: str) -> Any | None:
+    @staticmethod
+    def _message(kind: str, key: str, body: bytes) -> bytes:
+        """What is sealed: the entry's kind, its key (over the content digests) and its
+        payload, so an entry answers for exactly one question."""
+        return b"\0".join((_SEAL_LABEL, kind.encode(), key.encode(), body))
+
+    def get(self, kind: str, key: str, use: CacheUse | None = None) -> Any | None:
+        """The payload stored for (kind, key), or None: absent, or not written under this
+        cache's key for exactly this kind and key (then counted in ``use.rejected``). The
+        payload is parsed only once it is authenticated."""
         try:
-            entry = json.loads(self._path(kind, key).read_bytes())
-        except (OSError, ValueError):
+            data = read_tree_file(self._path(kind, key), MAX_ENTRY_BYTES)
+        except TreeFileError as exc:
+            if not exc.missing:
+                _reject(use)
             return None
-        if not isinstance(entry, dict) or entry.get("key") != key:
-            return None
-        payload = entry.get("payload")
-        if entry.get("digest") != _digest(payload):
-            return None
-        return payload
+        head, _, body = data.partition(b"\n")
+        try:
+            header = json.loads(head)
+            seal = header.get("seal") if isinstance(header, dict) else None
+            if (isinstance(seal, str) and header.get("scheme") == self.seal.scheme
+                    and self.seal.check(self._message(kind, key, body), seal)):
+                return json.loads(body)
+        except (ValueError, TypeError, RecursionError):  # TypeError: a non-ASCII seal
+            pass
+        _reject(use)
+        return None
 
     def put(self, kind: str, key: str, payload: Any) -> None:
+        """Store an entry, sealed; nothing when the cache is read-only (a verify key)."""
+        if not self.seal.writable:
+            return
         path = self._path(kind, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {"key": key, "digest": _digest(payload), "payload": payload}
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        header = {"format": FORMAT, "kind": kind, "key": key, "scheme": self.seal.scheme,
+                  "seal": self.seal.make(self._message(kind, key, body))}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(json.dumps(header, separators=(",", ":")).encode() + b"\n" + body)
             Path(tmp).replace(path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
     def advisory_info(self, digest: str) -> DatabaseInfo | None:
-        """What the advisory database with this content says about itself (its age decides
-        whether it may be used at all), without loading it."""
+        """What the advisory database with this content says about itself (its age and
+        what each ecosystem holds decide whether it may be used at all), without loading
+        it."""
         data = self.get("advisory-info", digest)
         if not isinstance(data, dict):
             return None
         try:
-            newest = data["newest"]
-            return DatabaseInfo(
-                source=str(data["source"]),
-                records=int(data["records"]),
-                withdrawn=int(data["withdrawn"]),
-                newest=datetime.fromisoformat(newest) if newest else None,
-            )
+            return DatabaseInfo.from_json(data)
         except (KeyError, TypeError, ValueError):
-            return None
+            return None  # e.g. an entry of an older version: load the database again
 
     def put_advisory_info(self, digest: str, info: DatabaseInfo) -> None:
-        self.put("advisory-info", digest, {
-            "source": info.source,
-            "records": info.records,
-            "withdrawn": info.withdrawn,
-            "newest": info.newest.isoformat() if info.newest else None,
-        })
+        self.put("advisory-info", digest, info.to_json())
 
     def database_digest(self, path: Path) -> str:
         """The advisory database's content digest, read again only when a file in it
@@ -178,7 +270,7 @@ class _Keys:
     version: str
     base: str  # everything but the content
     targets: tuple[str, ...]
-    digests: dict[str, str | None]  # target -> SHA-256, None if unreadable
+    digests: dict[str, str | None]  # target -> SHA-256 within the limit, None if unreadable
     run: str
 
 
@@ -196,7 +288,17 @@ def _keys(cache: ResultsCache, scanner: Scanner, ctx: ScanContext) -> _Keys:
     targets = scanner.targets(ctx.fileset)
     limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
     digests = {rel: cache.digest(ctx.root / rel, limit) for rel in targets}
-    run = sha256_json([base, sorted(digests.items(), key=lambda kv: kv[0])])
+    inputs: dict[str, Any] = dict(digests)
+    if not scanner.file_local:
+        # A whole-run answer depends on every file the scanner reads (includes, the
+        # package.json beside a lockfile), each read up to the scanner's own limit, which
+        # may exceed the policy's: hashed whole. And on what else of the tree it sees: an
+        # include that is excluded, a link or unreadable is reported as such.
+        files = dict.fromkeys((*targets, *scanner.cache_files(ctx)))
+        inputs = {rel: cache.digest(ctx.root / rel, None) for rel in files}
+        fs = ctx.fileset
+        inputs["\0tree"] = [fs.excluded, fs.symlinks, fs.unreadable]
+    run = sha256_json([base, sorted(inputs.items(), key=lambda kv: kv[0])])
     return _Keys(version, base, targets, digests, run)
 
 
@@ -210,12 +312,25 @@ def cached_scan(
     cache: ResultsCache, scanner: Scanner, ctx: ScanContext, use: CacheUse
 ) -> ScanOutput:
     """The scanner's answer for ``ctx``, from the cache where the inputs are unchanged and
-    from the scanner for the rest; what the scanner says is stored for next time."""
+    from the scanner for the rest; what the scanner says is stored for next time. Entries
+    that failed authentication are said in a note (never stored with the answer)."""
+    output = _answer(cache, scanner, ctx, use)
+    if use.rejected:
+        output.notes = [*output.notes, (
+            f"{use.rejected} results-cache entries failed authentication (written under "
+            "another key, damaged or forged) and were not used: scanned again"
+        )]
+    return output
+
+
+def _answer(
+    cache: ResultsCache, scanner: Scanner, ctx: ScanContext, use: CacheUse
+) -> ScanOutput:
     keys = _keys(cache, scanner, ctx)
     version, base, targets, digests, run_key = (
         keys.version, keys.base, keys.targets, keys.digests, keys.run
     )
-    stored = cache.get("run", run_key)
+    stored = cache.get("run", run_key, use)
     if stored is not None:
         try:
             output = decode_output(stored)
@@ -234,7 +349,7 @@ def cached_scan(
     file_keys = {rel: sha256_json([base, rel, d]) for rel, d in digests.items() if d}
     hits: dict[str, dict[str, Any]] = {}
     for rel, key in file_keys.items():
-        entry = cache.get("file", key)
+        entry = cache.get("file", key, use)
         if isinstance(entry, dict):
             hits[rel] = entry
     misses = tuple(rel for rel in targets if rel not in hits)
@@ -299,13 +414,27 @@ def summarise_file_notes(file_notes: Mapping[str, str]) -> list[str]:
     return [f"{count} {text}" for text, count in sorted(Counter(file_notes.values()).items())]
 
 
-def file_digest(path: Path, limit: int) -> str | None:
+def file_digest(path: Path, limit: int | None) -> str | None:
     """SHA-256 of a regular file of the tree (never through a link); None when it cannot be
-    read within the limit, so that the scanner itself decides and reports on it."""
+    read within the limit, so that the scanner itself decides and reports on it. With no
+    limit the file is hashed whole, as a stream."""
+    if limit is not None:
+        try:
+            return hashlib.sha256(read_tree_file(path, limit)).hexdigest()
+        except TreeFileError:
+            return None
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        return hashlib.sha256(read_tree_file(path, limit)).hexdigest()
-    except TreeFileError:
+        fd = os.open(path, flags)
+    except OSError:
         return None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError:
+            return None
 
 
 def _stat_listing(root: Path) -> list[tuple[str, int, int, int]]:
@@ -341,8 +470,177 @@ def sha256_json(value: Any) -> str:
     ).hexdigest()
 
 
-def _digest(payload: Any) -> str:
-    return sha256_json(payload)
+def _reject(use: CacheUse | None) -> None:
+    if use is not None:
+        use.rejected += 1
+
+
+# --- where the cache may be, and its key -----------------------------------------------------
+
+
+def open_cache(directory: Path, root: Path, env: Mapping[str, str] | None = None) -> ResultsCache:
+    """The results cache for a scan of ``root``, after checking that no pull request can
+    write it or know its key. Raises CacheError (exit 2)."""
+    env = os.environ if env is None else env
+    check_location(directory, root, env)
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise CacheError(
+            f"the results cache {directory} cannot be created: {exc.strerror or exc}"
+        ) from None
+    return ResultsCache(directory, load_seal(directory, env))
+
+
+def check_location(directory: Path, root: Path, env: Mapping[str, str]) -> None:
+    """Refuse a cache directory inside what a pull request controls: the scanned tree, the
+    workspace (``GITHUB_WORKSPACE``) or the git repository around the tree (a committed
+    entry would be an answer for the tree's own files). Links are resolved first."""
+    cache, tree = directory.resolve(), root.resolve()
+    places = [("the scanned tree", tree)]
+    if env.get("GITHUB_WORKSPACE"):
+        places.append(("the workspace (GITHUB_WORKSPACE)", Path(env["GITHUB_WORKSPACE"]).resolve()))
+    top = git_toplevel(tree)
+    if top is not None:
+        places.append(("the git repository", top))
+    for name, place in places:
+        if cache == place or place in cache.parents:
+            raise CacheError(
+                f"the results cache {directory} is inside {name} {place}, where a pull "
+                f"request could commit forged scanner answers; {WHERE_INSTEAD}"
+            )
+    if cache in tree.parents:
+        raise CacheError(
+            f"the results cache {directory} contains the scanned tree {tree}; {WHERE_INSTEAD}"
+        )
+
+
+def git_toplevel(path: Path) -> Path | None:
+    """The nearest directory at or above ``path`` that holds a ``.git`` (a repository or
+    a work tree); found on the file system, without running git."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return None
+
+
+def key_path(directory: Path) -> Path:
+    """The key file of a cache directory: beside it, never inside it (actions/cache saves
+    and restores the directory, and so anything a poisoned cache brings), and outside the
+    tree whenever the directory is (its parent is outside too)."""
+    real = directory.resolve()
+    return real.parent / f"{real.name}.key"
+
+
+def load_seal(directory: Path, env: Mapping[str, str]) -> Seal:
+    """What authenticates the entries: an Ed25519 key pair or a shared secret from the
+    environment (CI secrets), else the cache's own key file, made on first use. Raises
+    CacheError for a key that is malformed or that others may know; the message never
+    shows a key."""
+    secret = env.get(KEY_ENV, "").strip()
+    signing = env.get(SIGNING_KEY_ENV, "").strip()
+    verify = env.get(VERIFY_KEY_ENV, "").strip()
+    if secret and (signing or verify):
+        raise CacheError(f"give either {KEY_ENV} (a shared secret) or {SIGNING_KEY_ENV} / "
+                         f"{VERIFY_KEY_ENV} (a key pair), not both")
+    if signing or verify:
+        return _signature_seal(signing, verify)
+    if secret:
+        if len(secret) < MIN_KEY_CHARS:
+            raise CacheError(
+                f"{KEY_ENV} is too short: give at least {MIN_KEY_CHARS} random characters "
+                "(e.g. the output of `openssl rand -hex 32`, kept as a secret)"
+            )
+        return Seal(secret.encode("utf-8", "surrogateescape"))
+    path = key_path(directory)
+    try:
+        return Seal(_read_key(path))
+    except FileNotFoundError:
+        _create_key(path)
+    return Seal(_read_key(path))
+
+
+def _signature_seal(signing: str, verify: str) -> SignatureSeal:
+    """An Ed25519 seal from PEM keys (``openssl genpkey -algorithm ed25519``)."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        from cryptography.hazmat.primitives.serialization import (
+            load_pem_private_key,
+            load_pem_public_key,
+        )
+    except ImportError:
+        raise CacheError(f"{SIGNING_KEY_ENV} / {VERIFY_KEY_ENV} need the 'cryptography' "
+                         "package, which is not installed") from None
+    private = public = None
+    try:
+        if signing:
+            private = load_pem_private_key(signing.encode(), password=None)
+        if verify:
+            public = load_pem_public_key(verify.encode())
+    except (ValueError, TypeError):
+        name = SIGNING_KEY_ENV if signing and private is None else VERIFY_KEY_ENV
+        raise CacheError(f"{name} is not a PEM-encoded key without a passphrase") from None
+    if private is not None and not isinstance(private, ed25519.Ed25519PrivateKey):
+        raise CacheError(f"{SIGNING_KEY_ENV} is not an Ed25519 private key")
+    if public is not None and not isinstance(public, ed25519.Ed25519PublicKey):
+        raise CacheError(f"{VERIFY_KEY_ENV} is not an Ed25519 public key")
+    if private is not None:
+        own = private.public_key()
+        if public is not None and public != own:
+            raise CacheError(f"{VERIFY_KEY_ENV} is not the public half of {SIGNING_KEY_ENV}")
+        public = own
+    return SignatureSeal(public, private)
+
+
+def _create_key(path: Path) -> None:
+    """A new random key, published atomically: a run that loses the race reads the
+    winner's key, never a half-written one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(KEY_FILE_BYTES))
+        with contextlib.suppress(FileExistsError):  # another run made it first: use theirs
+            os.link(tmp, path)
+    except OSError as exc:
+        raise CacheError(
+            f"the results cache's key file {path} cannot be created: {exc.strerror or exc}"
+        ) from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _read_key(path: Path) -> bytes:
+    """The key file's bytes, if only this user can have read or written it. Raises
+    FileNotFoundError (make one) or CacheError."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CacheError(f"the results cache's key file {path} cannot be read "
+                         f"({exc.strerror or exc}); it must be a regular file, not a link"
+                         ) from None
+    try:
+        info = os.fstat(fd)
+        problem = ""
+        if not stat.S_ISREG(info.st_mode):
+            problem = "is not a regular file"
+        elif info.st_uid != os.getuid():
+            problem = "belongs to another user"
+        elif info.st_mode & 0o077:
+            problem = f"can be read or written by others (mode {stat.S_IMODE(info.st_mode):o})"
+        elif info.st_size != KEY_FILE_BYTES:
+            problem = f"is not a key the gate made ({info.st_size} bytes)"
+        if problem:
+            raise CacheError(
+                f"the results cache's key file {path} {problem}: entries signed with a key "
+                "others may know prove nothing; make it yours with mode 600, or delete it "
+                "(a new key is made and the cache is rebuilt)"
+            )
+        return os.read(fd, KEY_FILE_BYTES)
+    finally:
+        os.close(fd)
 
 
 # --- entries: ScanOutput, Finding and Package as JSON, losslessly ---------------------------
@@ -430,11 +728,15 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 __all__ = [
+    "CacheError",
     "CacheUse",
     "ResultsCache",
+    "Seal",
+    "SignatureSeal",
     "cached_scan",
     "file_digest",
     "has_run",
+    "open_cache",
     "sha256_json",
     "summarise_file_notes",
     "tree_digest",

@@ -12,6 +12,7 @@ import importlib
 import os
 import secrets
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -103,7 +104,9 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             envvar="POLICY_GATE_CACHE_DIR",
             help="Results cache: a scanner's answer for unchanged content (same tool version, "
             "rules and settings) is reused, so only changed files are rescanned. A directory "
-            "actions/cache can keep; restore it only from the protected branch's runs. "
+            "outside the repository (one inside is refused); entries are authenticated with "
+            "POLICY_GATE_CACHE_KEY (a CI secret) or a private key file beside it, so a "
+            "poisoned or committed cache is never believed (docs/caching.md). "
             "[env: POLICY_GATE_CACHE_DIR]",
         ),
         click.option(
@@ -172,6 +175,7 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportDa
     """Run the gate; a bad policy, waivers file, baseline or diff set-up exits 2."""
     from policy_gate import gate
     from policy_gate.baseline import BaselineError
+    from policy_gate.cache import CacheError
     from policy_gate.git import GitError
     from policy_gate.scanners import registry
 
@@ -184,10 +188,13 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportDa
     diff_base = args.diff_base
     if diff_base and args.full_scan:
         _usage(err, "--diff-base and --full-scan contradict each other")
-    if diff_base is None and not args.full_scan and args.in_github:
+    pr_base = None
+    if args.in_github:  # the inputs come from the PR's base whatever the mode (gate.py)
         from policy_gate import github
 
-        diff_base = github.base_sha_from_event(env.get("GITHUB_EVENT_PATH"))
+        pr_base = github.base_sha_from_event(env.get("GITHUB_EVENT_PATH"))
+    if diff_base is None and not args.full_scan:
+        diff_base = pr_base
     listener, stop = _progress(err, args.quiet)
     try:
         run = gate.run(
@@ -201,6 +208,7 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportDa
                 listener=listener,
                 baseline=args.baseline,
                 diff_base=diff_base,
+                pr_base=pr_base,
                 today=_today(env),
                 cache_dir=args.cache_dir,
                 while_scanning=_reports_ahead(formats, args.in_github),
@@ -215,8 +223,17 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportDa
     except GitError as exc:
         stop()
         _usage(err, f"diff mode: {printable(str(exc))}")
+    except CacheError as exc:
+        stop()
+        _usage(err, printable(str(exc)))
     finally:
         stop()
+    fs = run.result.fileset
+    if not fs.files:  # a wrong path (or a checkout that did not happen) must not pass
+        _usage(err, f"no files to scan in {printable(str(args.path))}: it is empty, or "
+               f"everything in it is excluded ({len(fs.excluded)} excluded paths, "
+               f"{len(fs.symlinks)} symbolic links not followed); check the scan path "
+               "and the policy's exclude list")
     prefix = _repo_prefix(run.result.root, env) if args.in_github else ""
     # Everything made so far lives until exit: keep the collector from walking it again
     # while the reports are written (a full pass costs ~0.1 s with 10,000 findings).
@@ -272,6 +289,7 @@ def scan(
         _usage(
             err, f"give one --output per --format ({len(formats)} formats, {len(outputs)} outputs)"
         )
+    check_outputs(_scan_outputs(formats, outputs, args.in_github), err)
     data = _gate(args, err, formats)
     env = dict(os.environ)
     summary = None if "-" in map(str, outputs) else partial(terminal.render, data, out)
@@ -282,7 +300,12 @@ def scan(
         err.print(f"policy-gate: internal error: {printable(str(exc))}", markup=False)
         sys.exit(EXIT_INTERNAL)
     if args.in_github:
-        _github(data, env, written, pr_comment, err)
+        try:
+            _github(data, env, written, pr_comment, err)
+        except OSError as exc:  # changed since check_outputs: still one line, never a pass
+            err.print(f"policy-gate: cannot write a GitHub step file: {printable(str(exc))}",
+                      markup=False)
+            sys.exit(EXIT_INTERNAL)
     elif pr_comment:
         err.print("policy-gate: --pr-comment needs GitHub mode (--github)", markup=False)
     sys.exit(data.evaluation.verdict.exit_code)
@@ -309,6 +332,7 @@ def baseline_create(output: Path, **kwargs: Any) -> None:
 
     args = ScanArgs(**kwargs)
     err = _console(sys.stderr)
+    check_outputs([("--output", output)], err)
     data = _gate(args, err)
     failed = [r for r in data.result.runs if r.status == "failed"]
     if failed:
@@ -319,8 +343,12 @@ def baseline_create(output: Path, **kwargs: Any) -> None:
     created = baselines.create(
         data.result.findings, policy_sha256=data.policy.sha256, created=data.generated_at
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(baselines.dumps(created), "utf-8")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(baselines.dumps(created), "utf-8")
+    except OSError as exc:
+        err.print(f"policy-gate: cannot write the baseline: {printable(str(exc))}", markup=False)
+        sys.exit(EXIT_INTERNAL)
     click.echo(f"policy-gate: baseline of {len(created.entries)} finding(s) written to {output}")
 
 
@@ -370,6 +398,76 @@ def compliance_html_path(markdown: Path) -> Path:
 
 class ReportWriteError(Exception):
     """A report could not be written (by this process or the one writing beside it)."""
+
+
+class OutputError(Exception):
+    """An output the run could not write, found before scanning: ``code`` is 2 when the
+    path itself is wrong (a directory, below a file) and 3 when the environment does not
+    let us write it (permissions, a read-only file system)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_output(path: Path, what: str) -> None:
+    """Raise OutputError if ``path`` (a report, the job summary, ``$GITHUB_OUTPUT``) could
+    not be written: a tree can hold a directory where a report goes, and a runner an
+    unwritable workspace. Checked before the scan, so that minutes of scanning never end
+    in a traceback; nothing is created or changed."""
+    target = Path.cwd() / path  # lexical: a link at the path is judged as it stands
+    shown = printable(str(path))
+    if target.is_dir():
+        raise OutputError(EXIT_USAGE, f"{what} {shown} is a directory; give a file name")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(
+            EXIT_USAGE, f"{what} {shown}: {printable(str(ancestor))} is not a directory"
+        )
+    try:
+        if target.exists():
+            flags = os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_NOCTTY
+            os.close(os.open(target, flags))
+        else:  # an anonymous file in the directory that will hold the new one
+            tempfile.TemporaryFile(dir=ancestor).close()
+    except OSError as exc:
+        raise OutputError(
+            EXIT_INTERNAL,
+            f"{what} {shown} cannot be written: {exc.strerror or exc} "
+            f"({printable(str(exc.filename or ancestor))})",
+        ) from None
+
+
+def check_outputs(outputs: Sequence[tuple[str, Path]], err: Console) -> None:
+    """check_output for each (what, path), exiting 2 or 3 with one line on the first
+    problem. '-' (stdout) is always writable."""
+    for what, path in outputs:
+        if str(path) == "-":
+            continue
+        try:
+            check_output(path, what)
+        except OutputError as exc:
+            err.print(f"policy-gate: {exc}", markup=False)
+            sys.exit(exc.code)
+
+
+def _scan_outputs(
+    formats: Sequence[str], outputs: Sequence[Path], in_github: bool
+) -> list[tuple[str, Path]]:
+    """Every file a scan will write: its reports (and the compliance page beside the
+    Markdown) and, in GitHub mode, the job summary and the step outputs."""
+    paths: list[tuple[str, Path]] = []
+    for fmt, target in zip(formats, outputs, strict=True):
+        paths.append((f"--output ({fmt})", target))
+        if fmt == "compliance" and str(target) != "-":
+            paths.append(("--output (compliance HTML)", compliance_html_path(target)))
+    if in_github:
+        for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"):
+            if os.environ.get(name):
+                paths.append((name, Path(os.environ[name])))
+    return paths
 
 
 # What writing each format costs, relative to the others (benchmarks/overhead.py, 10,000

@@ -4,20 +4,27 @@ Walking once lets the gate decide centrally what is in scope: symlinks are never
 (a link can point out of the tree, at a host secret), policy excludes are applied once, and
 scanners receive explicit file lists instead of walking (and obeying ignore files that a
 pull request could add) themselves.
+
+Generated and installed content (policy_gate.generated: recognised by evidence, never by a
+name a pull request can choose) is left out of code analysis but kept apart in
+``FileSet.generated``: the secret and data scanners still read it (``secret_scope``).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from policy_gate.patterns import compile_patterns
 
 # Never part of a scan: version-control internals.
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+# Why an entry is excluded, when it is not generated content.
+BY_POLICY = "matches the policy's `exclude` patterns"
+GATE_STATE = "the gate's own results cache"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,14 @@ class FileSet:
     excluded: tuple[str, ...] = ()  # files (or whole directories, with a trailing /) excluded
     symlinks: tuple[str, ...] = ()  # links that were not followed
     unreadable: tuple[str, ...] = ()  # entries the walk could not open
+    # Regular files left out of code analysis as generated or installed (sorted); each is
+    # under an entry of ``excluded``. The secret and data scanners read them.
+    generated: tuple[str, ...] = ()
+    # Why each entry of ``excluded`` is excluded.
+    reasons: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # Generated files the secret scanners did not read: untracked and ignored by git, so
+    # not in the repository (set by the runner; see secret_scope).
+    unsearched: tuple[str, ...] = ()
     _suffix_cache: dict[tuple[str, ...], tuple[str, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -47,24 +62,60 @@ class FileSet:
     def only(self, keep: Iterable[str]) -> FileSet:
         """The same inventory restricted to ``keep`` (diff mode: the changed files)."""
         wanted = set(keep)
-        return FileSet(
-            root=self.root,
+        return replace(
+            self,
             files=tuple(f for f in self.files if f in wanted),
-            excluded=self.excluded,
-            symlinks=self.symlinks,
-            unreadable=self.unreadable,
+            generated=tuple(f for f in self.generated if f in wanted),
+            _suffix_cache={},
         )
 
+    def secret_scope(self, ignored: Callable[[str], bool] | None) -> FileSet:
+        """What the secret and data scanners read: the files in scope and the generated
+        ones — a credential is a leak wherever it sits — except generated files that
+        ``ignored`` says git ignores and does not track (what an install or a test run
+        wrote into the work tree: not in the repository, and a pull request cannot put
+        it there). ``ignored`` None: not a git work tree, or unknown, so every one."""
+        searched = [f for f in self.generated if ignored is None or not ignored(f)]
+        if not searched:
+            return self
+        return replace(self, files=tuple(sorted((*self.files, *searched))), generated=(),
+                       _suffix_cache={})
 
-def walk(root: Path, exclude: Iterable[str] = (), skip: Iterable[Path] = ()) -> FileSet:
+    def exclusions(self) -> dict[str, str]:
+        """{excluded entry: why}, for the reports."""
+        return {entry: self.reasons.get(entry, BY_POLICY) for entry in self.excluded}
+
+    def exclusion_summary(self) -> str:
+        """One line: how many entries are excluded and why, for the terminal."""
+        counts: dict[str, int] = {}
+        for why in self.exclusions().values():
+            kind = why if why in (BY_POLICY, GATE_STATE) else "generated or installed"
+            counts[kind] = counts.get(kind, 0) + 1
+        parts = [f"{n} {kind}" for kind, n in sorted(counts.items())]
+        if self.unsearched:
+            parts.append(f"{len(self.unsearched)} of {len(self.generated)} generated files "
+                         "ignored by git, so not searched for secrets")
+        return "; ".join(parts)
+
+
+def walk(
+    root: Path,
+    exclude: Iterable[str] = (),
+    skip: Iterable[Path] = (),
+    *,
+    generated: Collection[str] = (),
+    limit: int = 5 * 1024 * 1024,
+) -> FileSet:
     """List the regular files under root, not following symlinks, minus excluded paths and
     the ``skip`` directories (the gate's own state, e.g. its results cache, when it lives
-    in the tree: listed as excluded, never read)."""
+    in the tree: listed as excluded, never read). The ``generated`` kinds of evidence
+    (policy_gate.generated) move files out of scope into ``FileSet.generated``, reading at
+    most ``limit`` bytes of a file to decide."""
     root = root.resolve()
     skipped = {str(p.resolve()) for p in skip}
     spec = compile_patterns(exclude)
     files: list[str] = []
-    excluded: list[str] = []
+    reasons: dict[str, str] = {}
     symlinks: list[str] = []
     unreadable: list[str] = []
     stack: list[tuple[str, str]] = [(str(root), "")]
@@ -85,24 +136,34 @@ def walk(root: Path, exclude: Iterable[str] = (), skip: Iterable[Path] = ()) -> 
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in ALWAYS_SKIPPED_DIRS:
                         continue
-                    if spec.match_file(rel + "/") or entry.path in skipped:
-                        excluded.append(rel + "/")
-                        continue
-                    stack.append((entry.path, rel))
+                    if entry.path in skipped:
+                        reasons[rel + "/"] = GATE_STATE
+                    elif spec.match_file(rel + "/"):
+                        reasons[rel + "/"] = BY_POLICY
+                    else:
+                        stack.append((entry.path, rel))
                 elif entry.is_file(follow_symlinks=False):
                     if spec.match_file(rel):
-                        excluded.append(rel)
+                        reasons[rel] = BY_POLICY
                     else:
                         files.append(rel)
                 # sockets, fifos, devices: never read
             except OSError:
                 unreadable.append(rel)
+    found: dict[str, str] = {}
+    if generated:
+        from policy_gate import generated as evidence
+
+        found = evidence.classify(root, files, generated, limit)
+        reasons.update(evidence.entries(files, found))
     return FileSet(
         root=root,
-        files=tuple(sorted(files)),
-        excluded=tuple(sorted(excluded)),
+        files=tuple(sorted(f for f in files if f not in found)),
+        excluded=tuple(sorted(reasons)),
         symlinks=tuple(sorted(symlinks)),
         unreadable=tuple(sorted(unreadable)),
+        generated=tuple(sorted(found)),
+        reasons=reasons,
     )
 
 
@@ -198,3 +259,15 @@ def read_line(path: Path, line: int | None, cache: dict[Path, list[str]] | None 
         if cache is not None:
             cache[path] = lines
     return lines[line - 1] if line <= len(lines) else ""
+
+
+def read_span(
+    path: Path, start: int | None, end: int | None, cache: dict[Path, list[str]] | None = None
+) -> str:
+    """Lines start..end of a file (1-based, inclusive), joined by newlines: the whole
+    flagged statement, for fingerprints. One line when ``end`` is None or not after it."""
+    cache = {} if cache is None else cache
+    first = read_line(path, start, cache)
+    if start is None or start < 1 or end is None or end <= start:
+        return first
+    return "\n".join(cache.get(path, [])[start - 1 : end])

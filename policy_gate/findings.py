@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
+from policy_gate.redact import redact_urls
+
 
 class Severity(IntEnum):
     """Normalised severity; ordered so that thresholds compare with ``>=``."""
@@ -78,9 +80,21 @@ class Source:
     confidence: Confidence | None
     message: str
 
+    def __post_init__(self) -> None:
+        _mask_urls(self, "message")
+
     @property
     def qualified_rule(self) -> str:
         return f"{self.scanner}:{self.rule_id}"
+
+
+def _mask_urls(obj: object, *names: str) -> None:
+    """Credentials in URLs (userinfo, query values) masked in free text, here where every
+    finding is built, so that no scanner, cache or report can forget it (redact.py)."""
+    for name in names:
+        value = getattr(obj, name)
+        if value and "://" in value:
+            object.__setattr__(obj, name, redact_urls(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +120,11 @@ class DependencyInfo:
     path: tuple[str, ...] = ()  # "name@version" from a direct dependency down to this one
     fix_version: str | None = None  # lowest version that fixes every advisory on it
     license: str | None = None  # SPDX expression as declared
+
+    def __post_init__(self) -> None:
+        _mask_urls(self, "package", "version", "requirement")
+        if any("://" in p for p in self.path):
+            object.__setattr__(self, "path", tuple(redact_urls(p) for p in self.path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +155,13 @@ class Finding:
     # Diff mode: the commit of the change that added it, for a secret found in the change's
     # history (it may be gone from the head, but it stays in the repository's history).
     commit: str | None = None
+    # The first line of the flagged code when it starts above start_line: bandit reports
+    # `shell=True` on the keyword's line, inside a call that began lines earlier. A change
+    # to any line of the statement changes the flaw (see :attr:`span`).
+    span_start: int | None = None
+
+    def __post_init__(self) -> None:
+        _mask_urls(self, "message", "title", "fix")
 
     @property
     def scanner(self) -> str:
@@ -165,6 +191,15 @@ class Finding:
         return max(graded) if graded else None
 
     @property
+    def span(self) -> tuple[int, int] | None:
+        """First and last line of the flagged code (the whole statement, not only the line
+        reported), or None without a line: diff mode and inline comments judge by it."""
+        start = self.start_line
+        if start is None:
+            return None
+        return min(start, self.span_start or start), max(start, self.end_line or start)
+
+    @property
     def location(self) -> str:
         return f"{self.path}:{self.start_line}" if self.start_line else self.path
 
@@ -182,6 +217,7 @@ class Finding:
             self.category, self.sources, self.path, self.start_line, self.end_line,
             self.message, self.flaw_key, self.content_key, self.cwe, self.title,
             self.help_url, self.fix, self.secret, self.dependency, fingerprint, self.commit,
+            self.span_start,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -284,20 +320,38 @@ def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
         lead = members[0]
         sources = tuple(s for m in members for s in m.sources)
         cwe = tuple(dict.fromkeys(c for m in members for c in m.cwe))
-        end_lines = [m.end_line for m in members if m.end_line is not None]
+        spans = [span for m in members if (span := m.span) is not None]
+        # The flagged code is the widest span any scanner gave (bandit's whole call, where
+        # semgrep focuses on one argument), so the identity is the same whichever
+        # scanners saw it.
+        widest = max(members, key=_width)
         merged.append(
             replace(
                 lead,
                 sources=sources,
                 cwe=cwe,
-                end_line=max(end_lines) if end_lines else lead.end_line,
-                content_key=lead.content_key or next((m.content_key for m in members), ""),
+                end_line=max(hi for _, hi in spans) if spans else lead.end_line,
+                span_start=_span_start(lead.start_line, spans),
+                content_key=widest.content_key
+                or lead.content_key
+                or next((m.content_key for m in members if m.content_key), ""),
                 # the lead may lack guidance another scanner gave for the same flaw
                 fix=lead.fix or next((m.fix for m in members if m.fix), ""),
                 help_url=lead.help_url or next((m.help_url for m in members if m.help_url), None),
             )
         )
     return assign_fingerprints(merged)
+
+
+def _span_start(start: int | None, spans: Sequence[tuple[int, int]]) -> int | None:
+    """The merged span's first line, kept only when it is above the reported line."""
+    first = min((lo for lo, _ in spans), default=None)
+    return first if first is not None and start is not None and first < start else None
+
+
+def _width(f: Finding) -> int:
+    span = f.span
+    return span[1] - span[0] if span else -1
 
 
 def assign_fingerprints(findings: Sequence[Finding]) -> list[Finding]:

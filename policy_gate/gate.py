@@ -1,24 +1,25 @@
 """One gate run: read the trusted inputs, scan, and evaluate.
 
 The CLI (`scan`, `baseline create`, `explain`) and the Action all come through here, so
-they agree. In pull-request diff mode the policy, the files it names, the waivers and an
-in-repository baseline are read from the *base* ref: a pull request is judged by the rules
-it was opened against, and any change it makes to them is reported as "policy change
-needs security review" instead of taking effect.
+they agree. In pull-request diff mode (and on any GitHub pull_request event) the policy,
+the files it names, the waivers, an in-repository baseline and advisory database are read
+from the *base* branch as it is now (see base_inputs): a pull request is judged by the
+rules of the branch it merges into, and any change it makes to them is reported as
+"policy change needs security review" instead of taking effect.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policy_gate.baseline import Baseline
+from policy_gate.base_inputs import MAX_INPUT_BYTES, BaseRefSource, trusted_source
+from policy_gate.baseline import Baseline, match_key
 from policy_gate.baseline import loads as load_baseline
-from policy_gate.cache import ResultsCache
+from policy_gate.cache import open_cache
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
 from policy_gate.fileset import TreeFileError, read_tree_file, walk
@@ -30,10 +31,8 @@ from policy_gate.policy.loader import PolicyError, PolicySource, Problem, load_p
 from policy_gate.policy.model import Policy
 from policy_gate.runner import Listener, ScanResult
 from policy_gate.runner import scan as run_scan
+from policy_gate.scanners import dockerfile
 from policy_gate.waivers import WaiverSet, load_waivers
-
-# Input files the gate reads (policy, waivers, baseline) are small; refuse huge ones.
-MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,9 @@ class GateOptions:
     listener: Listener | None = None
     baseline: Path | None = None
     diff_base: str | None = None
+    # A GitHub pull_request event's base commit: the inputs come from there even when
+    # diff mode is off or aimed elsewhere (the workflow asking for that is the PR's own).
+    pr_base: str | None = None
     today: dt.date | None = None
     cache_dir: Path | None = None
     # Work for the otherwise idle main thread while the scanners run (see runner.scan).
@@ -61,139 +63,46 @@ class GateRun:
     notes: list[str] = field(default_factory=list)
 
 
-class BaseRefSource(PolicySource):
-    """Policy files as they are at the base ref; remembers what it read so the caller can
-    tell whether the pull request changed any of it."""
-
-    def __init__(self, repo: Repo, base: str, work: Path) -> None:
-        self.top = Repo.open(repo.toplevel)
-        self.base = base
-        self.work = work
-        self.read_files: dict[Path, bytes | None] = {}
-
-    def _rel(self, path: Path) -> str | None:
-        try:
-            return path.resolve().relative_to(self.top.toplevel.resolve()).as_posix()
-        except ValueError:
-            return None
-
-    def read_base(self, path: Path) -> bytes | None:
-        """The file as the base ref has it (None: absent there), remembered for
-        ``changed``; a file outside the repository is read as it is."""
-        rel = self._rel(path)
-        if rel is None:  # outside the repository: not the pull request's to change
-            return super().read(path)
-        try:
-            data = self.top.show(self.base, rel, MAX_INPUT_BYTES)
-        except GitError as exc:
-            problem = Problem(str(path), None, None, "", f"at the base ref: {exc}")
-            raise PolicyError([problem]) from None
-        self.read_files[path.resolve()] = data
-        return data
-
-    def read(self, path: Path) -> bytes | None:
-        data = self.read_base(path)
-        if data is None and self._rel(path) is not None and path.is_file():
-            raise PolicyError([Problem(
-                str(path), None, None, "",
-                f"exists in this change but not at the base ref {self.base[:12]}",
-                "a policy is enforced from the base, so a pull request cannot bring its own; "
-                "merge the policy first (or use builtin:mojaloop), or run with --full-scan",
-            )])
-        return data
-
-    def local(self, path: Path) -> Path:
-        rel = self._rel(path)
-        if rel is None or path.is_dir():
-            # A rules directory is used as checked out; a change to it is still detected
-            # (see changed_inputs) and needs review.
-            if rel is not None:
-                self.read_files.setdefault(path.resolve(), None)
-            return path
-        data = self.read(path)
-        if data is None:
-            raise PolicyError([Problem(str(path), None, None, "", "does not exist at the base "
-                                       "ref", "a pull request cannot add files the policy uses")])
-        target = self.work / "base-ref" / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        return target
-
-    def changed(self, changes: ChangeSet, root: Path) -> list[str]:
-        """The files read from the base that the working tree has in another version."""
-        out = []
-        for path, base_bytes in self.read_files.items():
-            shown = root_relative(root, path)
-            if path.is_dir():
-                # change paths are inside the root, so a directory above it never matches
-                if any(
-                    f == shown or f.startswith(shown.rstrip("/") + "/")
-                    for f in (*changes.files, *changes.deleted)
-                ):
-                    out.append(shown + "/")
-                continue
-            try:
-                head_bytes: bytes | None = read_tree_file(path, MAX_INPUT_BYTES)
-            except TreeFileError:
-                head_bytes = None  # absent, a link or unreadable now: not what the base has
-            if head_bytes != base_bytes:
-                out.append(shown)
-        return sorted(set(out))
-
-
-def root_relative(root: Path, path: Path) -> str:
-    """How notices name a file: relative to the scanned root, with `..` for a file above it
-    (a repository policy when a subdirectory is scanned), like every finding path."""
-    return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
-
-
 def run(opts: GateOptions) -> GateRun:
-    """Raises PolicyError (bad policy, waivers or baseline) and GitError (diff mode cannot
-    be set up): both are the user's to fix, exit 2."""
+    """Raises PolicyError (bad policy, waivers or baseline), GitError (diff mode cannot
+    be set up) and CacheError (a results cache a pull request could write or whose key
+    others may know): all the user's to fix, exit 2."""
+    # First: a cache the gate will not trust stops the run before anything is read.
+    cache = open_cache(opts.cache_dir, opts.root) if opts.cache_dir is not None else None
     today = opts.today or dt.datetime.now(dt.UTC).date()
     with tempfile.TemporaryDirectory(prefix="policy-gate-inputs-") as tmp:
         work = Path(tmp)
-        repo: Repo | None = None
-        changes: ChangeSet | None = None
-        source: PolicySource = PolicySource()
-        if opts.diff_base:
-            repo = Repo.open(opts.root)
-            changes = repo.changes(opts.diff_base)
-            source = BaseRefSource(repo, changes.base, work)
+        repo, changes, source = _diff_setup(opts, work)
         policy = load_policy(opts.policy_ref, source)
+        if changes is not None:
+            changes = _moved_into_scope(changes, policy)
         changed_inputs: list[str] = []
         notes: list[str] = []
-
-        waivers = _waivers(opts.root, policy, repo, changes, changed_inputs)
+        advisories = opts.advisories
+        waivers = _waivers(opts.root, policy, source, today)
         baseline = _baseline(opts.baseline, source)
-        if isinstance(source, BaseRefSource) and changes is not None:
-            changed_inputs[:0] = source.changed(changes, opts.root)
-            review = compile_patterns(policy.review.paths)
-            changed_inputs += [
-                p for p in (*changes.files, *changes.deleted) if review.match_file(p)
-            ]
-            notes.append(
-                f"diff mode against {opts.diff_base} (merge base {changes.base[:12]}): "
-                f"{len(changes.files)} changed file(s); the policy, waivers and baseline "
-                "were read from the base"
-            )
+        if isinstance(source, BaseRefSource):
+            advisories = source.optional_local(advisories)
+            changed_inputs = source.changed(opts.root, policy.review.paths)
+            notes.append(_inputs_note(opts, changes, source))
 
         result = run_scan(
             opts.root,
             policy,
             only=opts.only,
-            advisories=opts.advisories,
+            advisories=advisories,
             osv_url=opts.osv_url,
             listener=opts.listener,
             jobs=opts.jobs,
             changes=changes,
-            repo=repo,
-            cache=ResultsCache(opts.cache_dir) if opts.cache_dir is not None else None,
+            repo=repo if changes is not None else None,
+            cache=cache,
             while_scanning=opts.while_scanning,
         )
         diff = None
         if changes is not None and repo is not None:
-            diff = DiffScope(changes, _base_dependencies(repo, changes, result, work))
+            diff = DiffScope(changes, _base_dependencies(repo, changes, result, work),
+                             _base_dockerfile_findings(repo, changes, result, policy))
         inputs = Inputs(
             today=today,
             waivers=waivers,
@@ -206,6 +115,39 @@ def run(opts: GateOptions) -> GateRun:
         evaluation = evaluate(policy, result.findings, (r.outcome for r in result.runs), inputs)
         result.notes.extend(notes)
         return GateRun(policy, result, evaluation, notes)
+
+
+def _diff_setup(
+    opts: GateOptions, work: Path
+) -> tuple[Repo | None, ChangeSet | None, PolicySource]:
+    """The repository, the change (diff mode) and where the inputs are read from."""
+    if not opts.diff_base and not opts.pr_base:
+        return None, None, PolicySource()
+    repo = Repo.open(opts.root)
+    source = trusted_source(repo, opts.diff_base or None, opts.pr_base, work)
+    changes = repo.changes(opts.diff_base) if opts.diff_base else None
+    return repo, changes, source
+
+
+def _moved_into_scope(changes: ChangeSet, policy: Policy) -> ChangeSet:
+    """A file renamed from a path the policy excludes is new: its content was never
+    judged where it was (`git mv coverage/x.js src/x.js`)."""
+    excluded = compile_patterns(policy.exclude)
+    return changes.with_new(
+        new for new, old in changes.renamed.items() if excluded.match_file(old)
+    )
+
+
+def _inputs_note(opts: GateOptions, changes: ChangeSet | None, source: BaseRefSource) -> str:
+    where = f"the base commit {source.rev[:12]}"
+    if changes is None:
+        return (f"pull request: the policy, waivers and baseline were read from {where} "
+                "(a full scan judges every finding)")
+    return (
+        f"diff mode against {opts.diff_base} (merge base {changes.base[:12]}): "
+        f"{len(changes.files)} changed file(s); the policy, waivers and baseline were "
+        f"read from {where}"
+    )
 
 
 def _complete_scanners(
@@ -244,20 +186,19 @@ def _read_in_tree(root: Path, rel: str) -> bytes | None:
 def _waivers(
     root: Path,
     policy: Policy,
-    repo: Repo | None,
-    changes: ChangeSet | None,
-    changed_inputs: list[str],
+    source: PolicySource,
+    today: dt.date,
 ) -> WaiverSet | None:
+    """The waivers file; in diff mode as the base has it (``source.changed`` reports a
+    change the pull request made to it)."""
     rel = policy.waivers.file
-    head = _read_in_tree(root, rel)
-    data = head
-    if repo is not None and changes is not None:
-        data = repo.show(changes.base, rel, MAX_INPUT_BYTES)
-        if data != head:
-            changed_inputs.append(rel)
+    if isinstance(source, BaseRefSource):
+        data = source.read_base(root / rel)
+    else:
+        data = _read_in_tree(root, rel)
     if data is None:
         return None
-    return load_waivers(data, rel)
+    return load_waivers(data, rel, today)
 
 
 def _baseline(path: Path | None, source: PolicySource) -> Baseline | None:
@@ -329,6 +270,34 @@ def _base_dependencies(
     }
 
 
+def _base_dockerfile_findings(
+    repo: Repo, changes: ChangeSet, result: ScanResult, policy: Policy
+) -> dict[str, frozenset[str]]:
+    """For each changed Dockerfile with findings, the match keys of the findings its base
+    version had (the check is pure and in-process): a Dockerfile finding may point at a
+    line the change did not touch, as `FROM` does when the change removes `USER`. A base
+    version that cannot be read or checked had none, so everything in the file is new."""
+    settings = policy.scanners.get(dockerfile.DockerfileScanner.name)
+    ports = settings.options.get("allowed_ports", ()) if settings is not None else ()
+    allowed = frozenset(int(p) for p in ports)
+    out: dict[str, frozenset[str]] = {}
+    for head_path in sorted({f.path for f in result.findings
+                             if f.scanner == dockerfile.DockerfileScanner.name
+                             and changes.is_changed(f.path)}):
+        old = changes.old_path(head_path)
+        if old is None:
+            continue  # new to the tree: every line of it is new anyway
+        try:
+            data = repo.show(changes.base, old, MAX_INPUT_BYTES)
+            text = data.decode("utf-8") if data is not None else None
+            found = dockerfile.check(dockerfile.DockerfileScanner.name, head_path, text,
+                                     allowed) if text is not None else []
+        except (GitError, UnicodeDecodeError, dockerfile.DockerfileError):
+            found = []
+        out[head_path] = frozenset(match_key(f) for f in found)
+    return out
+
+
 def _with_companions(rel: str) -> list[str]:
     """A manifest and the files its parse needs (npm lockfiles read package.json)."""
     parent = rel.rsplit("/", 1)[0] + "/" if "/" in rel else ""
@@ -337,4 +306,4 @@ def _with_companions(rel: str) -> list[str]:
     return [rel]
 
 
-__all__ = ["BaseRefSource", "GateOptions", "GateRun", "run"]
+__all__ = ["MAX_INPUT_BYTES", "BaseRefSource", "GateOptions", "GateRun", "run"]

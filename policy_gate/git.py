@@ -10,21 +10,34 @@ that git would run on our behalf: diff drivers, textconv, clean/smudge filters, 
 hooks, pagers, signature verifiers, credential helpers. Every call switches all of them off,
 runs with a minimal environment (no tokens) and a timeout, never touches the network, and
 reads output as NUL-separated bytes so no file name can forge a record.
+
+It can also make git *report less*: `.gitattributes` marking a file binary (no lines, so
+no added lines), configuration changing prefixes, rename detection or the binary size
+threshold, grafts and replace refs rewriting history, a shallow clone cutting it, a tag
+named like the base branch. Commits are compared without any attributes (an empty work
+tree and index), configuration that shapes the output is fixed on the command line,
+grafts and replace refs are ignored, history the clone lacks is an error, and a base name
+must name exactly one commit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import re
 import secrets
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import IO
 
+from policy_gate.fileset import TreeFileError, read_tree_file
 from policy_gate.process import OutputLimitError, kill_group, read_bounded
 
 # Per git call. A diff of a large pull request is the slowest call; minutes mean trouble.
@@ -42,6 +55,11 @@ _SHALLOW_HINT = (
 )
 
 _HEX = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256 object names
+_SHORT_HEX = re.compile(r"[0-9a-fA-F]{4,63}")  # an abbreviated object name, or a branch
+# A base name with ancestry steps (main~2, HEAD^): the name is resolved on its own.
+_STEPS = re.compile(r"(?P<name>.*?)(?P<steps>(?:[~^][0-9]*)*)")
+# Names git reads from files in the git directory rather than from refs/.
+_PSEUDO_REFS = ("HEAD", "FETCH_HEAD")
 _HUNK = re.compile(rb"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _GITLINK = "160000"  # a submodule entry: a commit of another repository, not a file
 _SYMLINK = "120000"  # its blob is the link's target, not content to scan
@@ -56,6 +74,14 @@ _CONFIG: tuple[tuple[str, str], ...] = (
     ("core.askPass", ""),
     ("core.quotePath", "false"),
     ("core.untrackedCache", "false"),
+    # No attributes but the work tree's own (and none at all where commits are compared),
+    # no ignore file but the tree's, no size above which every file is "binary", no
+    # cached commit graph that could disagree with the commits.
+    ("core.attributesFile", os.devnull),
+    ("core.excludesFile", os.devnull),
+    ("core.bigFileThreshold", "512m"),
+    ("core.commitGraph", "false"),
+    ("advice.graftFileDeprecated", "false"),
     ("diff.external", ""),
     ("diff.noprefix", "false"),
     ("diff.mnemonicPrefix", "false"),
@@ -63,6 +89,7 @@ _CONFIG: tuple[tuple[str, str], ...] = (
     ("diff.renames", "true"),
     ("diff.suppressBlankEmpty", "false"),
     ("diff.interHunkContext", "0"),
+    ("diff.indentHeuristic", "true"),
     ("diff.ignoreSubmodules", "dirty"),
     ("diff.submodule", "short"),
     ("submodule.recurse", "false"),
@@ -127,14 +154,19 @@ class ChangeSet:
     # moves to another commit, or an untracked nested repository. git does not look
     # inside them, but the scan does, so their files must not pass as unchanged.
     new_dirs: tuple[str, ...] = ()
+    # Where lines were removed and nothing added in their place: file -> the new version's
+    # line after which they were (0: before the first). A statement that lost a line
+    # (`timeout=5,`, `autoescape=True,`) is changed though no line of it is new.
+    removals: Mapping[str, frozenset[int]] = dataclasses.field(default_factory=dict)
 
     def is_changed(self, path: str) -> bool:
         """In `files` (added, modified, renamed with edits) or inside a new directory."""
         return path in self.files or self._in_new_dir(path)
 
     def touches(self, path: str, start: int | None, end: int | None = None) -> bool:
-        """Whether a finding at path:start-end is on added or modified lines. A finding
-        without a line counts when the file changed at all."""
+        """Whether a finding at path:start-end is on added or modified lines, or lines were
+        removed from between them. A finding without a line counts when the file changed
+        at all."""
         if path not in self.files:
             return self._in_new_dir(path)
         lines = self.files[path]
@@ -144,8 +176,11 @@ class ChangeSet:
         if hi < lo:
             lo, hi = hi, lo
         if hi - lo < len(lines):
-            return any(n in lines for n in range(lo, hi + 1))
-        return any(lo <= n <= hi for n in lines)
+            if any(n in lines for n in range(lo, hi + 1)):
+                return True
+        elif any(lo <= n <= hi for n in lines):
+            return True
+        return any(lo <= n < hi for n in self.removals.get(path, ()))
 
     def old_path(self, path: str) -> str | None:
         """The path this file had at the base: the old name of a rename, None for a file
@@ -155,6 +190,20 @@ class ChangeSet:
         if path in self.added or self._in_new_dir(path):
             return None
         return path
+
+    def with_new(self, paths: Iterable[str]) -> ChangeSet:
+        """This change with these files counted as wholly new: a file moved here from a
+        part of the tree the policy excludes was never judged where it came from."""
+        moved = set(paths)
+        if not moved:
+            return self
+        files = {**self.files, **dict.fromkeys(moved)}
+        return dataclasses.replace(
+            self,
+            files=MappingProxyType(dict(sorted(files.items()))),
+            renamed=MappingProxyType({k: v for k, v in self.renamed.items() if k not in moved}),
+            added=self.added | moved,
+        )
 
     def _in_new_dir(self, path: str) -> bool:
         return any(path.startswith(d) for d in self.new_dirs)
@@ -179,7 +228,8 @@ class Repo:
     root is the scanned directory; every path given or returned is relative to it.
     """
 
-    __slots__ = ("_env", "_git", "_trusted", "prefix", "root", "timeout", "toplevel")
+    __slots__ = ("_env", "_git", "_gitdir", "_memo", "_trusted", "prefix", "root", "timeout",
+                 "toplevel")
 
     root: Path
     toplevel: Path
@@ -196,14 +246,18 @@ class Repo:
         trusted: Sequence[str],
         env: Mapping[str, str],
         timeout: float,
+        gitdir: str = "",
     ) -> None:
         self.root = root
         self.toplevel = toplevel
         self.prefix = prefix
         self.timeout = timeout
         self._git = git
+        self._gitdir = gitdir
         self._trusted = tuple(trusted)
         self._env = dict(env)
+        # Revisions resolved and merge bases checked: refs do not move during a run.
+        self._memo: dict[tuple[str, str], str] = {}
 
     def __repr__(self) -> str:
         return f"Repo(root={str(self.root)!r}, toplevel={str(self.toplevel)!r})"
@@ -240,6 +294,8 @@ class Repo:
         toplevel = Path(os.fsdecode(out.removesuffix(b"\n")))
         _, out, _ = probe._call(["rev-parse", "--show-prefix"])
         prefix = os.fsdecode(out.removesuffix(b"\n"))
+        _, out, _ = probe._call(["rev-parse", "--absolute-git-dir"])
+        gitdir = os.fsdecode(out.removesuffix(b"\n"))
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         # Filter drivers have user-chosen names, so they cannot be disabled by a fixed -c.
@@ -259,22 +315,69 @@ class Repo:
             trusted=trusted,
             env=_environment(git, neutral),
             timeout=timeout,
+            gitdir=gitdir,
         )
 
     # -- revisions ---------------------------------------------------------------------
 
     def resolve(self, ref: str) -> str:
-        """The full sha of the commit ref names."""
+        """The full sha of the one commit ref names: a full commit id, HEAD, FETCH_HEAD, or
+        exactly one branch, tag or remote-tracking branch, optionally followed by ~n/^n
+        steps. git itself silently prefers a tag `origin/main` to the remote branch; here
+        a name that matches more than one ref is an error naming them."""
         _check_ref(ref)
+        known = self._memo.get(("resolve", ref))
+        if known is not None:
+            return known
+        m = _STEPS.fullmatch(ref)
+        name, steps = (m["name"], m["steps"]) if m and m["name"] else (ref, "")
+        start = self._one_name(name, ref)
         rc, out, _ = self._call(
-            ["rev-parse", "--verify", "--quiet", "--end-of-options", ref + "^{commit}"],
+            ["rev-parse", "--verify", "--quiet", "--end-of-options",
+             start + steps + "^{commit}"],
             ok=(0, 1, 128),
         )
         sha = out.strip()
-        if rc == 0 and _HEX.fullmatch(sha):
-            return sha.decode("ascii")
+        if rc != 0 or not _HEX.fullmatch(sha):
+            hint = _SHALLOW_HINT if self._is_shallow() else ""
+            raise GitError(
+                f"unknown git revision '{_show(ref)}' (not a commit in this clone){hint}"
+            )
+        self._memo[("resolve", ref)] = sha.decode("ascii")
+        return self._memo[("resolve", ref)]
+
+    def _one_name(self, name: str, shown: str) -> str:
+        """What to hand rev-parse for name: the full ref name it matches, or the name
+        itself for a full commit id or a pseudo-ref; an error if it matches several refs,
+        or is an abbreviated id (which a branch of that name would silently win over)."""
+        if name.startswith("refs/"):
+            candidates = [name]
+        else:
+            candidates = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}",
+                          f"refs/remotes/{name}", f"refs/remotes/{name}/HEAD"]
+        _, out, _ = self._call(["for-each-ref", "--format=%(refname)", "--", *candidates])
+        wanted = {os.fsencode(c) for c in candidates}
+        found = [os.fsdecode(r) for r in out.split(b"\n") if r in wanted]
+        direct = bool(_HEX.fullmatch(name.lower().encode())) or name in _PSEUDO_REFS
+        if direct:
+            found.insert(0, name)
+        if len(found) > 1:
+            branch = next((f for f in found if f.startswith(("refs/remotes/", "refs/heads/"))),
+                          found[0])
+            raise GitError(
+                f"'{_show(shown)}' is ambiguous: it names {', '.join(map(_show, found))}; "
+                f"give the full name of the one you mean (e.g. '{_show(branch)}') or a full "
+                "commit id"
+            )
+        if found:
+            return found[0]
+        if _SHORT_HEX.fullmatch(name):
+            raise GitError(
+                f"'{_show(shown)}' is not a branch, tag or remote-tracking branch; an "
+                "abbreviated commit id could also name a branch, so give the full commit id"
+            )
         hint = _SHALLOW_HINT if self._is_shallow() else ""
-        raise GitError(f"unknown git revision '{_show(ref)}' (not a commit in this clone){hint}")
+        raise GitError(f"unknown git revision '{_show(shown)}' (not a commit in this clone){hint}")
 
     def head(self) -> str:
         rc, out, _ = self._call(
@@ -286,18 +389,53 @@ class Repo:
         return sha.decode("ascii")
 
     def merge_base(self, ref: str) -> str:
-        """Where the change branched off ref: what a pull request is diffed against."""
+        """Where the change branched off ref: what a pull request is diffed against. In a
+        shallow clone, every commit from there to HEAD must be whole (its parents
+        present), or the history search would silently skip commits of the change."""
+        known = self._memo.get(("merge-base", ref))
+        if known is not None:
+            return known
         base, head = self.resolve(ref), self.head()
         rc, out, _ = self._call(["merge-base", base, head], ok=(0, 1))
         sha = out.strip()
         if rc == 0 and _HEX.fullmatch(sha):
-            return sha.decode("ascii")
+            found = sha.decode("ascii")
+            self._check_complete(found, head, ref)
+            self._memo[("merge-base", ref)] = found
+            return found
         if self._is_shallow():
             raise GitError(f"no common ancestor of '{_show(ref)}' and HEAD{_SHALLOW_HINT}")
         raise GitError(
             f"'{_show(ref)}' and HEAD have no common ancestor (unrelated histories); "
             "diff against a commit HEAD descends from"
         )
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether commit older is newer or one of its ancestors."""
+        rc, _, _ = self._call(["merge-base", "--is-ancestor", self.resolve(older),
+                               self.resolve(newer)], ok=(0, 1))
+        return rc == 0
+
+    def _check_complete(self, base: str, head: str, ref: str) -> None:
+        """GitError if a commit in base..head is a shallow boundary: git shows it without
+        parents, so the commits before it are missing and it seems to add everything."""
+        if not self._is_shallow():
+            return
+        _, out, _ = self._call(["rev-parse", "--git-path", "shallow"])
+        path = Path(os.fsdecode(out.removesuffix(b"\n")))
+        try:
+            boundary = set(read_tree_file(self.root / path, MAX_OUTPUT_BYTES).split())
+        except TreeFileError as exc:
+            raise GitError(f"cannot read the shallow clone's boundary: {exc}") from None
+        _, out, _ = self._call(["rev-list", f"{base}..{head}", "--"])
+        cut = [c.decode("ascii") for c in out.split() if c in boundary]
+        if cut:
+            raise GitError(
+                f"this clone is shallow and lacks commits of the change since '{_show(ref)}' "
+                f"(the parents of {len(cut)} of its commits are missing, e.g. of "
+                f"{cut[0][:12]}): fetch the whole history (actions/checkout with "
+                "`fetch-depth: 0`, or `git fetch --unshallow`)"
+            )
 
     # -- the change ----------------------------------------------------------------------
 
@@ -307,7 +445,8 @@ class Repo:
         head = self.head()
         base = self.merge_base(base_ref)
         entries = self._diff_entries([base])
-        lines = self._added_lines([base], entries)
+        removals: dict[bytes, set[int]] = {}
+        lines = self._added_lines([base], entries, removals=removals)
 
         files: dict[str, frozenset[int] | None] = {}
         added: set[str] = set()
@@ -357,6 +496,10 @@ class Repo:
             renamed=MappingProxyType(dict(sorted(renamed.items()))),
             added=frozenset(added),
             new_dirs=tuple(sorted(new_dirs)),
+            removals=MappingProxyType({
+                rel: frozenset(at) for raw, at in sorted(removals.items())
+                if (rel := self._rel(raw)) is not None and files.get(rel) is not None
+            }),
         )
 
     def show(self, ref: str, path: str, max_bytes: int) -> bytes | None:
@@ -426,10 +569,17 @@ class Repo:
             ))
         return commits
 
-    def commit_additions(self, sha: str) -> Mapping[str, frozenset[int]]:
+    def commit_additions(
+        self, sha: str, *, excluded: Callable[[str], bool] | None = None
+    ) -> Mapping[str, frozenset[int] | None]:
         """Lines each file gained in this commit against its first parent (for a merge
-        too: an "evil merge" can add a secret), numbered in the commit's version. Files
-        without added lines, binary files and deleted files are left out."""
+        too: an "evil merge" can add a secret), numbered in the commit's version; None
+        for a file that is new to the scanned tree as a whole: renamed from outside the
+        root or from a path ``excluded`` matches (its old place was never judged).
+        Files without added lines, binary files and deleted files are left out.
+
+        Compared without attributes: `.gitattributes` cannot make a text file binary
+        (no lines, so nothing added) or shape the diff."""
         commit = self.resolve(sha)
         _, out, _ = self._call(["rev-list", "--parents", "-n", "1", commit, "--"])
         ids = out.split()
@@ -437,17 +587,99 @@ class Repo:
             raise GitError(f"git listed no commit for '{_show(sha)}'")
         # A root commit adds everything it has: diff it against the empty tree.
         parent = ids[1].decode("ascii") if len(ids) > 1 else self._empty_tree()
-        entries = self._diff_entries([parent, commit])
-        lines = self._added_lines([parent, commit], entries, all_text=True)
-        result: dict[str, frozenset[int]] = {}
+        entries = self._diff_entries([parent, commit], plain=True)
+        lines = self._added_lines([parent, commit], entries, all_text=True, plain=True)
+        result: dict[str, frozenset[int] | None] = {}
         for e in entries:
             new = self._rel(e.new)
             if new is None or e.status == "D" or e.new_mode in (_GITLINK, _SYMLINK):
                 continue
+            if e.status == "R":
+                old = self._rel(e.old)
+                if old is None or e.old_mode == _GITLINK or (excluded and excluded(old)):
+                    result[new] = None
+                    continue
             got = lines.get(e.new)
             if got:
                 result[new] = got
         return MappingProxyType(dict(sorted(result.items())))
+
+    # -- inputs read from a commit ----------------------------------------------------------
+
+    def changed_paths(self, rev: str) -> frozenset[str]:
+        """Paths under root that differ between rev and the working tree: modified,
+        added, deleted (a rename is both names), untracked. Whether a change touched an
+        input, by name only."""
+        commit = self.resolve(rev)
+        flags = [f for f in _DIFF_FLAGS if f != "-M"]
+        _, out, _ = self._call(["diff", "-z", "--name-only", "--no-renames", *flags, commit,
+                                "--", "."])
+        names = [p for p in out.split(b"\0") if p] + self._untracked()
+        return frozenset(r for r in map(self._rel, names) if r)
+
+    def has(self, rev: str, path: str) -> bool:
+        """Whether rev has anything (file, directory, link, submodule) at path."""
+        _check_path(path)
+        full = os.fsencode(self.prefix + path)
+        _, out, _ = self._call(["ls-tree", "-z", "--full-tree", self.resolve(rev), "--",
+                                os.fsdecode(full)])
+        return any(r.partition(b"\t")[2] == full for r in out.split(b"\0"))
+
+    def export(self, rev: str, path: str, target: Path, max_bytes: int) -> bool:
+        """Write path as it is at rev to target: a file's content, or a directory's files
+        below target. False if rev has nothing there. Links and submodules inside are a
+        GitError (never followed), as is more than max_bytes in all."""
+        _check_path(path)
+        commit = self.resolve(rev)
+        full = os.fsencode(self.prefix + path)
+        _, out, _ = self._call(["ls-tree", "-r", "-z", "-l", "--full-tree", commit, "--",
+                                os.fsdecode(full)])
+        files: list[tuple[str, str]] = []  # (oid, relative name; "" for path itself)
+        total = 0
+        for record in out.split(b"\0"):
+            meta, tab, name = record.partition(b"\t")
+            if not tab:
+                continue
+            if name != full and not name.startswith(full + b"/"):
+                continue
+            mode, _kind, oid, size = meta.decode("ascii", "replace").split()[:4]
+            rel = os.fsdecode(name[len(full) + 1:])
+            if mode in (_SYMLINK, _GITLINK):
+                what = "a symbolic link" if mode == _SYMLINK else "a submodule"
+                raise GitError(f"'{_show(path)}' at '{_show(rev)}' holds {what} "
+                               f"({_show(rel or path)}); links are not followed")
+            if rel:
+                _check_path(rel)
+            total += int(size)
+            files.append((oid, rel))
+        if not files:
+            return False
+        if total > max_bytes:
+            raise GitError(f"'{_show(path)}' at '{_show(rev)}' is {total} bytes, more than "
+                           f"the {max_bytes} allowed")
+        blobs = self._blobs([oid for oid, _ in files], total)
+        for (_, rel), data in zip(files, blobs, strict=True):
+            dest = target / rel if rel else target
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        return True
+
+    def _blobs(self, oids: Sequence[str], total: int) -> list[bytes]:
+        """The contents of these blobs, in order, from one `git cat-file --batch`."""
+        feed = "".join(f"{oid}\n" for oid in oids).encode("ascii")
+        _, out, _ = self._call(["cat-file", "--batch"], stdin=feed,
+                               max_out=total + 200 * len(oids) + 1024)
+        blobs: list[bytes] = []
+        at = 0
+        for oid in oids:
+            end = out.find(b"\n", at)
+            header = out[at:end].split()
+            if end < 0 or len(header) != 3 or header[0].decode() != oid or header[1] != b"blob":
+                raise GitError(f"git cat-file could not read blob {oid[:12]}")
+            size = int(header[2])
+            blobs.append(out[end + 1:end + 1 + size])
+            at = end + 1 + size + 1
+        return blobs
 
     # -- internals -----------------------------------------------------------------------
 
@@ -467,10 +699,11 @@ class Repo:
         # numstat counted added lines; a patch that lost them must not shrink the change
         return lines.get(e.new)
 
-    def _diff_entries(self, revs: Sequence[str]) -> list[_Entry]:
-        """The file pairs of a diff (working tree when one rev), with numstat counts."""
+    def _diff_entries(self, revs: Sequence[str], *, plain: bool = False) -> list[_Entry]:
+        """The file pairs of a diff (working tree when one rev), with numstat counts;
+        ``plain``: two commits compared without attributes (see _call)."""
         _, out, _ = self._call(["diff", "-z", "--raw", "--numstat", *_DIFF_FLAGS, *revs, "--",
-                                "."])
+                                self._here(plain)], plain=plain)
         tokens = out.split(b"\0")
         entries: list[_Entry] = []
         counts: dict[bytes, int | None] = {}
@@ -505,27 +738,49 @@ class Repo:
         ]
 
     def _added_lines(
-        self, revs: Sequence[str], entries: Sequence[_Entry], *, all_text: bool = False
+        self,
+        revs: Sequence[str],
+        entries: Sequence[_Entry],
+        *,
+        all_text: bool = False,
+        plain: bool = False,
+        removals: dict[bytes, set[int]] | None = None,
     ) -> dict[bytes, frozenset[int]]:
         """Added line numbers per new path, from a --unified=0 patch of the entries that
         have any (only those: a new file's whole text is not worth reading for the
-        change set)."""
-        wanted = [e for e in entries if e.added and e.new_mode != _GITLINK
-                  and (all_text or e.status in "MR")]
+        change set); with ``removals``, also of text files that only lost lines, and
+        where (see ChangeSet.removals)."""
+        wanted = [e for e in entries
+                  if (e.added or (removals is not None and e.added == 0))
+                  and e.new_mode != _GITLINK and (all_text or e.status in "MR")]
         if not wanted:
             return {}
         statuses = "".join(sorted({e.status for e in wanted}))
         _, out, _ = self._call([
             "diff", "-p", "--unified=0", "--inter-hunk-context=0", "--src-prefix=a/",
-            "--dst-prefix=b/", f"--diff-filter={statuses}", *_DIFF_FLAGS, *revs, "--", ".",
-        ])
-        return _parse_patch(out)
+            "--dst-prefix=b/", f"--diff-filter={statuses}", *_DIFF_FLAGS, *revs, "--",
+            self._here(plain),
+        ], plain=plain)
+        return _parse_patch(out, removals)
+
+    def _here(self, plain: bool) -> str:
+        """The pathspec for root: relative to the work tree's top in a plain call."""
+        return (self.prefix or ".") if plain else "."
 
     def _untracked(self) -> list[bytes]:
         _, out, _ = self._call(
             ["ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--", "."]
         )
         return [p for p in out.split(b"\0") if p]
+
+    def ignored(self) -> frozenset[str]:
+        """Untracked paths git ignores, relative to root (a wholly ignored directory once,
+        with a trailing '/'): what an install or a test run wrote into the work tree, which
+        no commit made from it carries (only `git add --force` would, and then it is
+        tracked)."""
+        _, out, _ = self._call(["ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                                "--directory", "--full-name", "--", "."])
+        return frozenset(p for p in (self._rel(raw) for raw in out.split(b"\0") if raw) if p)
 
     def _is_shallow(self) -> bool:
         rc, out, _ = self._call(["rev-parse", "--is-shallow-repository"], ok=(0, 128))
@@ -542,17 +797,31 @@ class Repo:
         *,
         ok: Sequence[int] = (0,),
         max_out: int = MAX_OUTPUT_BYTES,
+        plain: bool = False,
+        stdin: bytes | None = None,
     ) -> tuple[int, bytes, bytes]:
         """Run one git command in root: exit code, stdout, stderr. An exit code outside
-        ok, a timeout, a signal or oversized output is a GitError."""
+        ok, a timeout, a signal or oversized output is a GitError.
+
+        ``plain``: run against an empty work tree and an empty index, so that no
+        `.gitattributes` applies (git reads them from there, even to compare two commits;
+        git 2.39 has no --attr-source). Only for commands that read commits, never the
+        working tree."""
         argv = [self._git, "--no-pager", "--no-replace-objects"]
         for key, value in _CONFIG:
             argv += ["-c", f"{key}={value}"]
         for path in self._trusted:
             argv += ["-c", f"safe.directory={path}"]
-        argv += args
-        rc, out, err = _run(argv, cwd=self.root, env=self._env, timeout=self.timeout,
-                            max_out=max_out, what=f"git {args[0]}")
+        with contextlib.ExitStack() as stack:
+            cwd, env = self.root, self._env
+            if plain:
+                empty = Path(stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="policy-gate-git-")))
+                argv += [f"--git-dir={self._gitdir}", f"--work-tree={empty}"]
+                cwd, env = empty, {**env, "GIT_INDEX_FILE": str(empty / "no-index")}
+            argv += args
+            rc, out, err = _run(argv, cwd=cwd, env=env, timeout=self.timeout, max_out=max_out,
+                                what=f"git {args[0]}", stdin=stdin)
         if rc not in ok:
             raise GitError(f"git {args[0]} failed (exit {rc}){_tail(err)}")
         return rc, out, err
@@ -574,6 +843,7 @@ def _environment(git: str, neutral: Sequence[tuple[str, str]]) -> dict[str, str]
         "SSH_ASKPASS": "",
         "GIT_OPTIONAL_LOCKS": "0",
         "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_GRAFT_FILE": os.devnull,  # no grafts (--no-replace-objects leaves them on)
         "GIT_NO_LAZY_FETCH": "1",
         "GIT_LITERAL_PATHSPECS": "1",
         "GIT_PAGER": "cat",
@@ -595,21 +865,29 @@ def _run(
     timeout: float,
     max_out: int,
     what: str,
+    stdin: bytes | None = None,
 ) -> tuple[int, bytes, bytes]:
     """Run to completion within timeout, reading at most max_out bytes of stdout; on
-    timeout or overflow the whole process group is killed."""
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise GitError(f"could not start git: {exc.strerror or exc}") from None
+    timeout or overflow the whole process group is killed. stdin comes from a file, so
+    a large input cannot dead-lock against the output."""
+    with contextlib.ExitStack() as stack:
+        source: int | IO[bytes] = subprocess.DEVNULL
+        if stdin is not None:
+            source = stack.enter_context(tempfile.TemporaryFile())
+            source.write(stdin)
+            source.seek(0)
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=dict(env),
+                stdin=source,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise GitError(f"could not start git: {exc.strerror or exc}") from None
     try:
         rc, out, err = read_bounded(proc, timeout=timeout, max_out=max_out,
                                     keep_err=_STDERR_KEEP)
@@ -631,14 +909,18 @@ def _run(
     return rc, out, err
 
 
-def _parse_patch(patch: bytes) -> dict[bytes, frozenset[int]]:
-    """Added line numbers per new path from a `--unified=0` patch.
+def _parse_patch(
+    patch: bytes, removals: dict[bytes, set[int]] | None = None
+) -> dict[bytes, frozenset[int]]:
+    """Added line numbers per new path from a `--unified=0` patch; into ``removals``, the
+    new line after which each hunk that only removes lines removed them.
 
     Hunk bodies are consumed by the counts in their headers, so a content line can never be
     mistaken for a header; only '\\n' ends a line (a CR stays part of the content).
     """
     result: dict[bytes, set[int]] = {}
     current: set[int] | None = None
+    removed: set[int] = set()
     lines = iter(patch.split(b"\n"))
     for line in lines:
         if line.startswith(b"diff --git "):
@@ -646,6 +928,8 @@ def _parse_patch(patch: bytes) -> dict[bytes, frozenset[int]]:
         elif line.startswith(b"+++ "):
             name = _unquote(line[4:])
             current = result.setdefault(name[2:], set()) if name.startswith(b"b/") else None
+            if current is not None and removals is not None:
+                removed = removals.setdefault(name[2:], set())
         elif line.startswith(b"@@ "):
             m = _HUNK.match(line)
             if m is None:
@@ -653,6 +937,8 @@ def _parse_patch(patch: bytes) -> dict[bytes, frozenset[int]]:
             old_left = int(m[2]) if m[2] is not None else 1
             new_left = int(m[4]) if m[4] is not None else 1
             number = int(m[3])
+            if new_left == 0 and old_left and current is not None and removals is not None:
+                removed.add(number)
             for body in _hunk(lines, old_left, new_left):
                 if body is None:
                     number += 1

@@ -18,8 +18,9 @@ Entry points (all pure or file/HTTP only; the CLI decides when to call them):
 * :func:`comment_body` ``(data, *, links=None, annotations_not_shown=0) -> str`` — marker +
   Markdown report rendered to fit a comment.
 * :func:`upsert_pr_comment` ``(api_url, repo, pr_number, token, body, marker=MARKER, *,
-  author=None, timeout=30.0) -> CommentResult`` — the sticky comment; raises
-  :class:`GitHubAPIError` (never containing the token).
+  author=None, timeout=30.0) -> CommentResult`` — the sticky comment, only ever one the
+  token's own identity wrote (:func:`token_identity`); raises :class:`GitHubAPIError`
+  (never containing the token).
 * :func:`pr_number_from_event` / :func:`head_sha_from_event` ``(event_path)`` — from
   ``$GITHUB_EVENT_PATH`` on ``pull_request`` / ``pull_request_target`` events.
 
@@ -494,6 +495,57 @@ def comment_body(
     )
 
 
+# The account GITHUB_TOKEN (the GitHub Actions app's installation token) writes as.
+ACTIONS_BOT_LOGIN = "github-actions[bot]"
+ACTIONS_APP_SLUG = "github-actions"
+# GET /user answers these for an installation token ("Resource not accessible by
+# integration"), which has no user of its own.
+_NO_USER_STATUSES = frozenset({401, 403, 404})
+
+
+@dataclass(frozen=True)
+class CommentAuthor:
+    """Whose comments the gate may update: the token's own identity. ``login`` with
+    ``bot`` set matches only comments whose ``user.type`` is ``Bot`` — a user account
+    cannot have a ``[bot]`` login, or a Bot type."""
+
+    login: str
+    bot: bool
+    how: str  # how the identity was determined, for messages
+
+    def wrote(self, comment: Mapping[str, Any]) -> bool:
+        user = comment.get("user")
+        if not isinstance(user, Mapping):
+            return False
+        is_bot = user.get("type") == "Bot"
+        if self.bot != is_bot:
+            return False
+        if user.get("login") == self.login:
+            return True
+        # GITHUB_TOKEN on a GitHub Enterprise Server whose Actions app has another login:
+        # still a Bot comment made through the github-actions app.
+        app = comment.get("performed_via_github_app")
+        return (self.bot and self.login == ACTIONS_BOT_LOGIN and isinstance(app, Mapping)
+                and app.get("slug") == ACTIONS_APP_SLUG)
+
+
+def token_identity(client: _Client) -> CommentAuthor:
+    """The identity behind the token: ``GET /user`` for a user's token (a PAT, an OAuth
+    token); when the API says the token has no user (an installation token: GITHUB_TOKEN),
+    the GitHub Actions bot. Any other failure raises: without knowing who we are, no
+    comment is touched."""
+    try:
+        user, _ = client.call("GET", f"{client.base}/user")
+    except GitHubAPIError as exc:
+        if exc.status in _NO_USER_STATUSES:
+            return CommentAuthor(ACTIONS_BOT_LOGIN, True, "installation token (GITHUB_TOKEN)")
+        raise
+    login = user.get("login") if isinstance(user, dict) else None
+    if not isinstance(login, str) or not login:
+        raise GitHubAPIError("GET", f"{client.base}/user", None, "no login in the answer")
+    return CommentAuthor(login, user.get("type") == "Bot", "GET /user")
+
+
 def upsert_pr_comment(
     api_url: str,
     repo: str,
@@ -508,14 +560,15 @@ def upsert_pr_comment(
     """Create or update the one policy-gate comment on a pull request.
 
     Lists the PR's issue comments (``per_page=100``, following ``Link: rel="next"``),
-    takes the first whose body contains ``marker`` — and, when ``author`` is given (e.g.
-    ``"github-actions[bot]"``), whose ``user.login`` is that author; matching by marker
-    alone is the default, as the Actions token's login differs between GitHub.com and
-    GHES apps — then PATCHes it, or POSTs a new comment if none matches. ``marker`` is put
-    at the top of ``body`` when it is missing, and the body is cut to 65,536 characters
-    with a note. ``api_url`` is ``$GITHUB_API_URL``; only https (or http to a loopback
-    address, for tests) is accepted, redirects are never followed, and pagination links
-    must stay on the same origin, so the token cannot be sent elsewhere.
+    takes the first whose body contains ``marker`` **and that the token's own identity
+    wrote** (:func:`token_identity`; ``author`` names a login instead, of a Bot when it
+    ends in ``[bot]``) — anyone can quote the marker, and a comment someone else wrote
+    could be edited back by them after the gate updated it — then PATCHes it, or POSTs a
+    new comment if none matches. ``marker`` is put at the top of ``body`` when it is
+    missing, and the body is cut to 65,536 characters with a note. ``api_url`` is
+    ``$GITHUB_API_URL``; only https (or http to a loopback address, for tests) is
+    accepted, redirects are never followed, and pagination links must stay on the same
+    origin, so the token cannot be sent elsewhere.
     """
     if not _REPO.fullmatch(repo):
         raise ValueError(f"invalid repository {repo!r} (expected owner/name)")
@@ -528,6 +581,8 @@ def upsert_pr_comment(
     body = _truncate_comment(body)
     client = _Client(api_url, token, timeout)
     base = f"{client.base}/repos/{repo}"
+    me = (CommentAuthor(author, author.endswith("[bot]"), "given") if author
+          else token_identity(client))
 
     url: str | None = f"{base}/issues/{pr_number}/comments?per_page=100"
     found: dict[str, Any] | None = None
@@ -540,9 +595,8 @@ def upsert_pr_comment(
         for comment in listing:
             if not isinstance(comment, dict):
                 continue
-            text = comment.get("body") or ""
-            login = (comment.get("user") or {}).get("login")
-            if marker in text and (author is None or login == author):
+            text = comment.get("body")
+            if isinstance(text, str) and marker in text and me.wrote(comment):
                 found = comment
                 break
         match = _LINK_NEXT.search(headers.get("link", ""))
@@ -565,6 +619,7 @@ __all__ = [
     "ERRORS_PER_STEP",
     "MARKER",
     "WARNINGS_PER_STEP",
+    "CommentAuthor",
     "CommentResult",
     "GitHubAPIError",
     "annotations",
@@ -577,6 +632,7 @@ __all__ = [
     "key_value_message",
     "pr_number_from_event",
     "read_outputs",
+    "token_identity",
     "upsert_pr_comment",
     "write_outputs",
     "write_step_summary",

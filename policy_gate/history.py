@@ -54,18 +54,19 @@ def scan_history(
         commits = repo.commits(changes.base_ref)
     except GitError as exc:
         raise ScannerError(SCANNER, f"cannot list the change's commits: {exc}") from None
-    added: dict[str, tuple[Commit, str, frozenset[int]]] = {}  # blob path -> origin
+    # blob path -> origin; None: every line is new (moved into scope from outside it)
+    added: dict[str, tuple[Commit, str, frozenset[int] | None]] = {}
     gaps: list[Finding] = []
     head = frozenset(at_head)
     same_as_head = 0
     for i, commit in enumerate(commits):
         ctx.progress(SCANNER, f"history: commit {i + 1}/{len(commits)}")
         try:
-            additions = repo.commit_additions(commit.sha)
+            additions = repo.commit_additions(commit.sha, excluded=spec.match_file)
         except GitError as exc:
             raise ScannerError(SCANNER, f"cannot read commit {commit.sha[:12]}: {exc}") from None
         for path, lines in additions.items():
-            if not lines or spec.match_file(path):
+            if (lines is not None and not lines) or spec.match_file(path):
                 continue
             try:
                 data = repo.show(commit.sha, path, limit)
@@ -92,7 +93,7 @@ def scan_history(
     found: list[Finding] = list(gaps)
     for f in sorted(output.findings, key=lambda f: (f.path, f.start_line or 0)):
         commit, path, lines = added[f.path]
-        if f.category == SECRET and f.start_line not in lines:
+        if f.category == SECRET and lines is not None and f.start_line not in lines:
             continue  # there before this commit: reported where it was added, or at the base
         subject = commit.subject if len(commit.subject) <= 72 else commit.subject[:71] + "…"
         found.append(

@@ -18,9 +18,12 @@ from functools import partial
 from pathlib import Path
 
 from policy_gate.advisories.database import (
+    NPM,
+    PYPI,
     AdvisoryDBError,
     AdvisoryIndex,
     DatabaseInfo,
+    coverage_reason,
 )
 from policy_gate.cache import (
     CacheUse,
@@ -29,9 +32,10 @@ from policy_gate.cache import (
     has_run,
     summarise_file_notes,
 )
+from policy_gate.dependencies import submodules
 from policy_gate.fileset import FileSet, walk
 from policy_gate.findings import Finding, merge_findings
-from policy_gate.git import ChangeSet, Repo
+from policy_gate.git import ChangeSet, GitError, Repo
 from policy_gate.history import drop_history_duplicates, scan_history
 from policy_gate.policy.evaluate import ScannerOutcome
 from policy_gate.policy.model import Policy
@@ -117,10 +121,14 @@ def scan(
     started_wall = time.time()
     started = time.monotonic()
     notify = listener or (lambda _e, _s, _d: None)
-    fileset = walk(root, policy.exclude, skip=[cache.directory] if cache else [])
-    local_fileset = fileset
+    fileset = walk(root, policy.exclude, skip=[cache.directory] if cache else [],
+                   generated=policy.generated, limit=policy.max_file_bytes)
+    # generated content is out of code analysis, but the secret scanners read it too
+    fileset, searched = _secret_scope(fileset, changes)
+    local_fileset, local_searched = fileset, searched
     if changes is not None:
         local_fileset = fileset.only(f for f in fileset.files if changes.is_changed(f))
+        local_searched = searched.only(f for f in searched.files if changes.is_changed(f))
     jobs = jobs or os.cpu_count() or 1
     adv = advisories or policy.advisories.database
     osv = osv_url or policy.advisories.osv_url
@@ -149,8 +157,10 @@ def scan(
                 **settings.options,
             }
             (work / name).mkdir()
+            whole, local = (searched, local_searched) if name in READS_GENERATED else (
+                fileset, local_fileset)
             contexts[name] = ScanContext(
-                fileset=local_fileset if scanners[name].file_local else fileset,
+                fileset=local if scanners[name].file_local else whole,
                 settings=replace(settings, options=options),
                 jobs=jobs,
                 progress=_progress(notify),
@@ -203,7 +213,7 @@ def scan(
             thread = threading.Thread(
                 target=_run_one,
                 args=(partial(scan_history, repo, changes, policy.exclude,
-                              at_head=local_fileset.files), history_ctx,
+                              at_head=local_searched.files), history_ctx,
                       runs[HISTORY], notify),
                 name="scan-history",
                 daemon=True,
@@ -244,6 +254,8 @@ def scan(
             run.status = "skipped"
     raw = [f for run in ordered if run.status == "ok" for f in run.findings]
     raw += bare_findings(suppressions)
+    # Submodules whose code is not in the tree: nothing above saw it (a gate-level check).
+    raw += submodules.findings(fileset, changes.new_dirs if changes is not None else ())
     if HISTORY in runs:
         raw = drop_history_duplicates(raw)
     merged = merge_findings(raw)
@@ -266,9 +278,35 @@ def scan(
 
 # Diff mode's search of every commit of the change for secrets: a run of its own.
 HISTORY = "secrets-history"
+# The scanners that read generated and installed content too: a credential (or card
+# number) is a leak wherever it sits in the repository.
+READS_GENERATED = ("detect-secrets", "data-protection")
+
+
+def _secret_scope(fileset: FileSet, changes: ChangeSet | None) -> tuple[FileSet, FileSet]:
+    """(the inventory, noting the generated files not searched for secrets; what the
+    READS_GENERATED scanners read). On a full scan of a git work tree, generated files git
+    ignores and does not track are not read: an install's or a test run's output, not in
+    the repository. Diff mode reads only changed files, which git tracks or does not
+    ignore. Outside git every generated file is read."""
+    if not fileset.generated or changes is not None:
+        return fileset, fileset.secret_scope(None)
+    try:
+        paths = Repo.open(fileset.root).ignored()
+    except GitError:
+        return fileset, fileset.secret_scope(None)
+    dirs = tuple(p for p in paths if p.endswith("/"))
+
+    def ignored(rel: str) -> bool:
+        return rel in paths or rel.startswith(dirs)
+
+    unsearched = tuple(f for f in fileset.generated if ignored(f))
+    return replace(fileset, unsearched=unsearched), fileset.secret_scope(ignored)
 
 # The scanners that audit dependencies against advisory data.
 AUDIT_SCANNERS = ("pip-audit", "osv")
+# The ecosystem each audit reads: the advisory data must cover it (coverage_reason).
+AUDIT_ECOSYSTEMS = {"pip-audit": PYPI, "osv": NPM}
 
 
 def stale_reason(
@@ -318,13 +356,18 @@ def _advisories(
             cache.put_advisory_info(digest, info)
     stale = stale_reason(info, policy.advisories.max_age_days)
     for name, ctx in contexts.items():
-        if stale:
-            runs[name].status, runs[name].reason = "failed", stale  # never audit stale data
+        # never audit stale data, nor an ecosystem the data has no (fresh) records of
+        reason = stale or (coverage_reason(info, AUDIT_ECOSYSTEMS[name],
+                                           policy.advisories.max_age_days)
+                           if name in audited else "")
+        if reason:
+            runs[name].status, runs[name].reason = "failed", reason
         else:
             contexts[name] = replace(ctx, advisory_digest=digest)
     if stale:
         return None, info, osv
-    reading = [n for n, ctx in contexts.items() if not _answered(cache, scanners[n], ctx)]
+    reading = [n for n, ctx in contexts.items()
+               if runs[n].status == "running" and not _answered(cache, scanners[n], ctx)]
     if reading and index is None:
         index = AdvisoryIndex.load(path)
     if index is not None and "pip-audit" in reading and "pip-audit" in audited:

@@ -488,26 +488,44 @@ def _printable(value: str, keep: Sequence[str] = ()) -> str:
 # ---------------------------------------------------------------------------- matching
 
 
-def covers(s: Suppression, finding: Finding) -> bool:
-    """Whether ``s`` would silence ``finding``, by its tool's rules: a result of that tool,
-    on the line it applies to, of a rule it names (or any rule, when bare).
+def names(s: Suppression, finding: Finding, source: Source) -> bool:
+    """Whether ``s`` silences this one source of ``finding``, by its tool's rules: a
+    comment of the source's tool, on the line it applies to, naming the source's rule (any
+    rule of that tool, when bare).
 
-    semgrep honours `nosemgrep` only on the first line of its match; detect-secrets
-    reports one line. bandit honours `nosec` on any line of the flagged expression, but a
-    Finding keeps only the reported line and the expression's last one, so a `nosec` on an
-    earlier line of a multi-line call does not cover it (stricter than bandit). A merged
-    finding is covered when one of its sources is covered.
+    semgrep honours `nosemgrep` only on the first line of its match, detect-secrets its
+    pragma only on the line it reports; bandit honours `nosec` on any line of the flagged
+    statement (its ``line_range``), which is the finding's span.
     """
-    if finding.path != s.path or finding.start_line is None:
+    if finding.path != s.path or finding.category != _CATEGORY_OF[s.kind]:
         return False
-    if finding.category != _CATEGORY_OF[s.kind]:
+    span = finding.span
+    if span is None or source.scanner != s.scanner:
         return False
-    start = finding.start_line
-    end = max(start, finding.end_line or start)
-    on_line = s.applies_to == start if s.kind == NOSEMGREP else start <= s.applies_to <= end
-    if not on_line:
-        return False
-    return any(src.scanner == s.scanner and _names(s, src.rule_id) for src in finding.sources)
+    if s.kind == NOSEC:
+        on_line = span[0] <= s.applies_to <= span[1]
+    else:
+        on_line = s.applies_to == finding.start_line
+    return on_line and _names(s, source.rule_id)
+
+
+def covers(s: Suppression, finding: Finding) -> bool:
+    """Whether ``s`` alone would silence ``finding``: it names every source. A merged
+    finding (bandit and semgrep on one flaw, or two bandit rules of one CWE on a line) is
+    not silenced by a comment naming one harmless rule of it (see :func:`covering`)."""
+    return bool(finding.sources) and all(names(s, finding, src) for src in finding.sources)
+
+
+def covering(
+    suppressions: Sequence[Suppression], finding: Finding, sources: Sequence[Source] = ()
+) -> list[tuple[Source, tuple[Suppression, ...]]]:
+    """For each of ``sources`` (default: all of the finding's), the comments that name it.
+    The finding is silenced only when every source has one: each scanner's result must be
+    named by a comment of that scanner (`nosec` for bandit, `nosemgrep` for semgrep)."""
+    return [
+        (src, tuple(s for s in suppressions if names(s, finding, src)))
+        for src in (sources or finding.sources)
+    ]
 
 
 def _names(s: Suppression, rule_id: str) -> bool:

@@ -29,11 +29,10 @@ import jsonschema
 from packaging.utils import canonicalize_name
 
 from policy_gate.findings import Finding
-from policy_gate.patterns import PathPatterns
+from policy_gate.patterns import PathPatterns, too_broad
 from policy_gate.policy import yamlsafe
 from policy_gate.policy.loader import (
     MAX_PROBLEMS,
-    PROBES,
     PolicyError,
     Problem,
     dotted,
@@ -195,13 +194,15 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def load_waivers(data: str | bytes, name: str) -> WaiverSet:
-    """Parse and validate one waivers file (pure).
+def load_waivers(data: str | bytes, name: str, today: dt.date | None = None) -> WaiverSet:
+    """Parse and validate one waivers file (pure, given ``today``: the day of the scan,
+    by default today in UTC).
 
     Raises PolicyError listing every problem with file:line:col, the key, what is wrong and
     how to fix it: a waivers file that cannot be understood must stop the gate, never be
     half-applied.
     """
+    today = today or dt.datetime.now(dt.UTC).date()
     raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_BYTES:
         raise PolicyError(
@@ -240,7 +241,7 @@ def load_waivers(data: str | bytes, name: str) -> WaiverSet:
         )
     errors = (e for e in _validator().iter_errors(located.data) if not _checked_semantically(e))
     problems = [_problem(name, located, err) for err in islice(errors, MAX_PROBLEMS + 1)]
-    problems += _semantic_problems(name, located)
+    problems += _semantic_problems(name, located, today)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.where))
         raise PolicyError(shown(problems, name))
@@ -362,12 +363,13 @@ def _problem(name: str, located: yamlsafe.Located, err: jsonschema.ValidationErr
 # --- what the schema cannot say ----------------------------------------------------------
 
 
-def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
+def _semantic_problems(name: str, located: yamlsafe.Located, today: dt.date) -> list[Problem]:
     items = located.data.get("waivers")
     if not isinstance(items, list):
         return []
     problems: list[Problem] = []
     seen: dict[tuple[Any, ...], int] = {}
+    by_rule: dict[str, dict[int, list[str]]] = {}  # rule -> waiver index -> its good paths
     for i, item in enumerate(items):
         if len(problems) > MAX_PROBLEMS:
             break  # enough to show; the rest are not looked for
@@ -376,8 +378,10 @@ def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
         add = _adder(name, located, problems, i)
         _check_kind(item, add)
         _check_text(item, add)
-        _check_dates(item, add)
-        _check_paths(item, add)
+        _check_dates(item, add, today)
+        good = _check_paths(item, add)
+        if good is not None and isinstance(item.get("rule"), str):
+            by_rule.setdefault(item["rule"], {})[i] = good
         key = _identity(item)
         if key is not None:
             if key in seen:
@@ -392,6 +396,7 @@ def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:
                 )
             else:
                 seen[key] = i
+    _check_rule_paths(name, located, problems, by_rule)
     return problems
 
 
@@ -469,7 +474,7 @@ def _check_text(item: dict[str, Any], add: _Add) -> None:
         add("owner", "the owner is empty", "name the person or team accountable")
 
 
-def _check_dates(item: dict[str, Any], add: _Add) -> None:
+def _check_dates(item: dict[str, Any], add: _Add, today: dt.date) -> None:
     dates: dict[str, dt.date] = {}
     for key in ("expires", "created"):
         value = item.get(key)
@@ -479,6 +484,16 @@ def _check_dates(item: dict[str, Any], add: _Add) -> None:
             dates[key] = dt.date.fromisoformat(value)
         except ValueError:
             add(key, f"{value} is not a real date", "check the month and the day")
+    created = dates.get("created")
+    if created is not None and created > today:
+        # The lifetime cap (M1) counts from `created`: a date in the future would let a
+        # waiver outlive its finding's deadline by as long as the date is ahead.
+        add(
+            "created",
+            f"created {created} is in the future (the scan's date is {today})",
+            "write the day the waiver was granted, today or earlier; the policy's lifetime "
+            "cap counts from it",
+        )
     if "created" in dates and "expires" in dates and dates["created"] > dates["expires"]:
         add(
             "created",
@@ -487,12 +502,15 @@ def _check_dates(item: dict[str, Any], add: _Add) -> None:
         )
 
 
-def _check_paths(item: dict[str, Any], add: _Add) -> None:
+def _check_paths(item: dict[str, Any], add: _Add) -> list[str] | None:
+    """Report bad patterns; return the good ones (None: one was bad, or no list)."""
     paths = item.get("paths")
     if not isinstance(paths, list):
-        return
+        return None
+    good: list[str] | None = []
     for j, pattern in enumerate(paths):
         if not isinstance(pattern, str) or not pattern:
+            good = None
             continue
         if pattern.startswith("!"):
             add(
@@ -500,17 +518,42 @@ def _check_paths(item: dict[str, Any], add: _Add) -> None:
                 f"negated pattern {pattern!r} is not supported in waivers",
                 "list only the files the rule is accepted in",
             )
+            good = None
             continue
         problem = pattern_problem(pattern, is_exclude=False)
         if problem:
             add(("paths", j), problem[0], problem[1])
-        elif all(_spec((pattern,)).match_file(p) for p in PROBES):
-            add(
-                ("paths", j),
-                f"pattern {pattern!r} would waive the rule in every file",
-                "name the directories or files it is accepted in; a rule accepted everywhere "
-                "belongs in the policy's `rules` section, with a reason",
-            )
+            good = None
+        elif too_broad(pattern):
+            add(("paths", j), f"pattern {pattern!r} {_BROAD}", _BROAD_HINT)
+            good = None
+        elif good is not None:
+            good.append(pattern)
+    return good
+
+
+_BROAD = "would waive the rule in every file, or every file of a kind, at any depth"
+_BROAD_HINT = (
+    "name the directories or files it is accepted in, e.g. scripts/** or tools/*.py; a "
+    "rule accepted everywhere belongs in the policy's `rules` section, with a reason"
+)
+
+
+def _check_rule_paths(
+    name: str, located: yamlsafe.Located, problems: list[Problem],
+    by_rule: dict[str, dict[int, list[str]]],
+) -> None:
+    """Patterns narrow one by one can cover everything together (``[a-m]*`` and
+    ``[n-z]*``, in one waiver or in several waivers of the same rule)."""
+    for rule, waivers in by_rule.items():
+        patterns = tuple(dict.fromkeys(p for paths in waivers.values() for p in paths))
+        if len(patterns) < 2 or len(problems) > MAX_PROBLEMS or not too_broad(*patterns):
+            continue
+        lines = [str(located.where(("waivers", i))[0] or f"#{i + 1}") for i in waivers]
+        where = f"the waivers on lines {', '.join(lines)}" if len(lines) > 1 else "its paths"
+        _adder(name, located, problems, max(waivers))(
+            "paths", f"together, {where} {_BROAD.replace('the rule', rule)}", _BROAD_HINT
+        )
 
 
 def _identity(item: dict[str, Any]) -> tuple[Any, ...] | None:

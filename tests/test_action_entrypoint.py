@@ -66,7 +66,7 @@ def test_all_inputs_map_to_argv(ws: Path) -> None:
     env = gh(path="src", policy="policy.yaml", formats="sarif\njunit, markdown,json",
              output_dir="out/reports", scanners="bandit,\nsemgrep", advisories="advisories",
              osv_url="https://osv.internal.example/v1", jobs="4",
-             cache_dir=".policy-gate-cache")
+             cache_dir="/github/home/policy-gate-cache")
     env["GITHUB_ACTIONS"] = "true"
     assert argv(env, ws) == [
         "scan", "src", "--policy", "policy.yaml",
@@ -76,7 +76,7 @@ def test_all_inputs_map_to_argv(ws: Path) -> None:
         "--format", "json", "--output", "out/reports/policy-gate.json",
         "--scanner", "bandit", "--scanner", "semgrep",
         "--advisories", "advisories", "--osv-url", "https://osv.internal.example/v1",
-        "--jobs", "4", "--cache-dir", ".policy-gate-cache", "--github",
+        "--jobs", "4", "--cache-dir", "/github/home/policy-gate-cache", "--github",
     ]
 
 
@@ -127,7 +127,8 @@ def test_bad_inputs_are_refused(ws: Path, inputs: dict[str, str], message: str) 
         ae.plan(gh(**inputs), ws, CAPS)
 
 
-@pytest.mark.parametrize("name", ["path", "output_dir", "advisories", "policy", "cache_dir"])
+# cache-dir is the other way round: never inside the workspace (tests/test_hostile_cache.py)
+@pytest.mark.parametrize("name", ["path", "output_dir", "advisories", "policy"])
 @pytest.mark.parametrize("value", ["..", "../elsewhere", "src/../../x", "/etc", "/github/home"])
 def test_paths_outside_the_workspace_are_refused(ws: Path, name: str, value: str) -> None:
     with pytest.raises(ActionError, match="outside the workspace"):

@@ -55,8 +55,9 @@ def comparable(run: GateRun) -> dict[str, Any]:
         "summary": run.report["summary"],
         "findings": run.report["findings"],
         "scanners": [
-            {k: s[k] for k in ("name", "status", "version", "files_scanned", "raw_results",
-                               "notes")}
+            {**{k: s[k] for k in ("name", "status", "version", "files_scanned", "raw_results")},
+             # the one note a cache adds: entries it did not believe
+             "notes": [n for n in s["notes"] if "failed authentication" not in n]}
             for s in run.report["scanners"]
         ],
     }
@@ -91,7 +92,7 @@ def test_unchanged_tree_is_answered_from_the_cache(
     for name in (*FILE_LOCAL, "pip-audit", "osv", "licenses"):
         use = warm.scanner(name)["cache"]
         assert use == {"files_from_cache": use["files_from_cache"], "files_scanned": 0,
-                       "run_from_cache": True}, name
+                       "run_from_cache": True, "rejected": 0}, name
     # coverage reports describe other files: never cached
     assert warm.scanner("coverage")["cache"] is None
 
@@ -172,18 +173,20 @@ def test_corrupt_or_forged_entries_are_misses(
     entries = [p for p in (tmp_path / "cache").rglob("*.json")]
     assert entries
     for i, path in enumerate(entries):
+        data = path.read_bytes()
         if i % 2:
-            path.write_text(path.read_text()[: len(path.read_text()) // 2])  # truncated
+            path.write_bytes(data[: len(data) // 2])  # truncated
         else:
-            entry = json.loads(path.read_text())
-            # a forged answer: "no findings", without the matching digest
-            if isinstance(entry["payload"], dict) and "findings" in entry["payload"]:
-                entry["payload"]["findings"] = []
-            entry["payload"] = entry["payload"] if entry["payload"] != "" else "x"
-            path.write_text(json.dumps({**entry, "digest": "0" * 64}))
+            # a forged answer: "no findings", under the header (and MAC) of the real one
+            head, _, body = data.partition(b"\n")
+            payload = json.loads(body)
+            if isinstance(payload, dict) and "findings" in payload:
+                payload["findings"] = []
+            path.write_bytes(head + b"\n" + json.dumps(payload or "x").encode())
     again = cached(root)
     assert comparable(again) == comparable(cold)
     assert again.scanner("bandit")["cache"]["files_scanned"] == 4
+    assert again.scanner("bandit")["cache"]["rejected"] >= 1
 
 
 def test_a_failed_scan_is_never_cached(
@@ -268,24 +271,34 @@ def test_store_is_atomic_and_verified(tmp_path: Path) -> None:
     assert cache.get("run", "ab" * 32) == {"a": [1, 2]}
     assert cache.get("run", "cd" * 32) is None
     assert not [p for p in (tmp_path / "c").rglob(".tmp-*")]
-    # an entry filed under another key is not an answer for this one
+    # an entry filed under another key or kind is not an answer for this one
     src = next((tmp_path / "c").rglob("*.json"))
     forged = src.parent.parent / "ef" / ("ef" * 32 + ".json")
     forged.parent.mkdir(parents=True, exist_ok=True)
     forged.write_bytes(src.read_bytes())
     assert cache.get("run", "ef" * 32) is None
+    other_kind = tmp_path / "c" / "v2" / "file" / "ab" / src.name
+    other_kind.parent.mkdir(parents=True)
+    other_kind.write_bytes(src.read_bytes())
+    assert cache.get("file", "ab" * 32) is None
+    # nor is what another instance (another key) wrote
+    assert ResultsCache(tmp_path / "c").get("run", "ab" * 32) is None
+    # a header of any shape is a miss, never an error
+    _, _, body = src.read_bytes().partition(b"\n")
+    for header in (b'{"scheme":"hmac-sha256","seal":"\xc3\xa9"}', b"[]", b"{", b"\xff"):
+        src.write_bytes(header + b"\n" + body)
+        assert cache.get("run", "ab" * 32) is None
 
 
-def test_a_cache_inside_the_tree_is_never_scanned(
+def test_a_cache_inside_the_tree_is_refused(
     tree: Callable[[dict[str, str | bytes]], Path], gate: Callable[..., GateRun]
 ) -> None:
+    """A pull request could commit entries there (tests/test_hostile_cache.py)."""
     root = tree(FILES)
-    first = gate(root, "--cache-dir", str(root / ".policy-gate-cache"))
-    second = gate(root, "--cache-dir", str(root / ".policy-gate-cache"))
-    assert second.report is not None and first.report is not None
-    assert ".policy-gate-cache/" in second.report["scan"]["excluded"]
-    assert not [f for f in second.report["findings"] if ".policy-gate-cache" in f["path"]]
-    assert comparable(second) == comparable(first)
+    run = gate(root, "--cache-dir", str(root / ".policy-gate-cache"))
+    assert run.code == 2 and run.report is None
+    assert "inside the scanned tree" in run.stderr
+    assert not (root / ".policy-gate-cache").exists()
 
 
 def test_the_advisory_database_is_hashed_again_only_when_a_file_changes(

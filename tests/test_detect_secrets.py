@@ -127,7 +127,9 @@ def test_detects_each_kind(
     found = kinds_at(corpus, path)
     assert kind in found, f"{kind} not reported in {path}: {sorted(found)}"
     f = found[kind]
-    assert (f.start_line, f.end_line) == (line, line)
+    # a private key spans its block, BEGIN to END: a change to its body changes the key
+    end = line + 1 + PRIVATE_KEY_BODY.count("\n") + 1 if kind == "Private Key" else line
+    assert (f.start_line, f.end_line) == (line, end)
     assert f.severity == severity
     assert f.scanner == "detect-secrets"
     assert f.rule_id == rule_id(kind)
@@ -200,11 +202,31 @@ def test_oversize_file_is_an_unscanned_finding(tmp_path: Path) -> None:
     assert_accounted(out)
 
 
-def test_non_utf8_text_is_an_unscanned_finding(tmp_path: Path) -> None:
-    repo = build(tmp_path, {"legacy.txt": "caf\u00e9 password\n".encode("latin-1")})
+def test_text_in_other_encodings_is_scanned_line_for_line(tmp_path: Path) -> None:
+    """detect-secrets drops text that is not UTF-8 without a word: the gate gives it a
+    UTF-8 copy (UTF-16/32, a declared encoding, or undecodable bytes replaced) and maps
+    the results back to the file, on the file's own line numbers."""
+    line = f"aws_access_key_id = {AWS_KEY}\n"
+    repo = build(tmp_path, {
+        "legacy.txt": "caf\u00e9\n".encode("latin-1") + line.encode(),
+        "utf16.env": ("# a\r\n# b\n" + line).encode("utf-16"),
+        "utf32.cfg": ("\n" + line).encode("utf-32"),
+        "declared.py": b"# -*- coding: cp1252 -*-\n# \x93quoted\x94\n" + line.encode(),
+    })
     out = scan(repo)
-    assert [(f.category, f.path) for f in out.findings] == [(UNSCANNED, "legacy.txt")]
-    assert "UTF-8" in out.findings[0].message
+    assert not [f for f in out.findings if f.category == UNSCANNED]
+    found = {f.path: f for f in out.findings}
+    assert {p: f.start_line for p, f in found.items()} == {
+        "legacy.txt": 2, "utf16.env": 3, "utf32.cfg": 2, "declared.py": 3}
+    assert all(f.secret is not None and f.secret.preview != "********"
+               for f in found.values())
+    assert summarise_file_notes(out.file_notes) == [
+        "2 files in UTF-16/UTF-32 (byte-order mark) scanned as text",
+        "1 files in the encoding they declare (e.g. Latin-1) scanned as text",
+        "1 text files that are not valid UTF-8 and declare no encoding scanned with "
+        "undecodable bytes replaced",
+    ]
+    assert_accounted(out)
 
 
 def test_symlink_out_of_tree_is_never_read(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def test_waiver_longer_than_the_severity_deadline_is_not_applied(
     waivers(root, """\
         waivers:
           - rule: bandit:B602
-            paths: ["*.py"]
+            paths: ["app.py"]
             reason: accepted for a long while, please
             owner: team-core
             created: 2026-11-20

@@ -208,6 +208,9 @@ class FakeGitHub:
         ]
         self.calls: list[tuple[str, str, dict[str, str], Any]] = []
         self.fail_with: int | None = None
+        # GET /user: this account (a user token), or None: 403, as for GITHUB_TOKEN
+        self.user: dict[str, Any] | None = None
+        self.user_status: int | None = None  # force another status for GET /user
         self.next_id = 1000
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -254,6 +257,14 @@ class FakeGitHub:
                 if self._failed():
                     return
                 parts = urlsplit(self.path)
+                if parts.path == "/user":
+                    if fake.user_status is not None:
+                        self._send(fake.user_status, {"message": "Server Error"})
+                    elif fake.user is None:
+                        self._send(403, {"message": "Resource not accessible by integration"})
+                    else:
+                        self._send(200, fake.user)
+                    return
                 assert parts.path == "/repos/mojaloop/central-ledger/issues/7/comments"
                 query = parse_qs(parts.query)
                 assert query["per_page"] == ["100"]
@@ -274,7 +285,7 @@ class FakeGitHub:
                 comment = {
                     "id": fake.next_id,
                     "body": payload["body"],
-                    "user": {"login": "github-actions[bot]"},
+                    "user": {"login": "github-actions[bot]", "type": "Bot"},
                     "html_url": f"https://github.com/x/y/pull/7#issuecomment-{fake.next_id}",
                 }
                 fake.comments.append(comment)
@@ -312,7 +323,9 @@ def test_sticky_comment_is_created_then_updated(fake_github: FakeGitHub) -> None
     first = _upsert(fake_github, "**FAIL** — 3 violations")
     assert first.action == "created"
     methods = [(m, urlsplit(p).query) for m, p, _, _ in fake_github.calls]
-    assert methods == [("GET", "per_page=100"), ("GET", "per_page=100&page=2"), ("POST", "")]
+    # who am I (GET /user: 403 for GITHUB_TOKEN), the comments (2 pages), then a new one
+    assert methods == [("GET", ""), ("GET", "per_page=100"), ("GET", "per_page=100&page=2"),
+                       ("POST", "")]
     _, _, headers, payload = fake_github.calls[-1]
     assert headers["authorization"] == f"Bearer {TOKEN}"
     assert headers["accept"] == "application/vnd.github+json"
@@ -322,7 +335,7 @@ def test_sticky_comment_is_created_then_updated(fake_github: FakeGitHub) -> None
     fake_github.calls.clear()
     second = _upsert(fake_github, "**PASS** — 0 violations")
     assert second.action == "updated" and second.id == first.id
-    assert [m for m, _, _, _ in fake_github.calls] == ["GET", "GET", "PATCH"]
+    assert [m for m, _, _, _ in fake_github.calls] == ["GET", "GET", "GET", "PATCH"]
     assert fake_github.calls[-1][1].endswith(f"/issues/comments/{first.id}")
     posted = [c for c in fake_github.comments if github.MARKER in c["body"]]
     assert len(posted) == 1 and "**PASS**" in posted[0]["body"]

@@ -2,7 +2,10 @@
 detect-secrets knows (its plugin registry is read at run time, so a plugin added by an
 upgrade fails the test until it has an entry), private keys of every PEM flavour, JWTs,
 passwords in URLs, high-entropy strings, `.env` assignments, card numbers, and
-credentials written into inline suppression comments, in several file types; scanned by
+credentials written into inline suppression comments, in several file types; credentials
+in URLs wherever a scanner echoes one (requirements, Dockerfile FROM/ADD/RUN, workflows,
+lockfile URLs and versions, .npmrc) and hard-coded passwords holding quotes, backslashes
+and newlines (bandit quotes them in its message); scanned by
 the real gate with every report format, GitHub mode (annotations, job summary, step
 outputs) and the terminal, then `explain` and `baseline create`. Every secret must be
 found — else "nothing leaked" proves nothing — and no secret value, nor any run of 8 of
@@ -15,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import string
 import subprocess
 import sys
@@ -27,6 +31,7 @@ import pytest
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
 from policy_gate.cli import FORMATS
+from policy_gate.redact import redact_after, redact_message, redact_urls
 from policy_gate.scanners.data_protection import PAN_KIND, luhn
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY
 from tests.fake_pypi import FakePyPI
@@ -237,6 +242,134 @@ def corpus_files(fakes: Sequence[Fake]) -> dict[str, CorpusFile]:
     return files
 
 
+# ------------------------------------------------- credentials in URLs, quoted passwords
+
+URL_RNG = random.Random(0x0A11CE)  # its own generator: the corpus above stays as it is
+
+
+def tok(n: int = 24, alphabet: str = ALNUM) -> str:
+    return "".join(URL_RNG.choice(alphabet) for _ in range(n))
+
+
+@dataclass
+class UrlCorpus:
+    """Files whose findings quote the line a credential is on, the credentials, and the
+    findings (path, rule) that must exist: each echoes its line, masked."""
+
+    fakes: list[Fake]
+    files: dict[str, str]
+    expected: set[tuple[str, str]]
+
+
+def url_corpus() -> UrlCorpus:
+    URL_RNG.seed(0x0A11CE)
+    fakes: list[Fake] = []
+
+    def secret(name: str, value: str | None = None) -> str:
+        value = value if value is not None else tok()
+        fakes.append(Fake("URL credential", name, value, value))
+        return value
+
+    sha = tok(40, HEX)
+    digest = "sha256:" + tok(64, HEX)
+    requirements = (
+        f"privpkg @ https://pkgs.switch.internal/privpkg-1.0-py3-none-any.whl"
+        f"?private_token={secret('req_query')}\n"
+        f"signed @ https://blob.switch.internal/signed-2.0.tar.gz?sv=2022-11-02"
+        f"&sig={secret('req_sig')}&se=2030-01-01\n"
+        f"vcspkg @ git+https://deploy:{secret('req_userinfo')}@git.switch.internal/t/v.git@v1\n"
+        f"-e git+https://{secret('req_user_token')}@github.com/acme/editable.git#egg=editable\n"
+        f"https://ci:{secret('req_bare_url', tok(12) + '/' + tok(12))}"
+        "@files.switch.internal/tool-1.0.tar.gz\n"
+        "quoted @ https://h.switch.internal/q-1.0.whl"
+        f"?token={secret('req_quote', tok(12) + chr(39) + tok(12))}\n"
+    )
+    pyproject = (
+        '[project]\nname = "svc"\nversion = "1.0.0"\ndependencies = [\n'
+        f'  "pep621 @ https://pkgs.switch.internal/p-1.0.whl?access_token={secret("pep621")}",\n]\n'
+    )
+    dockerfile = (
+        f"FROM https://ci:{secret('from_url')}@registry.switch.internal/base:1.0.0 AS fetch\n"
+        f"FROM ci:{secret('from_ref')}@registry.switch.internal/base:1.0.0 AS fetch2\n"
+        f"FROM node:18.17.1-alpine@{digest}\n"
+        f"ADD https://build:{secret('add_userinfo')}@artifacts.switch.internal/t.tgz /opt/\n"
+        f"ADD https://artifacts.switch.internal/t2.tgz?token={secret('add_query')} /opt/\n"
+        f'RUN curl -fsSL "https://artifacts.switch.internal/s.sh?access_token='
+        f'{secret("run_curl")}" | sh && apt-get -o '
+        f"Acquire::http::Proxy=http://proxy:{secret('run_proxy')}@proxy.switch.internal:3128"
+        " upgrade -y\nUSER 1000\n"
+    )
+    workflow = (
+        "name: ci\non: [push]\njobs:\n  build:\n    runs-on: ubuntu-latest\n"
+        "    container:\n      image: registry.switch.internal/ci:1.0\n"
+        f"      credentials:\n        username: ci\n        password: {secret('wf_container')}\n"
+        "    steps:\n      - uses: actions/checkout@v4\n"
+        f'      - run: curl -fsSL "https://a.switch.internal/i.sh?token={secret("wf_run")}" | sh\n'
+        "        env:\n"
+        f"          PIP_INDEX_URL: https://ci:{secret('wf_env')}@pypi.switch.internal/simple\n"
+    )
+    lock_v3 = json.dumps({
+        "name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+        "packages": {
+            "": {"name": "web", "version": "1.0.0",
+                 "dependencies": {"left-pad": "1.3.0", "private": "github:acme/private"}},
+            "node_modules/left-pad": {
+                "version": "1.3.0", "license": "MIT",
+                "resolved": "https://registry.switch.internal/left-pad/-/left-pad-1.3.0.tgz"
+                            f"?token={secret('lock_query')}"},
+            "node_modules/private": {
+                "version": "1.0.0", "license": "MIT",
+                "resolved": f"git+https://{secret('lock_git')}:x-oauth-basic@github.com/"
+                            f"acme/private.git#{sha}"},
+        },
+    }, indent=2) + "\n"
+    lock_v1 = json.dumps({
+        "name": "legacy", "version": "1.0.0", "lockfileVersion": 1, "requires": True,
+        "dependencies": {
+            "private": {"version": f"git+https://{secret('lock_v1_version')}:x-oauth-basic"
+                                   f"@github.com/acme/private.git#{sha}",
+                        "from": "git+https://github.com/acme/private.git#main"},
+            "minimist": {"version": "1.2.5",
+                         "resolved": "https://registry.switch.internal/minimist-1.2.5.tgz"
+                                     f"?sig={secret('lock_v1_query')}",
+                         "integrity": "sha512-" + tok(86, B64) + "=="},
+        },
+    }, indent=2) + "\n"
+    npmrc = (
+        f"registry=https://ci:{secret('npmrc_registry')}@npm.switch.internal/\n"
+        f"//npm.switch.internal/:_authToken={secret('npmrc_token')}\nalways-auth=true\n"
+    )
+    # bandit's B105/B106/B107 quote the value: with a quote, a backslash, a newline in it
+    apostrophe = secret("pw_apostrophe", tok(12) + "'" + tok(12))
+    double = secret("pw_double", tok(12) + '"' + tok(12))
+    backslash = secret("pw_backslash", tok(12) + "\\" + tok(12))
+    newline = secret("pw_newline", tok(12) + "\n" + tok(12))
+    mixed = secret("pw_mixed", tok(12) + "'\n\"\\" + tok(12))
+    passwords = (
+        f"DB_PASSWORD = {apostrophe!r}\n"
+        f"\n\ndef connect(host, password={double!r}):\n    return host, password\n"
+        f"\n\nconnect('db', password={backslash!r})\n"
+        f"API_PASSWORD = {newline!r}\n"
+        f"ADMIN_PASSWORD = {mixed!r}\n"
+    )
+    files = {
+        "svc/requirements.txt": requirements, "svc/pyproject.toml": pyproject,
+        "svc/Dockerfile": dockerfile, ".github/workflows/ci.yml": workflow,
+        "web/package-lock.json": lock_v3, "legacy/package-lock.json": lock_v1,
+        "web/.npmrc": npmrc, "svc/passwords.py": passwords,
+    }
+    expected = {
+        ("svc/requirements.txt", "unpinned-requirement"),
+        ("svc/pyproject.toml", "unpinned-requirement"),
+        ("svc/Dockerfile", "unpinned-base-image"), ("svc/Dockerfile", "add-instead-of-copy"),
+        ("svc/Dockerfile", "package-upgrade"),
+        (".github/workflows/ci.yml", "hardcoded-container-credentials"),
+        ("svc/passwords.py", "B105"), ("svc/passwords.py", "B106"),
+        ("svc/passwords.py", "B107"),
+    }
+    return UrlCorpus(fakes, files, expected)
+
+
 # ---------------------------------------------------------------------- the channels
 
 
@@ -281,6 +414,7 @@ class Scanned:
 
     fakes: list[Fake]
     files: dict[str, CorpusFile]
+    urls: UrlCorpus
     run: FullRun
     channels: dict[str, str]
 
@@ -290,7 +424,8 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, _pypi_server: FakePyPI) ->
     tmp = tmp_path_factory.mktemp("no-leaks")
     fakes = corpus()
     files = corpus_files(fakes)
-    root = build(tmp / "repo", {path: f.text for path, f in files.items()})
+    urls = url_corpus()
+    root = build(tmp / "repo", {**{path: f.text for path, f in files.items()}, **urls.files})
     pypi = {"POLICY_GATE_PYPI_URL": _pypi_server.url}  # (a module fixture: set it here)
     run = run_gate(root, tmp / "scan", env=pypi)
     channels = {f"scan {name}": text for name, text in run.texts().items()}
@@ -314,7 +449,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, _pypi_server: FakePyPI) ->
     assert done.returncode == 0, done.stderr
     channels.update({"baseline stdout": done.stdout, "baseline stderr": done.stderr,
                      "baseline file": baseline.read_text("utf-8")})
-    return Scanned(fakes, files, run, channels)
+    return Scanned(fakes, files, urls, run, channels)
 
 
 def test_every_detect_secrets_plugin_has_a_fake() -> None:
@@ -347,7 +482,8 @@ def test_every_fake_is_found(scanned: Scanned) -> None:
             missing.append((fake.kind, fake.name, places))
     assert missing == []
     assert not {kind for _, _, kind in found} & set(UNREPORTED), "move it out of UNREPORTED"
-    assert {path for path, _, _ in found} == set(scanned.files)  # every file type read
+    # every file type read
+    assert {path for path, _, _ in found if path not in scanned.urls.files} == set(scanned.files)
 
 
 def test_no_secret_on_any_channel(scanned: Scanned) -> None:
@@ -356,9 +492,26 @@ def test_no_secret_on_any_channel(scanned: Scanned) -> None:
     assert reports | {"scan stdout", "scan stderr", "scan step-summary.md",
                       "scan step-outputs.txt", "explain (scan) stdout",
                       "explain (report) stdout", "baseline file"} <= set(channels)
-    assert len(scanned.run.annotations()) == 10  # as many as GitHub shows in a step
-    assert leaks(channels, scanned.fakes) == []
+    # as many errors as GitHub shows in a step (and the warnings of below-threshold ones)
+    assert [a.name for a in scanned.run.annotations()].count("error") == 10
+    assert leaks(channels, [*scanned.fakes, *scanned.urls.fakes]) == []
     assert_only_own_commands(scanned.run)
+
+
+def test_every_url_and_password_finding_is_reported_masked(scanned: Scanned) -> None:
+    """The findings that quote a credential's line exist (else no leak proves nothing),
+    and show the masked form."""
+    findings = scanned.run.report["findings"]
+    sources = [(f["path"], s) for f in findings for s in f["sources"]]
+    assert scanned.urls.expected <= {(path, s["rule_id"]) for path, s in sources}
+    texts = [json.dumps(f) for f in findings if f["path"] in scanned.urls.files]
+    assert any(re.search(r"private_token=..\*{20}..", t) for t in texts)
+    assert any("deploy:" not in t and "@git.switch.internal" in t for t in texts)
+    # bandit's message keeps its wording; the whole value after it is one masked preview
+    passwords = [s["message"] for path, s in sources
+                 if path == "svc/passwords.py" and s["scanner"] == "bandit"]
+    assert len(passwords) == 5, passwords
+    assert all(re.fullmatch(r"Possible hardcoded password: '..\*+..'", m) for m in passwords)
 
 
 def test_the_leak_check_sees_a_leak() -> None:
@@ -367,3 +520,43 @@ def test_the_leak_check_sees_a_leak() -> None:
     assert leaks({"x": f"token {fake.value} here"}, [fake])
     assert leaks({"x": "..." + fake.secret[10:18] + "..."}, [fake])
     assert not leaks({"x": "..." + fake.secret[10:17] + "..."}, [fake])
+
+
+# ------------------------------------------------------------- the masking, case by case
+
+
+def test_url_credentials_are_masked_and_the_rest_stays_readable() -> None:
+    token = tok(24)
+    cases = {
+        f"pkg @ https://h.example/p.whl?private_token={token}&x=1":
+            "pkg @ https://h.example/p.whl?private_token=",
+        f"git+https://deploy:{token}@git.example/t/v.git@v1#egg=v":
+            "@git.example/t/v.git@v1#egg=v",
+        f"git+https://{token}@github.com/o/r": "@github.com/o/r",
+        f"https://u:{token[:12]}/{token[12:]}@h.example/x": "@h.example/x",  # "/" in it
+        f"'https://h.example/q?sig={token[:12]}'{token[12:]}' has a direct URL":
+            " has a direct URL",
+        f"https://h.example/x#access_token={token}": "https://h.example/x#access_token=",
+        f"https://h.example/x?{token}": "https://h.example/x?",
+    }
+    for text, kept in cases.items():
+        masked = redact_urls(text)
+        assert kept in masked and not leaks({"x": masked}, [Fake("t", "t", token, token)])
+    # public parts are left alone: hosts, ports, scoped npm paths, pip's hashes, refs
+    for text in ("http://localhost:4873/@babel/core/-/core-7.22.0.tgz",
+                 "https://registry.npmjs.org/x/-/x-1.0.0.tgz#sha512=abc",
+                 "https://docs.docker.com/build/building/best-practices/#user",
+                 "no URL at all: user:pass@host"):
+        assert redact_urls(text) == text
+
+
+def test_a_quoted_value_is_masked_whole_whatever_it_holds() -> None:
+    secret = tok(12) + "'\n\"\\" + tok(12)
+    fake = Fake("t", "t", secret, secret)
+    bandit = f"Possible hardcoded password: '{secret}'"
+    masked = redact_after(bandit, "password: ")
+    assert masked.startswith("Possible hardcoded password: '") and not leaks({"x": masked}, [fake])
+    assert not leaks({"x": redact_message(bandit)}, [fake])
+    assert not leaks({"x": redact_after(f"other wording '{secret}'", "password: ")}, [fake])
+    assert redact_message("no quotes") == "no quotes"
+    assert redact_message("'unclosed" + secret[:4]) == "'unclosed" + secret[:4]

@@ -38,7 +38,8 @@ def unpinned(result: ManifestScan) -> dict[str, tuple[str, int | None, str]]:
      ("x/requirements/test.txt", "requirements"), ("constraints.txt", "requirements"),
      ("notes.txt", None), ("requirements.in", None), ("pyproject.toml", "pyproject"),
      ("poetry.lock", "poetry.lock"), ("Pipfile.lock", "Pipfile.lock"), ("uv.lock", "uv.lock"),
-     ("pylock.toml", "pylock"), ("pylock.dev.toml", "pylock"), ("setup.py", None)],
+     ("pylock.toml", "pylock"), ("pylock.dev.toml", "pylock"), ("setup.py", "setup.py"),
+     ("setup.cfg", "setup.cfg"), ("setup.txt", None)],
 )
 def test_manifest_names(path: str, kind: str | None) -> None:
     assert manifest_kind(path) == kind
@@ -104,8 +105,8 @@ def test_includes_stay_inside_the_root(tmp_path: Path) -> None:
     reasons = {(e.path, e.line): e.reason for e in result.errors}
     assert "escapes the repository root" in reasons[("requirements.txt", 2)]
     assert "absolute path" in reasons[("requirements.txt", 3)]
-    assert "not among the scanned files" in reasons[("requirements.txt", 4)]
-    assert "not among the scanned files" in reasons[("requirements.txt", 5)]  # a symlink
+    assert "does not exist in the scanned tree" in reasons[("requirements.txt", 4)]
+    assert "symbolic link" in reasons[("requirements.txt", 5)]  # never followed
     assert sorted(result.manifests) == ["requirements.txt", "sub/base.txt", "sub/more.in"]
 
 
@@ -240,7 +241,8 @@ def test_unparsable_manifests_are_errors_not_silence(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", "[project\nname = 'x'\n")
     write(tmp_path, "Pipfile.lock", "{not json")
     write(tmp_path, "uv.lock", 'package = "nope"\n')
-    (tmp_path / "requirements.txt").write_bytes(b"\xff\xfejinja2==2.10\n")
+    (tmp_path / "requirements.txt").write_bytes(b"jinja2==2.10  # \xff\n")
+    (tmp_path / "constraints.txt").write_bytes(b"\xff\xfejinja2==2.10\n")  # odd UTF-16
     write(tmp_path, "poetry.lock", '[[package]]\nname = "bad\\nname"\nversion = "1"\n')
     result = scan(tmp_path)
     by_path = {e.path: e.reason for e in result.errors}
@@ -248,6 +250,8 @@ def test_unparsable_manifests_are_errors_not_silence(tmp_path: Path) -> None:
     assert "JSON" in by_path["Pipfile.lock"]
     assert "array" in by_path["uv.lock"]
     assert "UTF-8" in by_path["requirements.txt"]
+    assert "utf-16" in by_path["constraints.txt"] and "byte-order mark" in by_path[
+        "constraints.txt"]
     assert "invalid package name" in by_path["poetry.lock"]
     assert not result.pinned
 
@@ -257,4 +261,6 @@ def test_find_manifests_uses_the_walked_fileset(tmp_path: Path) -> None:
     write(tmp_path, "vendor/requirements.txt", "jinja2==2.10\n")
     write(tmp_path, "setup.py", "raise SystemExit('never run')\n")
     fileset = walk(tmp_path, exclude=["vendor/"])
-    assert find_manifests(fileset) == ("requirements.txt",)
+    # setup.py is found (to be reported when nothing beside it declares the dependencies
+    # as data), never run
+    assert find_manifests(fileset) == ("requirements.txt", "setup.py")

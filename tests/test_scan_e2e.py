@@ -343,7 +343,8 @@ def test_semgrep_timeouts_keep_one_identity_whichever_rules_timed_out(
     body = (
         "import json, sys\n"
         "if '--version' in sys.argv: print('1.0.0'); sys.exit(0)\n"
-        f"print(json.dumps({{'version': '1.0.0', 'results': [], 'errors': {errors!r}}}))\n"
+        f"print(json.dumps({{'version': '1.0.0', 'results': [], 'errors': {errors!r}, "
+        "'paths': {'scanned': ['./big.js']}}))\n"
     )
     run = gate(tree({"big.js": "var a = 1;\n"}), "--scanner", "semgrep",
                env=scanner_bin({"semgrep": body}))
@@ -382,7 +383,7 @@ def test_scanners_never_see_tokens(tree, gate, scanner_bin, tmp_path: Path) -> N
         "import json, os, sys\n"
         "if '--version' in sys.argv: print('bandit 9.0'); sys.exit(0)\n"
         f"open({str(dump)!r}, 'w').write(json.dumps(dict(os.environ)))\n"
-        "print(json.dumps({'results': [], 'errors': []}))\n"
+        "print(json.dumps({'results': [], 'errors': [], 'metrics': {'./a.py': {}}}))\n"
     )
     env = {**scanner_bin({"bandit": body}), "GITHUB_TOKEN": "ghs_secret_token_value",
            "ACTIONS_RUNTIME_TOKEN": "runtime", "AWS_SECRET_ACCESS_KEY": "aws",

@@ -43,6 +43,7 @@ from policy_gate.suppressions import (
     NOSEMGREP,
     Suppression,
     bare_findings,
+    covering,
     covers,
     find_suppressions,
 )
@@ -503,7 +504,7 @@ def run(cmd, data):
     subprocess.call(cmd, shell=True)  # nosec
     subprocess.call(cmd, shell=True)  # nosec subprocess_popen_with_shell_equals_true
     subprocess.call(cmd, shell=True)
-    subprocess.call(  # nosec B602 - bandit: any line of the expression; the gate: see below
+    subprocess.call(  # nosec B602 - bandit: any line of the expression, and so the gate
         cmd,
         shell=True,
     )
@@ -612,11 +613,10 @@ def _honoured_by_the_tools(root: Path) -> set[tuple[str, str, str, int]]:
     return out
 
 
-# Where the gate is deliberately stricter than the tool. bandit honours a `nosec` on any
-# line of the flagged expression; a Finding keeps only the reported line and the range's
-# end, so a `nosec` above the reported line (here on the call's first line, the result on
-# `shell=True`) does not cover it and the finding stays visible.
-STRICTER_THAN_THE_TOOL = {("bandit", "B602", "app.py", 13)}
+# Where the gate is deliberately stricter than the tool: nowhere, for single results.
+# bandit honours a `nosec` on any line of the flagged expression (its line_range), and a
+# Finding keeps that span (here the call's first line, the result on `shell=True`).
+STRICTER_THAN_THE_TOOL: set[tuple[str, str, str, int]] = set()
 
 
 def _key(f: Finding) -> tuple[str, str, str, int]:
@@ -679,7 +679,16 @@ def test_covers_merged_findings_and_never_unscanned(real: dict[str, Any]) -> Non
     )
     assert set(line6.scanners) == {"bandit", "semgrep"}
     nosec = next(s for s in sups if (s.path, s.line) == ("app.py", 6))
-    assert covers(nosec, line6)
+    # A `nosec` names bandit's rules only: it does not silence what semgrep saw as well
+    # (issue 14: one comment naming one rule must not hide another rule's result).
+    assert not covers(nosec, line6)
+    named = dict(covering(sups, line6))
+    assert [s.kind for src, found in named.items() if src.scanner == "bandit" for s in found] \
+        == [NOSEC]
+    assert not [found for src, found in named.items() if src.scanner == "semgrep" and found]
+    # the same comment covers bandit's own, unmerged, result
+    bandit6 = next(f for f in real["findings"] if _key(f) == ("bandit", "B602", "app.py", 6))
+    assert covers(nosec, bandit6)
     unscanned = Finding(
         category=UNSCANNED,
         sources=(Source("bandit", "file-not-analysed", Severity.MEDIUM, Confidence.HIGH, "x"),),

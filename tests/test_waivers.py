@@ -27,16 +27,18 @@ NAME = ".policy-gate/waivers.yaml"
 FP = "0123456789abcdef0123456789abcdef"
 OTHER_FP = "fedcba9876543210fedcba9876543210"
 REASON = "constant command list, reviewed"
+# The scan's date: after every `created` here (a future one: test_hostile_policy_inputs).
+TODAY = dt.date(2030, 1, 1)
 
 
 def load(text: str) -> WaiverSet:
-    return load_waivers(textwrap.dedent(text), NAME)
+    return load_waivers(textwrap.dedent(text), NAME, TODAY)
 
 
 def problems(text: str | bytes) -> list[Problem]:
     data = textwrap.dedent(text) if isinstance(text, str) else text
     with pytest.raises(PolicyError) as info:
-        load_waivers(data, NAME)
+        load_waivers(data, NAME, TODAY)
     return info.value.problems
 
 

@@ -102,8 +102,11 @@ def test_a_report_that_cannot_be_written_is_an_error(
             cli.write_reports(data, requests)
 
 
-def test_the_cli_exits_3_when_a_report_cannot_be_written(tmp_path: Path) -> None:
-    """End to end, a real scan: the report path is under a regular file."""
+def test_the_cli_exits_2_before_scanning_when_a_report_path_is_below_a_file(
+    tmp_path: Path,
+) -> None:
+    """End to end: the report path is under a regular file. That is bad input (exit 2),
+    found before any scanner starts, not a failure after the scan."""
     import subprocess
     import sys
 
@@ -117,8 +120,9 @@ def test_the_cli_exits_3_when_a_report_cannot_be_written(tmp_path: Path) -> None
          "--format", "json", "--output", str(blocker / "gate.json")],
         capture_output=True, text=True, check=False,
     )
-    assert done.returncode == 3, done.stderr
-    assert "cannot write the json report" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert f"--output (json) {blocker / 'gate.json'}" in done.stderr
+    assert "is not a directory" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_report_on_stdout_in_github_mode_cannot_issue_workflow_commands(

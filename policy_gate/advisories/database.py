@@ -95,6 +95,34 @@ class Advisory:
 
 
 @dataclass(frozen=True, slots=True)
+class EcosystemInfo:
+    """What the data holds for one ecosystem: an audit of that ecosystem is only as good
+    as this (a database with no npm records answers "no known vulnerabilities" to every
+    npm package)."""
+
+    records: int = 0  # records (not withdrawn) that affect a package of the ecosystem
+    newest: datetime | None = None  # the newest 'modified' among them (withdrawn too), UTC
+
+    def age_days(self, now: datetime | None = None) -> float | None:
+        if self.newest is None:
+            return None
+        return ((now or datetime.now(UTC)) - self.newest).total_seconds() / 86400
+
+
+# The ecosystems the audits read (pip-audit: PyPI, osv: npm): every report names them,
+# with their record counts, even when the data has none.
+AUDITED_ECOSYSTEMS = (PYPI, NPM)
+
+# Where to get data that covers an ecosystem, for the message that says it is missing.
+_DATA_HINTS = {
+    NPM: "osv.dev's all.zip (https://osv-vulnerabilities.storage.googleapis.com/all.zip) "
+         "or its npm/all.zip",
+    PYPI: "osv.dev's all.zip (https://osv-vulnerabilities.storage.googleapis.com/all.zip), "
+          "its PyPI/all.zip, or a checkout of https://github.com/pypa/advisory-database",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseInfo:
     """What every report states about the data an audit used (M4a)."""
 
@@ -102,6 +130,7 @@ class DatabaseInfo:
     records: int
     withdrawn: int
     newest: datetime | None  # the newest 'modified' timestamp, UTC
+    ecosystems: Mapping[str, EcosystemInfo] = field(default_factory=dict)
 
     def age_days(self, now: datetime | None = None) -> float | None:
         if self.newest is None:
@@ -109,22 +138,116 @@ class DatabaseInfo:
         now = now or datetime.now(UTC)
         return (now - self.newest).total_seconds() / 86400
 
+    def ecosystem(self, name: str) -> EcosystemInfo:
+        return self.ecosystems.get(name) or EcosystemInfo()
+
     def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
         age = self.age_days(now)
+        shown = sorted(set(self.ecosystems) | set(AUDITED_ECOSYSTEMS))
         return {
             "source": self.source,
             "records": self.records,
             "withdrawn": self.withdrawn,
-            "newest": self.newest.strftime("%Y-%m-%dT%H:%M:%SZ") if self.newest else None,
+            "newest": _stamp(self.newest),
             "age_days": round(age, 2) if age is not None else None,
+            "ecosystems": {
+                name: {
+                    "records": (eco := self.ecosystem(name)).records,
+                    "newest": _stamp(eco.newest),
+                    "age_days": round(a, 2) if (a := eco.age_days(now)) is not None else None,
+                }
+                for name in shown
+            },
         }
 
     def summary(self, now: datetime | None = None) -> str:
         age = self.age_days(now)
         newest = self.newest.strftime("%Y-%m-%d") if self.newest else "unknown"
         days = f"{int(age)} days old" if age is not None else "age unknown"
+        per = []
+        for name in AUDITED_ECOSYSTEMS:
+            eco = self.ecosystem(name)
+            when = f", newest {eco.newest:%Y-%m-%d}" if eco.newest and eco.records else ""
+            per.append(f"{name} {eco.records} record{'' if eco.records == 1 else 's'}{when}")
+        others = len(set(self.ecosystems) - set(AUDITED_ECOSYSTEMS))
+        if others:
+            per.append(f"{others} other ecosystem{'' if others == 1 else 's'}")
         return (f"advisory database {self.source}: {self.records} records, newest "
-                f"{newest} ({days})")
+                f"{newest} ({days}); {'; '.join(per)}")
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, for the results cache (which must not lose the per-ecosystem data
+        the coverage check needs): read back with :meth:`from_json`."""
+        return {
+            "source": self.source,
+            "records": self.records,
+            "withdrawn": self.withdrawn,
+            "newest": self.newest.isoformat() if self.newest else None,
+            "ecosystems": {
+                name: [eco.records, eco.newest.isoformat() if eco.newest else None]
+                for name, eco in sorted(self.ecosystems.items())
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DatabaseInfo:
+        """The inverse of :meth:`to_json`; KeyError, TypeError or ValueError when ``data``
+        is not what it wrote (an entry of an older version lacks 'ecosystems')."""
+        ecosystems = {
+            str(name): EcosystemInfo(int(count), _from_iso(newest))
+            for name, (count, newest) in data["ecosystems"].items()
+        }
+        return cls(
+            source=str(data["source"]),
+            records=int(data["records"]),
+            withdrawn=int(data["withdrawn"]),
+            newest=_from_iso(data["newest"]),
+            ecosystems=ecosystems,
+        )
+
+
+def _stamp(when: datetime | None) -> str | None:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def _from_iso(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("not a timestamp")
+    return datetime.fromisoformat(value)
+
+
+def coverage_reason(
+    info: DatabaseInfo, ecosystem: str, max_age_days: float | None,
+    now: datetime | None = None,
+) -> str:
+    """Why the data cannot audit ``ecosystem`` (M4a), or '' when it can: it must hold
+    records for it, and (when the policy limits the age) its newest record of that
+    ecosystem must be recent enough. Fresh PyPI data says nothing about npm."""
+    eco = info.ecosystem(ecosystem)
+    hint = _DATA_HINTS.get(ecosystem, "osv.dev's all.zip, which covers every ecosystem")
+    fix = f"Give data that covers {ecosystem}: {hint}, with --advisories or the policy's " \
+          "advisories.database"
+    if eco.records == 0:
+        held = ", ".join(f"{n} {e.records}" for n, e in sorted(info.ecosystems.items())
+                         if e.records) or "nothing"
+        return (f"advisory database {info.source} has no {ecosystem} records (it holds: "
+                f"{held}), so the {ecosystem} dependencies cannot be audited against it: "
+                f"every package would pass as having no known vulnerability. {fix} (M4a)")
+    if max_age_days is None:
+        return ""
+    age = eco.age_days(now)
+    if age is None:
+        return (f"advisory database {info.source}: its {ecosystem} records have no "
+                f"'modified' timestamps, so their age is unknown; the policy allows "
+                f"{max_age_days:g} days (M4a). {fix}")
+    if age <= max_age_days:
+        return ""
+    newest = eco.newest.strftime("%Y-%m-%d") if eco.newest else "?"
+    return (f"advisory database {info.source}: its newest {ecosystem} record ({newest}) is "
+            f"{int(age)} days old; the policy allows {max_age_days:g} (M4a). Refresh it: "
+            f"{hint}")
 
 
 @dataclass
@@ -138,6 +261,7 @@ class AdvisoryIndex:
     withdrawn: int = 0
     load_seconds: float = 0.0
     newest: datetime | None = None
+    ecosystems: dict[str, EcosystemInfo] = field(default_factory=dict)
     _groups: dict[str, str] = field(default_factory=dict, repr=False)  # id -> group root
 
     @classmethod
@@ -179,6 +303,8 @@ class AdvisoryIndex:
         modified = _parse_time(served.get("modified"))
         if modified is not None and (self.newest is None or modified > self.newest):
             self.newest = modified
+        if served["id"] not in self.records:  # a record listed twice counts once
+            self._count(served, modified, withdrawn=bool(record.get("withdrawn")))
         if record.get("withdrawn"):
             self.withdrawn += 1
             return
@@ -197,9 +323,28 @@ class AdvisoryIndex:
     # `_add` was the name before the database moved here.
     _add = add
 
+    def _count(self, record: Mapping[str, Any], modified: datetime | None,
+               withdrawn: bool) -> None:
+        """Per ecosystem the record affects: one more record, and its freshness. A
+        withdrawn record is not counted, but its date still shows the data was updated."""
+        names = {
+            pkg["ecosystem"]
+            for affected in record.get("affected") or []
+            if isinstance(affected, Mapping) and isinstance(pkg := affected.get("package"),
+                                                             Mapping)
+            and isinstance(pkg.get("ecosystem"), str)
+        }
+        for name in names:
+            eco = self.ecosystems.get(name) or EcosystemInfo()
+            newest = eco.newest
+            if modified is not None and (newest is None or modified > newest):
+                newest = modified
+            self.ecosystems[name] = EcosystemInfo(eco.records + (not withdrawn), newest)
+
     @property
     def info(self) -> DatabaseInfo:
-        return DatabaseInfo(self.source, len(self.records), self.withdrawn, self.newest)
+        return DatabaseInfo(self.source, len(self.records), self.withdrawn, self.newest,
+                            dict(self.ecosystems))
 
     def query(self, ecosystem: str, name: str, version: str | None) -> list[dict[str, Any]]:
         """The records affecting ``name`` at ``version`` (all of the package's records

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from policy_gate.redact import redact_urls
+
 
 @dataclass(frozen=True, slots=True)
 class Package:
@@ -21,6 +23,17 @@ class Package:
     peer: bool = False
     path: tuple[str, ...] = ()  # "name@version" chain from a direct dependency to this one
     license: str | None = None  # as declared (npm lockfiles carry it), not yet validated
+
+    def __post_init__(self) -> None:
+        # A git dependency's version is its URL, which may carry a token (lockfile v1:
+        # a git+https URL with a token as its user name): masked before any report, the SBOM
+        # included, can show it (redact.py).
+        for name in ("version", "license"):
+            value = getattr(self, name)
+            if value and "://" in value:
+                object.__setattr__(self, name, redact_urls(value))
+        if any("://" in p for p in self.path):
+            object.__setattr__(self, "path", tuple(redact_urls(p) for p in self.path))
 
     @property
     def ref(self) -> str:

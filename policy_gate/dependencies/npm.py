@@ -38,7 +38,7 @@ from typing import Any
 
 from policy_gate.dependencies import jsontext
 from policy_gate.dependencies.inventory import Package
-from policy_gate.fileset import FileSet
+from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.policy import yamlsafe
 
 NPM = "npm"
@@ -46,6 +46,13 @@ PACKAGE_LOCK = "package-lock.json"
 SHRINKWRAP = "npm-shrinkwrap.json"
 YARN_LOCK = "yarn.lock"
 LOCKFILE_NAMES = (PACKAGE_LOCK, SHRINKWRAP, YARN_LOCK)
+PACKAGE_JSON = "package.json"
+# Lockfiles of package managers this module cannot read: found, reported, never skipped.
+UNSUPPORTED_LOCKFILES = {
+    "pnpm-lock.yaml": "pnpm",
+    "bun.lock": "bun",
+    "bun.lockb": "bun",
+}
 MAX_LOCKFILE_BYTES = 256 * 1024 * 1024
 DEP_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 _NM = "node_modules/"
@@ -79,15 +86,80 @@ def find_lockfiles(fileset: FileSet) -> tuple[str, ...]:
     )
 
 
+def _parent(rel: str) -> str:
+    return rel.rsplit("/", 1)[0] if "/" in rel else ""
+
+
+def _in_node_modules(rel: str) -> bool:
+    return "node_modules" in rel.split("/")[:-1]
+
+
+def find_manifests(fileset: FileSet) -> tuple[str, ...]:
+    """Everything npm-shaped the audit must account for: the lockfiles it reads, and what
+    it finds but cannot audit (a lockfile that is a symbolic link or of another package
+    manager, a ``package.json`` that no lockfile in its directory or above pins)."""
+    return tuple(sorted({*find_lockfiles(fileset), *(rel for rel, _r, _f in
+                                                     unauditable(fileset)),
+                         *lockless_manifests(fileset)}))
+
+
+def unauditable(fileset: FileSet) -> list[tuple[str, str, str]]:
+    """(path, why it cannot be audited, how to fix that) for each lockfile found that is
+    not read: a symbolic link (never followed) or another package manager's format."""
+    out = []
+    for rel in fileset.symlinks:
+        if rel.rsplit("/", 1)[-1] in LOCKFILE_NAMES and not _in_node_modules(rel):
+            out.append((rel, "it is a symbolic link, and links are never followed",
+                        "Commit the lockfile itself in place of the link."))
+    for rel in (*fileset.named(UNSUPPORTED_LOCKFILES), *(
+            f for f in fileset.symlinks if f.rsplit("/", 1)[-1] in UNSUPPORTED_LOCKFILES)):
+        if _in_node_modules(rel):
+            continue
+        tool = UNSUPPORTED_LOCKFILES[rel.rsplit("/", 1)[-1]]
+        out.append((rel, f"{tool} lockfiles are not supported (only package-lock.json, "
+                         "npm-shrinkwrap.json and yarn.lock are read)",
+                    f"Also commit a package-lock.json ({tool} can write one), or audit this "
+                    "project with a tool that reads its lockfile."))
+    return sorted(set(out))
+
+
+def lockless_manifests(fileset: FileSet) -> tuple[str, ...]:
+    """``package.json`` files (outside ``node_modules``) with no lockfile of any kind in
+    their directory or a directory above it (a workspace's lockfile is at its root):
+    what they declare is resolved at install time, and nothing pins it."""
+    locked = {_parent(f) for f in (*fileset.named((*LOCKFILE_NAMES, *UNSUPPORTED_LOCKFILES)),
+                                   *fileset.symlinks)
+              if f.rsplit("/", 1)[-1] in (*LOCKFILE_NAMES, *UNSUPPORTED_LOCKFILES)}
+    out = []
+    for rel in fileset.named((PACKAGE_JSON,)):
+        if _in_node_modules(rel):
+            continue
+        parts = rel.split("/")[:-1]
+        if not any("/".join(parts[:i]) in locked for i in range(len(parts) + 1)):
+            out.append(rel)
+    return tuple(out)
+
+
+def declared_dependencies(root: Path, rel: str) -> int:
+    """How many dependencies a ``package.json`` declares (all four kinds). Raises
+    LockfileError when it cannot be read."""
+    manifest = _read_manifest(root, rel)
+    return len(manifest.deps) if manifest is not None else 0
+
+
+def read_text(root: Path, rel: str, limit: int = MAX_LOCKFILE_BYTES) -> str:
+    """A file of the tree as npm reads it (:func:`jsontext.decode_like_node`), never
+    through a symbolic link and never more than ``limit`` bytes. Raises LockfileError."""
+    try:
+        data = read_tree_file(root / rel, limit)
+    except TreeFileError as exc:
+        raise LockfileError(rel, f"cannot be read ({exc})") from None
+    return jsontext.decode_like_node(data)
+
+
 def parse_lockfile(root: Path, rel: str) -> list[Package]:
     """Every package the lockfile at ``root/rel`` installs. Raises LockfileError."""
-    path = root / rel
-    try:
-        if path.stat().st_size > MAX_LOCKFILE_BYTES:
-            raise LockfileError(rel, f"larger than {MAX_LOCKFILE_BYTES // 2**20} MiB")
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockfileError(rel, f"cannot be read ({exc})") from None
+    text = read_text(root, rel)
     manifest = _sibling_manifest(root, rel)
     if rel.rsplit("/", 1)[-1] == YARN_LOCK:
         if _is_berry(text):
@@ -228,7 +300,7 @@ class _LineFinder:
 def _json(rel: str, text: str) -> Any:
     """A JSON document from the tree; anything json refuses is the file's fault."""
     try:
-        return jsontext.loads(text)
+        return jsontext.loads(text, surrogates="replace")  # as node's JSON.parse does
     except json.JSONDecodeError as exc:
         raise LockfileError(rel, f"not valid JSON ({exc.msg})", exc.lineno) from None
     except ValueError as exc:
@@ -435,20 +507,24 @@ class _Manifest:
     peer: frozenset[str]
 
 
+def manifest_path(rel: str) -> str:
+    """Where the package.json a lockfile is read with lies: beside it (an input of every
+    answer about the lockfile, whether it exists or not)."""
+    return rel.rsplit("/", 1)[0] + "/package.json" if "/" in rel else "package.json"
+
+
 def _sibling_manifest(root: Path, rel: str) -> _Manifest | None:
     """The package.json next to the lockfile, read as JSON data (never run)."""
-    where = rel.rsplit("/", 1)[0] + "/package.json" if "/" in rel else "package.json"
+    return _read_manifest(root, manifest_path(rel))
+
+
+def _read_manifest(root: Path, where: str) -> _Manifest | None:
+    """A package.json (None when there is none, or it is a symbolic link: not followed)."""
     path = root / where
     if not path.is_file() or path.is_symlink():
         return None
-    try:
-        # never read whole beyond the lockfile's own limit (osv and licences both read it)
-        if path.stat().st_size > MAX_LOCKFILE_BYTES:
-            raise LockfileError(where, f"larger than {MAX_LOCKFILE_BYTES // 2**20} MiB")
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LockfileError(where, f"cannot be read as JSON ({exc})") from None
-    doc = _json(where, text)
+    # never read whole beyond the lockfile's own limit (osv and licences both read it)
+    doc = _json(where, read_text(root, where))
     if not isinstance(doc, dict):
         raise LockfileError(where, "not a JSON object")
     kinds = {f: _str_map(where, doc.get(f), f) for f in DEP_FIELDS}

@@ -10,8 +10,9 @@ reported as such, so that what was not audited stays visible.
 
 from __future__ import annotations
 
+import codecs
+import configparser
 import json
-import os
 import posixpath
 import re
 import tomllib
@@ -25,7 +26,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from policy_gate.dependencies import jsontext
-from policy_gate.fileset import FileSet
+from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 
 # A manifest larger than this is not a manifest anyone wrote by hand; refuse, visibly.
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
@@ -34,6 +35,8 @@ URL_REASON = "cannot be audited: a direct URL / VCS / local path"
 
 REQUIREMENTS = "requirements"
 PYPROJECT = "pyproject"
+SETUP_CFG = "setup.cfg"
+SETUP_PY = "setup.py"
 POETRY_LOCK = "poetry.lock"
 PIPFILE_LOCK = "Pipfile.lock"
 UV_LOCK = "uv.lock"
@@ -89,6 +92,7 @@ class ManifestError:
     path: str
     line: int | None
     reason: str
+    fix: str = ""  # what to change so that it can be audited
 
 
 @dataclass
@@ -114,6 +118,8 @@ def manifest_kind(rel: str) -> str | None:
         return REQUIREMENTS
     if base == "pyproject.toml":
         return PYPROJECT
+    if base in (SETUP_CFG, SETUP_PY):
+        return base
     if base in (POETRY_LOCK, PIPFILE_LOCK, UV_LOCK):
         return base
     if _PYLOCK_NAME.match(base):
@@ -122,8 +128,10 @@ def manifest_kind(rel: str) -> str | None:
 
 
 def find_manifests(fileset: FileSet) -> tuple[str, ...]:
-    """The Python manifests among the walked files (includes are found when parsing)."""
-    return tuple(f for f in fileset.files if manifest_kind(f) is not None)
+    """The Python manifests among the walked files (includes are found when parsing),
+    and symbolic links named like one: never followed, but reported as not audited."""
+    return tuple(sorted(f for f in (*fileset.files, *fileset.symlinks)
+                        if manifest_kind(f) is not None))
 
 
 def parse_manifests(fileset: FileSet) -> ManifestScan:
@@ -165,6 +173,50 @@ def _cut(text: str, limit: int = 60) -> str:
 def redact_url_credentials(text: str) -> str:
     """Mask user:token@ in URLs: a VCS requirement may carry a deploy token."""
     return _URL_CREDENTIALS.sub(r"\1****@", text)
+
+
+# pip's requirements-file decoding (pip._internal.utils.encoding.auto_decode), in pip's
+# order: a BOM, else a PEP 263 coding comment on one of the first two lines, else the
+# locale's encoding, which on the runners the gate serves is UTF-8.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF32, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+)
+_CODING = re.compile(rb"coding[:=]\s*([-\w.]+)")
+
+
+def decode_requirements(data: bytes) -> str:
+    """A requirements file's text, decoded as pip decodes it (UTF-16 with a BOM, Latin-1
+    declared by a ``# -*- coding: latin-1 -*-`` line...): a file pip installs from must
+    be audited, not refused. Raises ValueError naming the encoding pip would fail on."""
+    encoding, body, named_by = "utf-8", data, ""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding, body, named_by = name, data[len(bom):], "its byte-order mark"
+            break
+    else:
+        for line in data.split(b"\n")[:2]:
+            if line[:1] == b"#" and (match := _CODING.search(line)):
+                encoding, named_by = match.group(1).decode("ascii"), "its coding line"
+                break
+    try:
+        return body.decode(encoding)
+    except LookupError:
+        raise ValueError(f"declares the encoding '{_cut(encoding)}', which is not a text "
+                         "encoding Python (and so pip) knows") from None
+    except UnicodeDecodeError as exc:
+        where = f"byte {exc.start}"
+        if encoding == "utf-8":
+            raise ValueError(f"is not UTF-8 text ({where}); pip decodes a requirements file "
+                             "as UTF-8 unless it starts with a BOM or declares its encoding "
+                             "(# -*- coding: latin-1 -*-)") from None
+        raise ValueError(f"is not {encoding} text ({where}), the encoding {named_by} "
+                         "names") from None
 
 
 class _Locator:
@@ -214,44 +266,79 @@ class _Parser:
         self.files = frozenset(fileset.files)
         self.out = ManifestScan()
         self._done: set[str] = set()
+        self._queue: list[tuple[str, str]] = []
+        # directories whose pyproject or setup.cfg declares the dependencies as data
+        self._declared: set[str] = set()
 
     def run(self) -> ManifestScan:
-        queue: list[tuple[str, str]] = [(rel, kind) for rel in self.fileset.files
-                                        if (kind := manifest_kind(rel)) is not None]
-        while queue:
-            rel, kind = queue.pop(0)
+        self._queue = [(rel, kind) for rel in self.fileset.files
+                       if (kind := manifest_kind(rel)) is not None]
+        for link in self.fileset.symlinks:
+            if manifest_kind(link) is not None:
+                self._error(link, None, "is a symbolic link, and links are never followed",
+                            fix="Commit the file itself in place of the link.")
+        while self._queue:
+            rel, kind = self._queue.pop(0)
             if rel in self._done:
                 continue  # included twice, or an include cycle: parse each file once
             self._done.add(rel)
             self.out.manifests.append(rel)
+            if kind == SETUP_PY:
+                continue  # code, never read: judged once every other manifest is parsed
             try:
-                text = self._read(rel)
+                text = self._read(rel, kind)
                 if kind == REQUIREMENTS:
-                    queue.extend((inc, REQUIREMENTS) for inc in self._requirements(rel, text))
+                    self._queue.extend((inc, REQUIREMENTS)
+                                       for inc in self._requirements(rel, text))
                 elif kind == PYPROJECT:
                     self._pyproject(rel, text)
+                elif kind == SETUP_CFG:
+                    self._setup_cfg(rel, text)
                 elif kind == PIPFILE_LOCK:
                     self._pipfile_lock(rel, text)
                 else:
                     self._toml_lock(rel, text, kind)
             except _Unreadable as exc:
                 self.out.errors.append(ManifestError(rel, None, str(exc)))
+        self._setup_py()
         self._drop_locked_ranges()
         return self.out
 
+    def _setup_py(self) -> None:
+        """A ``setup.py`` is code: the dependencies it declares are known only by running
+        it, which the gate never does. It is reported unless its directory declares them
+        as data the gate reads: a pyproject ``[project]`` table, setup.cfg's
+        ``install_requires``, a lockfile, or a requirements file (assumed to be what the
+        setup.py installs, as it commonly reads it)."""
+        for rel in self.fileset.files:
+            if manifest_kind(rel) != SETUP_PY:
+                continue
+            here = posixpath.dirname(rel)
+            if here in self._declared or any(
+                    posixpath.dirname(m) == here and manifest_kind(m) in (
+                        REQUIREMENTS, *LOCKFILE_KINDS) for m in self.out.manifests):
+                continue
+            self.out.manifests.append(rel)
+            self._error(rel, None, "is code, and the gate never runs it: the dependencies "
+                        "it declares (install_requires) are known only by running it",
+                        fix="Declare them as data: [project] dependencies in pyproject.toml "
+                            "or install_requires in setup.cfg, or commit a lockfile or a "
+                            "pinned requirements file beside it.")
+
     # -- reading -------------------------------------------------------------------
 
-    def _read(self, rel: str) -> str:
-        path = self.fileset.path(rel)
+    def _read(self, rel: str, kind: str) -> str:
+        """The manifest's text: a requirements file decoded as pip decodes it, the TOML
+        and JSON formats as UTF-8 (their specifications say so)."""
         try:
-            # O_NOFOLLOW: the walk saw a regular file; never follow a link swapped in since.
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as fh:
-                data = fh.read(MAX_MANIFEST_BYTES + 1)
-        except OSError as exc:
-            raise _Unreadable(f"cannot be read ({exc.strerror or exc})") from None
-        if len(data) > MAX_MANIFEST_BYTES:
-            raise _Unreadable(f"is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB")
+            data = read_tree_file(self.fileset.path(rel), MAX_MANIFEST_BYTES)
+        except TreeFileError as exc:
+            raise _Unreadable(f"cannot be read ({exc})") from None
+        if kind == REQUIREMENTS:
+            try:
+                return decode_requirements(data)
+            except ValueError as exc:
+                raise _Unreadable(str(exc)) from None
         try:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -282,8 +369,8 @@ class _Parser:
             UnpinnedRequirement(canonical, redact_url_credentials(text), rel, line, reason)
         )
 
-    def _error(self, rel: str, line: int | None, reason: str) -> None:
-        self.out.errors.append(ManifestError(rel, line, reason))
+    def _error(self, rel: str, line: int | None, reason: str, fix: str = "") -> None:
+        self.out.errors.append(ManifestError(rel, line, reason, fix))
 
     def _from_requirement(self, rel: str, line: int | None, req: Requirement, text: str) -> None:
         marker = str(req.marker) if req.marker is not None else None
@@ -344,21 +431,34 @@ class _Parser:
 
     def _include(self, rel: str, line: int, target: str) -> str | None:
         target = target.strip().strip("'\"")
-        reason = None
+        joined, reason, fix = self._in_tree(rel, target)
+        if joined is not None:
+            return joined
+        self._error(rel, line, f"include '{_cut(target)}' {reason}; its requirements were not "
+                    "audited", fix)
+        return None
+
+    def _in_tree(self, rel: str, target: str) -> tuple[str | None, str, str]:
+        """A path a manifest names, relative to the manifest: (the scanned file, '', '')
+        or (None, why it cannot be read, how to fix that)."""
         norm = target.replace("\\", "/")
         if _URL_START.match(norm) or norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
-            reason = "is an absolute path or URL outside the repository"
-        else:
-            joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), norm))
-            if joined == ".." or joined.startswith("../"):
-                reason = "escapes the repository root"
-            elif joined not in self.files:
-                reason = ("is not among the scanned files (missing, excluded by the policy, "
-                          "or a symbolic link)")
-            else:
-                return joined
-        self._error(rel, line, f"include '{target}' {reason}; its requirements were not audited")
-        return None
+            return None, "is an absolute path or URL outside the repository", \
+                "Vendor the file into the repository and name it by a relative path."
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), norm))
+        if joined == ".." or joined.startswith("../"):
+            return None, "escapes the repository root", \
+                "Name a file inside the scanned tree."
+        if joined in self.files:
+            return joined, "", ""
+        if joined in self.fileset.symlinks:
+            return None, "is a symbolic link, and links are never followed", \
+                "Name the file the link points to, or commit it in place of the link."
+        if any(e == joined or (e.endswith("/") and joined.startswith(e))
+               for e in self.fileset.excluded):
+            return None, "is excluded by the policy", \
+                "Stop excluding it, or stop installing from it."
+        return None, "does not exist in the scanned tree", "Add it, or remove the reference."
 
     def _requirement_line(self, rel: str, line: int, text: str) -> None:
         lowered = text.lower().split(";", 1)[0].strip()
@@ -385,6 +485,7 @@ class _Parser:
         where = _Locator(text)
         project = data.get("project")
         if isinstance(project, dict):
+            self._declared.add(posixpath.dirname(rel))
             own = project.get("name")
             own_name = canonicalize_name(own) if isinstance(own, str) else None
             groups: list[tuple[str, object]] = [("project.dependencies",
@@ -406,6 +507,7 @@ class _Parser:
                         self._error(rel, None, f"{label} has a non-string entry {entry!r}")
                         continue
                     self._pep508(rel, where, entry, own_name)
+            self._dynamic(rel, where, data, project)
         tool = data.get("tool")
         poetry = tool.get("poetry") if isinstance(tool, dict) else None
         if isinstance(poetry, dict):
@@ -418,8 +520,87 @@ class _Parser:
                         continue
                     self._poetry(rel, where.find_key(key), key, value)
 
-    def _pep508(self, rel: str, where: _Locator, entry: str, own_name: str | None) -> None:
-        line = where.find(f'"{entry}"', f"'{entry}'")
+    def _dynamic(self, rel: str, where: _Locator, data: Mapping[str, Any],
+                 project: Mapping[str, Any]) -> None:
+        """PEP 621 ``dynamic`` dependencies are computed by the build backend, which never
+        runs here. Where they can still be read as data they are: setuptools' ``file``
+        lists (parsed as requirements files, as setuptools does), Poetry's own tables
+        (parsed below), or a lockfile beside the pyproject (it pins what gets installed).
+        Anything else is reported as not audited."""
+        dynamic = project.get("dynamic")
+        fields = [f for f in ("dependencies", "optional-dependencies")
+                  if isinstance(dynamic, list) and f in dynamic]
+        if not fields:
+            return
+        tool = _table(data, "tool")
+        declared = _table(_table(tool, "setuptools"), "dynamic")
+        poetry = _table(tool, "poetry")
+        here = posixpath.dirname(rel)
+        locked = any(posixpath.dirname(f) == here and manifest_kind(f) in LOCKFILE_KINDS
+                     for f in self.fileset.files)
+        line = where.find_key("dynamic")
+        for name in fields:
+            spec = declared.get(name)
+            entries = ([spec] if name == "dependencies" else
+                       list(spec.values()) if isinstance(spec, dict) else [])
+            files = [e["file"] for e in entries if isinstance(e, dict) and "file" in e]
+            if files and len(files) == len(entries):
+                for listed in files:
+                    self._dynamic_files(rel, line, listed)
+            elif not (locked or (name == "dependencies" and "dependencies" in poetry)):
+                self._error(
+                    rel, line, f"declares project.{name} dynamic: the build backend computes "
+                    "them, and the gate never runs a build backend",
+                    fix="List them in [project], or commit a lockfile beside it (uv.lock, "
+                        "poetry.lock, pylock.toml) that pins what gets installed.")
+
+    def _dynamic_files(self, rel: str, line: int | None, names: object) -> None:
+        """setuptools' ``{file = [...]}``: requirements files, relative to the pyproject."""
+        listed: list[object] = [names] if isinstance(names, str) else \
+            list(names) if isinstance(names, list) else [None]
+        for name in listed:
+            if not isinstance(name, str):
+                self._error(rel, line, f"dynamic dependencies name a file list it cannot "
+                            f"read ({_cut(repr(names))})")
+                continue
+            joined, reason, fix = self._in_tree(rel, name)
+            if joined is None:
+                self._error(rel, line, f"dynamic dependencies file '{_cut(name)}' {reason}",
+                            fix)
+            else:
+                self._queue.append((joined, REQUIREMENTS))
+
+    def _setup_cfg(self, rel: str, text: str) -> None:
+        """setuptools' declarative config: ``[options] install_requires`` and
+        ``[options.extras_require]``, split as setuptools splits them (one requirement a
+        line, or ``;``-separated on one line), ``file:`` directives followed."""
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(text, rel)
+        except configparser.Error as exc:
+            raise _Unreadable(f"is not valid setup.cfg syntax "
+                              f"({str(exc).splitlines()[0][:100]})") from None
+        where = _Locator(text)
+        values = []
+        if parser.has_option("options", "install_requires"):
+            self._declared.add(posixpath.dirname(rel))
+            values.append(parser.get("options", "install_requires"))
+        if parser.has_section("options.extras_require"):
+            values += [v for _k, v in parser.items("options.extras_require")]
+        for value in values:
+            value = value.strip()
+            if value.startswith("file:"):
+                self._dynamic_files(rel, where.find("file:"),
+                                    [f.strip() for f in value[5:].split(",") if f.strip()])
+                continue
+            entries = value.splitlines() if "\n" in value else value.split(";")
+            for entry in (e.strip() for e in entries):
+                if entry and not entry.startswith("#"):
+                    self._pep508(rel, where, entry, None, quoted=False)
+
+    def _pep508(self, rel: str, where: _Locator, entry: str, own_name: str | None,
+                quoted: bool = True) -> None:
+        line = where.find(f'"{entry}"', f"'{entry}'") if quoted else where.find(entry)
         try:
             req = Requirement(entry)
         except InvalidRequirement as exc:
@@ -468,7 +649,7 @@ class _Parser:
         }
         self.out.unpinned = [
             u for u in self.out.unpinned
-            if not (manifest_kind(u.manifest_path) == PYPROJECT
+            if not (manifest_kind(u.manifest_path) in (PYPROJECT, SETUP_CFG)
                     and (posixpath.dirname(u.manifest_path), u.name) in locked)
         ]
 
@@ -504,7 +685,7 @@ class _Parser:
 
     def _pipfile_lock(self, rel: str, text: str) -> None:
         try:
-            data = jsontext.loads(text)
+            data = jsontext.loads(text, surrogates="replace")  # as pipenv's json reads it
         except json.JSONDecodeError as exc:
             raise _Unreadable(f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
         except ValueError as exc:
@@ -599,6 +780,13 @@ def _poetry_pin(constraint: str) -> tuple[str | None, str]:
         except ValueError:  # InvalidVersion, or a number of more digits than Python converts
             return None, f"is a range ('{_cut(constraint)}'), not one exact version"
     return pinned_version(spec)
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``data[key]`` when it is a table, else an empty one (TOML from the tree may put any
+    type anywhere)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _poetry_tables(poetry: Mapping[str, Any]) -> Iterable[tuple[str, object]]:

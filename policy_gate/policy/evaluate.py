@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
-from policy_gate.baseline import Baseline, BaselineEntry
+from policy_gate.baseline import Baseline, BaselineEntry, match_key
 from policy_gate.baseline import match as match_baseline
-from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity
+from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity, Source
 from policy_gate.git import ChangeSet
 from policy_gate.patterns import PathPatterns
 from policy_gate.policy.loader import category_policy, merge
 from policy_gate.policy.model import CategoryPolicy, Policy, RulePolicy
-from policy_gate.suppressions import Suppression, covers
+from policy_gate.suppressions import Suppression, covering
 from policy_gate.waivers import Waiver, WaiverSet
 
 
@@ -53,6 +53,8 @@ class Decision:
     category_policy: CategoryPolicy
     waiver: Waiver | None = None  # the waiver that accepted it (status WAIVED)
     suppression: Suppression | None = None  # the inline comment that covers it, if any
+    # Every comment that, together, names each rule that reported it (one per tool).
+    suppressions: tuple[Suppression, ...] = ()
     baseline: BaselineEntry | None = None  # the baseline entry it matched, if any
     introduced: bool | None = None  # diff mode: on a line (or dependency) the change adds
 
@@ -68,11 +70,17 @@ class DiffScope:
     changes: ChangeSet
     # manifest path (at head) -> dependency keys (see dependency_key) present at the base
     base_dependencies: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # file (at head) -> match keys (baseline.match_key) of the findings its base version
+    # had, for files the gate checked again as they were at the base (Dockerfiles): there a
+    # finding can point at a line the change did not touch (`FROM` when the `USER` line is
+    # removed, `USER $NAME` when an ARG changes), so "already present" is asked directly.
+    base_findings: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def introduced(self, finding: Finding) -> bool:
         """Whether the change brings this finding in: a secret found in one of its commits,
-        a finding on an added or modified line, or a dependency (version) that the base's
-        copy of the same manifest did not have."""
+        a finding whose flagged code has an added or modified line (or lost one from inside
+        it), one the base's version of a re-checked file did not have, or a dependency
+        (version) that the base's copy of the same manifest did not have."""
         if finding.commit:
             return True
         if finding.dependency is not None:
@@ -80,11 +88,44 @@ class DiffScope:
                 return False
             before = self.base_dependencies.get(finding.path)
             return before is None or dependency_key(finding.dependency) not in before
-        return self.changes.touches(finding.path, finding.start_line, finding.end_line)
+        had = self.base_findings.get(finding.path)
+        if had is not None and match_key(finding) not in had:
+            return True  # the base's version of the file did not have it
+        # The whole flagged statement: a tainted argument on the second line of a call
+        # whose flaw bandit reports on its first (or on `shell=True`) is a change to it.
+        span = finding.span
+        return self.changes.touches(finding.path, *(span or (None, None)))
 
 
 def dependency_key(dep: DependencyInfo) -> str:
     return f"{dep.ecosystem}:{dep.package.lower()}@{dep.version or dep.requirement or ''}"
+
+
+def base_occurrences(
+    findings: Sequence[Finding], introduced: Callable[[Finding], bool]
+) -> dict[str, str]:
+    """Fingerprints as they were before the change, where a copy moved them.
+
+    A fingerprint numbers identical flaws in a file from the top (findings.assign_
+    fingerprints), so an identical line inserted above a waived or baselined flaw takes
+    over its number. Within each such group the findings the change did not introduce
+    keep the first numbers and the added copies take the last: returns fingerprint ->
+    fingerprint to match waivers with, only for findings whose number moved."""
+    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.category, f.flaw_key, f.path, f.content_key), []).append(f)
+    moved: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda f: (f.start_line or 0, f.fingerprint))
+        numbers = [f.fingerprint for f in members]
+        new = {f.fingerprint: introduced(f) for f in members}
+        renumbered = sorted(members, key=lambda f: new[f.fingerprint])
+        for f, before in zip(renumbered, numbers, strict=True):
+            if f.fingerprint != before:
+                moved[f.fingerprint] = before
+    return moved
 
 
 @dataclass(frozen=True)
@@ -105,6 +146,9 @@ class Inputs:
     # mode (SAST and secrets read only the changed files), an unused waiver may be unused
     # only because its finding was not searched for.
     complete_scanners: frozenset[str] | None = None
+    # Diff mode: fingerprint -> the fingerprint the finding had before the change added an
+    # identical copy above it in the same file (see base_occurrences); filled by evaluate().
+    renumbered: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def _waiver_matches(self) -> dict[int, tuple[Finding, tuple[Waiver, ...]]]:
@@ -120,7 +164,9 @@ class Inputs:
         cache = self._waiver_matches
         hit = cache.get(id(finding))
         if hit is None or hit[0] is not finding:
-            hit = cache[id(finding)] = (finding, tuple(self.waivers.matching(finding)))
+            before = self.renumbered.get(finding.fingerprint)
+            seen = finding if before is None else finding.with_fingerprint(before)
+            hit = cache[id(finding)] = (finding, tuple(self.waivers.matching(seen)))
         return hit[1]
 
     @cached_property
@@ -270,7 +316,12 @@ def evaluate(
 ) -> Evaluation:
     inputs = inputs or Inputs(today=dt.datetime.now(dt.UTC).date())
     ctx = _Context(policy)
-    baseline = match_baseline(inputs.baseline, findings) if inputs.baseline else {}
+    introduced = inputs.diff.introduced if inputs.diff is not None else None
+    if introduced is not None and not inputs.renumbered:
+        inputs = replace(inputs, renumbered=base_occurrences(findings, introduced))
+    baseline = (
+        match_baseline(inputs.baseline, findings, introduced) if inputs.baseline else {}
+    )
     decisions = [decide(ctx, f, inputs, baseline) for f in findings]
     decisions, breaches = apply_budgets(decisions)
     notices = waiver_notices(policy, inputs, decisions)
@@ -311,6 +362,7 @@ def decide(
     # Rule settings apply per source: a flaw seen by two scanners stays unless every
     # rule that saw it is disabled.
     live: list[tuple[Severity | None, Confidence | None]] = []
+    live_sources: list[Source] = []
     for source in finding.sources:
         rule = rules.get(source.qualified_rule)
         if rule and rule.disable:
@@ -325,6 +377,7 @@ def decide(
             )
             severity = rule.severity
         live.append((severity, source.confidence))
+        live_sources.append(source)
 
     graded = [s for s, _ in live if s is not None]
     if graded:
@@ -363,11 +416,16 @@ def decide(
     decision = Decision(
         finding, status, severity, confidence, reported, annotate, tuple(steps), cat
     )
-    return _accept(ctx.policy, decision, inputs, (baseline or {}).get(finding.fingerprint))
+    entry = (baseline or {}).get(finding.fingerprint)
+    return _accept(ctx.policy, decision, inputs, entry, tuple(live_sources))
 
 
 def _accept(
-    policy: Policy, d: Decision, inputs: Inputs, entry: BaselineEntry | None
+    policy: Policy,
+    d: Decision,
+    inputs: Inputs,
+    entry: BaselineEntry | None,
+    sources: tuple[Source, ...] = (),
 ) -> Decision:
     """Apply, in order, what can accept a finding over the threshold: an inline comment the
     policy honours, a waiver, the baseline, and diff mode. Every one that matches is
@@ -385,19 +443,20 @@ def _accept(
             steps.append(step + (" (already decided)" if over else " (below threshold anyway)"))
 
     # 1. inline suppression comments
-    suppression = next(
-        (s for s in inputs.suppressions_by_path.get(d.finding.path, ()) if covers(s, d.finding)),
-        None,
-    )
-    if suppression is not None:
-        honoured, why = suppression_honoured(policy, suppression)
-        where = f"{suppression.path}:{suppression.line}"
-        if honoured:
-            settle(Status.SUPPRESSED, f"`{suppression.text}` at {where} suppresses it ({why})")
-        else:
-            steps.append(f"`{suppression.text}` at {where} is not honoured: {why}")
+    silencing = _silencing(policy, inputs, d.finding, sources or d.finding.sources)
+    if silencing.honoured:
+        settle(Status.SUPPRESSED, silencing.step)
+    elif silencing.step:
+        steps.append(silencing.step)
+    suppression = silencing.shown
 
     # 2. waivers
+    before = inputs.renumbered.get(d.finding.fingerprint)
+    if before is not None:
+        steps.append(
+            f"diff mode: the change adds an identical copy of this flaw in {d.finding.path}; "
+            f"fingerprint waivers are matched as the base numbers the copies: {before}"
+        )
     waiver_used: Waiver | None = None
     for waiver in inputs.waivers_for(d.finding):
         problem = waiver_problem(policy, waiver, d.severity, inputs.today)
@@ -414,19 +473,11 @@ def _accept(
         settle(Status.BASELINED, f"recorded in baseline {source} ({entry.path}:{entry.line})")
 
     # 4. diff mode
-    introduced: bool | None = None
-    if inputs.diff is not None:
-        introduced = inputs.diff.introduced(d.finding)
-        if introduced:
-            what = (
-                f"found in commit {d.finding.commit[:12]} of this change"
-                if d.finding.commit
-                else "the change introduces it"
-            )
-            steps.append(f"diff mode: {what}")
-        else:
-            base = inputs.diff.changes.base[:12]
-            settle(Status.PRE_EXISTING, f"diff mode: already present at the base ({base})")
+    introduced, step = _diff_mode(inputs.diff, d.finding)
+    if introduced is False:
+        settle(Status.PRE_EXISTING, step)
+    elif step:
+        steps.append(step)
 
     if status is Status.VIOLATION:
         steps.append("violation")
@@ -436,9 +487,86 @@ def _accept(
         d.category_policy,
         waiver=waiver_used if status is Status.WAIVED else None,
         suppression=suppression,
+        suppressions=silencing.comments,
         baseline=entry,
         introduced=introduced,
     )
+
+
+def _diff_mode(diff: DiffScope | None, finding: Finding) -> tuple[bool | None, str]:
+    """Whether the change introduces the finding (None outside diff mode), and the step."""
+    if diff is None:
+        return None, ""
+    if not diff.introduced(finding):
+        return False, f"diff mode: already present at the base ({diff.changes.base[:12]})"
+    if finding.commit:
+        return True, f"diff mode: found in commit {finding.commit[:12]} of this change"
+    had = diff.base_findings.get(finding.path)
+    if had is not None and match_key(finding) not in had:
+        return True, "diff mode: the base's version of this file did not have it"
+    span = finding.span
+    if finding.dependency is None and span is not None and span[0] != span[1]:
+        return True, (
+            "diff mode: the change introduces it (it adds, modifies or removes a line of "
+            f"the flagged code, lines {span[0]}-{span[1]})"
+        )
+    return True, "diff mode: the change introduces it"
+
+
+@dataclass(frozen=True)
+class _Silencing:
+    """What the inline comments on a finding's lines make of it."""
+
+    shown: Suppression | None = None  # the comment reports show (a refused one first)
+    comments: tuple[Suppression, ...] = ()  # together, they name every source
+    honoured: bool = False  # each source is named by a comment the policy honours
+    step: str = ""
+
+
+_UNSILENCED = _Silencing()
+
+
+def _silencing(
+    policy: Policy, inputs: Inputs, finding: Finding, sources: Sequence[Source]
+) -> _Silencing:
+    """A finding is silenced only when every rule that reported it is named by a comment of
+    that rule's tool: `# nosec B404` on a line where B404 and B602 (or B602 and semgrep)
+    were merged into one finding names the harmless rule only, and silences nothing."""
+    on_file = inputs.suppressions_by_path.get(finding.path)
+    if not on_file:
+        return _UNSILENCED  # most findings: no comment in their file
+    named = covering(on_file, finding, sources)
+    if not any(comments for _, comments in named):
+        return _UNSILENCED
+    missing = [src.qualified_rule for src, comments in named if not comments]
+    if missing:
+        some = next(c for _, comments in named for c in comments)
+        return _Silencing(step=(
+            f"`{some.text}` at {some.path}:{some.line} does not silence it: "
+            f"{', '.join(missing)} also reported it and no comment names "
+            f"{'that rule' if len(missing) == 1 else 'those rules'} (a finding is suppressed "
+            "only when every rule that reported it is named, by its own tool's comment)"
+        ))
+    chosen: list[Suppression] = []
+    refused: list[tuple[Suppression, str]] = []
+    reasons: list[str] = []
+    for _, comments in named:
+        verdicts = [(c, *suppression_honoured(policy, c)) for c in comments]
+        ok = next(((c, why) for c, honoured, why in verdicts if honoured), None)
+        if ok is None:
+            refused.append((verdicts[0][0], verdicts[0][2]))
+            chosen.append(verdicts[0][0])
+        else:
+            chosen.append(ok[0])
+            reasons.append(ok[1])
+    comments = tuple(dict.fromkeys(chosen))
+    if refused:
+        c, why = refused[0]
+        return _Silencing(c, comments, False, f"`{c.text}` at {c.path}:{c.line} is not "
+                                              f"honoured: {why}")
+    texts = " and ".join(f"`{c.text}` at {c.path}:{c.line}" for c in comments)
+    verb = "suppresses" if len(comments) == 1 else "suppress"
+    return _Silencing(comments[0], comments, True, f"{texts} {verb} it ({reasons[0]})")
 
 
 def suppression_honoured(policy: Policy, s: Suppression) -> tuple[bool, str]:
@@ -535,7 +663,7 @@ def policy_change_notice(policy: Policy, files: Sequence[str]) -> Notice:
 def suppression_uses(
     policy: Policy, suppressions: Sequence[Suppression], decisions: Sequence[Decision]
 ) -> tuple[SuppressionUse, ...]:
-    covered = Counter(d.suppression for d in decisions if d.suppression is not None)
+    covered = Counter(s for d in decisions for s in d.suppressions)
     uses = []
     for s in suppressions:
         honoured, why = suppression_honoured(policy, s)

@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "version": 1,
     "name": "defaults",
     "exclude": [],
+    # Kinds of generated or installed content left out of code analysis, recognised by
+    # evidence (policy_gate.generated); none unless a policy asks.
+    "generated": [],
     "inline_suppressions": "ignore",
     "max_file_bytes": DEFAULT_MAX_FILE_BYTES,
     "scanners": {
@@ -63,7 +66,8 @@ DEFAULTS: dict[str, Any] = {
             "optional": False,
             "timeout": 900,
             "rules": [],
-            "rule_timeout": 5,
+            # no per-rule timeout: what is checked must not depend on the machine's load
+            "rule_timeout": 0,
         },
         "detect-secrets": {"enabled": True, "optional": False, "timeout": 900},
         "pip-audit": {"enabled": True, "optional": False, "timeout": 600},
@@ -179,6 +183,11 @@ class PolicySource:
         scanner, e.g. semgrep rules)."""
         return path
 
+    def place(self, path: Path) -> Path:
+        """The absolute path a policy names. Diff mode keeps links unresolved: it reads
+        the base's file of that name, not the base's version of a link's target."""
+        return path.resolve()
+
 
 def load_policy(ref: str | Path, source: PolicySource | None = None) -> Policy:
     """Load a policy by path or ``builtin:<name>``, following ``extends``."""
@@ -196,6 +205,8 @@ def _load_chain(
     ref: str, parent: Path | None, seen: tuple[str, ...], source: PolicySource
 ) -> list[tuple[str, dict[str, Any]]]:
     path, display = _resolve(ref, parent, seen)
+    if not ref.startswith(BUILTIN_PREFIX):
+        path = _placed(path, str(path), display, "extends" if parent else "", source)
     key = str(path)
     if key in seen:
         cycle = " -> ".join((*seen, key))
@@ -236,22 +247,30 @@ def _load_chain(
     semgrep = doc.get("scanners", {}).get("semgrep", {})
     if "rules" in semgrep:
         semgrep["rules"] = [
-            str(source.local(_beside(path, r, display, "scanners.semgrep.rules")))
+            str(source.local(_beside(path, r, display, "scanners.semgrep.rules", source)))
             for r in semgrep["rules"]
         ]
     advisories = doc.get("advisories", {})
     if "database" in advisories:
-        advisories["database"] = str(
-            _beside(path, advisories["database"], display, "advisories.database")
-        )
+        advisories["database"] = str(source.local(
+            _beside(path, advisories["database"], display, "advisories.database", source)
+        ))
     chain.append((display, doc))
     return chain
 
 
-def _beside(policy: Path, value: str, display: str, where: str) -> Path:
+def _beside(
+    policy: Path, value: str, display: str, where: str, source: PolicySource
+) -> Path:
     """A path named in a policy, resolved relative to the policy's file."""
+    return _placed(policy.parent / value, value, display, where, source)
+
+
+def _placed(path: Path, value: str, display: str, where: str, source: PolicySource) -> Path:
     try:
-        return (policy.parent / value).resolve()
+        if "\0" in str(path):
+            raise ValueError("embedded null byte")
+        return source.place(path)
     except (OSError, ValueError) as exc:  # e.g. an embedded NUL ("\0" in YAML)
         raise PolicyError(
             [Problem(display, None, None, where, f"{value!r} is not a usable path ({exc})")]
@@ -277,7 +296,7 @@ def _resolve(ref: str, parent: Path | None, seen: tuple[str, ...]) -> tuple[Path
                 ]
             ) from None
     path = Path(ref) if parent is None else parent / ref
-    return path.resolve(), str(path)
+    return path, str(path)
 
 
 def builtin_names() -> list[str]:
@@ -536,6 +555,7 @@ def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         document=doc,
         exclude=tuple(doc["exclude"]),
+        generated=tuple(doc["generated"]),
         inline_suppressions=str(doc["inline_suppressions"]),
         max_file_bytes=int(doc["max_file_bytes"]),
         scanners=scanners,

@@ -121,6 +121,8 @@ class Policy:
     licenses: Mapping[str, Any] = field(default_factory=dict)  # validated `licenses` section
     waivers: WaiverPolicy = field(default_factory=WaiverPolicy)
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
+    # Generated and installed content recognised by evidence (policy_gate.generated.KINDS)
+    generated: tuple[str, ...] = ()
 
     def category(self, name: str) -> CategoryPolicy:
         return self.categories[name]

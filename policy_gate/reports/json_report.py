@@ -51,6 +51,10 @@ def _header(data: ReportData) -> dict[str, Any]:
             "seconds": round(result.seconds, 3),
             "files": len(result.fileset.files),
             "excluded": list(result.fileset.excluded),
+            # why each entry is excluded (policy pattern, or the evidence it is generated)
+            "excluded_reasons": result.fileset.exclusions(),
+            "generated_files": len(result.fileset.generated),
+            "generated_not_searched_for_secrets": len(result.fileset.unsearched),
             "symlinks_not_followed": list(result.fileset.symlinks),
             "unreadable": list(result.fileset.unreadable),
             "advisory_database": result.advisories,

@@ -239,8 +239,9 @@ def _scanners(data: ReportData, w: Write, styled: Styled) -> None:
         for note in out.notes if out else []:
             w(f"          {printable(note)}\n")
     fs = data.result.fileset
+    why = f" ({printable(fs.exclusion_summary())})" if fs.excluded else ""
     w(
-        f"  {len(fs.files)} files in scope, {len(fs.excluded)} excluded paths, "
+        f"  {len(fs.files)} files in scope, {len(fs.excluded)} excluded paths{why}, "
         f"{len(fs.symlinks)} symlinks not followed; {data.result.seconds:.1f}s in all\n"
     )
     if data.result.advisory_info is not None:

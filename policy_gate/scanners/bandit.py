@@ -3,14 +3,22 @@ reads a .bandit file or follows a link), in parallel when cores allow.
 
 Always with ``--ignore-nosec``: a ``# nosec`` comment is written by whoever writes the code,
 including the pull request under review, so bandit reports every result and the gate
-decides about each suppression itself (policy_gate.suppressions)."""
+decides about each suppression itself (policy_gate.suppressions).
+
+Always with an empty ``--exclude``, and every file given must be in the report (its
+``metrics``, or an error): nothing is skipped silently. A file that bandit's interpreter
+cannot parse is analysed again under a newer Python when one is available
+(policy_gate.scanners.bandit_python); otherwise it is unscanned, with how to fix it."""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policy_gate.fileset import FileSet, read_line, within_limit
+from policy_gate.fileset import FileSet, read_span, within_limit
 from policy_gate.findings import (
     SAST,
     UNSCANNED,
@@ -22,7 +30,14 @@ from policy_gate.findings import (
     cwe_id,
 )
 from policy_gate.process import ScannerError, run_tool, stderr_tail
-from policy_gate.redact import redact_message
+from policy_gate.redact import redact_after
+from policy_gate.scanners.bandit_python import (
+    BANDIT_PYTHON_ENV,
+    SYNTAX_ERROR,
+    candidates,
+    find_newer,
+    rerun_interpreter,
+)
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,
@@ -38,6 +53,9 @@ from policy_gate.scanners.interface import (
 )
 
 SUFFIXES = (".py", ".pyw")
+# A file given to bandit that its report neither analysed nor gave an error for.
+NOT_REPORTED = ("its report neither lists it as analysed nor gives an error for it "
+                "(skipped silently)")
 # bandit rules about hard-coded credentials put the value in the message.
 CREDENTIAL_RULES = frozenset({"B105", "B106", "B107"})
 
@@ -53,6 +71,12 @@ class BanditScanner(Scanner):
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return fileset.with_suffix(*SUFFIXES)
 
+    def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
+        """Which newer interpreters could re-run a file bandit's own cannot parse: one
+        installed since must not be answered from "unscanned" (bandit_python)."""
+        return {"newer_python": [os.environ.get(BANDIT_PYTHON_ENV),
+                                 *candidates((sys.version_info[0], 0), ctx.root)]}
+
     def scan(self, ctx: ScanContext) -> ScanOutput:
         # bandit reads a file whole: a larger one is an unscanned finding, never handed over
         limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
@@ -62,6 +86,20 @@ class BanditScanner(Scanner):
         version = self.version(ctx)
         if not files:
             return ScanOutput(gaps, version, len(gaps), 0, unread=unread)
+        cache: dict[Path, list[str]] = {}
+        findings, unparsed = self._analyse(ctx, files, ["bandit"], cache)
+        if unparsed:
+            findings += self._reanalyse(ctx, unparsed, cache)
+        # one finding per result, error or file not reported on
+        return ScanOutput(findings + gaps, version, len(findings) + len(gaps), len(files),
+                          unread=unread)
+
+    def _analyse(
+        self, ctx: ScanContext, files: tuple[str, ...], command: list[str],
+        cache: dict[Path, list[str]], label: str = "",
+    ) -> tuple[list[Finding], list[str]]:
+        """bandit (``command``) over ``files``: findings, unscanned findings (errors, and
+        files the report says nothing about), and the files it could not parse."""
         # Two batches per core: the cores stay busy when one batch is slower, and progress
         # moves in quarters on two cores (each bandit start costs ~0.25 CPU-s).
         batches = [b for part in split_evenly(files, 2 * ctx.jobs) for b in chunked(part)]
@@ -69,7 +107,9 @@ class BanditScanner(Scanner):
 
         def run(batch: list[str]) -> Any:
             nonlocal done
-            argv = ["bandit", "-f", "json", "-q", "--ignore-nosec", "--"]
+            # --exclude= : bandit's default excludes drop any path that merely contains
+            # ".git", "CVS", ".tox", ".eggs"… (every script under .github/), silently
+            argv = [*command, "-f", "json", "-q", "--ignore-nosec", "--exclude=", "--"]
             argv += [f"./{f}" for f in batch]
             completed = run_tool(self.name, argv, timeout=ctx.settings.timeout, cwd=ctx.root)
             # bandit exits 0 (clean) or 1 (issues found); anything else is a failure.
@@ -79,26 +119,45 @@ class BanditScanner(Scanner):
                 )
             report = parse_report(self.name, completed)
             done += len(batch)
-            ctx.progress(self.name, f"{done}/{len(files)} files")
+            ctx.progress(self.name, f"{done}/{len(files)} files{label}")
             return report
 
-        reports = map_batches(run, batches, ctx.jobs)
-
         findings: list[Finding] = []
-        raw = 0
-        lines_cache: dict[Path, list[str]] = {}
-        for report in reports:
+        unparsed: list[str] = []
+        reported: set[str] = set()
+        for report in map_batches(run, batches, ctx.jobs):
             results = require(self.name, report, "results", list, "report")
             errors = require(self.name, report, "errors", list, "report")
             for i, item in enumerate(results):
-                findings.append(self._finding(ctx, item, f"results[{i}]", lines_cache))
-                raw += 1
+                findings.append(self._finding(ctx, item, f"results[{i}]", cache))
             for i, err in enumerate(errors):
                 path = tree_path(require(self.name, err, "filename", str, f"errors[{i}]"))
                 reason = require(self.name, err, "reason", str, f"errors[{i}]")
-                findings.append(unscanned_finding(self.name, path, reason))
-                raw += 1
-        return ScanOutput(findings + gaps, version, raw + len(gaps), len(files), unread=unread)
+                reported.add(path)
+                if reason == SYNTAX_ERROR:
+                    unparsed.append(path)
+                else:
+                    findings.append(unscanned_finding(self.name, path, reason))
+            metrics = require(self.name, report, "metrics", dict, "report")
+            reported.update(tree_path(str(name)) for name in metrics)
+        findings += [unscanned_finding(self.name, rel, NOT_REPORTED, kind="not reported")
+                     for rel in files if rel not in reported]
+        return findings, unparsed
+
+    def _reanalyse(
+        self, ctx: ScanContext, files: list[str], cache: dict[Path, list[str]]
+    ) -> list[Finding]:
+        """Files bandit's interpreter could not parse, under the newest Python that can
+        run bandit (newer syntax, e.g. PEP 701 f-strings); unscanned if none can."""
+        newer, why = find_newer(ctx.root)
+        if newer is None:
+            return [unscanned_finding(self.name, rel, f"{SYNTAX_ERROR}: {why}",
+                                      kind="syntax error") for rel in files]
+        label = f" again under {newer.label}"
+        found, unparsed = self._analyse(ctx, tuple(files), newer.command(), cache, label)
+        reason = f"{SYNTAX_ERROR} (also under {newer.label})"
+        return found + [unscanned_finding(self.name, rel, reason, kind="syntax error")
+                        for rel in unparsed]
 
     def _finding(
         self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
@@ -112,22 +171,28 @@ class BanditScanner(Scanner):
         line_range = item.get("line_range")
         listed = [x for x in line_range if type(x) is int] if isinstance(line_range, list) else []
         end = max([line, *listed])  # a malformed range (a string, no numbers) ends on `line`
+        # the statement may start above the reported line (`shell=True` inside a call)
+        first = min([line, *(x for x in listed if x >= 1)])
         cwe = cwe_id(item.get("issue_cwe"))
-        message = redact_message(text) if test_id in CREDENTIAL_RULES else text
+        # the value is everything after "password: " (it may hold a quote or a newline)
+        message = redact_after(text, "password: ") if test_id in CREDENTIAL_RULES else text
         return Finding(
             category=SAST,
             sources=(Source(self.name, test_id, severity, confidence, message),),
             path=path,
             start_line=line,
             end_line=end,
+            span_start=first if first < line else None,
             message=message,
             flaw_key=cwe or f"{self.name}:{test_id}",
-            content_key=content_key(read_line(ctx.root / path, line, cache)),
+            content_key=content_key(read_span(ctx.root / path, first, end, cache)),
             cwe=(cwe,) if cwe else (),
             title=str(item.get("test_name") or test_id),
             help_url=item.get("more_info") if isinstance(item.get("more_info"), str) else None,
         )
 
+
+__all__ = ["BANDIT_PYTHON_ENV", "BanditScanner", "rerun_interpreter"]
 
 _Level = TypeVar("_Level", Severity, Confidence)
 

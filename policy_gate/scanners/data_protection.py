@@ -12,10 +12,10 @@ rule id            when                                          severity  categ
                    secret keys (by content; by name: lower
                    confidence)
 ``putty-key``      a PuTTY private key that detect-secrets does  high      ``secret``
-                   not report (format 3, or a file it skips)
+                   not report (format 3, or a binary file)
 ``private-key``    a PEM private key that detect-secrets does    high      ``secret``
                    not report (ENCRYPTED PKCS#8, or inside a
-                   binary or non-UTF-8 file)
+                   binary file)
 =================  ============================================  ========  ==========
 
 No finding holds a card number. A card is shown as PCI DSS 3.4.1 allows (first six, last
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet, TreeFileError, is_binary, read_tree_file
+from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.findings import (
     DATA,
     SECRET,
@@ -49,6 +49,7 @@ from policy_gate.findings import (
     Source,
     sha256_hex,
 )
+from policy_gate.scanners.filetext import as_text, binary_asset
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,
@@ -491,18 +492,12 @@ class DataProtectionScanner(Scanner):
                 data = read_tree_file(ctx.root / rel, limit)
             except TreeFileError as exc:
                 findings.append(unscanned_finding(
-                    self.name, rel, f"{exc}; not scanned for card numbers or key material"))
+                    self.name, rel, f"{exc}; not scanned for card numbers or key material",
+                    binary=binary_asset(ctx.root / rel, rel)))
                 unread.append(rel)
                 continue
             scanned += 1
-            is_bin = is_binary(data)
-            if is_bin:
-                file_notes[rel] = BINARY_NOTE
-            else:
-                findings += [_card_finding(rel, card, key) for card in find_cards(data)]
-            if is_bin or b"PRIVATE KEY" in data or b"PuTTY" in data or _maybe_store(rel, data):
-                reads = not is_bin and _utf8(data)
-                findings += [_key_finding(rel, hit) for hit in find_keys(rel, data, reads)]
+            findings += _search(rel, data, key, file_notes)
         notes = []
         if key is None:
             notes.append(
@@ -513,16 +508,24 @@ class DataProtectionScanner(Scanner):
                           unread=tuple(unread), file_notes=file_notes)
 
 
+def _search(rel: str, data: bytes, key: bytes | None, file_notes: dict[str, str]
+            ) -> list[Finding]:
+    """Cards and keys in one file's bytes. Text is searched as detect-secrets reads it
+    (UTF-16 decoded, policy_gate.scanners.filetext), so the keys it reports there are not
+    reported twice; a binary file only for key material."""
+    text = as_text(data, rel)
+    if text is None:
+        file_notes[rel] = BINARY_NOTE
+        return [_key_finding(rel, hit) for hit in find_keys(rel, data, False)]
+    body = text.data
+    found = [_card_finding(rel, card, key) for card in find_cards(body)]
+    if b"PRIVATE KEY" in body or b"PuTTY" in body or _maybe_store(rel, data):
+        found += [_key_finding(rel, hit) for hit in find_keys(rel, body, True)]
+    return found
+
+
 def _maybe_store(rel: str, data: bytes) -> bool:
     return data[:1] == b"\x30" or rel.lower().endswith(KEY_STORE_SUFFIXES)
-
-
-def _utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _card_finding(rel: str, card: Card, key: bytes | None) -> Finding:

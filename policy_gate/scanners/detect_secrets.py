@@ -5,13 +5,14 @@ let a pull request hide a secret switched off, and without network verification.
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_gate.fileset import FileSet, TreeFileError, is_binary, read_line, read_tree_file
+from policy_gate.fileset import FileSet, TreeFileError, read_line, read_tree_file
 from policy_gate.findings import (
     SECRET,
     UNSCANNED,
@@ -32,6 +33,7 @@ from policy_gate.process import (
 )
 from policy_gate.redact import find_secret, mask
 from policy_gate.scanners.detect_secrets_prefilter import NOT_APPLIED
+from policy_gate.scanners.filetext import Text, as_text, binary_asset
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,
@@ -49,6 +51,15 @@ from policy_gate.scanners.interface import (
 UNKNOWN_PREVIEW = "********"
 BINARY_NOTE = "binary files not scanned for secrets (NUL byte found)"
 LOCK_NOTE = "lock files scanned without the high-entropy plugins"
+# Text detect-secrets cannot read itself (it drops whatever is not UTF-8, silently): a
+# UTF-8 copy is scanned instead, line for line (policy_gate.scanners.filetext).
+DECODED_NOTES = {
+    "bom": "files in UTF-16/UTF-32 (byte-order mark) scanned as text",
+    "shape": "files in UTF-16 without a byte-order mark scanned as text",
+    "declared": "files in the encoding they declare (e.g. Latin-1) scanned as text",
+    "lossy": "text files that are not valid UTF-8 and declare no encoding scanned with "
+             "undecodable bytes replaced",
+}
 # Files per detect-secrets run: at least MIN_BATCH_FILES, or a process's share of the files
 # in BATCHES_PER_PROCESS runs when that is more. Enough runs for useful progress on a big
 # tree, few enough that its ~0.3 s start-up stays small next to the work: on 100,000 tiny
@@ -165,7 +176,9 @@ class _Inventory:
     regular: tuple[str, ...]
     lock: tuple[str, ...]
     binary: tuple[str, ...]
-    gaps: tuple[tuple[str, str], ...]  # (path, reason)
+    gaps: tuple[tuple[str, str, bool], ...]  # (path, reason, a binary asset)
+    # files whose text detect-secrets reads from a UTF-8 copy (see DECODED_NOTES)
+    decoded: dict[str, Text] = field(default_factory=dict)
 
 
 class DetectSecretsScanner(Scanner):
@@ -183,6 +196,14 @@ class DetectSecretsScanner(Scanner):
         version = self.version(ctx)
         limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
         inv = _inventory(ctx.root, self.targets(ctx.fileset), limit)
+        # the UTF-8 copies live only as long as this scan
+        with tempfile.TemporaryDirectory(prefix="decoded-", dir=ctx.work_dir) as tmp:
+            copies = _write_copies(Path(tmp), inv.decoded)
+            return self._scan(ctx, version, inv, copies)
+
+    def _scan(
+        self, ctx: ScanContext, version: str, inv: _Inventory, copies: Path
+    ) -> ScanOutput:
         total = len(inv.regular) + len(inv.lock)
 
         processes, cores = plan(ctx.jobs)
@@ -194,9 +215,16 @@ class DetectSecretsScanner(Scanner):
         for plugin in ENTROPY_PLUGINS:
             lock_args += ["--disable-plugin", plugin]
 
-        work: list[tuple[list[str], list[str]]] = [
-            (argv, batch)
+        # (argv, files, where they are read): the tree's own files, and UTF-8 copies of
+        # the rest under the same relative names (so names, filters and results agree)
+        groups = [
+            (argv, tuple(f for f in group if (f in inv.decoded) == decoded), cwd)
             for argv, group in ((base, inv.regular), ([*base, *lock_args], inv.lock))
+            for decoded, cwd in ((False, ctx.root), (True, copies))
+        ]
+        work: list[tuple[list[str], list[str], Path]] = [
+            (argv, batch, cwd)
+            for argv, group, cwd in groups
             for part in split_evenly(group, processes)
             for chunk in chunked(part)
             for batch in _limit(chunk, batch_size(len(part)))
@@ -205,9 +233,9 @@ class DetectSecretsScanner(Scanner):
         lock = threading.Lock()
         notes: set[str] = set()
 
-        def run(item: tuple[list[str], list[str]]) -> Any:
+        def run(item: tuple[list[str], list[str], Path]) -> Any:
             nonlocal done
-            argv, batch = item
+            argv, batch, cwd = item
             # "./" keeps a file named "-x" from being read as an option. A lone file takes
             # detect-secrets' single-file path, which turns a backslash in a name into "/"
             # and then silently fails to open the file: naming it twice keeps every run on
@@ -218,7 +246,7 @@ class DetectSecretsScanner(Scanner):
                 self.name,
                 full,
                 timeout=ctx.settings.timeout,
-                cwd=ctx.root,
+                cwd=cwd,
                 # Read files as UTF-8 whatever the runner's locale: under another encoding
                 # detect-secrets silently drops files it cannot decode.
                 env=scanner_env({"PYTHONUTF8": "1"}),
@@ -250,48 +278,55 @@ class DetectSecretsScanner(Scanner):
                         self.name, f"unexpected output: results[{key!r}] is not a list"
                     )
                 for i, item in enumerate(items):
-                    findings.append(self._finding(ctx, item, f"results[{key!r}][{i}]", cache))
+                    where = f"results[{key!r}][{i}]"
+                    findings.append(self._finding(ctx, item, where, cache, copies, inv))
                     raw += 1
-        for path, reason in inv.gaps:
-            findings.append(unscanned_finding(self.name, path, reason))
+        for path, reason, binary in inv.gaps:
+            findings.append(unscanned_finding(self.name, path, reason, binary=binary))
             raw += 1
 
         file_notes = {rel: BINARY_NOTE for rel in inv.binary}
+        file_notes.update((rel, DECODED_NOTES[text.how]) for rel, text in inv.decoded.items())
         file_notes.update((rel, LOCK_NOTE) for rel in inv.lock)
         return ScanOutput(
             findings, version, raw, total, sorted(notes),
-            unread=(*inv.binary, *(path for path, _ in inv.gaps)),
+            unread=(*inv.binary, *(path for path, _, _ in inv.gaps)),
             file_notes=file_notes,
         )
 
     def _finding(
-        self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
+        self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]],
+        copies: Path, inv: _Inventory,
     ) -> Finding:
         kind = require(self.name, item, "type", str, where)
         path = tree_path(require(self.name, item, "filename", str, where))
+        # the line as detect-secrets read it: from the UTF-8 copy when there is one
+        source = (copies if path in inv.decoded else ctx.root) / path
         hashed = require(self.name, item, "hashed_secret", str, where).lower()
         line = require(self.name, item, "line_number", int, where)
         require(self.name, item, "is_verified", bool, where)
         if not re.fullmatch(r"[0-9a-f]{40}", hashed):
             raise ScannerError(self.name, f"unexpected output: {where}.hashed_secret is not SHA-1")
         severity, confidence = GRADES.get(kind, UNKNOWN_GRADE)
-        value = find_secret(read_line(ctx.root / path, line, cache), hashed)
+        value = find_secret(read_line(source, line, cache), hashed)
         preview = mask(value) if value else UNKNOWN_PREVIEW
         message = (
             f"{kind} committed to the repository ({preview}, sha1:{hashed[:7]}…). Rotate it, "
             "remove it from the code and history, and load it from a secret store."
         )
-        key = hashed
+        key, end = hashed, line
         if kind == PRIVATE_KEY:
             # detect-secrets hashes only the BEGIN line, the same for every RSA key: identify
-            # the key by its body, so a baselined key swapped for another one is new.
-            key = _key_body_hash(cache.get(ctx.root / path, []), line) or hashed
+            # the key by its body, so a baselined key swapped for another one is new; and
+            # span it to END, so diff mode sees a change of the body as a change of the key.
+            body, end = _key_block(cache.get(source, []), line)
+            key = body or hashed
         return Finding(
             category=SECRET,
             sources=(Source(self.name, rule_id(kind), severity, confidence, message),),
             path=path,
             start_line=line,
-            end_line=line,
+            end_line=end,
             message=message,
             flaw_key=f"secret:{hashed}",
             content_key=key,
@@ -303,40 +338,50 @@ class DetectSecretsScanner(Scanner):
 PRIVATE_KEY = "Private Key"
 
 
-def _key_body_hash(lines: list[str], begin: int, max_lines: int = 400) -> str | None:
-    """sha256 of a PEM block's body from its BEGIN line (1-based) up to END, if present."""
+def _key_block(lines: list[str], begin: int, max_lines: int = 400) -> tuple[str | None, int]:
+    """sha256 of a PEM block's body from its BEGIN line (1-based) up to END, if present,
+    and the block's last line (END, else the last line read)."""
     body: list[str] = []
-    for text in lines[begin : begin + max_lines]:
+    for number, text in enumerate(lines[begin : begin + max_lines], begin + 1):
         if text.lstrip().startswith("-----END"):
-            return sha256_hex("".join(body))[:40]
+            return sha256_hex("".join(body))[:40], number
         body.append(text.strip())
-    return None
+    return None, begin + len(body)
 
 
 def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
     """Sort files into scannable / binary / cannot-scan, before detect-secrets sees them:
-    whatever it would drop silently (too big to be sane, unreadable, not UTF-8) is
-    reported here as an unscanned finding instead."""
+    whatever it would drop silently is either read for it (text in another encoding, via
+    a UTF-8 copy) or reported here as an unscanned finding (too big, unreadable)."""
     regular: list[str] = []
     lock: list[str] = []
-    gaps: list[tuple[str, str]] = []
+    gaps: list[tuple[str, str, bool]] = []
     binary: list[str] = []
+    decoded: dict[str, Text] = {}
     for rel in files:
         try:
             data = read_tree_file(root / rel, limit)
         except TreeFileError as exc:
-            gaps.append((rel, f"{exc}; not scanned for secrets"))
+            reason = f"{exc}; not scanned for secrets"
+            gaps.append((rel, reason, binary_asset(root / rel, rel)))
             continue
-        if is_binary(data):
+        text = as_text(data, rel)
+        if text is None:
             binary.append(rel)
             continue
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            gaps.append((rel, "text that is not valid UTF-8; not scanned for secrets"))
-            continue
+        if text.transcoded:
+            decoded[rel] = text
         (lock if rel.rsplit("/", 1)[-1] in LOCK_FILES else regular).append(rel)
-    return _Inventory(tuple(regular), tuple(lock), tuple(binary), tuple(gaps))
+    return _Inventory(tuple(regular), tuple(lock), tuple(binary), tuple(gaps), decoded)
+
+
+def _write_copies(where: Path, decoded: Mapping[str, Text]) -> Path:
+    """UTF-8 copies of the decoded files under their own relative names in ``where``."""
+    for rel, text in decoded.items():
+        copy = where / rel
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(text.data)
+    return where
 
 
 def batch_size(share: int) -> int:

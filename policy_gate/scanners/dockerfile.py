@@ -14,8 +14,10 @@ rule id                        when                                             
                                no default; also ``COPY --from=<image>``
 ``base-image-not-digest-       versioned (x.y.z) tag but no ``@sha256:`` digest   low
 pinned``
-``root-user``                  the final stage runs as root (``USER root``/``0``  high
-                               or no ``USER`` at all)
+``root-user``                  the final stage runs as root (``USER root``, uid   high
+                               0 in any spelling: ``0``, ``0000``, ``+0:1000``,
+                               ``ContainerAdministrator``; a user that cannot be
+                               resolved; or no ``USER`` at all)
 ``exposed-port``               ``EXPOSE`` of a port outside ``allowed_ports``     medium
 ``add-instead-of-copy``        ``ADD`` (a remote URL without ``--checksum``:      low
                                medium)
@@ -40,6 +42,7 @@ from typing import Protocol
 from policy_gate import __version__
 from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
+from policy_gate.redact import mask
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,
@@ -307,6 +310,17 @@ def judge_image(ref: str) -> Verdict:
     return Verdict(RULE_NOT_DIGEST, f"'{ref}' is versioned but not pinned by digest")
 
 
+# `user:password@registry/image` written where an image belongs (not a digest after the @):
+# the findings.py URL masking needs a scheme, an image reference has none.
+_REGISTRY_CREDENTIALS = re.compile(r"(?<![\w.+-])([\w.+-]+):([^\s@/'\"]+)@(?!sha\d{3}:)")
+
+
+def mask_registry_credentials(text: str) -> str:
+    if "@" not in text:
+        return text
+    return _REGISTRY_CREDENTIALS.sub(lambda m: f"{mask(m[1])}:{mask(m[2])}@", text)
+
+
 # -- the scanner -----------------------------------------------------------------------
 
 
@@ -360,7 +374,8 @@ class DockerfileScanner(Scanner):
             try:
                 findings += check(self.name, rel, text, allowed)
             except DockerfileError as exc:
-                findings.append(unscanned_finding(self.name, rel, exc.reason, exc.line))
+                reason = mask_registry_credentials(exc.reason)
+                findings.append(unscanned_finding(self.name, rel, reason, exc.line))
         return ScanOutput(findings, self.version(ctx), len(findings), len(files))
 
 
@@ -371,6 +386,7 @@ def check(scanner: str, rel: str, text: str, allowed_ports: frozenset[int]) -> l
 
     def add(rule: str, ins: Instruction, severity: Severity, confidence: Confidence,
             message: str, fix: str, line: int | None = None) -> None:
+        message, fix = mask_registry_credentials(message), mask_registry_credentials(fix)
         out.append(
             Finding(
                 category=CI,
@@ -476,23 +492,47 @@ def check(scanner: str, rel: str, text: str, allowed_ports: frozenset[int]) -> l
     return out
 
 
+# uid 0 as the runtime reads it (strconv.Atoi: a sign and any number of zeros), and the
+# administrators of Windows containers (user names there are case-insensitive).
+_UID_ZERO = re.compile(r"[+-]?0+")
+_WINDOWS_ADMINS = frozenset({"containeradministrator", "nt authority\\system"})
+
+
+def effective_user(args: str, variables: Mapping[str, str | None]) -> str | None:
+    """The user part of a USER instruction as the build sees it: variables substituted,
+    quotes and escapes removed (BuildKit's word processing). None: it cannot be known."""
+    value, missing = substitute(args.strip(), variables)
+    words = _words(value)
+    if missing or len(words) != 1:
+        return None
+    user = words[0].split(":", 1)[0]
+    return user or None
+
+
+def is_root(user: str) -> bool:
+    """Every spelling of uid 0: root, 0, 00, +0, ContainerAdministrator."""
+    return user == "root" or bool(_UID_ZERO.fullmatch(user)) or user.casefold() in _WINDOWS_ADMINS
+
+
 def _check_user(chain: list[Stage], add: _Add) -> None:
     for stage in chain:  # final stage first, then the stages it builds on
         users = [i for i in stage.instructions if i.keyword == "USER"]
         if not users:
             continue
         ins = users[-1]
-        value, missing = substitute(ins.args.strip(), stage.vars)
-        user = value.split(":", 1)[0].strip()
-        if missing or not user:
-            add(RULE_ROOT, ins, Severity.HIGH, Confidence.LOW,
-                f"The final image's user is '{ins.args}', which cannot be resolved here; "
-                "if it is root, a flaw in the service becomes root in the container (M4a).",
-                "Set a fixed non-root user, e.g. USER 1000:1000 (node images: USER node).")
-        elif user in ("root", "0"):
+        user = effective_user(ins.args, stage.vars)
+        if user is None:
+            # Unknown is not safe: graded as root, so the gate fails closed.
             add(RULE_ROOT, ins, Severity.HIGH, Confidence.HIGH,
-                f"The final image runs as root (USER {ins.args}): a flaw in the service "
-                "becomes root in the container (M4a).",
+                f"The final image's user is '{ins.args}', which cannot be resolved here "
+                "(a variable without a value, or no user name), so it is treated as root: "
+                "if it is root, a flaw in the service becomes root in the container (M4a).",
+                "Set a fixed non-root user, e.g. USER 1000:1000 (node images: USER node), "
+                "or give the ARG a non-root default.")
+        elif is_root(user):
+            add(RULE_ROOT, ins, Severity.HIGH, Confidence.HIGH,
+                f"The final image runs as root (USER {ins.args}, user '{user}' is uid 0): a "
+                "flaw in the service becomes root in the container (M4a).",
                 "End the final stage with a non-root user, e.g. USER 1000:1000 "
                 "(node images: USER node).")
         return

@@ -141,6 +141,13 @@ class Scanner(ABC):
         """What else the answer depends on, for the results cache's key."""
         return {}
 
+    def cache_files(self, ctx: ScanContext) -> tuple[str, ...]:
+        """Every file of the tree a whole-run answer (``file_local`` False) depends on, for
+        the results cache's key: the targets and whatever they make the scanner read (an
+        include, the package.json beside a lockfile), present or not. A file left out
+        here would let a changed answer be served from the cache."""
+        return self.targets(ctx.fileset)
+
     @abstractmethod
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         """The files this scanner should look at (it may look at none)."""
@@ -219,22 +226,34 @@ def require(scanner: str, obj: Any, key: str, kind: type | tuple[type, ...], whe
     return value
 
 
+# The rule ids of `unscanned` findings: what a policy can re-grade.
+NOT_ANALYSED = "file-not-analysed"  # code, configuration, a manifest or other text: high
+BINARY_NOT_ANALYSED = "binary-file-not-analysed"  # a binary asset: medium
+
+
 def unscanned_finding(
-    scanner: str, path: str, reason: str, line: int | None = None, *, kind: str | None = None
+    scanner: str, path: str, reason: str, line: int | None = None, *, kind: str | None = None,
+    binary: bool = False,
 ) -> Finding:
     """A file a scanner could not analyse (syntax error, too large…): shown, never silent.
     Its identity is the ``kind`` of problem when given ("Timeout"), else the reason: a
-    reason that names what happened to time out first would change from run to run."""
+    reason that names what happened to time out first would change from run to run.
+
+    Unchecked code, configuration, manifests and text are graded high: a policy that stops
+    when data is unavailable (Mojaloop's M4a) fails on them. Only a ``binary`` asset (the
+    caller read it as binary by content: filetext.binary_asset) is graded medium."""
+    severity, rule = (Severity.MEDIUM, BINARY_NOT_ANALYSED) if binary else (
+        Severity.HIGH, NOT_ANALYSED)
     return Finding(
         category=UNSCANNED,
-        sources=(Source(scanner, "file-not-analysed", Severity.MEDIUM, Confidence.HIGH, reason),),
+        sources=(Source(scanner, rule, severity, Confidence.HIGH, reason),),
         path=path,
         start_line=line,
         end_line=line,
         message=f"{scanner} could not analyse this file: {reason}",
         flaw_key=f"{scanner}:unscanned",
         content_key=content_key(reason if kind is None else kind),
-        title="File not analysed",
+        title="Binary file not analysed" if binary else "File not analysed",
     )
 
 

@@ -170,10 +170,19 @@ class LicensesScanner(Scanner):
         return f"{__version__} (license-expression {library})"
 
     def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
-        return {"licenses": dict(ctx.licenses)}  # allow/deny lists, exceptions, index URL
+        # allow/deny lists, exceptions, and where licences are looked up (the environment
+        # may name another index than the policy, or switch lookups off)
+        return {"licenses": dict(ctx.licenses), "pypi_url": self._metadata_source(ctx)}
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return npm.find_lockfiles(fileset) + find_manifests(fileset)
+
+    def cache_files(self, ctx: ScanContext) -> tuple[str, ...]:
+        """The lockfiles, the package.json beside each, and every Python manifest with the
+        files its includes pull in: all the answer reads."""
+        lockfiles = npm.find_lockfiles(ctx.fileset)
+        return (*self.targets(ctx.fileset), *(npm.manifest_path(rel) for rel in lockfiles),
+                *parse_manifests(ctx.fileset).manifests)
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
         version = self.version(ctx)

@@ -10,7 +10,11 @@ direct or transitive, is matched against OSV advisories:
   the service cannot be reached the scan fails closed, naming the cause (M4a: STOP when
   vulnerability data is unavailable).
 
-One finding per (package instance in a lockfile, flaw), aliases merged.
+One finding per (package instance in a lockfile, flaw), aliases merged. What npm would
+install from but this scanner cannot read (a lockfile that is a symbolic link or of another
+package manager, a package.json with dependencies and no lockfile, a lockfile that does
+not parse) is a ``manifest-not-audited`` finding, graded high: never a silent pass. The
+runner has already refused advisory data without (fresh) npm records.
 """
 
 from __future__ import annotations
@@ -31,7 +35,16 @@ from policy_gate.advisories.database import (
     fix_version,
 )
 from policy_gate.dependencies.inventory import Package
-from policy_gate.dependencies.npm import LockfileError, find_lockfiles, parse_lockfile
+from policy_gate.dependencies.npm import (
+    LockfileError,
+    declared_dependencies,
+    find_lockfiles,
+    find_manifests,
+    lockless_manifests,
+    manifest_path,
+    parse_lockfile,
+    unauditable,
+)
 from policy_gate.fileset import FileSet
 from policy_gate.findings import (
     DEPENDENCY,
@@ -39,10 +52,12 @@ from policy_gate.findings import (
     Finding,
 )
 from policy_gate.process import ScannerError
-from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput, unscanned_finding
-from policy_gate.scanners.vulnerability import vulnerable_package
+from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput
+from policy_gate.scanners.vulnerability import not_audited, vulnerable_package
 
 PUBLIC_API = "https://api.osv.dev"
+UNPARSEABLE_FIX = ("Make it a file npm itself can read (regenerate it with npm or yarn); "
+                   "until then nothing it installs is audited.")
 BATCH = 1000  # osv.dev's limit per querybatch
 HTTP_TIMEOUT = 30.0
 
@@ -57,19 +72,27 @@ class OSVScanner(Scanner):
         return __version__
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
-        return find_lockfiles(fileset)
+        """The lockfiles, and what it finds but cannot audit (each reported as such)."""
+        return find_manifests(fileset)
+
+    def cache_files(self, ctx: ScanContext) -> tuple[str, ...]:
+        """The lockfiles and the package.json beside each (it says which packages are
+        direct, and which for development only)."""
+        lockfiles = self.targets(ctx.fileset)
+        return (*lockfiles, *(manifest_path(rel) for rel in lockfiles))
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
-        lockfiles = self.targets(ctx.fileset)
-        if not lockfiles:
+        if not self.targets(ctx.fileset):
             return ScanOutput([], self.version(ctx), 0, 0)
-        findings: list[Finding] = []
+        lockfiles = find_lockfiles(ctx.fileset)
+        findings = self._unaudited(ctx)
         inventory: list[Package] = []
         for rel in lockfiles:
             try:
                 inventory += parse_lockfile(ctx.root, rel)
             except LockfileError as exc:
-                findings.append(unscanned_finding(self.name, exc.path, exc.reason, exc.line))
+                findings.append(not_audited(self.name, exc.path, exc.reason, exc.line,
+                                            fix=UNPARSEABLE_FIX))
         distinct = sorted({(p.name, p.version) for p in inventory})
         ctx.progress(
             self.name, f"matching {len(distinct)} npm packages from {len(lockfiles)} lockfiles"
@@ -96,6 +119,28 @@ class OSVScanner(Scanner):
         return ScanOutput(
             findings, self.version(ctx), len(findings), len(lockfiles), notes, inventory=inventory
         )
+
+    def _unaudited(self, ctx: ScanContext) -> list[Finding]:
+        """What npm would install from but this audit cannot read: a lockfile that is a
+        link or another package manager's, a package.json that declares dependencies with
+        no lockfile to pin them (one that cannot be read says so too)."""
+        findings = [not_audited(self.name, rel, reason, fix=fix)
+                    for rel, reason, fix in unauditable(ctx.fileset)]
+        for rel in lockless_manifests(ctx.fileset):
+            try:
+                count = declared_dependencies(ctx.root, rel)
+            except LockfileError as exc:
+                findings.append(not_audited(self.name, exc.path, exc.reason, exc.line,
+                                            fix=UNPARSEABLE_FIX))
+                continue
+            if count:
+                findings.append(not_audited(
+                    self.name, rel,
+                    f"it declares {count} dependencies, and no lockfile in its directory or "
+                    "above pins the versions npm installs for them",
+                    fix="Commit the package-lock.json npm writes (`npm install "
+                        "--package-lock-only`), or npm-shrinkwrap.json / yarn.lock."))
+        return findings
 
 
 def api_base(osv_url: str | None) -> str:

@@ -53,9 +53,8 @@ from policy_gate.scanners.interface import (
     ScanOutput,
     parse_report,
     require,
-    unscanned_finding,
 )
-from policy_gate.scanners.vulnerability import RULE, vulnerable_package
+from policy_gate.scanners.vulnerability import RULE, not_audited, vulnerable_package
 
 PYPI = "PyPI"
 # pip-audit exits 0 when nothing is vulnerable and 1 when something is, but also 1 on a
@@ -88,6 +87,11 @@ class PipAuditScanner(Scanner):
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return find_manifests(fileset)
+
+    def cache_files(self, ctx: ScanContext) -> tuple[str, ...]:
+        """Every manifest the answer reads: the targets and what their ``-r``/``-c``
+        includes pull in (any name), as the parser follows them."""
+        return (*self.targets(ctx.fileset), *parse_manifests(ctx.fileset).manifests)
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
         """Parse the manifests, audit every distinct pin once, map results back.
@@ -385,7 +389,7 @@ def manifest_findings(scanner: str, manifests: ManifestScan) -> list[Finding]:
     """Unpinned requirements, and manifests (or includes) that could not be read."""
     findings = [unpinned_finding(scanner, u) for u in manifests.unpinned]
     for err in manifests.errors:
-        findings.append(unscanned_finding(scanner, err.path, err.reason, err.line))
+        findings.append(not_audited(scanner, err.path, err.reason, err.line, fix=err.fix))
     return findings
 
 

@@ -7,18 +7,24 @@ decides about each suppression itself (policy_gate.suppressions).
 
 semgrep exits 0 even when rules or targets fail; its ``errors`` list is read and every
 error is either fatal (a rule or configuration problem: the scan is not trustworthy) or an
-``unscanned`` finding naming the file it could not analyse.
+``unscanned`` finding naming the file it could not analyse. Every file given must be in
+the report (``paths.scanned``, or an error): one it skipped without a word is unscanned.
+
+What is checked must not depend on the machine: no per-rule timeout (``--timeout 0``; the
+policy's timeout for the whole run fails closed) and no size limit below the policy's
+``max_file_bytes`` (semgrep's own 1 MB limit skipped larger files silently).
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from policy_gate.cache import tree_digest
-from policy_gate.fileset import FileSet, read_line, within_limit
+from policy_gate.fileset import FileSet, TreeFileError, read_span, read_tree_file, within_limit
 from policy_gate.findings import (
     SAST,
     UNSCANNED,
@@ -45,8 +51,19 @@ from policy_gate.scanners.interface import (
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "semgrep"
 SUFFIXES = (".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
 _LEVELS = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
-DEFAULT_MAX_TARGET_BYTES = 1_000_000  # semgrep's default
-DEFAULT_RULE_TIMEOUT = 5  # seconds per rule per file: semgrep's default
+# semgrep's own per-rule, per-file timeout (5 s) makes what is checked depend on the
+# machine's load: off, and the policy's timeout for the whole run fails closed instead.
+DEFAULT_RULE_TIMEOUT = 0
+# Suffixes semgrep does not recognise when given the file (it skips it, silently): the
+# file is given to it as a copy named with the suffix it knows.
+ALIASES = {".pyw": ".py", ".mts": ".ts", ".cts": ".ts"}
+# Names semgrep skips even when given explicitly, whatever the content: scanned through a
+# copy too (a hand-written file may have any name; minified code is the gate's call,
+# by content: policy_gate.generated).
+SKIPPED_NAMES = {".min.js": ".js"}
+# A file given to semgrep that its report neither analysed nor gave an error for.
+NOT_REPORTED = ("its report neither lists it as analysed nor gives an error for it "
+                "(skipped silently)")
 # Hard-coded password / credentials / key: messages of such rules are masked.
 CREDENTIAL_CWES = frozenset({"CWE-259", "CWE-321", "CWE-798", "CWE-522"})
 
@@ -81,18 +98,47 @@ class SemgrepScanner(Scanner):
         return paths
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
-        # semgrep's own default (1 MB): larger files cost minutes and are rarely code a
-        # person wrote; they are reported as unscanned, not skipped silently.
-        max_bytes = min(
-            int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
-            int(ctx.settings.options.get("max_target_bytes", DEFAULT_MAX_TARGET_BYTES)),
-        )
+        # Every file up to the policy's limit (semgrep's own default, 1 MB, skipped larger
+        # files without a word); a policy may set a lower `max_target_bytes`.
+        max_bytes = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        if "max_target_bytes" in ctx.settings.options:
+            max_bytes = min(max_bytes, int(ctx.settings.options["max_target_bytes"]))
         files, left_out = within_limit(ctx.root, self.targets(ctx.fileset), max_bytes)
         findings: list[Finding] = [unscanned_finding(self.name, rel, why) for rel, why in left_out]
         unread = [rel for rel, _ in left_out]
         if not files:
             return ScanOutput(findings, self.version(ctx), len(findings), 0, unread=tuple(unread))
+        with tempfile.TemporaryDirectory(prefix="aliases-", dir=ctx.work_dir) as tmp:
+            aliases = _aliases(ctx.root, files, Path(tmp), max_bytes)
+            report = self._run(ctx, files, aliases, max_bytes)
+        results = require(self.name, report, "results", list, "report")
+        errors = require(self.name, report, "errors", list, "report")
+        cache: dict[Path, list[str]] = {}
+        for i, item in enumerate(results):
+            findings.append(self._finding(ctx, item, f"results[{i}]", cache))
+        targets = set(files)
+        # first the errors: a fatal one (a rule that does not parse) explains the rest
+        unanalysed = [self._error(err, f"errors[{i}]", targets) for i, err in enumerate(errors)]
+        listed = require(self.name, require(self.name, report, "paths", dict, "report"),
+                         "scanned", list, "report.paths")
+        reported = {tree_path(p) for p in listed if isinstance(p, str)}
+        reported.update(f.path for f in unanalysed)
+        unanalysed += [unscanned_finding(self.name, rel, NOT_REPORTED, kind="not reported")
+                       for rel in files if rel not in reported]
+        # in a stable order: which one leads when they are merged must not vary by run
+        findings += sorted(unanalysed, key=lambda f: (f.path, f.message))
+        # The report names the version; asking `semgrep --version` separately costs ~2 CPU-s.
+        version = report.get("version")
+        if not isinstance(version, str) or not version:
+            version = self.version(ctx)
+        return ScanOutput(findings, version, len(findings), len(files), unread=tuple(unread))
 
+    def _run(
+        self, ctx: ScanContext, files: tuple[str, ...], aliases: Mapping[str, str],
+        max_bytes: int,
+    ) -> Any:
+        """One semgrep run over ``files`` (an aliased file through its copy); its report
+        with every path as the tree's ``./rel``."""
         argv = [
             "semgrep",
             "scan",
@@ -113,27 +159,16 @@ class SemgrepScanner(Scanner):
             argv += ["--config", str(path)]
         # semgrep has no list-file option; the file list goes on the command line. Files
         # passed explicitly are scanned even if a .semgrepignore in the tree names them.
-        argv += ["--", *(f"./{f}" for f in files)]
+        argv += ["--", *(aliases.get(f, f"./{f}") for f in files)]
         ctx.progress(self.name, f"{len(files)} files")
         env = scanner_env({"SEMGREP_USER_HOME": str(ctx.work_dir)} if ctx.work_dir else None)
         completed = run_tool(self.name, argv, timeout=ctx.settings.timeout, cwd=ctx.root, env=env)
         if completed.returncode not in (0, 1):
             raise ScannerError(self.name, f"exited {completed.returncode}: {_failure(completed)}")
         report = parse_report(self.name, completed)
-        results = require(self.name, report, "results", list, "report")
-        errors = require(self.name, report, "errors", list, "report")
-        cache: dict[Path, list[str]] = {}
-        for i, item in enumerate(results):
-            findings.append(self._finding(ctx, item, f"results[{i}]", cache))
-        targets = set(files)
-        unanalysed = [self._error(err, f"errors[{i}]", targets) for i, err in enumerate(errors)]
-        # in a stable order: which one leads when they are merged must not vary by run
-        findings += sorted(unanalysed, key=lambda f: (f.path, f.message))
-        # The report names the version; asking `semgrep --version` separately costs ~2 CPU-s.
-        version = report.get("version")
-        if not isinstance(version, str) or not version:
-            version = self.version(ctx)
-        return ScanOutput(findings, version, len(findings), len(files), unread=tuple(unread))
+        if aliases:
+            _unalias(report, {copy: f"./{rel}" for rel, copy in aliases.items()})
+        return report
 
     def _finding(
         self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]]
@@ -173,7 +208,7 @@ class SemgrepScanner(Scanner):
             end_line=end,
             message=message,
             flaw_key=cwes[0] if cwes else f"{self.name}:{rule_id}",
-            content_key=content_key(read_line(ctx.root / path, start, cache)),
+            content_key=content_key(read_span(ctx.root / path, start, end, cache)),
             cwe=cwes,
             title=rule_id,
             fix=str(meta.get("fix", "")),
@@ -197,6 +232,46 @@ class SemgrepScanner(Scanner):
                 self.name, rel, summary.replace(f"./{rel}", rel), kind=_error_kind(err)
             )
         raise ScannerError(self.name, f"reported an error: {summary}")
+
+
+def _aliases(root: Path, files: tuple[str, ...], where: Path, limit: int) -> dict[str, str]:
+    """Copies, named with a suffix semgrep knows, of the files whose suffix it does not
+    (``ALIASES``): rel -> the copy's absolute path. A file that cannot be read is left
+    as it is (semgrep then reports it, or the accounting does)."""
+    copies: dict[str, str] = {}
+    for rel in files:
+        suffix = ALIASES.get(Path(rel).suffix.lower()) or next(
+            (alias for name, alias in SKIPPED_NAMES.items() if rel.lower().endswith(name)), None)
+        if suffix is None:
+            continue
+        try:
+            data = read_tree_file(root / rel, limit)
+        except TreeFileError:
+            continue
+        copy = where / (rel + suffix)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(data)
+        copies[rel] = str(copy)
+    return copies
+
+
+def _unalias(report: Any, names: Mapping[str, str]) -> None:
+    """Every path in semgrep's report that is a copy's (results, errors, their messages,
+    the files it analysed) back to the tree's ``./rel``, in place."""
+    if not isinstance(report, dict):
+        return
+    for key in ("results", "errors"):
+        for item in report.get(key) or ():
+            copy = item.get("path") if isinstance(item, dict) else None
+            if not isinstance(copy, str) or copy not in names:
+                continue
+            item["path"] = names[copy]
+            if isinstance(item.get("message"), str):
+                item["message"] = item["message"].replace(copy, names[copy])
+    paths = report.get("paths")
+    if isinstance(paths, dict) and isinstance(paths.get("scanned"), list):
+        paths["scanned"] = [names.get(p, p) if isinstance(p, str) else p
+                            for p in paths["scanned"]]
 
 
 def _failure(completed: Completed) -> str:

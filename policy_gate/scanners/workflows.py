@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from policy_gate.fileset import FileSet, TreeFileError, read_line, read_tree_file
+from policy_gate.fileset import FileSet, TreeFileError, read_line, read_span, read_tree_file
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.policy import yamlsafe
 from policy_gate.process import ScannerError, run_tool, stderr_tail
@@ -219,7 +219,7 @@ class WorkflowsScanner(Scanner):
             end_line=max(line, end_line),
             message=message,
             flaw_key=f"{self.name}:{ident}",
-            content_key=content_key(read_line(ctx.root / path, line, cache)),
+            content_key=content_key(read_span(ctx.root / path, line, end_line, cache)),
             title=desc,
             help_url=url,
             fix=fix,
