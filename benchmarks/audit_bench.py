@@ -32,8 +32,8 @@ from common import REPO
 sys.path.insert(0, str(REPO))  # the gate of this checkout, installed or not
 
 from policy_gate.advisories.database import AdvisoryIndex
+from policy_gate.base.fileset import walk
 from policy_gate.dependencies.npm import parse_lockfile
-from policy_gate.fileset import walk
 from policy_gate.scanners.interface import ScanContext, ScannerSettings
 from policy_gate.scanners.osv import OSVScanner
 

@@ -43,7 +43,7 @@ REPORTS = {
     "compliance": "compliance.md",  # and compliance.html beside it
 }
 
-# What the gate's scanners run with (policy_gate.process.scanner_env); the by-hand runs get
+# What the gate's scanners run with (policy_gate.base.process.scanner_env); the by-hand runs get
 # the same, so that neither side pays for semgrep's version check or metrics.
 ENV = {
     **os.environ,

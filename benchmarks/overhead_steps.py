@@ -26,18 +26,18 @@ from synthetic_findings import Synthetic, build
 from synthetic_mix import N_WAIVERS
 
 import policy_gate.cli as cli  # what start-up imports before any scan
-from policy_gate.fileset import FileSet
+from policy_gate.base.fileset import FileSet
 from policy_gate.findings import merge_findings
 from policy_gate.policy.evaluate import Inputs, evaluate
 from policy_gate.policy.loader import load_policy
 from policy_gate.policy.model import Policy
+from policy_gate.policy.suppressions import bare_findings
+from policy_gate.policy.waivers import load_waivers
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData
 from policy_gate.runner import ScannerRun, ScanResult
 from policy_gate.scanners import registry
 from policy_gate.scanners.interface import ScanOutput
-from policy_gate.suppressions import bare_findings
-from policy_gate.waivers import load_waivers
 
 POLICY = "builtin:mojaloop"
 FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx", "openvex")

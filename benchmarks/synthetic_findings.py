@@ -31,6 +31,7 @@ from synthetic_mix import (
     semgrep_rules,
 )
 
+from policy_gate.base.redact import mask, sha1_hex
 from policy_gate.dependencies.inventory import Package
 from policy_gate.findings import (
     CI,
@@ -49,14 +50,13 @@ from policy_gate.findings import (
     cwe_id,
     merge_findings,
 )
-from policy_gate.redact import mask, sha1_hex
+from policy_gate.policy.suppressions import NOSEC, NOSEMGREP, Suppression, bare_findings
 from policy_gate.scanners import data_protection as dp
 from policy_gate.scanners import detect_secrets as ds
 from policy_gate.scanners.dockerfile import HELP as DOCKER_HELP
 from policy_gate.scanners.dockerfile import TITLES as DOCKER_TITLES
 from policy_gate.scanners.interface import unscanned_finding
 from policy_gate.scanners.vulnerability import vulnerable_package
-from policy_gate.suppressions import NOSEC, NOSEMGREP, Suppression, bare_findings
 
 
 @dataclass

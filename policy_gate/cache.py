@@ -46,10 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from policy_gate.advisories.database import DatabaseInfo, documents
+from policy_gate.base.fileset import TreeFileError, read_tree_file
+from policy_gate.base.process import find_tool
 from policy_gate.dependencies.inventory import Package
-from policy_gate.fileset import TreeFileError, read_tree_file
 from policy_gate.findings import Confidence, DependencyInfo, Finding, SecretInfo, Severity, Source
-from policy_gate.process import find_tool
 from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScanContext, Scanner, ScanOutput
 
 FORMAT = 2  # 2: authenticated entries (a header line with the seal, then the payload)

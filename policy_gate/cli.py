@@ -174,9 +174,9 @@ FORMAT_MODULES = {"json": "json_report"}
 def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportData:
     """Run the gate; a bad policy, waivers file, baseline or diff set-up exits 2."""
     from policy_gate import gate
-    from policy_gate.baseline import BaselineError
+    from policy_gate.base.git import GitError
     from policy_gate.cache import CacheError
-    from policy_gate.git import GitError
+    from policy_gate.policy.baseline import BaselineError
     from policy_gate.scanners import registry
 
     unknown = [s for s in args.scanners if s not in registry()]
@@ -328,7 +328,7 @@ def baseline() -> None:
 def baseline_create(output: Path, **kwargs: Any) -> None:
     """Scan PATH and record every finding in a baseline file. A scan with a failed scanner
     writes nothing (exit 3): a baseline must not hide what was never looked at."""
-    from policy_gate import baseline as baselines
+    from policy_gate.policy import baseline as baselines
 
     args = ScanArgs(**kwargs)
     err = _console(sys.stderr)
@@ -698,7 +698,7 @@ def _github(
 def validate(policies: tuple[str, ...], waiver_files: tuple[Path, ...]) -> None:
     """Check policy files (and what they extend) and waivers files without scanning.
     Exit 2 if any is bad."""
-    from policy_gate.waivers import load_waivers
+    from policy_gate.policy.waivers import load_waivers
 
     err = _console(sys.stderr)
     if not policies and not waiver_files:

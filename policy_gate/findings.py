@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any
 
-from policy_gate.redact import redact_urls
+from policy_gate.base.redact import redact_urls
 
 
 class Severity(IntEnum):

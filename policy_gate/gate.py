@@ -16,23 +16,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policy_gate.base.fileset import TreeFileError, read_tree_file, walk
+from policy_gate.base.git import ChangeSet, GitError, Repo
+from policy_gate.base.patterns import compile_patterns
 from policy_gate.base_inputs import MAX_INPUT_BYTES, BaseRefSource, trusted_source
-from policy_gate.baseline import Baseline, match_key
-from policy_gate.baseline import loads as load_baseline
 from policy_gate.cache import open_cache
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
-from policy_gate.fileset import TreeFileError, read_tree_file, walk
 from policy_gate.findings import DependencyInfo
-from policy_gate.git import ChangeSet, GitError, Repo
-from policy_gate.patterns import compile_patterns
+from policy_gate.policy.baseline import Baseline, match_key
+from policy_gate.policy.baseline import loads as load_baseline
 from policy_gate.policy.evaluate import DiffScope, Evaluation, Inputs, dependency_key, evaluate
 from policy_gate.policy.loader import PolicyError, PolicySource, Problem, load_policy
 from policy_gate.policy.model import Policy
+from policy_gate.policy.waivers import WaiverSet, load_waivers
 from policy_gate.runner import Listener, ScanResult
 from policy_gate.runner import scan as run_scan
 from policy_gate.scanners import dockerfile
-from policy_gate.waivers import WaiverSet, load_waivers
 
 
 @dataclass(frozen=True)

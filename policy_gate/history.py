@@ -14,11 +14,11 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from policy_gate.fileset import TreeFileError, read_tree_file, walk
+from policy_gate.base.fileset import TreeFileError, read_tree_file, walk
+from policy_gate.base.git import ChangeSet, Commit, GitError, Repo
+from policy_gate.base.patterns import compile_patterns
+from policy_gate.base.process import ScannerError
 from policy_gate.findings import SECRET, Finding
-from policy_gate.git import ChangeSet, Commit, GitError, Repo
-from policy_gate.patterns import compile_patterns
-from policy_gate.process import ScannerError
 from policy_gate.scanners.detect_secrets import DetectSecretsScanner
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,

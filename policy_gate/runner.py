@@ -25,6 +25,9 @@ from policy_gate.advisories.database import (
     DatabaseInfo,
     coverage_reason,
 )
+from policy_gate.base.fileset import FileSet, walk
+from policy_gate.base.git import ChangeSet, GitError, Repo
+from policy_gate.base.process import ScannerError
 from policy_gate.cache import (
     CacheUse,
     ResultsCache,
@@ -33,13 +36,11 @@ from policy_gate.cache import (
     summarise_file_notes,
 )
 from policy_gate.dependencies import submodules
-from policy_gate.fileset import FileSet, walk
 from policy_gate.findings import Finding, merge_findings
-from policy_gate.git import ChangeSet, GitError, Repo
 from policy_gate.history import drop_history_duplicates, scan_history
 from policy_gate.policy.evaluate import ScannerOutcome
 from policy_gate.policy.model import Policy
-from policy_gate.process import ScannerError
+from policy_gate.policy.suppressions import Suppression, bare_findings, find_suppressions
 from policy_gate.scanners import registry
 from policy_gate.scanners.interface import (
     Progress,
@@ -48,7 +49,6 @@ from policy_gate.scanners.interface import (
     ScanOutput,
     no_progress,
 )
-from policy_gate.suppressions import Suppression, bare_findings, find_suppressions
 
 
 @dataclass

@@ -20,8 +20,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "policy": ("policy",),
     "scanners": ("scanners",),
     "run": ("runner", "cache", "history"),
-    "compliance": ("compliance",),
-    "reports": ("reports",),
+    "reports": ("reports", "compliance"),
     "gate": ("gate", "base_inputs"),
     "front": ("cli", "action_entrypoint", "github", "__main__"),
 }
@@ -32,14 +31,40 @@ ALLOWED: dict[str, frozenset[str]] = {
     "policy": frozenset({"base", "model", "data"}),
     "scanners": frozenset({"base", "model", "data"}),
     "run": frozenset({"base", "model", "data", "policy", "scanners"}),
-    "compliance": frozenset({"base", "model", "data", "policy"}),
-    "reports": frozenset({"base", "model", "data", "policy", "compliance"}),
-    "gate": frozenset({"base", "model", "data", "policy", "scanners", "run", "compliance",
-                       "reports"}),
-    "front": frozenset(LAYERS),
+    "reports": frozenset({"base", "model", "data", "policy"}),
+    "gate": frozenset({"base", "model", "data", "policy", "scanners", "run", "reports"}),
+    "front": frozenset(LAYERS) - {"front"},
 }
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 800
+
+# Issue 15 is being worked through: what is still against the map, each entry to be
+# removed when it is mended. The tests fail on anything new, and on an entry that no longer
+# occurs (so the lists only shrink).
+KNOWN_WRONG_IMPORTS = frozenset({
+    ("compliance.assess", "runner"),
+    ("compliance.assess", "scanners"),
+    ("compliance.catalogue", "scanners.semgrep"),
+    ("policy.loader", "scanners.interface"),
+    ("policy.model", "scanners.interface"),
+    ("policy.suppressions", "scanners.bandit"),
+    ("policy.suppressions", "scanners.semgrep"),
+    ("reports.interface", "runner"),
+    ("reports.json_report", "runner"),
+    ("reports.junit", "scanners"),
+    ("reports.sarif", "runner"),
+    ("reports.sarif", "scanners"),
+    ("scanners.semgrep", "cache"),
+})
+KNOWN_LONG_FUNCTIONS = frozenset({
+    "runner.scan", "reports.junit._write", "action_entrypoint.plan", "scanners.dockerfile.check",
+    "reports.cyclonedx.build", "reports.sarif._gate_run", "reports.sarif.write",
+    "reports.compliance.render_html", "policy.loader.schema_problem",
+    "scanners.detect_secrets._scan", "reports.cyclonedx._document",
+    "scanners.licenses.license_finding", "policy.baseline._check", "reports.terminal.render",
+    "compliance.catalogue._ids_and_metadata", "history.scan_history", "scanners.licenses.scan",
+})
+KNOWN_LONG_MODULES = frozenset({"reports.sarif", "base.git", "cli"})
 
 
 def module_name(path: Path) -> str:
@@ -81,8 +106,9 @@ def test_every_module_has_a_layer() -> None:
     assert unplaced == [], f"modules in no layer of docs/architecture.md: {unplaced}"
 
 
-def test_imports_follow_the_documented_order() -> None:
-    wrong: list[str] = []
+def wrong_imports() -> dict[tuple[str, str], str]:
+    """(module, imported module) -> where, for every import against the map."""
+    wrong: dict[tuple[str, str], str] = {}
     for path in sources():
         here = module_name(path)
         mine = layer_of(here) if here else "front"
@@ -93,15 +119,23 @@ def test_imports_follow_the_documented_order() -> None:
                 assert not (PACKAGE / target.replace(".", "/")).exists(), target
                 continue
             if theirs != mine and theirs not in ALLOWED[mine]:
-                wrong.append(f"policy_gate/{path.relative_to(PACKAGE)}:{line}: {mine} "
-                             f"imports {theirs} ({target})")
-    assert wrong == [], "imports against docs/architecture.md:\n" + "\n".join(wrong)
+                wrong[here, target] = (f"policy_gate/{path.relative_to(PACKAGE)}:{line}: "
+                                       f"{mine} imports {theirs} ({target})")
+    return wrong
+
+
+def test_imports_follow_the_documented_order() -> None:
+    wrong = wrong_imports()
+    new = [where for key, where in wrong.items() if key not in KNOWN_WRONG_IMPORTS]
+    assert new == [], "imports against docs/architecture.md:\n" + "\n".join(new)
+    mended = KNOWN_WRONG_IMPORTS - set(wrong)
+    assert not mended, f"mended, remove from KNOWN_WRONG_IMPORTS: {sorted(mended)}"
 
 
 def test_the_layers_form_no_cycle() -> None:
     """ALLOWED itself is an order: no layer may import one that may import it."""
     for layer, below in ALLOWED.items():
-        for other in below:
+        for other in below - {layer}:
             assert layer not in ALLOWED[other], (layer, other)
 
 
@@ -112,7 +146,8 @@ def test_only_the_runner_and_the_front_import_scanner_modules() -> None:
         if layer_of(here) in {"scanners", "run", "gate", "front"}:
             continue
         for line, target in imported(ast.parse(path.read_text(encoding="utf-8"))):
-            if target == "scanners" or target.startswith("scanners."):
+            if (target == "scanners" or target.startswith("scanners.")) and (
+                    here, target) not in KNOWN_WRONG_IMPORTS:
                 wrong.append(f"{here}:{line} imports {target}")
     assert wrong == []
 
@@ -120,20 +155,27 @@ def test_only_the_runner_and_the_front_import_scanner_modules() -> None:
 @pytest.mark.parametrize("path", sources(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_function_over_80_lines_and_no_module_over_800(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    assert len(text.splitlines()) <= MAX_MODULE_LINES
-    long = [
-        f"{node.name} (line {node.lineno}): {node.end_lineno - node.lineno + 1} lines"
+    here = module_name(path)
+    lines = len(text.splitlines())
+    if here in KNOWN_LONG_MODULES:
+        assert lines > MAX_MODULE_LINES, f"mended, remove {here} from KNOWN_LONG_MODULES"
+    else:
+        assert lines <= MAX_MODULE_LINES
+    long = {
+        f"{here}.{node.name}": node.end_lineno - node.lineno + 1
         for node in ast.walk(ast.parse(text))
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and node.end_lineno is not None
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
-    ]
-    assert long == []
+    }
+    assert {k: v for k, v in long.items() if k not in KNOWN_LONG_FUNCTIONS} == {}
+    mine = {k for k in KNOWN_LONG_FUNCTIONS if k.rpartition(".")[0] == here}
+    assert mine <= set(long), f"mended, remove from KNOWN_LONG_FUNCTIONS: {mine - set(long)}"
 
 
 def test_a_wrong_import_is_caught() -> None:
     """The checker itself: a report importing the runner is named."""
     tree = ast.parse("from policy_gate.runner import ScanResult\n")
-    (line, target), = imported(tree)
+    ((_line, target),) = imported(tree)
     assert layer_of(target) == "run" and "run" not in ALLOWED["reports"]
     assert layer_of("reports.sarif") == "reports" and layer_of("base.git") == "base"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy_gate import baseline as bl
 from policy_gate.findings import SECRET, Finding
+from policy_gate.policy import baseline as bl
 from policy_gate.policy.loader import Problem, load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.runner import scan

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from policy_gate.fileset import walk
+from policy_gate.base.fileset import walk
 from policy_gate.findings import COVERAGE, UNSCANNED, Confidence, Severity
 from policy_gate.policy.loader import DEFAULTS
 from policy_gate.scanners import coverage as cov

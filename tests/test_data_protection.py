@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policy_gate.base.fileset import walk
 from policy_gate.cache import summarise_file_notes
-from policy_gate.fileset import walk
 from policy_gate.findings import (
     DATA,
     SECRET,

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from policy_gate.base.fileset import walk
+from policy_gate.base.process import ScannerError, scanner_env
+from policy_gate.base.redact import sha1_hex
 from policy_gate.cache import summarise_file_notes
-from policy_gate.fileset import walk
 from policy_gate.findings import SECRET, UNSCANNED, Finding, Severity
-from policy_gate.process import ScannerError, scanner_env
-from policy_gate.redact import sha1_hex
 from policy_gate.scanners.detect_secrets import (
     BINARY_NOTE,
     DetectSecretsScanner,
@@ -279,7 +279,7 @@ def test_lock_and_swagger_files_are_scanned(tmp_path: Path) -> None:
 
 
 def test_inline_allowlist_never_honoured_by_the_scanner(tmp_path: Path) -> None:
-    """The gate, not detect-secrets, decides about a pragma (policy_gate.suppressions): the
+    """The gate, not detect-secrets, decides about a pragma (policy_gate.policy.suppressions): the
     secret is reported with either pragma form, and the old option changes nothing."""
     repo = build(
         tmp_path,

@@ -76,7 +76,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def changed_lines(repo: Path, base: str) -> dict[str, set[int] | None]:
-    """The test's own reading of `git diff` (independent of policy_gate.git)."""
+    """The test's own reading of `git diff` (independent of policy_gate.base.git)."""
     out: dict[str, set[int] | None] = {}
     diff = git(repo, "diff", "-U0", "--no-color", "-M", base)
     current = None

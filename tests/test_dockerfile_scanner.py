@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_gate.fileset import walk
+from policy_gate.base.fileset import walk
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity
 from policy_gate.scanners.dockerfile import (
     DockerfileScanner,

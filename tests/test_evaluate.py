@@ -100,7 +100,7 @@ def test_diff_mode_budgets_count_only_what_the_change_introduces(tmp_path: Path)
     the budget; diff mode does not blame the change for the 2 it did not add."""
     import datetime as dt
 
-    from policy_gate.git import ChangeSet
+    from policy_gate.base.git import ChangeSet
     from policy_gate.policy.evaluate import DiffScope, Inputs
 
     policy = policy_from(tmp_path, """

@@ -28,10 +28,10 @@ from typing import Any
 
 import pytest
 
+from policy_gate.base.fileset import walk
+from policy_gate.base.process import ScannerError
 from policy_gate.cli import main
-from policy_gate.fileset import walk
 from policy_gate.history import scan_history
-from policy_gate.process import ScannerError
 from policy_gate.runner import HISTORY
 from policy_gate.scanners import registry
 from policy_gate.scanners.interface import Scanner, ScanOutput

@@ -36,17 +36,19 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from policy_gate import baseline as bl
 from policy_gate.advisories.database import AdvisoryDBError, AdvisoryIndex, fix_version
+from policy_gate.base import yamlsafe
+from policy_gate.base.fileset import walk
+from policy_gate.base.process import Completed, ScannerError
 from policy_gate.dependencies import npm, python, spdx
 from policy_gate.dependencies.pypi_metadata import license_from_metadata
-from policy_gate.fileset import walk
 from policy_gate.findings import Finding, Source, merge_findings
-from policy_gate.policy import yamlsafe
+from policy_gate.policy import baseline as bl
 from policy_gate.policy.loader import PolicyError, load_policy, parse_policy_text
 from policy_gate.policy.loader import schema as policy_schema
 from policy_gate.policy.model import Policy
-from policy_gate.process import Completed, ScannerError
+from policy_gate.policy.waivers import load_waivers
+from policy_gate.policy.waivers import schema as waivers_schema
 from policy_gate.scanners import (
     bandit,
     coverage,
@@ -58,8 +60,6 @@ from policy_gate.scanners import (
     workflows,
 )
 from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput
-from policy_gate.waivers import load_waivers
-from policy_gate.waivers import schema as waivers_schema
 from tests.conftest import OFFLINE_POLICY
 
 FUZZ = settings(

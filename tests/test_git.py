@@ -1,4 +1,4 @@
-"""policy_gate.git against real git and real multi-commit histories built per test,
+"""policy_gate.base.git against real git and real multi-commit histories built per test,
 including file names that break naive parsing, shallow clones and a repository whose
 configuration, attributes and hooks try to make git run its programs."""
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from policy_gate import git as gitmod
-from policy_gate.git import ChangeSet, GitError, Repo
+from policy_gate.base import git as gitmod
+from policy_gate.base.git import ChangeSet, GitError, Repo
 
 EMPTY: frozenset[int] = frozenset()
 

@@ -489,8 +489,8 @@ def test_a_policy_chooses_the_evidence_and_its_own_excludes(
 def test_hostile_evidence_is_not_evidence(tmp_path: Path, files: dict[str, str | bytes]) -> None:
     """Malformed records, manifests and reports never crash the walk, and vouch for
     nothing: every file stays in scope."""
-    from policy_gate.fileset import walk
-    from policy_gate.generated import KINDS
+    from policy_gate.base.fileset import walk
+    from policy_gate.base.generated import KINDS
 
     root = make_tree(tmp_path / "t", {k: v for k, v in files.items() if v != ""})
     fileset = walk(root, generated=KINDS)

@@ -463,8 +463,8 @@ def test_thousands_of_copies_of_a_baselined_flaw_in_a_moved_directory() -> None:
     """Matching pairs copies of one flaw in tiers (same path, same file name, anything),
     so 4,000 identical findings in a moved directory match as quickly as a few; the one
     copy the change added is the new one."""
-    from policy_gate.baseline import create, match
     from policy_gate.findings import SAST, Confidence, Finding, Severity, Source, merge_findings
+    from policy_gate.policy.baseline import create, match
 
     def finding(path: str, line: int) -> Finding:
         source = Source("bandit", "B101", Severity.LOW, Confidence.HIGH, "assert used")

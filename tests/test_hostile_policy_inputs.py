@@ -12,11 +12,11 @@ from pathlib import Path
 import pathspec
 import pytest
 
+from policy_gate.base.patterns import PathPatterns, too_broad
 from policy_gate.findings import Confidence, Severity
-from policy_gate.patterns import PathPatterns, too_broad
 from policy_gate.policy.loader import PolicyError, Problem
+from policy_gate.policy.waivers import load_waivers
 from policy_gate.scanners.dockerfile import check
-from policy_gate.waivers import load_waivers
 from tests.conftest import GateRun
 
 NAME = ".policy-gate/waivers.yaml"

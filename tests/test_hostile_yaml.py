@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policy_gate import baseline as bl
+from policy_gate.base import yamlsafe
 from policy_gate.dependencies import npm
-from policy_gate.policy import yamlsafe
+from policy_gate.policy import baseline as bl
 from policy_gate.scanners.workflows import load_workflow
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from policy_gate.base.fileset import walk
 from policy_gate.dependencies.pypi_metadata import PyPIMetadata, license_from_metadata
 from policy_gate.dependencies.spdx import ALLOWED, DENIED, NOT_ALLOWED, UNKNOWN, Judge
-from policy_gate.fileset import walk
 from policy_gate.findings import LICENSE, Severity
 from policy_gate.scanners.interface import ScanContext, ScannerSettings
 from policy_gate.scanners.licenses import LicensesScanner

@@ -23,8 +23,8 @@ from policy_gate.findings import (
     Severity,
     Source,
 )
+from policy_gate.policy.waivers import Waiver, load_waivers, schema
 from policy_gate.reports.openvex import CONTEXT, ID_PREFIX, JUSTIFICATIONS, build, purl, render
-from policy_gate.waivers import Waiver, load_waivers, schema
 
 TS = "2026-11-20T10:00:00Z"
 AUTHOR = "security@example.org"

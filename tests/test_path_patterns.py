@@ -7,7 +7,7 @@ import itertools
 import pathspec
 import pytest
 
-from policy_gate.patterns import PathPatterns
+from policy_gate.base.patterns import PathPatterns
 from policy_gate.policy.loader import load_policy
 
 PARTS = ("node_modules", "foo", "bar", "abs", "x.min.js", "a.map", "docs", "r.md", "abc",

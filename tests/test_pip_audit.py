@@ -14,10 +14,10 @@ import yaml
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from policy_gate.fileset import walk
+from policy_gate.base.fileset import walk
+from policy_gate.base.process import SCANNER_PATH_ENV, ScannerError
 from policy_gate.findings import DEPENDENCY, UNSCANNED, Confidence, FindingsCounter, Severity
 from policy_gate.osv import AdvisoryIndex, serve_advisories
-from policy_gate.process import SCANNER_PATH_ENV, ScannerError
 from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
 from policy_gate.scanners.pip_audit import PipAuditScanner
 

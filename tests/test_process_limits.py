@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from policy_gate import process
-from policy_gate.process import OutputLimitError, ScannerError, read_bounded, run_tool
+from policy_gate.base import process
+from policy_gate.base.process import OutputLimitError, ScannerError, read_bounded, run_tool
 
 FLOOD = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n"
 

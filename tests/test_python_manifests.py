@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from policy_gate.base.fileset import walk
 from policy_gate.dependencies import ManifestScan, find_manifests, parse_manifests
 from policy_gate.dependencies.python import URL_REASON, manifest_kind
-from policy_gate.fileset import walk
 
 
 def write(root: Path, rel: str, text: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.scanners.dockerfile import DockerfileScanner
 from policy_gate.scanners.interface import ScanContext, ScannerSettings
 

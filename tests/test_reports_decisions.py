@@ -20,8 +20,8 @@ import pytest
 from rich.console import Console
 from sarif_check import assert_valid_sarif
 
-from policy_gate import baseline as bl
-from policy_gate.fileset import FileSet
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.git import ChangeSet
 from policy_gate.findings import (
     DEPENDENCY,
     SAST,
@@ -34,8 +34,8 @@ from policy_gate.findings import (
     Source,
     merge_findings,
 )
-from policy_gate.git import ChangeSet
 from policy_gate.github import annotations, gate_outputs
+from policy_gate.policy import baseline as bl
 from policy_gate.policy.evaluate import (
     ACCEPTED,
     DiffScope,
@@ -46,12 +46,12 @@ from policy_gate.policy.evaluate import (
 )
 from policy_gate.policy.loader import load_policy
 from policy_gate.policy.model import Policy
+from policy_gate.policy.suppressions import NOSEC, Suppression
+from policy_gate.policy.waivers import load_waivers
 from policy_gate.reports import json_report, junit, markdown, sarif, terminal
 from policy_gate.reports.interface import STATUS_ORDER, ReportData, status_rank
 from policy_gate.runner import HISTORY, ScannerRun, ScanResult
 from policy_gate.scanners.interface import ScanOutput
-from policy_gate.suppressions import NOSEC, Suppression
-from policy_gate.waivers import load_waivers
 from tests.conftest import EXTENDS_OFFLINE
 
 TODAY = dt.date(2026, 11, 20)
@@ -601,7 +601,7 @@ def test_sarif_diff_mode_uses_its_own_categories_for_partial_runs(full: ReportDa
 
 
 def test_sarif_bare_suppression_findings_go_to_the_gate_run(tmp_path: Path) -> None:
-    from policy_gate.suppressions import bare_findings
+    from policy_gate.policy.suppressions import bare_findings
 
     policy = _policy(tmp_path, stale="warn")
     bare = Suppression("src/x.py", 2, NOSEC, (), "", 2, "nosec")

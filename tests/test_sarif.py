@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 from sarif_check import assert_valid_sarif
 
-from policy_gate.fileset import FileSet
+from policy_gate.base.fileset import FileSet
 from policy_gate.findings import (
     DEPENDENCY,
     SAST,

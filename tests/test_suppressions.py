@@ -1,4 +1,4 @@
-"""Inline suppressions found by the gate (policy_gate.suppressions).
+"""Inline suppressions found by the gate (policy_gate.policy.suppressions).
 
 Parsing is table-driven; matching is checked against the REAL tools: the adapters (which
 always ignore suppressions) report every result, and each tool run with its own
@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from policy_gate.fileset import walk
+from policy_gate.base.fileset import walk
 from policy_gate.findings import (
     SAST,
     SECRET,
@@ -31,11 +31,7 @@ from policy_gate.findings import (
     Source,
     merge_findings,
 )
-from policy_gate.scanners.bandit import BanditScanner
-from policy_gate.scanners.detect_secrets import DetectSecretsScanner
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
-from policy_gate.scanners.semgrep import RULES_DIR, SemgrepScanner
-from policy_gate.suppressions import (
+from policy_gate.policy.suppressions import (
     ALLOWLIST,
     BANDIT_TEST_NAMES,
     MAX_TEXT,
@@ -47,6 +43,10 @@ from policy_gate.suppressions import (
     covers,
     find_suppressions,
 )
+from policy_gate.scanners.bandit import BanditScanner
+from policy_gate.scanners.detect_secrets import DetectSecretsScanner
+from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.semgrep import RULES_DIR, SemgrepScanner
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 OTHER_AWS_KEY = "AKIA" + "J7Q2WXRT5KZ3ABCD"

@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from policy_gate import cli
-from policy_gate.fileset import FileSet
+from policy_gate.base.fileset import FileSet
 from policy_gate.findings import (
     CATEGORIES,
     SAST,

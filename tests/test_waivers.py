@@ -21,7 +21,7 @@ from policy_gate.findings import (
     Source,
 )
 from policy_gate.policy.loader import PolicyError, Problem
-from policy_gate.waivers import EMPTY, MAX_BYTES, Waiver, WaiverSet, load_waivers, schema
+from policy_gate.policy.waivers import EMPTY, MAX_BYTES, Waiver, WaiverSet, load_waivers, schema
 
 NAME = ".policy-gate/waivers.yaml"
 FP = "0123456789abcdef0123456789abcdef"

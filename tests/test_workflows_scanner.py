@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from policy_gate.fileset import walk
+from policy_gate.base.fileset import walk
+from policy_gate.base.process import ScannerError
 from policy_gate.findings import CI, UNSCANNED, Finding, Severity
-from policy_gate.process import ScannerError
 from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
 from policy_gate.scanners.workflows import WorkflowsScanner, is_workflow
 

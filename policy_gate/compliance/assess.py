@@ -150,7 +150,7 @@ def head_commit(data: ReportData) -> tuple[str | None, str]:
     if changes is not None and changes.head:
         return changes.head, "diff head"
     try:
-        from policy_gate.git import Repo
+        from policy_gate.base.git import Repo
 
         return Repo.open(data.result.root).head(), "git HEAD"
     except Exception as exc:  # any failure means "unknown", never a crash

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policy_gate.redact import redact_urls
+from policy_gate.base.redact import redact_urls
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_gate.dependencies import jsontext
+from policy_gate.base import jsontext, yamlsafe
+from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.dependencies.inventory import Package
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
-from policy_gate.policy import yamlsafe
 
 NPM = "npm"
 PACKAGE_LOCK = "package-lock.json"

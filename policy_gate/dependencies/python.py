@@ -25,8 +25,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from policy_gate.dependencies import jsontext
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base import jsontext
+from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
 
 # A manifest larger than this is not a manifest anyone wrote by hand; refuse, visibly.
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
-from policy_gate.baseline import Baseline, BaselineEntry, match_key
-from policy_gate.baseline import match as match_baseline
+from policy_gate.base.git import ChangeSet
+from policy_gate.base.patterns import PathPatterns
 from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity, Source
-from policy_gate.git import ChangeSet
-from policy_gate.patterns import PathPatterns
+from policy_gate.policy.baseline import Baseline, BaselineEntry, match_key
+from policy_gate.policy.baseline import match as match_baseline
 from policy_gate.policy.loader import category_policy, merge
 from policy_gate.policy.model import CategoryPolicy, Policy, RulePolicy
-from policy_gate.suppressions import Suppression, covering
-from policy_gate.waivers import Waiver, WaiverSet
+from policy_gate.policy.suppressions import Suppression, covering
+from policy_gate.policy.waivers import Waiver, WaiverSet
 
 
 class Status(StrEnum):

@@ -21,8 +21,8 @@ from typing import Any
 import jsonschema
 import pathspec
 
+from policy_gate.base import yamlsafe
 from policy_gate.findings import CATEGORIES, Confidence, Severity
-from policy_gate.policy import yamlsafe
 from policy_gate.policy.model import (
     AdvisorySettings,
     CategoryPolicy,
@@ -55,7 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "name": "defaults",
     "exclude": [],
     # Kinds of generated or installed content left out of code analysis, recognised by
-    # evidence (policy_gate.generated); none unless a policy asks.
+    # evidence (policy_gate.base.generated); none unless a policy asks.
     "generated": [],
     "inline_suppressions": "ignore",
     "max_file_bytes": DEFAULT_MAX_FILE_BYTES,

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from policy_gate.base.patterns import PathPatterns
 from policy_gate.findings import CATEGORIES, Confidence, Severity
-from policy_gate.patterns import PathPatterns
 from policy_gate.scanners.interface import ScannerSettings
 
 
@@ -121,7 +121,7 @@ class Policy:
     licenses: Mapping[str, Any] = field(default_factory=dict)  # validated `licenses` section
     waivers: WaiverPolicy = field(default_factory=WaiverPolicy)
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
-    # Generated and installed content recognised by evidence (policy_gate.generated.KINDS)
+    # Generated and installed content recognised by evidence (policy_gate.base.generated.KINDS)
     generated: tuple[str, ...] = ()
 
     def category(self, name: str) -> CategoryPolicy:

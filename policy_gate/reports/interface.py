@@ -16,8 +16,8 @@ from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from policy_gate.base.git import ChangeSet
 from policy_gate.findings import CATEGORIES, Severity
-from policy_gate.git import ChangeSet
 from policy_gate.policy.evaluate import (
     ACCEPTED,
     Decision,
@@ -28,8 +28,8 @@ from policy_gate.policy.evaluate import (
     SuppressionUse,
 )
 from policy_gate.policy.model import Policy
+from policy_gate.policy.suppressions import Suppression
 from policy_gate.runner import ScanResult
-from policy_gate.suppressions import Suppression
 
 # Most important first: what fails, then what is over the fail threshold but accepted (in
 # the order the evaluator applies the acceptances), then what the policy tolerates.

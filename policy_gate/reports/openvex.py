@@ -35,7 +35,7 @@ from packageurl import PackageURL
 
 from policy_gate import __version__
 from policy_gate.findings import DEPENDENCY, DependencyInfo, Finding
-from policy_gate.waivers import Waiver
+from policy_gate.policy.waivers import Waiver
 
 if TYPE_CHECKING:
     from policy_gate.reports.interface import ReportData

@@ -3,7 +3,7 @@ reads a .bandit file or follows a link), in parallel when cores allow.
 
 Always with ``--ignore-nosec``: a ``# nosec`` comment is written by whoever writes the code,
 including the pull request under review, so bandit reports every result and the gate
-decides about each suppression itself (policy_gate.suppressions).
+decides about each suppression itself (policy_gate.policy.suppressions).
 
 Always with an empty ``--exclude``, and every file given must be in the report (its
 ``metrics``, or an error): nothing is skipped silently. A file that bandit's interpreter
@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policy_gate.fileset import FileSet, read_span, within_limit
+from policy_gate.base.fileset import FileSet, read_span, within_limit
+from policy_gate.base.process import ScannerError, run_tool, stderr_tail
+from policy_gate.base.redact import redact_after
 from policy_gate.findings import (
     SAST,
     UNSCANNED,
@@ -29,8 +31,6 @@ from policy_gate.findings import (
     content_key,
     cwe_id,
 )
-from policy_gate.process import ScannerError, run_tool, stderr_tail
-from policy_gate.redact import redact_after
 from policy_gate.scanners.bandit_python import (
     BANDIT_PYTHON_ENV,
     SYNTAX_ERROR,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from policy_gate.process import ScannerError, console_script, find_tool, run_tool
+from policy_gate.base.process import ScannerError, console_script, find_tool, run_tool
 
 BANDIT_PYTHON_ENV = "POLICY_GATE_BANDIT_PYTHON"
 SYNTAX_ERROR = "syntax error while parsing AST from file"

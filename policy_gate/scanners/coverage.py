@@ -43,8 +43,9 @@ from defusedxml.common import (  # type: ignore[import-untyped,unused-ignore]
 )
 
 from policy_gate import __version__
-from policy_gate.dependencies import jsontext
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base import jsontext
+from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.patterns import compile_patterns
 from policy_gate.findings import (
     COVERAGE,
     UNSCANNED,
@@ -55,7 +56,6 @@ from policy_gate.findings import (
     content_key,
     sha256_hex,
 )
-from policy_gate.patterns import compile_patterns
 from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput, unscanned_finding
 
 METRICS = ("lines", "statements", "functions", "branches")

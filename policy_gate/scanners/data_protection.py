@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
 from policy_gate.findings import (
     DATA,
     SECRET,

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_gate.fileset import FileSet, TreeFileError, read_line, read_tree_file
+from policy_gate.base.fileset import FileSet, TreeFileError, read_line, read_tree_file
+from policy_gate.base.process import (
+    ScannerError,
+    console_script,
+    find_tool,
+    run_tool,
+    scanner_env,
+    stderr_tail,
+)
+from policy_gate.base.redact import find_secret, mask
 from policy_gate.findings import (
     SECRET,
     UNSCANNED,
@@ -23,15 +32,6 @@ from policy_gate.findings import (
     Source,
     sha256_hex,
 )
-from policy_gate.process import (
-    ScannerError,
-    console_script,
-    find_tool,
-    run_tool,
-    scanner_env,
-    stderr_tail,
-)
-from policy_gate.redact import find_secret, mask
 from policy_gate.scanners.detect_secrets_prefilter import NOT_APPLIED
 from policy_gate.scanners.filetext import Text, as_text, binary_asset
 from policy_gate.scanners.interface import (
@@ -70,7 +70,7 @@ BATCHES_PER_PROCESS = 8
 _FILTERS = "detect_secrets.filters."
 # An inline `pragma: allowlist secret` is written by whoever writes the code, including the
 # pull request under review: detect-secrets reports every secret and the gate decides about
-# each pragma itself (policy_gate.suppressions).
+# each pragma itself (policy_gate.policy.suppressions).
 ALLOWLIST_FILTER = _FILTERS + "allowlist.is_line_allowlisted"
 # Filters that skip whole files by name. The gate already skips binaries by content, and
 # these would silently hide e.g. any path containing "swagger" (every Mojaloop API spec) or

@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from policy_gate import __version__
-from policy_gate.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.redact import mask
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
-from policy_gate.redact import mask
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,

@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from policy_gate.advisories.database import AdvisoryIndex
-from policy_gate.dependencies.inventory import Package
-from policy_gate.fileset import FileSet
-from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
-from policy_gate.process import (
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.process import (
     Completed,
     ScannerError,
     console_script,
@@ -26,6 +24,8 @@ from policy_gate.process import (
     run_tool,
     stderr_tail,
 )
+from policy_gate.dependencies.inventory import Package
+from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
 
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")

@@ -40,6 +40,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from policy_gate import __version__
+from policy_gate.base.fileset import FileSet
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.pypi_metadata import PYPI_URL_ENV, LicenseLookup, PyPIMetadata
@@ -53,7 +54,6 @@ from policy_gate.dependencies.spdx import (
     Judgement,
     parse,
 )
-from policy_gate.fileset import FileSet
 from policy_gate.findings import (
     LICENSE,
     UNSCANNED,

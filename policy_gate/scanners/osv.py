@@ -34,6 +34,8 @@ from policy_gate.advisories.database import (
     AdvisoryIndex,
     fix_version,
 )
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.process import ScannerError
 from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.npm import (
     LockfileError,
@@ -45,13 +47,11 @@ from policy_gate.dependencies.npm import (
     parse_lockfile,
     unauditable,
 )
-from policy_gate.fileset import FileSet
 from policy_gate.findings import (
     DEPENDENCY,
     UNSCANNED,
     Finding,
 )
-from policy_gate.process import ScannerError
 from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput
 from policy_gate.scanners.vulnerability import not_audited, vulnerable_package
 

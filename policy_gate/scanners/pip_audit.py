@@ -27,6 +27,8 @@ from packaging.version import InvalidVersion, Version
 
 from policy_gate.advisories.database import Advisory as MergedAdvisory
 from policy_gate.advisories.database import fix_version, severity_of
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.process import ScannerError, run_tool, stderr_tail
 from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.python import (
     ManifestScan,
@@ -35,7 +37,6 @@ from policy_gate.dependencies.python import (
     find_manifests,
     parse_manifests,
 )
-from policy_gate.fileset import FileSet
 from policy_gate.findings import (
     DEPENDENCY,
     UNSCANNED,
@@ -46,7 +47,6 @@ from policy_gate.findings import (
     Source,
     content_key,
 )
-from policy_gate.process import ScannerError, run_tool, stderr_tail
 from policy_gate.scanners.interface import (
     ScanContext,
     Scanner,

@@ -14,10 +14,10 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.process import ScannerError, run_tool, stderr_tail
 from policy_gate.dependencies.python import find_manifests, parse_manifests
-from policy_gate.fileset import FileSet
 from policy_gate.findings import DEPENDENCY, Finding
-from policy_gate.process import ScannerError, run_tool, stderr_tail
 from policy_gate.scanners.interface import (
     ScanContext,
     Scanner,

@@ -3,7 +3,7 @@
 
 Always with ``--disable-nosem``: a ``nosemgrep`` comment is written by whoever writes the
 code, including the pull request under review, so semgrep reports every result and the gate
-decides about each suppression itself (policy_gate.suppressions).
+decides about each suppression itself (policy_gate.policy.suppressions).
 
 semgrep exits 0 even when rules or targets fail; its ``errors`` list is read and every
 error is either fatal (a rule or configuration problem: the scan is not trustworthy) or an
@@ -23,8 +23,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from policy_gate.base.fileset import FileSet, TreeFileError, read_span, read_tree_file, within_limit
+from policy_gate.base.process import Completed, ScannerError, run_tool, scanner_env, stderr_tail
+from policy_gate.base.redact import redact_message
 from policy_gate.cache import tree_digest
-from policy_gate.fileset import FileSet, TreeFileError, read_span, read_tree_file, within_limit
 from policy_gate.findings import (
     SAST,
     UNSCANNED,
@@ -35,8 +37,6 @@ from policy_gate.findings import (
     content_key,
     cwe_id,
 )
-from policy_gate.process import Completed, ScannerError, run_tool, scanner_env, stderr_tail
-from policy_gate.redact import redact_message
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,
@@ -59,7 +59,7 @@ DEFAULT_RULE_TIMEOUT = 0
 ALIASES = {".pyw": ".py", ".mts": ".ts", ".cts": ".ts"}
 # Names semgrep skips even when given explicitly, whatever the content: scanned through a
 # copy too (a hand-written file may have any name; minified code is the gate's call,
-# by content: policy_gate.generated).
+# by content: policy_gate.base.generated).
 SKIPPED_NAMES = {".min.js": ".js"}
 # A file given to semgrep that its report neither analysed nor gave an error for.
 NOT_REPORTED = ("its report neither lists it as analysed nor gives an error for it "

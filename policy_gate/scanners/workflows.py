@@ -34,10 +34,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from policy_gate.fileset import FileSet, TreeFileError, read_line, read_span, read_tree_file
+from policy_gate.base import yamlsafe
+from policy_gate.base.fileset import FileSet, TreeFileError, read_line, read_span, read_tree_file
+from policy_gate.base.process import ScannerError, run_tool, stderr_tail
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
-from policy_gate.policy import yamlsafe
-from policy_gate.process import ScannerError, run_tool, stderr_tail
 from policy_gate.scanners.interface import (
     DEFAULT_MAX_FILE_BYTES,
     ScanContext,

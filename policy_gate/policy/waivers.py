@@ -28,9 +28,9 @@ from typing import Any
 import jsonschema
 from packaging.utils import canonicalize_name
 
+from policy_gate.base import yamlsafe
+from policy_gate.base.patterns import PathPatterns, too_broad
 from policy_gate.findings import Finding
-from policy_gate.patterns import PathPatterns, too_broad
-from policy_gate.policy import yamlsafe
 from policy_gate.policy.loader import (
     MAX_PROBLEMS,
     PolicyError,

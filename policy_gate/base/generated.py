@@ -25,7 +25,7 @@ written by hand:
 Evidence a pull request commits can be forged (a record can list a planted package); the
 defence is that such content is still listed by name, with the reason, in every report,
 and is still searched for secrets whenever it is, or can be, in the repository (see
-``policy_gate.fileset.FileSet.secret_scope``).
+``policy_gate.base.fileset.FileSet.secret_scope``).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class _Reader:
         self.json_cache: dict[str, Any] = {}
 
     def bytes(self, rel: str, limit: int | None = None) -> bytes | None:
-        from policy_gate.fileset import TreeFileError, read_tree_file
+        from policy_gate.base.fileset import TreeFileError, read_tree_file
 
         try:
             return read_tree_file(self.root / rel, min(limit or self.limit, self.limit))

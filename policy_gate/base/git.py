@@ -37,8 +37,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO
 
-from policy_gate.fileset import TreeFileError, read_tree_file
-from policy_gate.process import OutputLimitError, kill_group, read_bounded
+from policy_gate.base.fileset import TreeFileError, read_tree_file
+from policy_gate.base.process import OutputLimitError, kill_group, read_bounded
 
 # Per git call. A diff of a large pull request is the slowest call; minutes mean trouble.
 DEFAULT_TIMEOUT = 120.0

@@ -5,7 +5,7 @@ Walking once lets the gate decide centrally what is in scope: symlinks are never
 scanners receive explicit file lists instead of walking (and obeying ignore files that a
 pull request could add) themselves.
 
-Generated and installed content (policy_gate.generated: recognised by evidence, never by a
+Generated and installed content (policy_gate.base.generated: recognised by evidence, never by a
 name a pull request can choose) is left out of code analysis but kept apart in
 ``FileSet.generated``: the secret and data scanners still read it (``secret_scope``).
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from policy_gate.patterns import compile_patterns
+from policy_gate.base.patterns import compile_patterns
 
 # Never part of a scan: version-control internals.
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -109,7 +109,7 @@ def walk(
     """List the regular files under root, not following symlinks, minus excluded paths and
     the ``skip`` directories (the gate's own state, e.g. its results cache, when it lives
     in the tree: listed as excluded, never read). The ``generated`` kinds of evidence
-    (policy_gate.generated) move files out of scope into ``FileSet.generated``, reading at
+    (policy_gate.base.generated) move files out of scope into ``FileSet.generated``, reading at
     most ``limit`` bytes of a file to decide."""
     root = root.resolve()
     skipped = {str(p.resolve()) for p in skip}
@@ -152,7 +152,7 @@ def walk(
                 unreadable.append(rel)
     found: dict[str, str] = {}
     if generated:
-        from policy_gate import generated as evidence
+        from policy_gate.base import generated as evidence
 
         found = evidence.classify(root, files, generated, limit)
         reasons.update(evidence.entries(files, found))

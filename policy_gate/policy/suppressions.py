@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_gate.fileset import TreeFileError, is_binary, read_tree_file
+from policy_gate.base.fileset import TreeFileError, is_binary, read_tree_file
+from policy_gate.base.redact import mask
 from policy_gate.findings import (
     SAST,
     SECRET,
@@ -30,7 +31,6 @@ from policy_gate.findings import (
     Source,
     content_key,
 )
-from policy_gate.redact import mask
 from policy_gate.scanners.bandit import SUFFIXES as BANDIT_SUFFIXES
 from policy_gate.scanners.semgrep import SUFFIXES as SEMGREP_SUFFIXES
 
