@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -491,7 +490,7 @@ def test_size_limit_halves_the_largest_run(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_thirty_thousand_findings_respect_githubs_real_limits() -> None:
-    started = time.monotonic()
+    """How long this takes is benchmarks/' to measure (target 2b), not asserted here."""
     n = 30_000
     sevs = list(Severity)
     findings = [
@@ -515,7 +514,6 @@ def test_thirty_thousand_findings_respect_githubs_real_limits() -> None:
     assert kept == sorted(kept, reverse=True)
     worst_dropped = max(d.severity for d in data.ordered()[25_000:])
     assert worst_dropped <= kept[-1]
-    assert time.monotonic() - started < 30
 
 
 def test_schema_check_catches_what_github_would_reject() -> None:
