@@ -27,6 +27,7 @@ from packaging.version import Version
 
 from policy_gate.base import jsontext
 from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.redact import redact_urls
 
 # A manifest larger than this is not a manifest anyone wrote by hand; refuse, visibly.
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
@@ -54,7 +55,6 @@ _NAME = re.compile(r"^(?:[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _LONG_OPTION = re.compile(r"^(--[A-Za-z0-9-]+)(?:=|\s+)?(.*)$")
 _SHORT_OPTION = re.compile(r"^(-[A-Za-z])\s*(.*)$")
-_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _NAME_KEY = re.compile(r"^\s*name\s*=")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9._-]+)")
@@ -168,11 +168,6 @@ def pinned_version(spec: SpecifierSet) -> tuple[str | None, str]:
 def _cut(text: str, limit: int = 60) -> str:
     """A value quoted in a message, cut to a readable length."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def redact_url_credentials(text: str) -> str:
-    """Mask user:token@ in URLs: a VCS requirement may carry a deploy token."""
-    return _URL_CREDENTIALS.sub(r"\1****@", text)
 
 
 # pip's requirements-file decoding (pip._internal.utils.encoding.auto_decode), in pip's
@@ -366,7 +361,7 @@ class _Parser:
                   guessed: bool = False) -> None:
         canonical = name if guessed or not _NAME.match(name) else canonicalize_name(name)
         self.out.unpinned.append(
-            UnpinnedRequirement(canonical, redact_url_credentials(text), rel, line, reason)
+            UnpinnedRequirement(canonical, redact_urls(text), rel, line, reason)
         )
 
     def _error(self, rel: str, line: int | None, reason: str, fix: str = "") -> None:
