@@ -33,8 +33,9 @@ sys.path.insert(0, str(REPO))  # the gate of this checkout, installed or not
 
 from policy_gate.advisories.database import AdvisoryIndex
 from policy_gate.base.fileset import walk
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.dependencies.npm import parse_lockfile
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.interface import ScanContext
 from policy_gate.scanners.osv import OSVScanner
 
 PYPI_LIST = Path("/work/.library/env/packages/pypi.tsv")

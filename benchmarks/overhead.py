@@ -11,8 +11,8 @@ CLI uses:
 * loading the built-in ``mojaloop`` policy and a waivers file (before the scanners);
 * ``bare_findings`` + ``merge_findings`` (merging, fingerprinting), as the runner does;
 * ``evaluate`` with the ``Inputs`` that ``gate.run`` builds (waivers, suppressions);
-* every report, through ``cli.write_reports`` as ``policy-gate scan --format … --output
-  …`` writes them: json, sarif, junit, markdown, cyclonedx, openvex and compliance
+* every report, through ``cli_output.write_reports`` as ``policy-gate scan --format …
+  --output …`` writes them: json, sarif, junit, markdown, cyclonedx, openvex and compliance
   (Markdown + HTML) files and the terminal summary. With more than one core and this many
   findings it forks a second process that writes about half of the files meanwhile. Each
   format alone, rendered one after another, is also shown, not in the total.

@@ -26,6 +26,7 @@ from synthetic_findings import Synthetic, build
 from synthetic_mix import N_WAIVERS
 
 import policy_gate.cli as cli  # what start-up imports before any scan
+import policy_gate.cli_output as cli_output
 from policy_gate.base.fileset import FileSet
 from policy_gate.findings import merge_findings
 from policy_gate.policy.evaluate import Inputs, evaluate
@@ -35,9 +36,8 @@ from policy_gate.policy.suppressions import bare_findings
 from policy_gate.policy.waivers import load_waivers
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData
-from policy_gate.runner import ScannerRun, ScanResult
+from policy_gate.results import ScannerRun, ScanOutput, ScanResult
 from policy_gate.scanners import registry
-from policy_gate.scanners.interface import ScanOutput
 
 POLICY = "builtin:mojaloop"
 FORMATS = ("json", "sarif", "junit", "markdown", "cyclonedx", "openvex")
@@ -133,14 +133,14 @@ def write_reports(
     reports.mkdir()
     requests = [(fmt, reports / fmt) for fmt in FORMATS]
     requests.append(("compliance", reports / "compliance.md"))
-    every = "every report, as the CLI writes them (`cli.write_reports`)"
+    every = "every report, as the CLI writes them (`cli_output.write_reports`)"
     with reports.joinpath("terminal.txt").open("w") as fh, step(times, every):
-        cli.write_reports(data, requests, partial(terminal.render, data, cli._console(fh)))
+        cli_output.write_reports(data, requests, partial(terminal.render, data, cli._console(fh)))
     # For reference (not in the total): each format alone, rendered one after another
     # in this process (their modules are imported by now).
     for fmt, _ in requests:
         with step(reference, fmt):
-            cli._render_text(fmt, data, page=True)
+            cli_output._render_text(fmt, data, page=True)
     with step(reference, "terminal"):
         terminal.render(data, cli._console(io.StringIO()))
     sizes = {p.name: p.stat().st_size for p in reports.iterdir()}

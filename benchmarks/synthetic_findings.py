@@ -32,7 +32,6 @@ from synthetic_mix import (
 )
 
 from policy_gate.base.redact import mask, sha1_hex
-from policy_gate.dependencies.inventory import Package
 from policy_gate.findings import (
     CI,
     DATA,
@@ -50,7 +49,9 @@ from policy_gate.findings import (
     cwe_id,
     merge_findings,
 )
-from policy_gate.policy.suppressions import NOSEC, NOSEMGREP, Suppression, bare_findings
+from policy_gate.packages import Package
+from policy_gate.policy.suppressions import bare_findings
+from policy_gate.results import NOSEC, NOSEMGREP, Suppression
 from policy_gate.scanners import data_protection as dp
 from policy_gate.scanners import detect_secrets as ds
 from policy_gate.scanners.dockerfile import HELP as DOCKER_HELP

@@ -26,10 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
-EXIT_PASS = 0
-EXIT_VIOLATIONS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
+from policy_gate.exit_codes import EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, EXIT_VIOLATIONS
 
 #: Every input action.yml declares, with the default used when it is unset or empty
 #: (``None``: no default). Keep in step with action.yml (tests/test_action_metadata.py).
@@ -164,7 +161,34 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> ActionPlan:
-    """Check the inputs in ``env`` and map them to a ``policy-gate scan`` argv."""
+    """Check the inputs in ``env`` and map them to a ``policy-gate scan`` argv. The inputs
+    are checked in the order of the argv, so the first bad one is the one reported."""
+    _reject_unknown_inputs(env)
+    argv = ["scan", _scan_path(env, workspace),
+            "--policy", _policy(workspace, read_input(env, "policy"))]
+    reports = _reports(env, workspace, caps)
+    for fmt, target in reports.items():
+        argv += ["--format", fmt, "--output", target]
+    argv += _scanner_args(env, caps)
+    argv += _advisory_args(env, workspace)
+    argv += _jobs_args(env)
+    argv += _scope_args(env, workspace, caps)
+    argv += _cache_args(env, workspace, caps)
+    if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
+        argv.append("--github")
+    comment_args, extra_env = _pr_comment(env, caps)
+    return ActionPlan(
+        argv=argv + comment_args,
+        fail_on_violations=parse_bool(
+            "fail-on-violations", read_input(env, "fail-on-violations")
+        ),
+        reports=reports,
+        env=extra_env,
+    )
+
+
+def _reject_unknown_inputs(env: Mapping[str, str]) -> None:
+    """A misspelt input in ``with:`` would otherwise be ignored silently."""
     unknown = unknown_inputs(env)
     if unknown:
         names = ", ".join(n.removeprefix("INPUT_").lower() for n in unknown)
@@ -172,11 +196,29 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
             f"unknown input(s): {names}; the inputs are: {', '.join(INPUT_DEFAULTS)}"
         )
 
+
+def _scan_path(env: Mapping[str, str], workspace: Path) -> str:
+    """The directory to scan, inside the workspace."""
     path = confine(workspace, "path", read_input(env, "path"), must_exist=True)
     if not (workspace / path).is_dir():
         raise ActionError(f"input 'path': {path!r} is not a directory")
-    argv = ["scan", path, "--policy", _policy(workspace, read_input(env, "policy"))]
+    return path
 
+
+def _reports(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> dict[str, str]:
+    """Format → report path in output-dir. JSON is written even when not asked for if
+    fail-on-violations is false: its verdict decides the step (final_exit_code)."""
+    formats = _formats(env, caps)
+    out_dir = _output_dir(env, workspace)
+    if "json" not in formats and not parse_bool(
+        "fail-on-violations", read_input(env, "fail-on-violations")
+    ):
+        formats.append("json")  # the verdict: `review` must fail even so (final_exit_code)
+    return {f: f"{out_dir}/{REPORT_FILES[f]}" for f in formats}
+
+
+def _formats(env: Mapping[str, str], caps: CliCapabilities) -> list[str]:
+    """The report formats asked for: ones the action knows and this CLI can write."""
     formats = split_list(read_input(env, "formats"))
     if not formats:
         raise ActionError("input 'formats' is empty; give e.g. 'sarif,json'")
@@ -192,6 +234,11 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
             f"input 'formats': this policy-gate version cannot write "
             f"{', '.join(map(repr, missing))} yet (it writes: {', '.join(sorted(caps.formats))})"
         )
+    return formats
+
+
+def _output_dir(env: Mapping[str, str], workspace: Path) -> str:
+    """output-dir: a directory below the workspace root, apart from the repository's files."""
     out_dir = confine(workspace, "output-dir", read_input(env, "output-dir"), must_exist=False)
     if (workspace / out_dir).exists() and not (workspace / out_dir).is_dir():
         raise ActionError(f"input 'output-dir': {out_dir!r} exists and is not a directory")
@@ -200,14 +247,11 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
             "input 'output-dir' must be a directory below the workspace root, e.g. "
             "'policy-gate-results' (reports are kept apart from the repository's files)"
         )
-    if "json" not in formats and not parse_bool(
-        "fail-on-violations", read_input(env, "fail-on-violations")
-    ):
-        formats.append("json")  # the verdict: `review` must fail even so (final_exit_code)
-    reports = {f: f"{out_dir}/{REPORT_FILES[f]}" for f in formats}
-    for fmt, target in reports.items():
-        argv += ["--format", fmt, "--output", target]
+    return out_dir
 
+
+def _scanner_args(env: Mapping[str, str], caps: CliCapabilities) -> list[str]:
+    """``--scanner`` for each scanner named (none: all the policy enables)."""
     scanners = split_list(read_input(env, "scanners"))
     bad = [s for s in scanners if s not in caps.scanners]
     if bad:
@@ -216,9 +260,13 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
             f"known: {', '.join(sorted(caps.scanners))} (leave it empty for all the policy "
             "enables)"
         )
-    for scanner in scanners:
-        argv += ["--scanner", scanner]
+    return [arg for scanner in scanners for arg in ("--scanner", scanner)]
 
+
+def _advisory_args(env: Mapping[str, str], workspace: Path) -> list[str]:
+    """Where the dependency audit reads advisories: an offline database in the workspace
+    and/or an http(s) OSV endpoint."""
+    argv: list[str] = []
     advisories = read_input(env, "advisories")
     if advisories:
         argv += ["--advisories", confine(workspace, "advisories", advisories, must_exist=True)]
@@ -227,13 +275,23 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
         if _CONTROL.search(osv_url) or not re.match(r"https?://[^\s/]+", osv_url):
             raise ActionError(f"input 'osv-url' must be an http(s) URL, not {osv_url!r}")
         argv += ["--osv-url", osv_url]
+    return argv
 
+
+def _jobs_args(env: Mapping[str, str]) -> list[str]:
+    """``--jobs``: the cores the scanners may use, as the CLI accepts them (1 to 256)."""
     jobs = read_input(env, "jobs")
-    if jobs:
-        if not jobs.isdigit() or not 1 <= int(jobs) <= 256:
-            raise ActionError(f"input 'jobs' must be a whole number from 1 to 256, not {jobs!r}")
-        argv += ["--jobs", str(int(jobs))]
+    if not jobs:
+        return []
+    if not jobs.isdigit() or not 1 <= int(jobs) <= 256:
+        raise ActionError(f"input 'jobs' must be a whole number from 1 to 256, not {jobs!r}")
+    return ["--jobs", str(int(jobs))]
 
+
+def _scope_args(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> list[str]:
+    """What may fail: only what the change since diff-base adds, or (full-scan) the whole
+    tree; findings recorded in a baseline never do."""
+    argv: list[str] = []
     diff_base = read_input(env, "diff-base")
     if diff_base:
         if "--diff-base" not in caps.options:
@@ -251,36 +309,33 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
     baseline = read_input(env, "baseline")
     if baseline:
         argv += ["--baseline", confine(workspace, "baseline", baseline, must_exist=True)]
+    return argv
+
+
+def _cache_args(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> list[str]:
+    """``--cache-dir`` as the container sees it (container_cache_dir), if one is given."""
     cache_dir = read_input(env, "cache-dir")
-    if cache_dir:
-        if "--cache-dir" not in caps.options:
-            raise ActionError("input 'cache-dir' is not supported by this policy-gate version")
-        argv += ["--cache-dir", container_cache_dir(env, workspace, cache_dir)]
+    if not cache_dir:
+        return []
+    if "--cache-dir" not in caps.options:
+        raise ActionError("input 'cache-dir' is not supported by this policy-gate version")
+    return ["--cache-dir", container_cache_dir(env, workspace, cache_dir)]
 
-    if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
-        argv.append("--github")
 
-    extra_env: dict[str, str] = {}
-    if parse_bool("pr-comment", read_input(env, "pr-comment")):
-        if "--pr-comment" not in caps.options:
-            raise ActionError("input 'pr-comment' is not supported by this policy-gate version")
-        token = read_input(env, "github-token")
-        if not token:
-            raise ActionError(
-                "input 'pr-comment' is true but 'github-token' is empty; pass "
-                "github-token: ${{ github.token }} and grant 'pull-requests: write'"
-            )
-        argv.append("--pr-comment")
-        extra_env["GITHUB_TOKEN"] = token
-
-    return ActionPlan(
-        argv=argv,
-        fail_on_violations=parse_bool(
-            "fail-on-violations", read_input(env, "fail-on-violations")
-        ),
-        reports=reports,
-        env=extra_env,
-    )
+def _pr_comment(env: Mapping[str, str], caps: CliCapabilities) -> tuple[list[str], dict[str, str]]:
+    """``--pr-comment`` and the environment it needs: the token, handed back as
+    GITHUB_TOKEN only now (SCRUBBED_ENV removes every credential from the scan's)."""
+    if not parse_bool("pr-comment", read_input(env, "pr-comment")):
+        return [], {}
+    if "--pr-comment" not in caps.options:
+        raise ActionError("input 'pr-comment' is not supported by this policy-gate version")
+    token = read_input(env, "github-token")
+    if not token:
+        raise ActionError(
+            "input 'pr-comment' is true but 'github-token' is empty; pass "
+            "github-token: ${{ github.token }} and grant 'pull-requests: write'"
+        )
+    return ["--pr-comment"], {"GITHUB_TOKEN": token}
 
 
 #: The action's container sees the runner's ``${{ runner.temp }}/_github_home`` here (and
@@ -457,7 +512,7 @@ def run_action(env: Mapping[str, str]) -> int:
         action = plan(env, workspace, capabilities())
     except ActionError as exc:
         _fail(str(exc), annotate)
-    from policy_gate.cli import OutputError
+    from policy_gate.cli_output import OutputError
 
     try:  # before the scan: a run that cannot write its results never starts
         _prepare_output_dir(workspace, action.reports)
@@ -491,7 +546,7 @@ def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:
     so that the scan, which may cover output-dir, never reads the gate's own old output.
     Raises OutputError (2: a file or directory of the repository is in the way; 3: the
     workspace cannot be written) instead of failing after the scan."""
-    from policy_gate.cli import OutputError, check_output
+    from policy_gate.cli_output import OutputError, check_output
 
     first = next(iter(reports.values()))
     out_rel = PurePosixPath(first).parent.as_posix()
@@ -528,7 +583,7 @@ def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:
 def _check_step_files(env: Mapping[str, str]) -> None:
     """``$GITHUB_OUTPUT``, which this entrypoint appends to after the scan, must be
     writable before it (the CLI checks the job summary and its own outputs itself)."""
-    from policy_gate.cli import check_output
+    from policy_gate.cli_output import check_output
 
     if env.get("GITHUB_OUTPUT"):
         check_output(Path(env["GITHUB_OUTPUT"]), "GITHUB_OUTPUT")

@@ -19,9 +19,10 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from policy_gate.base.fileset import TreeFileError, read_tree_file
-from policy_gate.base.git import MAX_OUTPUT_BYTES, GitError, Repo
+from policy_gate.base.git import Repo
+from policy_gate.base.gitrun import MAX_OUTPUT_BYTES, GitError
 from policy_gate.base.patterns import compile_patterns
+from policy_gate.base.treefile import TreeFileError, read_tree_file
 from policy_gate.policy.loader import PolicyError, PolicySource, Problem
 
 # Input files the gate reads (policy, waivers, baseline) are small; refuse huge ones.

@@ -40,17 +40,19 @@ import stat
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from policy_gate.advisories.database import DatabaseInfo, documents
-from policy_gate.base.fileset import TreeFileError, read_tree_file
+from policy_gate.advisories.database import documents
+from policy_gate.base.digest import sha256_json, tree_digest
 from policy_gate.base.process import find_tool
-from policy_gate.dependencies.inventory import Package
+from policy_gate.base.treefile import TreeFileError, read_tree_file
 from policy_gate.findings import Confidence, DependencyInfo, Finding, SecretInfo, Severity, Source
-from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScanContext, Scanner, ScanOutput
+from policy_gate.packages import Package
+from policy_gate.results import CacheUse, DatabaseInfo, ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner
 
 FORMAT = 2  # 2: authenticated entries (a header line with the seal, then the payload)
 
@@ -117,25 +119,6 @@ class SignatureSeal(Seal):
         except (InvalidSignature, ValueError):
             return False
         return True
-
-
-@dataclass
-class CacheUse:
-    """How a scanner's answer was obtained, for every report (the JSON `cache` field)."""
-
-    files_from_cache: int = 0
-    files_scanned: int = 0
-    run_from_cache: bool = False
-    # Entries that were there but failed authentication (another key, damaged, forged).
-    rejected: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "files_from_cache": self.files_from_cache,
-            "files_scanned": self.files_scanned,
-            "run_from_cache": self.run_from_cache,
-            "rejected": self.rejected,
-        }
 
 
 class ResultsCache:
@@ -286,7 +269,7 @@ def _keys(cache: ResultsCache, scanner: Scanner, ctx: ScanContext) -> _Keys:
         "advisories": ctx.advisory_digest,
     })
     targets = scanner.targets(ctx.fileset)
-    limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+    limit = ctx.max_file_bytes
     digests = {rel: cache.digest(ctx.root / rel, limit) for rel in targets}
     inputs: dict[str, Any] = dict(digests)
     if not scanner.file_local:
@@ -453,21 +436,6 @@ def _stat_listing(root: Path) -> list[tuple[str, int, int, int]]:
             path = Path(dirpath, filename)
             listing.append(entry(path, path.relative_to(root).as_posix()))
     return listing
-
-
-def tree_digest(entries: Iterable[tuple[str, bytes]]) -> str:
-    """One SHA-256 over named documents (an advisory database, a rule directory)."""
-    digest = hashlib.sha256()
-    for name, data in entries:
-        digest.update(name.encode("utf-8", "surrogateescape") + b"\x00")
-        digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
-
-
-def sha256_json(value: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
 
 
 def _reject(use: CacheUse | None) -> None:
@@ -729,7 +697,6 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 __all__ = [
     "CacheError",
-    "CacheUse",
     "ResultsCache",
     "Seal",
     "SignatureSeal",
@@ -737,7 +704,5 @@ __all__ = [
     "file_digest",
     "has_run",
     "open_cache",
-    "sha256_json",
     "summarise_file_notes",
-    "tree_digest",
 ]

@@ -16,23 +16,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policy_gate.base.fileset import TreeFileError, read_tree_file, walk
-from policy_gate.base.git import ChangeSet, GitError, Repo
+from policy_gate.base.fileset import walk
+from policy_gate.base.git import Repo
+from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.base.patterns import compile_patterns
+from policy_gate.base.treefile import TreeFileError, read_tree_file
 from policy_gate.base_inputs import MAX_INPUT_BYTES, BaseRefSource, trusted_source
 from policy_gate.cache import open_cache
+from policy_gate.catalogue import BY_NAME
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
 from policy_gate.findings import DependencyInfo
-from policy_gate.policy.baseline import Baseline, match_key
+from policy_gate.history import base_dockerfile_findings
+from policy_gate.policy.baseline import Baseline
 from policy_gate.policy.baseline import loads as load_baseline
 from policy_gate.policy.evaluate import DiffScope, Evaluation, Inputs, dependency_key, evaluate
 from policy_gate.policy.loader import PolicyError, PolicySource, Problem, load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.policy.waivers import WaiverSet, load_waivers
-from policy_gate.runner import Listener, ScanResult
+from policy_gate.results import ScanResult
+from policy_gate.runner import Listener
 from policy_gate.runner import scan as run_scan
-from policy_gate.scanners import dockerfile
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,8 @@ def run(opts: GateOptions) -> GateRun:
         diff = None
         if changes is not None and repo is not None:
             diff = DiffScope(changes, _base_dependencies(repo, changes, result, work),
-                             _base_dockerfile_findings(repo, changes, result, policy))
+                             base_dockerfile_findings(repo, changes, result, policy,
+                                                      MAX_INPUT_BYTES))
         inputs = Inputs(
             today=today,
             waivers=waivers,
@@ -156,13 +161,10 @@ def _complete_scanners(
     """Which scanners looked at the whole tree (None: all did), for stale-waiver checks."""
     if not diff_mode and only is None:
         return None
-    from policy_gate.scanners import registry
-
-    scanners = registry()
     return frozenset(
         r.name for r in result.runs
-        if r.status == "ok" and r.name in scanners
-        and not (diff_mode and scanners[r.name].file_local)
+        if r.status == "ok" and r.name in BY_NAME
+        and not (diff_mode and BY_NAME[r.name].file_local)
     )
 
 
@@ -268,34 +270,6 @@ def _base_dependencies(
     return {
         head: frozenset(keys.get(old, set())) for head, old in old_of.items() if old in keys
     }
-
-
-def _base_dockerfile_findings(
-    repo: Repo, changes: ChangeSet, result: ScanResult, policy: Policy
-) -> dict[str, frozenset[str]]:
-    """For each changed Dockerfile with findings, the match keys of the findings its base
-    version had (the check is pure and in-process): a Dockerfile finding may point at a
-    line the change did not touch, as `FROM` does when the change removes `USER`. A base
-    version that cannot be read or checked had none, so everything in the file is new."""
-    settings = policy.scanners.get(dockerfile.DockerfileScanner.name)
-    ports = settings.options.get("allowed_ports", ()) if settings is not None else ()
-    allowed = frozenset(int(p) for p in ports)
-    out: dict[str, frozenset[str]] = {}
-    for head_path in sorted({f.path for f in result.findings
-                             if f.scanner == dockerfile.DockerfileScanner.name
-                             and changes.is_changed(f.path)}):
-        old = changes.old_path(head_path)
-        if old is None:
-            continue  # new to the tree: every line of it is new anyway
-        try:
-            data = repo.show(changes.base, old, MAX_INPUT_BYTES)
-            text = data.decode("utf-8") if data is not None else None
-            found = dockerfile.check(dockerfile.DockerfileScanner.name, head_path, text,
-                                     allowed) if text is not None else []
-        except (GitError, UnicodeDecodeError, dockerfile.DockerfileError):
-            found = []
-        out[head_path] = frozenset(match_key(f) for f in found)
-    return out
 
 
 def _with_companions(rel: str) -> list[str]:

@@ -3,6 +3,9 @@
 A key added in one commit and deleted in a later commit of the same pull request is gone
 from the head but stays in the repository's history (and in every fork and clone), so it
 must be rotated. The head scan cannot see it; this looks at each commit's added lines.
+It also checks the base version of each changed Dockerfile, so that a Dockerfile finding
+on a line the change did not touch (``FROM``, when the change removes ``USER``) is still
+told new from old.
 
 The blobs are copied out of git into a private directory and scanned as files by the same
 detect-secrets adapter as the head, so the same plugins, filters and masking apply.
@@ -10,22 +13,25 @@ detect-secrets adapter as the head, so the same plugins, filters and masking app
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from policy_gate.base.fileset import TreeFileError, read_tree_file, walk
-from policy_gate.base.git import ChangeSet, Commit, GitError, Repo
-from policy_gate.base.patterns import compile_patterns
+from policy_gate.base.fileset import walk
+from policy_gate.base.git import Commit, Repo
+from policy_gate.base.gitdiff import ChangeSet
+from policy_gate.base.gitrun import GitError
+from policy_gate.base.patterns import PathPatterns, compile_patterns
 from policy_gate.base.process import ScannerError
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.catalogue import DOCKERFILE
 from policy_gate.findings import SECRET, Finding
+from policy_gate.policy.baseline import match_key
+from policy_gate.policy.model import Policy
+from policy_gate.results import ScanOutput, ScanResult
+from policy_gate.scanners import dockerfile
 from policy_gate.scanners.detect_secrets import DetectSecretsScanner
-from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
-    ScanContext,
-    ScanOutput,
-    unscanned_finding,
-)
+from policy_gate.scanners.interface import ScanContext, unscanned_finding
 
 SCANNER = "detect-secrets"
 
@@ -46,7 +52,7 @@ def scan_history(
     one-commit pull request that leaves nothing to search and no second detect-secrets."""
     if ctx.work_dir is None:
         raise ScannerError(SCANNER, "no work directory for the history scan")
-    limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+    limit = ctx.max_file_bytes
     spec = compile_patterns(exclude)
     blobs = ctx.work_dir / "blobs"
     blobs.mkdir()
@@ -54,11 +60,51 @@ def scan_history(
         commits = repo.commits(changes.base_ref)
     except GitError as exc:
         raise ScannerError(SCANNER, f"cannot list the change's commits: {exc}") from None
-    # blob path -> origin; None: every line is new (moved into scope from outside it)
-    added: dict[str, tuple[Commit, str, frozenset[int] | None]] = {}
-    gaps: list[Finding] = []
-    head = frozenset(at_head)
-    same_as_head = 0
+    copied = _copy_versions(repo, commits, spec, ctx, frozenset(at_head), blobs, limit)
+    same = f", {copied.same_as_head} the same as the working tree's" if copied.same_as_head else ""
+    if not copied.origins:
+        note = f"{len(commits)} commit(s), no other file versions with added lines{same}"
+        return ScanOutput(copied.gaps, "", len(copied.gaps), 0, [note])
+
+    output = DetectSecretsScanner().scan(replace(ctx, fileset=walk(blobs)))
+    found = [*copied.gaps, *_attributed(output.findings, copied.origins)]
+    note = f"{len(commits)} commit(s), {len(copied.origins)} changed file version(s) searched{same}"
+    return ScanOutput(
+        findings=found,
+        version=output.version,
+        raw_results=sum(len(f.sources) for f in found),
+        files_scanned=len(copied.origins),
+        notes=[note],
+    )
+
+
+# Where a copied file version came from: its commit, its path there, and the lines that
+# commit added (None: every line is new, the file moved into scope from outside it).
+_Origin = tuple[Commit, str, frozenset[int] | None]
+
+
+@dataclass
+class _Copied:
+    """The file versions copied out of the change's commits for detect-secrets to read."""
+
+    origins: dict[str, _Origin] = field(default_factory=dict)  # by path under the blobs
+    gaps: list[Finding] = field(default_factory=list)  # versions git could not give
+    same_as_head: int = 0  # versions not copied: the head scan reads the same bytes
+
+
+def _copy_versions(
+    repo: Repo,
+    commits: Sequence[Commit],
+    spec: PathPatterns,
+    ctx: ScanContext,
+    head: frozenset[str],
+    blobs: Path,
+    limit: int,
+) -> _Copied:
+    """Each commit's version of each file it added lines to, written under ``blobs`` (one
+    folder per commit) so detect-secrets scans them as files, with the same filters as the
+    head. Excluded paths, deletions and the head's own bytes are left out."""
+    copied = _Copied()
     for i, commit in enumerate(commits):
         ctx.progress(SCANNER, f"history: commit {i + 1}/{len(commits)}")
         try:
@@ -72,29 +118,30 @@ def scan_history(
                 data = repo.show(commit.sha, path, limit)
             except GitError as exc:
                 gap = unscanned_finding(SCANNER, path, f"in commit {commit.sha[:12]}: {exc}")
-                gaps.append(replace(gap, commit=commit.sha))
+                copied.gaps.append(replace(gap, commit=commit.sha))
                 continue
             if data is None:
                 continue
             if path in head and _worktree_bytes(ctx.fileset.root / path, limit) == data:
-                same_as_head += 1
+                copied.same_as_head += 1
                 continue
             blob = f"{i:05d}/{path}"
             target = blobs / blob
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-            added[blob] = (commit, path, lines)
-    same = f", {same_as_head} the same as the working tree's" if same_as_head else ""
-    if not added:
-        note = f"{len(commits)} commit(s), no other file versions with added lines{same}"
-        return ScanOutput(gaps, "", len(gaps), 0, [note])
+            copied.origins[blob] = (commit, path, lines)
+    return copied
 
-    output = DetectSecretsScanner().scan(replace(ctx, fileset=walk(blobs)))
-    found: list[Finding] = list(gaps)
-    for f in sorted(output.findings, key=lambda f: (f.path, f.start_line or 0)):
-        commit, path, lines = added[f.path]
+
+def _attributed(findings: Iterable[Finding], origins: Mapping[str, _Origin]) -> list[Finding]:
+    """detect-secrets' findings in the copies, told as findings in the change: the file's
+    own path and the commit that added the secret. A secret on a line the commit did not
+    add was there before it, and is reported where it was added, or at the base."""
+    found: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.path, f.start_line or 0)):
+        commit, path, lines = origins[f.path]
         if f.category == SECRET and lines is not None and f.start_line not in lines:
-            continue  # there before this commit: reported where it was added, or at the base
+            continue
         subject = commit.subject if len(commit.subject) <= 72 else commit.subject[:71] + "…"
         found.append(
             replace(
@@ -104,14 +151,7 @@ def scan_history(
                 message=f"{f.message} (added in commit {commit.sha[:12]} \"{subject}\")",
             )
         )
-    note = f"{len(commits)} commit(s), {len(added)} changed file version(s) searched{same}"
-    return ScanOutput(
-        findings=found,
-        version=output.version,
-        raw_results=sum(len(f.sources) for f in found),
-        files_scanned=len(added),
-        notes=[note],
-    )
+    return found
 
 
 def _worktree_bytes(path: Path, limit: int) -> bytes | None:
@@ -139,3 +179,31 @@ def drop_history_duplicates(findings: Iterable[Finding]) -> list[Finding]:
 
 
 __all__ = ["drop_history_duplicates", "scan_history"]
+
+
+def base_dockerfile_findings(
+    repo: Repo, changes: ChangeSet, result: ScanResult, policy: Policy, limit: int
+) -> dict[str, frozenset[str]]:
+    """For each changed Dockerfile with findings, the match keys of the findings its base
+    version had (the check is pure and in-process): a Dockerfile finding may point at a
+    line the change did not touch, as `FROM` does when the change removes `USER`. A base
+    version that cannot be read or checked had none, so everything in the file is new."""
+    settings = policy.scanners.get(DOCKERFILE.name)
+    ports = settings.options.get("allowed_ports", ()) if settings is not None else ()
+    allowed = frozenset(int(p) for p in ports)
+    out: dict[str, frozenset[str]] = {}
+    for head_path in sorted({f.path for f in result.findings
+                             if f.scanner == DOCKERFILE.name
+                             and changes.is_changed(f.path)}):
+        old = changes.old_path(head_path)
+        if old is None:
+            continue  # new to the tree: every line of it is new anyway
+        try:
+            data = repo.show(changes.base, old, limit)
+            text = data.decode("utf-8") if data is not None else None
+            found = dockerfile.check(DOCKERFILE.name, head_path, text,
+                                     allowed) if text is not None else []
+        except (GitError, UnicodeDecodeError, dockerfile.DockerfileError):
+            found = []
+        out[head_path] = frozenset(match_key(f) for f in found)
+    return out

@@ -1,4 +1,6 @@
-"""Run the enabled scanners concurrently, then normalise: scan -> merge -> (evaluate).
+"""Run the enabled scanners concurrently, then normalise: ``scan`` plans (which scanners,
+which files), launches (a thread each, the audits once the advisory database is there),
+collects every run in its final state and merges their findings; the gate evaluates them.
 
 Every scanner ends in exactly one state: ok, failed (the gate exits 3), skipped (it
 failed but the policy marks it optional; every report says why) or disabled.
@@ -17,83 +19,30 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from policy_gate.advisories.database import (
-    NPM,
-    PYPI,
-    AdvisoryDBError,
-    AdvisoryIndex,
-    DatabaseInfo,
-    coverage_reason,
-)
+from policy_gate.advisories.database import AdvisoryDBError, AdvisoryIndex, coverage_reason
 from policy_gate.base.fileset import FileSet, walk
-from policy_gate.base.git import ChangeSet, GitError, Repo
+from policy_gate.base.git import Repo
+from policy_gate.base.gitdiff import ChangeSet
+from policy_gate.base.gitrun import GitError
 from policy_gate.base.process import ScannerError
-from policy_gate.cache import (
-    CacheUse,
-    ResultsCache,
-    cached_scan,
-    has_run,
-    summarise_file_notes,
-)
+from policy_gate.cache import ResultsCache, cached_scan, has_run, summarise_file_notes
+from policy_gate.catalogue import AUDIT_ECOSYSTEMS, AUDIT_SCANNERS, ScannerSettings
 from policy_gate.dependencies import submodules
 from policy_gate.findings import Finding, merge_findings
 from policy_gate.history import drop_history_duplicates, scan_history
-from policy_gate.policy.evaluate import ScannerOutcome
 from policy_gate.policy.model import Policy
-from policy_gate.policy.suppressions import Suppression, bare_findings, find_suppressions
-from policy_gate.scanners import registry
-from policy_gate.scanners.interface import (
-    Progress,
-    ScanContext,
-    Scanner,
+from policy_gate.policy.suppressions import bare_findings, find_suppressions
+from policy_gate.results import (
+    HISTORY,
+    CacheUse,
+    DatabaseInfo,
+    ScannerRun,
     ScanOutput,
-    no_progress,
+    ScanResult,
+    Suppression,
 )
-
-
-@dataclass
-class ScannerRun:
-    name: str
-    status: str  # ok | failed | skipped | disabled
-    reason: str = ""
-    version: str = ""
-    seconds: float = 0.0
-    output: ScanOutput | None = None
-    # How the answer was obtained when a results cache was given (None: no cache, or the
-    # scanner always runs).
-    cache: CacheUse | None = None
-
-    @property
-    def outcome(self) -> ScannerOutcome:
-        return ScannerOutcome(self.name, self.status, self.reason)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.output.findings if self.output else []
-
-
-@dataclass
-class ScanResult:
-    root: Path
-    fileset: FileSet
-    runs: list[ScannerRun]
-    findings: list[Finding]  # merged
-    started: float
-    seconds: float
-    osv_url: str | None = None
-    advisories: str | None = None
-    notes: list[str] = field(default_factory=list)
-    # The offline advisory data the audits used (source, records, newest, age), if any.
-    advisory_info: DatabaseInfo | None = None
-    # True when the offline database was not read: the tree has nothing to audit.
-    advisories_unread: bool = False
-    # Inline suppression comments in the files the file-local scanners read.
-    suppressions: list[Suppression] = field(default_factory=list)
-    # Diff mode: what the change touched (None on a full scan).
-    changes: ChangeSet | None = None
-    # Diff mode: the files given to the file-local scanners (SAST, secrets).
-    changed_files: tuple[str, ...] = ()
-
+from policy_gate.scanners import registry
+from policy_gate.scanners.interface import Progress, ScanContext, Scanner, no_progress
 
 # (event, scanner, detail): event is "start", "progress", "done"
 Listener = Callable[[str, str, str], None]
@@ -121,6 +70,75 @@ def scan(
     started_wall = time.time()
     started = time.monotonic()
     notify = listener or (lambda _e, _s, _d: None)
+    # The stack holds the scanners' scratch directory and, when pip-audit reads an offline
+    # database, the local OSV endpoint serving it: both outlive every scanner's thread.
+    with contextlib.ExitStack() as stack:
+        plan = _plan(root, policy, stack, notify, only=only, osv_url=osv_url,
+                     advisories=advisories, jobs=jobs, changes=changes, repo=repo, cache=cache)
+        launched, database = _launch(plan, policy, cache, notify, stack)
+        # The gate's own look at the same files, while the scanners run.
+        suppressions = find_suppressions(
+            plan.local_fileset.root, plan.local_fileset.files, policy.max_file_bytes
+        )
+        if while_scanning is not None:
+            while_scanning()
+        runs = _collect(launched, policy)
+    findings = _merge(runs, suppressions, plan.fileset, changes)
+    adv = plan.advisories
+    return ScanResult(
+        root=plan.fileset.root,
+        fileset=plan.fileset,
+        runs=runs,
+        findings=findings,
+        started=started_wall,
+        seconds=time.monotonic() - started,
+        osv_url=plan.osv_url if not adv else None,
+        advisories=str(adv) if adv else None,
+        advisory_info=database.info,
+        advisories_unread=database.unread,
+        suppressions=suppressions,
+        changes=changes,
+        changed_files=plan.local_fileset.files if changes is not None else (),
+    )
+
+
+# The scanners that read generated and installed content too: a credential (or card
+# number) is a leak wherever it sits in the repository.
+READS_GENERATED = ("detect-secrets", "data-protection")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything decided before a thread starts, so that launching is only starting and
+    no scanner waits on a decision another one's start has to make."""
+
+    scanners: Mapping[str, Scanner]  # every scanner, in catalogue order
+    fileset: FileSet  # the inventory every report counts
+    local_fileset: FileSet  # what file-local scanners read: in diff mode the changed files
+    contexts: dict[str, ScanContext]  # the scanners to run, in catalogue order
+    disabled: dict[str, str]  # the others: name -> why
+    # diff mode with a repository: the search of the change's commits for secrets
+    history: tuple[Callable[[ScanContext], ScanOutput], ScanContext] | None
+    advisories: str | None  # the offline advisory database, when one is given
+    osv_url: str | None  # an OSV endpoint other than the public one, when given
+
+
+def _plan(
+    root: Path,
+    policy: Policy,
+    stack: contextlib.ExitStack,
+    notify: Listener,
+    *,
+    only: list[str] | None,
+    osv_url: str | None,
+    advisories: str | None,
+    jobs: int | None,
+    changes: ChangeSet | None,
+    repo: Repo | None,
+    cache: ResultsCache | None,
+) -> _Plan:
+    """Which scanners run, on which files, with which settings and scratch directory. The
+    command line's choices (``only``, the database, the OSV URL) win over the policy's."""
     fileset = walk(root, policy.exclude, skip=[cache.directory] if cache else [],
                    generated=policy.generated, limit=policy.max_file_bytes)
     # generated content is out of code analysis, but the secret scanners read it too
@@ -130,157 +148,211 @@ def scan(
         local_fileset = fileset.only(f for f in fileset.files if changes.is_changed(f))
         local_searched = searched.only(f for f in searched.files if changes.is_changed(f))
     jobs = jobs or os.cpu_count() or 1
-    adv = advisories or policy.advisories.database
     osv = osv_url or policy.advisories.osv_url
     scanners = registry()
-    wanted = [n for n in scanners if only is None or n in only]
+    work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
 
-    audits = [n for n in AUDIT_SCANNERS
-              if n in wanted and n in policy.scanners and policy.scanners[n].enabled]
-    info: DatabaseInfo | None = None
-    unread = False  # an offline database that was not needed
-
-    with contextlib.ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
-        runs: dict[str, ScannerRun] = {}
-        contexts: dict[str, ScanContext] = {}
-        for name in scanners:
-            settings = policy.scanners[name]
-            if name not in wanted:
-                runs[name] = ScannerRun(name, "disabled", "not selected on the command line")
-                continue
-            if not settings.enabled:
-                runs[name] = ScannerRun(name, "disabled", "disabled by the policy")
-                continue
-            options = {
+    def context(name: str, settings: ScannerSettings, files: FileSet) -> ScanContext:
+        (work / name).mkdir()
+        return ScanContext(
+            fileset=files,
+            settings=replace(settings, options={
                 "max_file_bytes": policy.max_file_bytes,
                 **settings.options,
-            }
-            (work / name).mkdir()
+            }),
+            jobs=jobs,
+            progress=_progress(notify),
+            osv_url=osv,
+            work_dir=work / name,
+            licenses=policy.licenses,
+        )
+
+    contexts: dict[str, ScanContext] = {}
+    disabled: dict[str, str] = {}
+    for name, scanner in scanners.items():
+        settings = policy.scanners[name]
+        if only is not None and name not in only:
+            disabled[name] = "not selected on the command line"
+        elif not settings.enabled:
+            disabled[name] = "disabled by the policy"
+        else:
             whole, local = (searched, local_searched) if name in READS_GENERATED else (
                 fileset, local_fileset)
-            contexts[name] = ScanContext(
-                fileset=local if scanners[name].file_local else whole,
-                settings=replace(settings, options=options),
-                jobs=jobs,
-                progress=_progress(notify),
-                osv_url=osv,
-                work_dir=work / name,
-                licenses=policy.licenses,
-            )
-            runs[name] = ScannerRun(name, "running")
-        threads: list[threading.Thread] = []
-        # Scanners that run no tool have no process timeout to end them: the policy's
-        # timeout is kept on their thread instead (name -> thread, deadline, timeout).
-        watched: dict[str, tuple[threading.Thread, float, float]] = {}
-
-        def start(name: str, ctx: ScanContext) -> None:
-            scan_fn = scanners[name].scan
-            if cache is not None and _cacheable(scanners[name], ctx):
-                use = runs[name].cache = CacheUse()
-                scan_fn = partial(cached_scan, cache, scanners[name], use=use)
-            thread = threading.Thread(
-                target=_run_one,
-                args=(scan_fn, ctx, runs[name], notify),
-                name=f"scan-{name}",
-                daemon=True,
-            )
-            threads.append(thread)
-            thread.start()
-            if not scanners[name].executable:
-                timeout = ctx.settings.timeout
-                watched[name] = (thread, time.monotonic() + timeout, timeout)
-
-        # Everything but the audits starts now; the advisory database loads meanwhile.
-        for name, ctx in contexts.items():
-            if name not in AUDIT_SCANNERS:
-                start(name, ctx)
-        # diff mode: the change's commits are searched whenever the head is (whether or
-        # not its thread, already started, has finished by now)
-        if repo is not None and changes is not None and "detect-secrets" in contexts:
-            (work / HISTORY).mkdir()
-            history_ctx = ScanContext(
-                fileset=fileset,
-                settings=replace(policy.scanners["detect-secrets"], options={
-                    "max_file_bytes": policy.max_file_bytes,
-                    **policy.scanners["detect-secrets"].options,
-                }),
-                jobs=jobs,
-                progress=_progress(notify),
-                work_dir=work / HISTORY,
-            )
-            runs[HISTORY] = ScannerRun(HISTORY, "running")
-            thread = threading.Thread(
-                target=_run_one,
-                args=(partial(scan_history, repo, changes, policy.exclude,
-                              at_head=local_searched.files), history_ctx,
-                      runs[HISTORY], notify),
-                name="scan-history",
-                daemon=True,
-            )
-            threads.append(thread)
-            thread.start()
-        # (An unreadable database raises here, without waiting for the scanners already
-        # running: the gate stops with that error, and they are daemon threads.)
-        audit_contexts = {n: contexts[n] for n in audits if n in contexts}
-        index: AdvisoryIndex | None = None
-        # With no manifest or lockfile in the tree there is nothing to audit: the
-        # database is not read (a second or more of YAML), only checked to be there.
-        audited = {n for n, ctx in audit_contexts.items() if scanners[n].targets(ctx.fileset)}
-        if adv and audit_contexts and not audited:
-            if not Path(str(adv)).exists():
-                raise AdvisoryDBError(f"{adv}: not a directory, zip archive or OSV file")
-            unread = True
-        elif adv and audit_contexts:
-            index, info, osv = _advisories(
-                Path(str(adv)), policy, cache, scanners, audit_contexts, audited, runs, osv,
-                stack,
-            )
-        for name, ctx in audit_contexts.items():
-            if runs[name].status == "running":
-                start(name, replace(ctx, osv_url=osv, advisory_db=index))
-        # The gate's own look at the same files, while the scanners run.
-        suppressions = find_suppressions(
-            local_fileset.root, local_fileset.files, policy.max_file_bytes
+            contexts[name] = context(name, settings, local if scanner.file_local else whole)
+    history = None
+    # diff mode: the change's commits are searched whenever the head is
+    if repo is not None and changes is not None and "detect-secrets" in contexts:
+        (work / HISTORY).mkdir()
+        history = (
+            partial(scan_history, repo, changes, policy.exclude, at_head=local_searched.files),
+            ScanContext(fileset=fileset, settings=contexts["detect-secrets"].settings,
+                        jobs=jobs, progress=_progress(notify), work_dir=work / HISTORY),
         )
-        if while_scanning is not None:
-            while_scanning()
-        _join(threads, watched, runs, notify)
+    return _Plan(scanners, fileset, local_fileset, contexts, disabled, history,
+                 advisories or policy.advisories.database, osv)
 
-    ordered = [runs[n] for n in (*scanners, HISTORY) if n in runs]
+
+@dataclass
+class _Launched:
+    """The scanners' threads as they start, and every run. Waiting for them (``join``) is
+    where a scanner that hangs or crashes becomes a failure (exit 3), never a pass."""
+
+    scanners: Mapping[str, Scanner]
+    cache: ResultsCache | None
+    notify: Listener
+    runs: dict[str, ScannerRun]
+    threads: list[threading.Thread] = field(default_factory=list)
+    # Scanners that run no tool have no process timeout to end them: the policy's
+    # timeout is kept on their thread instead (name -> thread, deadline, timeout).
+    watched: dict[str, tuple[threading.Thread, float, float]] = field(default_factory=dict)
+
+    def start(self, name: str, ctx: ScanContext) -> None:
+        """Start a scanner, through the results cache when its answer may be reused."""
+        scanner = self.scanners[name]
+        scan_fn = scanner.scan
+        if self.cache is not None and _cacheable(scanner, ctx):
+            use = self.runs[name].cache = CacheUse()
+            scan_fn = partial(cached_scan, self.cache, scanner, use=use)
+        thread = self._thread(name, scan_fn, ctx, f"scan-{name}")
+        if not scanner.executable:
+            timeout = ctx.settings.timeout
+            self.watched[name] = (thread, time.monotonic() + timeout, timeout)
+
+    def start_history(self, scan_fn: Callable[[ScanContext], ScanOutput],
+                      ctx: ScanContext) -> None:
+        """Start the search of the change's commits for secrets (a run of its own)."""
+        self.runs[HISTORY] = ScannerRun(HISTORY, "running")
+        self._thread(HISTORY, scan_fn, ctx, "scan-history")
+
+    def _thread(self, name: str, scan_fn: Callable[[ScanContext], ScanOutput],
+                ctx: ScanContext, label: str) -> threading.Thread:
+        """A daemon thread: one left behind cannot keep the gate from exiting."""
+        thread = threading.Thread(
+            target=_run_one,
+            args=(scan_fn, ctx, self.runs[name], self.notify),
+            name=label,
+            daemon=True,
+        )
+        self.threads.append(thread)
+        thread.start()
+        return thread
+
+    def join(self) -> None:
+        """Wait for every scanner. One that runs no tool and outlives its policy timeout
+        fails and is left behind (a daemon thread, writing to a run no report reads); a run
+        whose thread ended without an outcome fails too. Neither is ever a pass."""
+        own = {thread for thread, _, _ in self.watched.values()}
+        for thread in self.threads:
+            if thread not in own:
+                thread.join()  # a tool's process times out by itself
+        for name, (thread, deadline, timeout) in self.watched.items():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                reason = f"timed out after {timeout:g} s (policy timeout)"
+                self.runs[name] = ScannerRun(name, "failed", reason, seconds=timeout)
+                self.notify("done", name, _outcome_line(self.runs[name]))
+        for run in self.runs.values():
+            if run.status == "running":
+                run.status, run.reason = "failed", "ended without an outcome (internal error)"
+
+
+@dataclass(frozen=True)
+class _Database:
+    """The advisory database as the audits use it and every report describes it."""
+
+    index: AdvisoryIndex | None = None  # loaded, when an audit reads it
+    info: DatabaseInfo | None = None
+    unread: bool = False  # an offline database that was not needed
+    osv_url: str | None = None  # the audits' OSV endpoint (a local one serving the database)
+
+
+def _launch(
+    plan: _Plan,
+    policy: Policy,
+    cache: ResultsCache | None,
+    notify: Listener,
+    stack: contextlib.ExitStack,
+) -> tuple[_Launched, _Database]:
+    """Start every scanner, the audits last: the advisory database loads while the others
+    already run. (An unreadable database raises here, without waiting for the scanners
+    already running: the gate stops with that error, and they are daemon threads.)"""
+    launched = _Launched(plan.scanners, cache, notify, runs={
+        name: ScannerRun(name, "disabled", plan.disabled[name]) if name in plan.disabled
+        else ScannerRun(name, "running")
+        for name in plan.scanners
+    })
+    for name, ctx in plan.contexts.items():
+        if name not in AUDIT_SCANNERS:
+            launched.start(name, ctx)
+    # diff mode: the change's commits are searched whenever the head is (whether or not
+    # its thread, already started, has finished by now)
+    if plan.history is not None:
+        launched.start_history(*plan.history)
+    audits, database = _database(plan, policy, cache, launched.runs, stack)
+    for name, ctx in audits.items():
+        if launched.runs[name].status == "running":
+            launched.start(name, replace(ctx, osv_url=database.osv_url,
+                                         advisory_db=database.index))
+    return launched, database
+
+
+def _database(
+    plan: _Plan,
+    policy: Policy,
+    cache: ResultsCache | None,
+    runs: dict[str, ScannerRun],
+    stack: contextlib.ExitStack,
+) -> tuple[dict[str, ScanContext], _Database]:
+    """The audits to start (their contexts), and the offline database they read: only
+    checked to be there when no audit has a manifest or lockfile to read, else loaded
+    (or not, see ``_advisories``); with none given, the OSV endpoint is theirs."""
+    audits = {n: plan.contexts[n] for n in AUDIT_SCANNERS if n in plan.contexts}
+    adv = plan.advisories
+    # With no manifest or lockfile in the tree there is nothing to audit: the
+    # database is not read (a second or more of YAML), only checked to be there.
+    audited = {n for n, ctx in audits.items() if plan.scanners[n].targets(ctx.fileset)}
+    if adv and audits and not audited:
+        if not Path(str(adv)).exists():
+            raise AdvisoryDBError(f"{adv}: not a directory, zip archive or OSV file")
+        return audits, _Database(unread=True, osv_url=plan.osv_url)
+    if adv and audits:
+        index, info, osv = _advisories(
+            Path(str(adv)), policy, cache, plan.scanners, audits, audited, runs,
+            plan.osv_url, stack,
+        )
+        return audits, _Database(index, info, osv_url=osv)
+    return audits, _Database(osv_url=plan.osv_url)
+
+
+def _collect(launched: _Launched, policy: Policy) -> list[ScannerRun]:
+    """Every run in its final state, in catalogue order (the history search last). A
+    failed scanner the policy marks optional is skipped (every report says why): the
+    gate fails closed (exit 3) on every other failure."""
+    launched.join()
+    runs = launched.runs
+    ordered = [runs[n] for n in (*launched.scanners, HISTORY) if n in runs]
     for run in ordered:
         settings = policy.scanners.get(run.name) or policy.scanners["detect-secrets"]
         if run.status == "failed" and settings.optional:
             run.status = "skipped"
-    raw = [f for run in ordered if run.status == "ok" for f in run.findings]
+    return ordered
+
+
+def _merge(
+    runs: list[ScannerRun],
+    suppressions: list[Suppression],
+    fileset: FileSet,
+    changes: ChangeSet | None,
+) -> list[Finding]:
+    """The scan's findings, each problem once: every answering scanner's, a finding for
+    each bare suppression comment, and submodules whose code is not in the tree (nothing
+    else saw it: a gate-level check); a secret is one leak however many commits hold it."""
+    raw = [f for run in runs if run.status == "ok" for f in run.findings]
     raw += bare_findings(suppressions)
-    # Submodules whose code is not in the tree: nothing above saw it (a gate-level check).
     raw += submodules.findings(fileset, changes.new_dirs if changes is not None else ())
-    if HISTORY in runs:
+    if any(run.name == HISTORY for run in runs):
         raw = drop_history_duplicates(raw)
-    merged = merge_findings(raw)
-    return ScanResult(
-        root=fileset.root,
-        fileset=fileset,
-        runs=ordered,
-        findings=merged,
-        started=started_wall,
-        seconds=time.monotonic() - started,
-        osv_url=osv if not adv else None,
-        advisories=str(adv) if adv else None,
-        advisory_info=info,
-        advisories_unread=unread,
-        suppressions=suppressions,
-        changes=changes,
-        changed_files=local_fileset.files if changes is not None else (),
-    )
-
-
-# Diff mode's search of every commit of the change for secrets: a run of its own.
-HISTORY = "secrets-history"
-# The scanners that read generated and installed content too: a credential (or card
-# number) is a leak wherever it sits in the repository.
-READS_GENERATED = ("detect-secrets", "data-protection")
+    return merge_findings(raw)
 
 
 def _secret_scope(fileset: FileSet, changes: ChangeSet | None) -> tuple[FileSet, FileSet]:
@@ -302,11 +374,6 @@ def _secret_scope(fileset: FileSet, changes: ChangeSet | None) -> tuple[FileSet,
 
     unsearched = tuple(f for f in fileset.generated if ignored(f))
     return replace(fileset, unsearched=unsearched), fileset.secret_scope(ignored)
-
-# The scanners that audit dependencies against advisory data.
-AUDIT_SCANNERS = ("pip-audit", "osv")
-# The ecosystem each audit reads: the advisory data must cover it (coverage_reason).
-AUDIT_ECOSYSTEMS = {"pip-audit": PYPI, "osv": NPM}
 
 
 def stale_reason(
@@ -436,30 +503,6 @@ def _run_one(
     notify("done", run.name, _outcome_line(run))
 
 
-def _join(
-    threads: list[threading.Thread],
-    watched: Mapping[str, tuple[threading.Thread, float, float]],
-    runs: dict[str, ScannerRun],
-    notify: Listener,
-) -> None:
-    """Wait for every scanner. One that runs no tool and outlives its policy timeout fails
-    and is left behind (a daemon thread, writing to a run no report reads); a run whose
-    thread ended without an outcome fails too. Neither is ever a pass."""
-    own = {thread for thread, _, _ in watched.values()}
-    for thread in threads:
-        if thread not in own:
-            thread.join()  # a tool's process times out by itself
-    for name, (thread, deadline, timeout) in watched.items():
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            reason = f"timed out after {timeout:g} s (policy timeout)"
-            runs[name] = ScannerRun(name, "failed", reason, seconds=timeout)
-            notify("done", name, _outcome_line(runs[name]))
-    for run in runs.values():
-        if run.status == "running":
-            run.status, run.reason = "failed", "ended without an outcome (internal error)"
-
-
 def _outcome_line(run: ScannerRun) -> str:
     """'ok in 12.3 s: 871 files, 288 results (870 files from the cache)', for progress."""
     line = f"{run.status} in {run.seconds:.1f} s"
@@ -473,5 +516,4 @@ def _outcome_line(run: ScannerRun) -> str:
     return line
 
 
-
-__all__ = ["ScanResult", "ScannerRun", "no_progress", "scan"]
+__all__ = ["Listener", "no_progress", "scan"]

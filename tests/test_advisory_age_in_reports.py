@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from policy_gate.cli import render_format
+from policy_gate.cli_output import render_format
 from policy_gate.reports import terminal
 
 

@@ -5,6 +5,7 @@ included) goes down the documented layers, no function is over 80 lines and no m
 from __future__ import annotations
 
 import ast
+import graphlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "policy_gate"
 # layer -> its modules (a name or a package prefix, relative to policy_gate)
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("base",),
-    "model": ("findings", "results", "catalogue"),
+    "model": ("findings", "packages", "results", "catalogue", "exit_codes"),
     "data": ("advisories", "dependencies", "osv"),
     "policy": ("policy",),
     "scanners": ("scanners",),
     "run": ("runner", "cache", "history"),
     "reports": ("reports", "compliance"),
     "gate": ("gate", "base_inputs"),
-    "front": ("cli", "action_entrypoint", "github", "__main__"),
+    "front": ("cli", "cli_output", "action_entrypoint", "github", "__main__"),
 }
 ALLOWED: dict[str, frozenset[str]] = {
     "base": frozenset(),
@@ -37,35 +38,6 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 800
-
-# Issue 15 is being worked through: what is still against the map, each entry to be
-# removed when it is mended. The tests fail on anything new, and on an entry that no longer
-# occurs (so the lists only shrink).
-KNOWN_WRONG_IMPORTS = frozenset({
-    ("compliance.assess", "runner"),
-    ("compliance.assess", "scanners"),
-    ("compliance.catalogue", "scanners.semgrep"),
-    ("policy.loader", "scanners.interface"),
-    ("policy.model", "scanners.interface"),
-    ("policy.suppressions", "scanners.bandit"),
-    ("policy.suppressions", "scanners.semgrep"),
-    ("reports.interface", "runner"),
-    ("reports.json_report", "runner"),
-    ("reports.junit", "scanners"),
-    ("reports.sarif", "runner"),
-    ("reports.sarif", "scanners"),
-    ("scanners.semgrep", "cache"),
-})
-KNOWN_LONG_FUNCTIONS = frozenset({
-    "runner.scan", "reports.junit._write", "action_entrypoint.plan", "scanners.dockerfile.check",
-    "reports.cyclonedx.build", "reports.sarif._gate_run", "reports.sarif.write",
-    "reports.compliance.render_html", "policy.loader.schema_problem",
-    "scanners.detect_secrets._scan", "reports.cyclonedx._document",
-    "scanners.licenses.license_finding", "policy.baseline._check", "reports.terminal.render",
-    "compliance.catalogue._ids_and_metadata", "history.scan_history", "scanners.licenses.scan",
-})
-KNOWN_LONG_MODULES = frozenset({"reports.sarif", "base.git", "cli"})
-
 
 def module_name(path: Path) -> str:
     rel = path.relative_to(PACKAGE).with_suffix("")
@@ -125,11 +97,8 @@ def wrong_imports() -> dict[tuple[str, str], str]:
 
 
 def test_imports_follow_the_documented_order() -> None:
-    wrong = wrong_imports()
-    new = [where for key, where in wrong.items() if key not in KNOWN_WRONG_IMPORTS]
-    assert new == [], "imports against docs/architecture.md:\n" + "\n".join(new)
-    mended = KNOWN_WRONG_IMPORTS - set(wrong)
-    assert not mended, f"mended, remove from KNOWN_WRONG_IMPORTS: {sorted(mended)}"
+    wrong = list(wrong_imports().values())
+    assert wrong == [], "imports against docs/architecture.md:\n" + "\n".join(wrong)
 
 
 def test_the_layers_form_no_cycle() -> None:
@@ -139,15 +108,32 @@ def test_the_layers_form_no_cycle() -> None:
             assert layer not in ALLOWED[other], (layer, other)
 
 
+def test_no_module_import_cycle() -> None:
+    """Within a layer too, modules import each other one way (lazy imports included)."""
+    graph: dict[str, set[str]] = {module_name(path): set() for path in sources()}
+    for path in sources():
+        here = module_name(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+                    node.module == "policy_gate" or node.module.startswith("policy_gate.")):
+                package = node.module.removeprefix("policy_gate").lstrip(".")
+                # `from policy_gate.reports import sarif` imports the module reports.sarif
+                named = {f"{package}.{a.name}".lstrip(".") for a in node.names}
+                graph[here] |= {m for m in {package, *named} if m in graph and m != here}
+    try:
+        list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as cycle:
+        raise AssertionError(f"import cycle: {' -> '.join(cycle.args[1])}") from None
+
+
 def test_only_the_runner_and_the_front_import_scanner_modules() -> None:
     wrong = []
     for path in sources():
         here = module_name(path)
-        if layer_of(here) in {"scanners", "run", "gate", "front"}:
+        if layer_of(here) in {"scanners", "run", "front"}:
             continue
         for line, target in imported(ast.parse(path.read_text(encoding="utf-8"))):
-            if (target == "scanners" or target.startswith("scanners.")) and (
-                    here, target) not in KNOWN_WRONG_IMPORTS:
+            if target == "scanners" or target.startswith("scanners."):
                 wrong.append(f"{here}:{line} imports {target}")
     assert wrong == []
 
@@ -156,11 +142,7 @@ def test_only_the_runner_and_the_front_import_scanner_modules() -> None:
 def test_no_function_over_80_lines_and_no_module_over_800(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     here = module_name(path)
-    lines = len(text.splitlines())
-    if here in KNOWN_LONG_MODULES:
-        assert lines > MAX_MODULE_LINES, f"mended, remove {here} from KNOWN_LONG_MODULES"
-    else:
-        assert lines <= MAX_MODULE_LINES
+    assert len(text.splitlines()) <= MAX_MODULE_LINES, here
     long = {
         f"{here}.{node.name}": node.end_lineno - node.lineno + 1
         for node in ast.walk(ast.parse(text))
@@ -168,9 +150,7 @@ def test_no_function_over_80_lines_and_no_module_over_800(path: Path) -> None:
         and node.end_lineno is not None
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     }
-    assert {k: v for k, v in long.items() if k not in KNOWN_LONG_FUNCTIONS} == {}
-    mine = {k for k in KNOWN_LONG_FUNCTIONS if k.rpartition(".")[0] == here}
-    assert mine <= set(long), f"mended, remove from KNOWN_LONG_FUNCTIONS: {mine - set(long)}"
+    assert long == {}
 
 
 def test_a_wrong_import_is_caught() -> None:
@@ -179,3 +159,17 @@ def test_a_wrong_import_is_caught() -> None:
     ((_line, target),) = imported(tree)
     assert layer_of(target) == "run" and "run" not in ALLOWED["reports"]
     assert layer_of("reports.sarif") == "reports" and layer_of("base.git") == "base"
+
+
+def test_every_scanner_takes_its_facts_from_the_catalogue() -> None:
+    """The runner's scanners and the catalogue the other layers read are one list."""
+    from policy_gate import catalogue
+    from policy_gate.scanners import registry
+
+    scanners = registry()
+    assert list(scanners) == [info.name for info in catalogue.SCANNERS]
+    for name, scanner in scanners.items():
+        info = catalogue.BY_NAME[name]
+        assert type(scanner).info is info
+        assert (scanner.name, scanner.categories, scanner.description, scanner.file_local) == (
+            info.name, info.categories, info.description, info.file_local)

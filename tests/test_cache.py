@@ -24,7 +24,7 @@ from policy_gate.findings import (
     Severity,
     Source,
 )
-from policy_gate.scanners.interface import ScanOutput
+from policy_gate.results import ScanOutput
 from tests.conftest import GateRun, real_tool
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
@@ -306,7 +306,7 @@ def test_the_advisory_database_is_hashed_again_only_when_a_file_changes(
 ) -> None:
     import policy_gate.cache as cache_module
     from policy_gate.advisories.database import documents
-    from policy_gate.cache import tree_digest
+    from policy_gate.base.digest import tree_digest
 
     db = tmp_path / "db"
     (db / "pkg").mkdir(parents=True)

@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 
 from policy_gate.base.fileset import walk
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import COVERAGE, UNSCANNED, Confidence, Severity
 from policy_gate.policy.loader import DEFAULTS
+from policy_gate.results import ScanOutput
 from policy_gate.scanners import coverage as cov
 from policy_gate.scanners.coverage import NO_REPORT_NOTE, CoverageScanner, find_reports
-from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+from policy_gate.scanners.interface import ScanContext
 
 MOJALOOP_EXCLUDE = ["node_modules/", ".nyc_output/", "coverage/", "*.min.js", "*.map"]
 M7 = {k: v for k, v in DEFAULTS["scanners"]["coverage"].items()

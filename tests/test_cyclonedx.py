@@ -15,13 +15,12 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from policy_gate.dependencies.inventory import Package
 from policy_gate.findings import DEPENDENCY, Severity
+from policy_gate.packages import Package
 from policy_gate.policy.evaluate import Status
 from policy_gate.reports import cyclonedx
 from policy_gate.reports.interface import ReportData
-from policy_gate.runner import ScannerRun
-from policy_gate.scanners.interface import ScanOutput
+from policy_gate.results import ScannerRun, ScanOutput
 from tests.conftest import GateRun
 from tests.fake_pypi import FakePyPI
 from tests.test_licenses import package_lock

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from policy_gate.base.fileset import walk
 from policy_gate.cache import summarise_file_notes
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import (
     DATA,
     SECRET,
@@ -29,6 +30,7 @@ from policy_gate.findings import (
     Severity,
     merge_findings,
 )
+from policy_gate.results import ScanOutput
 from policy_gate.scanners.data_protection import (
     BINARY_NOTE,
     KEY_ENV,
@@ -38,7 +40,7 @@ from policy_gate.scanners.data_protection import (
     luhn,
     preview,
 )
-from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+from policy_gate.scanners.interface import ScanContext
 from tests.conftest import make_tree
 
 SCANNER = DataProtectionScanner()

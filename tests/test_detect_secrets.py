@@ -22,14 +22,16 @@ from policy_gate.base.fileset import walk
 from policy_gate.base.process import ScannerError, scanner_env
 from policy_gate.base.redact import sha1_hex
 from policy_gate.cache import summarise_file_notes
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import SECRET, UNSCANNED, Finding, Severity
+from policy_gate.results import ScanOutput
 from policy_gate.scanners.detect_secrets import (
     BINARY_NOTE,
     DetectSecretsScanner,
     detect_secrets_command,
     rule_id,
 )
-from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+from policy_gate.scanners.interface import ScanContext
 from tests.conftest import make_tree, real_tool
 
 SCANNER = DetectSecretsScanner()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from policy_gate.base.fileset import walk
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity
 from policy_gate.scanners.dockerfile import (
     DockerfileScanner,
@@ -18,7 +19,7 @@ from policy_gate.scanners.dockerfile import (
     is_dockerfile,
     judge_image,
 )
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.interface import ScanContext
 
 REPO = Path(__file__).resolve().parents[1]
 DIGEST = "@sha256:" + "a" * 64

@@ -15,8 +15,9 @@ from policy_gate.findings import (
     Source,
     merge_findings,
 )
-from policy_gate.policy.evaluate import ScannerOutcome, Status, Verdict, evaluate
+from policy_gate.policy.evaluate import Status, Verdict, evaluate
 from policy_gate.policy.loader import load_policy
+from policy_gate.results import ScannerOutcome
 
 
 def sast(sev: Severity | None, conf: Confidence | None, path: str = "a.py",
@@ -100,7 +101,7 @@ def test_diff_mode_budgets_count_only_what_the_change_introduces(tmp_path: Path)
     the budget; diff mode does not blame the change for the 2 it did not add."""
     import datetime as dt
 
-    from policy_gate.base.git import ChangeSet
+    from policy_gate.base.gitdiff import ChangeSet
     from policy_gate.policy.evaluate import DiffScope, Inputs
 
     policy = policy_from(tmp_path, """

@@ -32,9 +32,9 @@ from policy_gate.base.fileset import walk
 from policy_gate.base.process import ScannerError
 from policy_gate.cli import main
 from policy_gate.history import scan_history
-from policy_gate.runner import HISTORY
+from policy_gate.results import HISTORY, ScanOutput
 from policy_gate.scanners import registry
-from policy_gate.scanners.interface import Scanner, ScanOutput
+from policy_gate.scanners.interface import Scanner
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, GateRun, make_tree
 
 # The fault classes the issue names; a scanner that runs a tool gets every one.
@@ -147,12 +147,15 @@ def pull_request(root: Path) -> Path:
     return root
 
 
-def policy_file(path: Path, names: list[str], *, optional: bool, timeout: float) -> Path:
-    """The offline test policy with these scanners enabled, all optional or all not."""
+def policy_file(path: Path, names: list[str], *, optional: bool, timeout: float,
+                timeouts: dict[str, float] | None = None) -> Path:
+    """The offline test policy with these scanners enabled, all optional or all not;
+    each with ``timeout`` unless ``timeouts`` names it."""
     flag = "true" if optional else "false"
+    limit = {n: timeout for n in names} | (timeouts or {})
     path.write_text(
         f"version: 1\nextends: {OFFLINE_POLICY}\nname: fault-matrix\nscanners:\n"
-        + "".join(f"  {n}: {{enabled: true, optional: {flag}, timeout: {timeout:g}}}\n"
+        + "".join(f"  {n}: {{enabled: true, optional: {flag}, timeout: {limit[n]:g}}}\n"
                   for n in names)
     )
     return path
@@ -408,7 +411,10 @@ def run_in_process_fault(
                             inject.wrap(HISTORY, scan_history))
     root = pull_request(tmp_path / "repo")
     names = [*in_process(), "detect-secrets"]
-    policy = policy_file(tmp_path / "policy.yaml", names, optional=optional, timeout=TIMEOUT)
+    # detect-secrets is not faulted here: the history run needs it to finish, however
+    # loaded the machine (the fault under test is the history run's own)
+    policy = policy_file(tmp_path / "policy.yaml", names, optional=optional, timeout=TIMEOUT,
+                         timeouts={"detect-secrets": 300})
     report = tmp_path / "report.json"
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setattr(sys, "argv", [

@@ -49,6 +49,7 @@ from policy_gate.policy.loader import schema as policy_schema
 from policy_gate.policy.model import Policy
 from policy_gate.policy.waivers import load_waivers
 from policy_gate.policy.waivers import schema as waivers_schema
+from policy_gate.results import ScanOutput
 from policy_gate.scanners import (
     bandit,
     coverage,
@@ -59,7 +60,7 @@ from policy_gate.scanners import (
     semgrep,
     workflows,
 )
-from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner
 from tests.conftest import OFFLINE_POLICY
 
 FUZZ = settings(

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from policy_gate.base import git as gitmod
-from policy_gate.base.git import ChangeSet, GitError, Repo
+from policy_gate.base import gitrun as gitmod
+from policy_gate.base.git import Repo
+from policy_gate.base.gitdiff import ChangeSet
+from policy_gate.base.gitrun import GitError
 
 EMPTY: frozenset[int] = frozenset()
 

@@ -31,8 +31,8 @@ import pytest
 from policy_gate import action_entrypoint as ae
 from policy_gate.action_entrypoint import ActionError
 from policy_gate.advisories.database import AdvisoryIndex
+from policy_gate.base.digest import sha256_json
 from policy_gate.base.fileset import walk
-from policy_gate.cache import sha256_json
 from policy_gate.osv.server import serve_advisories
 from policy_gate.policy.loader import load_policy
 from policy_gate.scanners import registry

@@ -24,15 +24,12 @@ from typing import Any
 
 import pytest
 
-from policy_gate.advisories.database import (
-    AdvisoryIndex,
-    DatabaseInfo,
-    coverage_reason,
-)
+from policy_gate.advisories.database import AdvisoryIndex, coverage_reason
 from policy_gate.base import jsontext
 from policy_gate.base.fileset import walk
 from policy_gate.dependencies import npm
 from policy_gate.dependencies.python import parse_manifests
+from policy_gate.results import DatabaseInfo
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, GateRun, make_tree
 from tests.test_advisories import npm_record
 

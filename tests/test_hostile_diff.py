@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from policy_gate import action_entrypoint as ae
-from policy_gate.base.git import GitError, Repo
+from policy_gate.base.git import Repo
+from policy_gate.base.gitrun import GitError
 from tests.conftest import EXAMPLE_ADVISORIES, EXTENDS_OFFLINE, GateRun
 from tests.test_diff_mode import FAKE_AWS, commit, git, write
 

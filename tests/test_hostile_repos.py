@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 from policy_gate import github
 from policy_gate.base.redact import mask, sha1_hex
-from policy_gate.cli import FORMATS
+from policy_gate.cli_output import FORMATS
 from policy_gate.reports.interface import printable
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY
 

@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from policy_gate.base.fileset import walk
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.dependencies.pypi_metadata import PyPIMetadata, license_from_metadata
 from policy_gate.dependencies.spdx import ALLOWED, DENIED, NOT_ALLOWED, UNKNOWN, Judge
 from policy_gate.findings import LICENSE, Severity
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.interface import ScanContext
 from policy_gate.scanners.licenses import LicensesScanner
 from tests.conftest import OFFLINE_POLICY, REPO, GateRun, make_tree
 from tests.fake_pypi import FakePyPI

@@ -31,7 +31,7 @@ import pytest
 from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
 
 from policy_gate.base.redact import redact_after, redact_message, redact_urls
-from policy_gate.cli import FORMATS
+from policy_gate.cli_output import FORMATS
 from policy_gate.scanners.data_protection import PAN_KIND, luhn
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY
 from tests.fake_pypi import FakePyPI

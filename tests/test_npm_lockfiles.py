@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from policy_gate.base.fileset import walk
-from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.npm import LockfileError, find_lockfiles, parse_lockfile
+from policy_gate.packages import Package
 from tests.conftest import make_tree
 
 ROOT_MANIFEST = json.dumps({

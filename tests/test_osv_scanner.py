@@ -12,11 +12,12 @@ import pytest
 from policy_gate.advisories.database import AdvisoryIndex
 from policy_gate.base.fileset import walk
 from policy_gate.base.process import ScannerError
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.osv.server import OSVServer
 from policy_gate.policy.evaluate import evaluate
 from policy_gate.policy.loader import load_policy
 from policy_gate.runner import scan
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.interface import ScanContext
 from policy_gate.scanners.osv import OSVScanner, api_base
 from tests.conftest import EXTENDS_OFFLINE, OFFLINE_POLICY, make_tree
 from tests.test_advisories import NPM_RECORDS

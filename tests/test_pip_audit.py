@@ -16,9 +16,11 @@ from packaging.version import Version
 
 from policy_gate.base.fileset import walk
 from policy_gate.base.process import SCANNER_PATH_ENV, ScannerError
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import DEPENDENCY, UNSCANNED, Confidence, FindingsCounter, Severity
 from policy_gate.osv import AdvisoryIndex, serve_advisories
-from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext
 from policy_gate.scanners.pip_audit import PipAuditScanner
 
 PYPA = Path(__file__).resolve().parents[2] / "shared" / "advisories" / "pypa" / "vulns"

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.scanners.dockerfile import DockerfileScanner
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
+from policy_gate.scanners.interface import ScanContext
 
 
 def test_reads_a_regular_file_within_the_limit(tmp_path: Path) -> None:

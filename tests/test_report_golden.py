@@ -30,6 +30,9 @@ VOLATILE = [
     (re.compile(r'("(?:seconds|duration_s|elapsed)"\s*:\s*)[\d.]+'), r"\g<1><S>"),
     (re.compile(r'\btime="[\d.]+"'), 'time="<S>"'),
     (re.compile(r"\b\d+(?:\.\d+)? ?s\b"), "<S>s"),
+    # the advisory data's age: it grows with the wall clock
+    (re.compile(r'("age_days"\s*:\s*)\d+\.\d+'), r"\g<1><AGE>"),
+    (re.compile(r"\(\d+ days old\)"), "(<AGE> days old)"),
     (re.compile(r"urn:uuid:[0-9a-f-]{36}"), "urn:uuid:<UUID>"),
     (re.compile(r"ghadelimiter_[0-9a-f-]{36}"), "ghadelimiter_<UUID>"),
     (re.compile(r"vex-[0-9a-f]{64}"), "vex-<ID>"),
@@ -56,7 +59,9 @@ def run_gate(work: Path, *, github: bool) -> dict[str, str]:
     for fmt, name in FORMATS.items():
         argv += ["--format", fmt, "--output", str(work / name)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
-    env |= {"NO_COLOR": "1", "POLICY_GATE_TODAY": "2026-12-01", "COLUMNS": "100"}
+    # the gate of the checkout this test is in, whatever is installed
+    env |= {"NO_COLOR": "1", "POLICY_GATE_TODAY": "2026-12-01", "COLUMNS": "100",
+            "PYTHONPATH": str(REPO)}
     if github:
         (work / "summary.md").touch()
         (work / "outputs.txt").touch()

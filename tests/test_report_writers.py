@@ -26,8 +26,8 @@ from policy_gate.findings import (
     Source,
 )
 from policy_gate.policy.evaluate import Decision
-from policy_gate.reports import json_report, junit, sarif
-from policy_gate.reports.interface import ReportData, suppression_dict
+from policy_gate.reports import json_report, junit, sarif, sarif_results
+from policy_gate.reports.interface import ReportData, artifact_uri, suppression_dict
 from tests.test_reports_decisions import _full, _review_only
 from tests.test_sarif import synthetic
 
@@ -145,13 +145,13 @@ def test_json_report_is_the_dicts(data: ReportData) -> None:
 
 
 def _reference_result(decision: Decision, rule_index: int, data: ReportData) -> dict[str, Any]:
-    """A result as the SARIF layout describes it (sarif.py's docstring), built as a dict:
-    what the writer must produce."""
+    """A result as the SARIF layout describes it (the docstrings of sarif.py and
+    sarif_results.py), built as a dict: what the writer must produce."""
     f = decision.finding
     prefix, inputs = data.path_prefix, data.inputs
 
     def location(message: str | None = None, ident: int | None = None) -> dict[str, Any]:
-        uri = sarif.artifact_uri(f"{prefix.strip('/')}/{f.path}" if prefix.strip("/") else f.path)
+        uri = artifact_uri(f"{prefix.strip('/')}/{f.path}" if prefix.strip("/") else f.path)
         physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
         if f.start_line is not None and f.start_line >= 1:
             region: dict[str, Any] = {"startLine": f.start_line}
@@ -220,9 +220,9 @@ def _reference_result(decision: Decision, rule_index: int, data: ReportData) -> 
     result: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
-        "level": sarif.level(decision),
+        "level": sarif_results.level(decision),
         "message": {"text": f.message or f.title or f.rule_id},
-        "partialFingerprints": {sarif.FINGERPRINT_KEY: f.fingerprint},
+        "partialFingerprints": {sarif_results.FINGERPRINT_KEY: f.fingerprint},
         "properties": properties,
     }
     if f.path:
@@ -232,10 +232,10 @@ def _reference_result(decision: Decision, rule_index: int, data: ReportData) -> 
             location(f"Also reported by {s.scanner} ({s.rule_id}): {s.message}", i + 1)
             for i, s in enumerate(f.sources[1:])
         ]
-    state = sarif.baseline_state(decision, inputs)
+    state = sarif_results.baseline_state(decision, inputs)
     if state is not None:
         result["baselineState"] = state
-    marks = sarif.suppressions(decision, inputs, prefix)
+    marks = sarif_results.suppressions(decision, inputs, prefix)
     if marks:
         result["suppressions"] = marks
     return result
@@ -243,7 +243,8 @@ def _reference_result(decision: Decision, rule_index: int, data: ReportData) -> 
 
 def _no_surrogates(value: Any) -> Any:
     """What a SARIF file holds for ``value``: a lone surrogate becomes U+FFFD."""
-    return json.loads(sarif._SURROGATE.sub("\ufffd", json.dumps(value, ensure_ascii=False)))
+    text = json.dumps(value, ensure_ascii=False)
+    return json.loads(sarif_results._SURROGATE.sub("\ufffd", text))
 
 
 @pytest.mark.parametrize("pretty", [True, False])
@@ -261,7 +262,7 @@ def test_sarif_results_are_the_dicts(
     for run in doc["runs"]:
         rule_index = {rule["id"]: i for i, rule in enumerate(run["tool"]["driver"]["rules"])}
         for result in run["results"]:
-            d = by_fingerprint[result["partialFingerprints"][sarif.FINGERPRINT_KEY]]
+            d = by_fingerprint[result["partialFingerprints"][sarif_results.FINGERPRINT_KEY]]
             expected = _reference_result(d, rule_index[d.finding.rule_id], data)
             assert result == _no_surrogates(expected)
             assert json.dumps(result) == json.dumps(_no_surrogates(expected))  # key order

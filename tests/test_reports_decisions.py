@@ -21,7 +21,7 @@ from rich.console import Console
 from sarif_check import assert_valid_sarif
 
 from policy_gate.base.fileset import FileSet
-from policy_gate.base.git import ChangeSet
+from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.findings import (
     DEPENDENCY,
     SAST,
@@ -46,12 +46,10 @@ from policy_gate.policy.evaluate import (
 )
 from policy_gate.policy.loader import load_policy
 from policy_gate.policy.model import Policy
-from policy_gate.policy.suppressions import NOSEC, Suppression
 from policy_gate.policy.waivers import load_waivers
-from policy_gate.reports import json_report, junit, markdown, sarif, terminal
+from policy_gate.reports import json_report, junit, markdown, sarif, sarif_results, terminal
 from policy_gate.reports.interface import STATUS_ORDER, ReportData, status_rank
-from policy_gate.runner import HISTORY, ScannerRun, ScanResult
-from policy_gate.scanners.interface import ScanOutput
+from policy_gate.results import HISTORY, NOSEC, ScannerRun, ScanOutput, ScanResult, Suppression
 from tests.conftest import EXTENDS_OFFLINE
 
 TODAY = dt.date(2026, 11, 20)
@@ -527,7 +525,7 @@ def test_sarif_keeps_every_finding_and_marks_accepted_ones(full: ReportData) -> 
     doc = sarif.build(full)
     assert_valid_sarif(doc)
     results = _results(doc)
-    fps = sorted(r["partialFingerprints"][sarif.FINGERPRINT_KEY] for _t, r in results)
+    fps = sorted(r["partialFingerprints"][sarif_results.FINGERPRINT_KEY] for _t, r in results)
     assert fps == sorted(d.finding.fingerprint for d in full.evaluation.decisions)
     by_status = {r["properties"]["status"]: r for _t, r in results}
     assert set(by_status) == {s.value for s in Status}

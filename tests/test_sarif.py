@@ -30,9 +30,8 @@ from policy_gate.policy.loader import load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.reports import sarif
 from policy_gate.reports.interface import ReportData
-from policy_gate.runner import ScannerRun, ScanResult
+from policy_gate.results import ScannerRun, ScanOutput, ScanResult
 from policy_gate.scanners import registry
-from policy_gate.scanners.interface import ScanOutput
 from tests.conftest import EXTENDS_OFFLINE
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from policy_gate.base.fileset import walk
+from policy_gate.catalogue import SEMGREP_RULES_DIR as RULES_DIR
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import (
     SAST,
     SECRET,
@@ -32,21 +34,18 @@ from policy_gate.findings import (
     merge_findings,
 )
 from policy_gate.policy.suppressions import (
-    ALLOWLIST,
     BANDIT_TEST_NAMES,
     MAX_TEXT,
-    NOSEC,
-    NOSEMGREP,
-    Suppression,
     bare_findings,
     covering,
     covers,
     find_suppressions,
 )
+from policy_gate.results import ALLOWLIST, NOSEC, NOSEMGREP, Suppression
 from policy_gate.scanners.bandit import BanditScanner
 from policy_gate.scanners.detect_secrets import DetectSecretsScanner
-from policy_gate.scanners.interface import ScanContext, ScannerSettings
-from policy_gate.scanners.semgrep import RULES_DIR, SemgrepScanner
+from policy_gate.scanners.interface import ScanContext
+from policy_gate.scanners.semgrep import SemgrepScanner
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 OTHER_AWS_KEY = "AKIA" + "J7Q2WXRT5KZ3ABCD"

@@ -28,8 +28,7 @@ from policy_gate.policy.evaluate import Decision, Status, evaluate
 from policy_gate.policy.loader import load_policy
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData, printable, status_rank
-from policy_gate.runner import ScannerRun, ScanResult
-from policy_gate.scanners.interface import ScanOutput
+from policy_gate.results import ScannerRun, ScanOutput, ScanResult
 from tests.conftest import EXTENDS_OFFLINE
 
 # What a scanned file may put in a message or a path: rich markup, an ANSI escape, a

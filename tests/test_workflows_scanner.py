@@ -11,8 +11,10 @@ import pytest
 
 from policy_gate.base.fileset import walk
 from policy_gate.base.process import ScannerError
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import CI, UNSCANNED, Finding, Severity
-from policy_gate.scanners.interface import ScanContext, ScannerSettings, ScanOutput
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext
 from policy_gate.scanners.workflows import WorkflowsScanner, is_workflow
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
-"""`policy-gate scan` writes its report files through `cli.write_reports`: on a large scan
-with more than one core, a forked child writes about half of them. The files must be the
-ones a single process writes, and a failure in either process must end the gate with
-exit 3, never with a missing report and a pass."""
+"""`policy-gate scan` writes its report files through `cli_output.write_reports`: on a
+large scan with more than one core, a forked child writes about half of them. The files
+must be the ones a single process writes, and a failure in either process must end the
+gate with exit 3, never with a missing report and a pass."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from policy_gate import cli
+from policy_gate import cli, cli_output
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData
 from tests.test_report_writers import _hostile
 from tests.test_reports_decisions import _full
 
-ALL = [*(f for f in cli.FORMATS if f != "compliance"), "compliance"]
+ALL = [*(f for f in cli_output.FORMATS if f != "compliance"), "compliance"]
 
 
 def _requests(out: Path) -> list[tuple[str, Path]]:
@@ -39,7 +39,7 @@ def _write(
 ) -> tuple[dict[str, str], list[int], str]:
     """write_reports with (or without) the second process; the pids it forked."""
     forked: list[int] = []
-    real_fork = cli.os.fork
+    real_fork = cli_output.os.fork
 
     def spy() -> int:
         pid = real_fork()
@@ -48,11 +48,11 @@ def _write(
         return pid
 
     with monkeypatch.context() as m:
-        m.setattr(cli, "PARALLEL_REPORTS_FROM", 0 if fork else 10**9)
-        m.setattr(cli.os, "cpu_count", lambda: 2)
-        m.setattr(cli.os, "fork", spy)
+        m.setattr(cli_output, "PARALLEL_REPORTS_FROM", 0 if fork else 10**9)
+        m.setattr(cli_output.os, "cpu_count", lambda: 2)
+        m.setattr(cli_output.os, "fork", spy)
         summary = io.StringIO()
-        written = cli.write_reports(
+        written = cli_output.write_reports(
             data, _requests(out), partial(terminal.render, data, cli._console(summary))
         )
     return written, forked, summary.getvalue()
@@ -74,10 +74,10 @@ def test_two_processes_write_what_one_writes(
 
 def test_the_child_writes_about_half() -> None:
     files = [(fmt, Path(fmt)) for fmt in ALL]
-    child = cli._half(files, cli.REPORT_COST["terminal"])
-    costs = {fmt: cli.REPORT_COST[fmt] for fmt in ALL}
+    child = cli_output._half(files, cli_output.REPORT_COST["terminal"])
+    costs = {fmt: cli_output.REPORT_COST[fmt] for fmt in ALL}
     theirs = sum(costs[f] for f, _ in child)
-    mine = sum(costs.values()) - theirs + cli.REPORT_COST["terminal"]
+    mine = sum(costs.values()) - theirs + cli_output.REPORT_COST["terminal"]
     assert child and len(child) < len(files)
     assert abs(mine - theirs) <= max(costs.values())
 
@@ -92,14 +92,14 @@ def test_a_report_that_cannot_be_written_is_an_error(
     out.mkdir()
     (out / "blocker").write_text("a file where a directory should be")
     requests = _requests(out)
-    child = {f for f, _ in cli._half(requests, 0.0)}
+    child = {f for f, _ in cli_output._half(requests, 0.0)}
     bad = next(f for f, _ in requests if (f in child) == (where == "child"))
     requests = [(f, out / "blocker" / t.name if f == bad else t) for f, t in requests]
     with monkeypatch.context() as m:
-        m.setattr(cli, "PARALLEL_REPORTS_FROM", 10**9 if where == "one process" else 0)
-        m.setattr(cli.os, "cpu_count", lambda: 2)
-        with pytest.raises(cli.ReportWriteError, match=bad):
-            cli.write_reports(data, requests)
+        m.setattr(cli_output, "PARALLEL_REPORTS_FROM", 10**9 if where == "one process" else 0)
+        m.setattr(cli_output.os, "cpu_count", lambda: 2)
+        with pytest.raises(cli_output.ReportWriteError, match=bad):
+            cli_output.write_reports(data, requests)
 
 
 def test_the_cli_exits_2_before_scanning_when_a_report_path_is_below_a_file(
@@ -133,9 +133,9 @@ def test_a_report_on_stdout_in_github_mode_cannot_issue_workflow_commands(
     GitHub mode the report is printed between `::stop-commands::TOKEN` and `::TOKEN::`,
     with a token nobody could have put in the tree."""
     data = _hostile()
-    cli.write_reports(data, [("json", Path("-"))], in_github=True)
+    cli_output.write_reports(data, [("json", Path("-"))], in_github=True)
     first = capsys.readouterr().out
-    cli.write_reports(data, [("json", Path("-"))], in_github=True)
+    cli_output.write_reports(data, [("json", Path("-"))], in_github=True)
     second = capsys.readouterr().out
     lines = first.splitlines()
     assert lines[0].startswith("::stop-commands::")
@@ -145,5 +145,5 @@ def test_a_report_on_stdout_in_github_mode_cannot_issue_workflow_commands(
     assert second.splitlines()[0] != lines[0], "a fresh token every time"
     assert json.loads("\n".join(lines[1:-1]))["findings"]
     # outside GitHub mode the report is printed as it is
-    cli.write_reports(data, [("json", Path("-"))])
+    cli_output.write_reports(data, [("json", Path("-"))])
     assert capsys.readouterr().out.startswith("{")

@@ -47,9 +47,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from policy_gate.findings import Severity
+from policy_gate.packages import NPM, PYPI
+from policy_gate.results import DatabaseInfo, EcosystemInfo
 
-PYPI = "PyPI"
-NPM = "npm"
 SUFFIXES = (".json", ".yaml", ".yml")
 MAX_RECORD_BYTES = 32 * 1024 * 1024  # one advisory; bounds what a corrupt zip can do
 
@@ -94,25 +94,6 @@ class Advisory:
         return (self.id, *self.aliases)
 
 
-@dataclass(frozen=True, slots=True)
-class EcosystemInfo:
-    """What the data holds for one ecosystem: an audit of that ecosystem is only as good
-    as this (a database with no npm records answers "no known vulnerabilities" to every
-    npm package)."""
-
-    records: int = 0  # records (not withdrawn) that affect a package of the ecosystem
-    newest: datetime | None = None  # the newest 'modified' among them (withdrawn too), UTC
-
-    def age_days(self, now: datetime | None = None) -> float | None:
-        if self.newest is None:
-            return None
-        return ((now or datetime.now(UTC)) - self.newest).total_seconds() / 86400
-
-
-# The ecosystems the audits read (pip-audit: PyPI, osv: npm): every report names them,
-# with their record counts, even when the data has none.
-AUDITED_ECOSYSTEMS = (PYPI, NPM)
-
 # Where to get data that covers an ecosystem, for the message that says it is missing.
 _DATA_HINTS = {
     NPM: "osv.dev's all.zip (https://osv-vulnerabilities.storage.googleapis.com/all.zip) "
@@ -120,102 +101,6 @@ _DATA_HINTS = {
     PYPI: "osv.dev's all.zip (https://osv-vulnerabilities.storage.googleapis.com/all.zip), "
           "its PyPI/all.zip, or a checkout of https://github.com/pypa/advisory-database",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseInfo:
-    """What every report states about the data an audit used (M4a)."""
-
-    source: str
-    records: int
-    withdrawn: int
-    newest: datetime | None  # the newest 'modified' timestamp, UTC
-    ecosystems: Mapping[str, EcosystemInfo] = field(default_factory=dict)
-
-    def age_days(self, now: datetime | None = None) -> float | None:
-        if self.newest is None:
-            return None
-        now = now or datetime.now(UTC)
-        return (now - self.newest).total_seconds() / 86400
-
-    def ecosystem(self, name: str) -> EcosystemInfo:
-        return self.ecosystems.get(name) or EcosystemInfo()
-
-    def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
-        age = self.age_days(now)
-        shown = sorted(set(self.ecosystems) | set(AUDITED_ECOSYSTEMS))
-        return {
-            "source": self.source,
-            "records": self.records,
-            "withdrawn": self.withdrawn,
-            "newest": _stamp(self.newest),
-            "age_days": round(age, 2) if age is not None else None,
-            "ecosystems": {
-                name: {
-                    "records": (eco := self.ecosystem(name)).records,
-                    "newest": _stamp(eco.newest),
-                    "age_days": round(a, 2) if (a := eco.age_days(now)) is not None else None,
-                }
-                for name in shown
-            },
-        }
-
-    def summary(self, now: datetime | None = None) -> str:
-        age = self.age_days(now)
-        newest = self.newest.strftime("%Y-%m-%d") if self.newest else "unknown"
-        days = f"{int(age)} days old" if age is not None else "age unknown"
-        per = []
-        for name in AUDITED_ECOSYSTEMS:
-            eco = self.ecosystem(name)
-            when = f", newest {eco.newest:%Y-%m-%d}" if eco.newest and eco.records else ""
-            per.append(f"{name} {eco.records} record{'' if eco.records == 1 else 's'}{when}")
-        others = len(set(self.ecosystems) - set(AUDITED_ECOSYSTEMS))
-        if others:
-            per.append(f"{others} other ecosystem{'' if others == 1 else 's'}")
-        return (f"advisory database {self.source}: {self.records} records, newest "
-                f"{newest} ({days}); {'; '.join(per)}")
-
-    def to_json(self) -> dict[str, Any]:
-        """Everything, for the results cache (which must not lose the per-ecosystem data
-        the coverage check needs): read back with :meth:`from_json`."""
-        return {
-            "source": self.source,
-            "records": self.records,
-            "withdrawn": self.withdrawn,
-            "newest": self.newest.isoformat() if self.newest else None,
-            "ecosystems": {
-                name: [eco.records, eco.newest.isoformat() if eco.newest else None]
-                for name, eco in sorted(self.ecosystems.items())
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DatabaseInfo:
-        """The inverse of :meth:`to_json`; KeyError, TypeError or ValueError when ``data``
-        is not what it wrote (an entry of an older version lacks 'ecosystems')."""
-        ecosystems = {
-            str(name): EcosystemInfo(int(count), _from_iso(newest))
-            for name, (count, newest) in data["ecosystems"].items()
-        }
-        return cls(
-            source=str(data["source"]),
-            records=int(data["records"]),
-            withdrawn=int(data["withdrawn"]),
-            newest=_from_iso(data["newest"]),
-            ecosystems=ecosystems,
-        )
-
-
-def _stamp(when: datetime | None) -> str | None:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
-
-
-def _from_iso(value: object) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError("not a timestamp")
-    return datetime.fromisoformat(value)
 
 
 def coverage_reason(
@@ -617,8 +502,6 @@ def _rfc3339(value: datetime | date | str) -> str:
         value = value.astimezone(UTC).replace(tzinfo=None)
     fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
     return value.strftime(fmt)
-
-
 
 
 # --- versions and ranges ------------------------------------------------------------

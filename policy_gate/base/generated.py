@@ -41,6 +41,8 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+
 INSTALLED = "installed-packages"
 MINIFIED = "minified-javascript"
 COVERAGE = "coverage-output"
@@ -134,8 +136,6 @@ class _Reader:
         self.json_cache: dict[str, Any] = {}
 
     def bytes(self, rel: str, limit: int | None = None) -> bytes | None:
-        from policy_gate.base.fileset import TreeFileError, read_tree_file
-
         try:
             return read_tree_file(self.root / rel, min(limit or self.limit, self.limit))
         except TreeFileError:

@@ -16,6 +16,7 @@ from functools import cached_property
 from itertools import compress
 
 from policy_gate import __version__
+from policy_gate.catalogue import AUDIT_SCANNERS, BY_NAME, SCANNERS, checking
 from policy_gate.compliance.catalogue import (
     FRAMEWORKS,
     Catalogue,
@@ -28,8 +29,7 @@ from policy_gate.compliance.catalogue import (
 from policy_gate.findings import DEPENDENCY, LICENSE, SUPPRESSION
 from policy_gate.policy.evaluate import ACCEPTED, Decision, Status
 from policy_gate.reports.interface import ReportData
-from policy_gate.runner import AUDIT_SCANNERS, ScannerRun
-from policy_gate.scanners import registry
+from policy_gate.results import ScannerRun
 
 PASS = "pass"  # noqa: S105 - a status, not a password
 FAIL = "fail"
@@ -193,7 +193,7 @@ def _coverage(
 
 
 def _category_scanners(category: str) -> list[str]:
-    names = [n for n, s in registry().items() if category in s.categories]
+    names = checking(category)
     return [GATE, *names] if category == SUPPRESSION else names
 
 
@@ -276,7 +276,7 @@ def _check_category(data: ReportData, name: str, index: _Index | None = None) ->
 
 def _check_rule(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
     scanner = name.partition(":")[0]
-    ran, why, ev = _coverage(data, [scanner] if scanner in registry() else [])
+    ran, why, ev = _coverage(data, [scanner] if scanner in BY_NAME else [])
     if not ev:
         why = f"no scanner named {scanner} in this gate"
     ds = (index or _Index(data.evaluation.decisions)).by_rule.get(name, ())
@@ -285,7 +285,7 @@ def _check_rule(data: ReportData, name: str, index: _Index | None = None) -> Che
 
 
 def _check_scanner(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
-    ran, why, ev = _coverage(data, [name] if name in registry() else [])
+    ran, why, ev = _coverage(data, [name] if name in BY_NAME else [])
     ds = (index or _Index(data.evaluation.decisions)).by_scanner.get(name, ())
     status, text = _findings_status(ds, ran, why, [])
     return CheckResult(Check("scanner", name), f"scanner {name}", (), status, text, ev, ds)
@@ -296,7 +296,7 @@ FeatureResult = tuple[str, str, tuple[ScannerEvidence, ...]]
 
 
 def _dependency_runs(data: ReportData) -> list[str]:
-    return [n for n, s in registry().items() if DEPENDENCY in s.categories or
+    return [s.name for s in SCANNERS if DEPENDENCY in s.categories or
             LICENSE in s.categories]
 
 
@@ -327,7 +327,7 @@ def _feature_suppressions(data: ReportData, _p: dict[str, object]) -> FeatureRes
 def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResult:
     required = p.get("max_age_days")
     limit = data.policy.advisories.max_age_days
-    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in registry()])
+    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in BY_NAME])
     if limit is None:
         return FAIL, "the policy sets no advisory data age limit", ev
     if isinstance(required, int | float) and limit > required:
@@ -350,7 +350,7 @@ def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResu
 
 
 def _feature_aliases(data: ReportData, _p: dict[str, object]) -> FeatureResult:
-    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in registry()])
+    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in BY_NAME])
     if not ran:
         return NOT_RUN, why, ev
     return PASS, "waivers and baselines match any of a vulnerability's ids", ev
@@ -374,7 +374,7 @@ def _feature_sbom(data: ReportData, _p: dict[str, object]) -> FeatureResult:
 
 def _feature_licences(data: ReportData, _p: dict[str, object]) -> FeatureResult:
     allow = data.policy.licenses.get("allow") or []
-    ran, why, ev = _coverage(data, ["licenses"] if "licenses" in registry() else [])
+    ran, why, ev = _coverage(data, ["licenses"] if "licenses" in BY_NAME else [])
     if not allow:
         return FAIL, "the policy has no licence allowlist", ev
     if not ran:

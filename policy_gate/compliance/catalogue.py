@@ -211,7 +211,7 @@ def load_catalogue() -> Catalogue:
 @cache
 def semgrep_rule_metadata() -> dict[str, dict[str, Any]]:
     """rule id -> metadata of the gate's own semgrep rules (package data)."""
-    from policy_gate.scanners.semgrep import RULES_DIR
+    from policy_gate.catalogue import SEMGREP_RULES_DIR as RULES_DIR
 
     out: dict[str, dict[str, Any]] = {}
     for path in sorted(Path(RULES_DIR).glob("*.yaml")):
@@ -265,9 +265,29 @@ def _ids_and_metadata(text: str) -> list[tuple[Any, Any]] | None:
     findings, a full load was enough to set off a full garbage collection mid-report).
     Anchors, aliases and tags, which would make the skipped parts matter, and anything
     else unexpected, are left to the full load."""
-    events = iter(yaml.parse(text, Loader=_Loader))
+    try:
+        rules = _rule_events(_Events(text))
+        if rules is None:
+            return None
+        pairs = _Replay(_replayed(rules)).get_single_data()
+    except (_Unfollowed, StopIteration, yaml.YAMLError):
+        return None
+    return [(rule_id, metadata) for rule_id, metadata in pairs]
 
-    def node(event: Event, keep: list[Event] | None) -> None:
+
+class _Events:
+    """The parser's events of one YAML text, read a node at a time. Raises
+    :class:`_Unfollowed` at an anchor, an alias, a tag or a merge key: each would make the
+    parts :func:`_ids_and_metadata` skips matter."""
+
+    def __init__(self, text: str) -> None:
+        self._events = iter(yaml.parse(text, Loader=_Loader))
+
+    def take(self) -> Event:
+        """The next event (StopIteration at the end of the text)."""
+        return next(self._events)
+
+    def node(self, event: Event, keep: list[Event] | None) -> None:
         """Read the node ``event`` starts, keeping its events or not."""
         depth = 0
         while True:
@@ -283,61 +303,77 @@ def _ids_and_metadata(text: str) -> list[tuple[Any, Any]] | None:
                 depth -= 1
             if depth == 0:
                 return
-            event = next(events)
+            event = self.take()
 
-    def key(event: Event) -> str:
+    def key(self, event: Event) -> str:
         """A mapping key: only a plain string (no merge key ``<<``)."""
-        node(event, None)
+        self.node(event, None)
         if not isinstance(event, ScalarEvent) or (event.value == "<<" and event.implicit[0]):
             raise _Unfollowed
         return event.value
 
-    def mapping(start: Event) -> Iterator[tuple[str, Event]]:
+    def mapping(self, start: Event) -> Iterator[tuple[str, Event]]:
         """(key, first event of the value) of each entry; the caller reads the value."""
         if not isinstance(start, MappingStartEvent) or start.anchor or start.tag:
             raise _Unfollowed
-        while not isinstance(event := next(events), MappingEndEvent):
-            yield key(event), next(events)
+        while not isinstance(event := self.take(), MappingEndEvent):
+            yield self.key(event), self.take()
 
-    try:
-        if not isinstance(next(events), StreamStartEvent) or not isinstance(
-            next(events), DocumentStartEvent
-        ):
-            return None
-        rules: list[tuple[list[Event], list[Event]]] = []
-        for name, value in mapping(next(events)):
-            if name != "rules":
-                node(value, None)
-                continue
-            if not isinstance(value, SequenceStartEvent) or value.anchor or value.tag:
-                return None
-            rules = []  # a repeated key: the last one counts
-            while not isinstance(item := next(events), SequenceEndEvent):
-                if not isinstance(item, MappingStartEvent):
-                    node(item, None)  # not a rule
-                    continue
-                found: dict[str, list[Event]] = {}
-                for field, first in mapping(item):
-                    if field in ("id", "metadata"):
-                        found[field] = []
-                        node(first, found[field])
-                    else:
-                        node(first, None)
-                rules.append((found.get("id") or [_NULL], found.get("metadata") or [_NULL]))
-        if not isinstance(next(events), DocumentEndEvent) or not isinstance(
-            next(events), StreamEndEvent
-        ):
-            return None  # more than one document
-        replay: list[Event] = [StreamStartEvent(), DocumentStartEvent(),
-                               SequenceStartEvent(None, None, True)]
-        for id_events, metadata_events in rules:
-            replay += [SequenceStartEvent(None, None, True), *id_events, *metadata_events,
-                       SequenceEndEvent()]
-        replay += [SequenceEndEvent(), DocumentEndEvent(), StreamEndEvent()]
-        pairs = _Replay(replay).get_single_data()
-    except (_Unfollowed, StopIteration, yaml.YAMLError):
+
+_RuleEvents = tuple[list[Event], list[Event]]  # the events of one rule's id, its metadata
+
+
+def _rule_events(events: _Events) -> list[_RuleEvents] | None:
+    """The id and metadata events of each rule; None when the text is not one document,
+    a mapping whose ``rules`` is a plain sequence. Other keys and items that are not
+    mappings (not rules) are read past."""
+    if not isinstance(events.take(), StreamStartEvent) or not isinstance(
+        events.take(), DocumentStartEvent
+    ):
         return None
-    return [(rule_id, metadata) for rule_id, metadata in pairs]
+    rules: list[_RuleEvents] = []
+    for name, value in events.mapping(events.take()):
+        if name != "rules":
+            events.node(value, None)
+            continue
+        if not isinstance(value, SequenceStartEvent) or value.anchor or value.tag:
+            return None
+        rules = []  # a repeated key: the last one counts
+        while not isinstance(item := events.take(), SequenceEndEvent):
+            if isinstance(item, MappingStartEvent):
+                rules.append(_id_and_metadata_events(events, item))
+            else:
+                events.node(item, None)  # not a rule
+    if not isinstance(events.take(), DocumentEndEvent) or not isinstance(
+        events.take(), StreamEndEvent
+    ):
+        return None  # more than one document
+    return rules
+
+
+def _id_and_metadata_events(events: _Events, start: Event) -> _RuleEvents:
+    """One rule's ``id`` and ``metadata`` events, the rest of the rule read past; a
+    missing one stands as null, as ``rule.get()`` on the full load gives."""
+    found: dict[str, list[Event]] = {}
+    for name, first in events.mapping(start):
+        if name in ("id", "metadata"):
+            found[name] = []
+            events.node(first, found[name])
+        else:
+            events.node(first, None)
+    return found.get("id") or [_NULL], found.get("metadata") or [_NULL]
+
+
+def _replayed(rules: list[_RuleEvents]) -> list[Event]:
+    """One document for the safe loader to build: a list of [id, metadata] pairs, from
+    the kept events, so each value is what ``yaml.safe_load`` would have made of it."""
+    replay: list[Event] = [StreamStartEvent(), DocumentStartEvent(),
+                           SequenceStartEvent(None, None, True)]
+    for id_events, metadata_events in rules:
+        replay += [SequenceStartEvent(None, None, True), *id_events, *metadata_events,
+                   SequenceEndEvent()]
+    replay += [SequenceEndEvent(), DocumentEndEvent(), StreamEndEvent()]
+    return replay
 
 
 def _as_list(value: Any) -> list[str]:

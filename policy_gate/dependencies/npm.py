@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from policy_gate.base import jsontext, yamlsafe
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
-from policy_gate.dependencies.inventory import Package
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.packages import NPM, Package
 
-NPM = "npm"
 PACKAGE_LOCK = "package-lock.json"
 SHRINKWRAP = "npm-shrinkwrap.json"
 YARN_LOCK = "yarn.lock"

@@ -26,8 +26,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from policy_gate.base import jsontext
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.redact import redact_urls
+from policy_gate.base.treefile import TreeFileError, read_tree_file
 
 # A manifest larger than this is not a manifest anyone wrote by hand; refuse, visibly.
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024

@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.treefile import TreeFileError, read_tree_file
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
 
 GITMODULES = ".gitmodules"

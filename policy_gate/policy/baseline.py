@@ -495,6 +495,8 @@ def _line_col(starts: Sequence[int], offset: int | None) -> tuple[int | None, in
 
 
 Locate = Callable[[object], tuple[int | None, int | None]]
+# Records one problem: the object it is in (for its line), where, what, and what to do.
+Add = Callable[[object, str, str, str], None]
 
 
 class _Enough(Exception):
@@ -517,17 +519,28 @@ def _validate(doc: Any, name: str, locate: Locate) -> list[Problem]:
     return problems
 
 
-def _check(doc: Any, add: Callable[[object, str, str, str], None]) -> None:
+def _check(doc: Any, add: Add) -> None:
+    """The whole document, in the order a reader meets it: its shape and version first,
+    because a file of another version is not read further (its keys mean other things)."""
     if not isinstance(doc, dict):
         add(doc, "", f"expected a JSON object, found {_kind(doc)}", _RECREATE)
         return
     for key in getattr(doc, "duplicates", ()):
         add(doc, key, "key appears more than once", "keep one; a baseline must say one thing")
+    if not _check_version(doc, add):
+        return
+    _check_top_keys(doc, add)
+    _check_header(doc, add)
+    _check_entries(doc, add)
 
+
+def _check_version(doc: dict[str, Any], add: Add) -> bool:
+    """Whether the file is of the version this policy-gate reads; the rest of the checks
+    only make sense for that version."""
     version = doc.get("version")
     if "version" not in doc:
         add(doc, "version", "required key is missing", f'add "version": {BASELINE_VERSION}')
-        return
+        return False
     if type(version) is not int:
         add(
             doc,
@@ -535,7 +548,7 @@ def _check(doc: Any, add: Callable[[object, str, str, str], None]) -> None:
             f"must be an integer, found {_kind(version)}",
             f"this policy-gate reads version {BASELINE_VERSION}",
         )
-        return
+        return False
     if version != BASELINE_VERSION:
         hint = "upgrade policy-gate, or " + _RECREATE if version > BASELINE_VERSION else _RECREATE
         add(
@@ -545,8 +558,12 @@ def _check(doc: Any, add: Callable[[object, str, str, str], None]) -> None:
             f"(this policy-gate reads version {BASELINE_VERSION})",
             hint,
         )
-        return
+        return False
+    return True
 
+
+def _check_top_keys(doc: dict[str, Any], add: Add) -> None:
+    """No key that is not a baseline's, and every key a baseline needs."""
     allowed = (*_TOP_REQUIRED, *_TOP_OPTIONAL)
     for key in doc:
         if key not in allowed:
@@ -555,6 +572,9 @@ def _check(doc: Any, add: Callable[[object, str, str, str], None]) -> None:
         if key not in doc:
             add(doc, key, "required key is missing", _RECREATE)
 
+
+def _check_header(doc: dict[str, Any], add: Add) -> None:
+    """The values that describe the baseline (not its entries), each of its expected form."""
     if "about" in doc and not isinstance(doc["about"], str):
         add(doc, "about", f"must be a string, found {_kind(doc['about'])}", "a note for humans")
     if "created" in doc and not (isinstance(doc["created"], str) and _is_utc_iso(doc["created"])):
@@ -581,6 +601,10 @@ def _check(doc: Any, add: Callable[[object, str, str, str], None]) -> None:
             "the sha256 of the policy in force when the baseline was created",
         )
 
+
+def _check_entries(doc: dict[str, Any], add: Add) -> None:
+    """Every entry, and no fingerprint twice: an entry excuses one finding, so a second
+    copy would silently excuse a second, new one."""
     entries = doc.get("entries")
     if "entries" in doc and not isinstance(entries, list):
         add(
@@ -610,7 +634,7 @@ def _check(doc: Any, add: Callable[[object, str, str, str], None]) -> None:
                     seen[fp] = i
 
 
-def _validate_entry(item: dict[str, Any], where: str, add: Callable[..., None]) -> None:
+def _validate_entry(item: dict[str, Any], where: str, add: Add) -> None:
     for key in getattr(item, "duplicates", ()):
         add(
             item,

@@ -15,15 +15,18 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
-from policy_gate.base.git import ChangeSet
+from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.base.patterns import PathPatterns
+from policy_gate.catalogue import ADVISORY_SCANNERS
+from policy_gate.exit_codes import EXIT_INTERNAL, EXIT_PASS, EXIT_VIOLATIONS
 from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity, Source
 from policy_gate.policy.baseline import Baseline, BaselineEntry, match_key
 from policy_gate.policy.baseline import match as match_baseline
 from policy_gate.policy.loader import category_policy, merge
 from policy_gate.policy.model import CategoryPolicy, Policy, RulePolicy
-from policy_gate.policy.suppressions import Suppression, covering
+from policy_gate.policy.suppressions import covering
 from policy_gate.policy.waivers import Waiver, WaiverSet
+from policy_gate.results import ScannerOutcome, Suppression
 
 
 class Status(StrEnum):
@@ -183,12 +186,8 @@ class Inputs:
         if waiver.kind == "rule" and waiver.rule:
             return waiver.rule.split(":", 1)[0] in done
         if waiver.kind == "advisory":
-            return bool(done & AUDIT_SCANNERS)
+            return bool(done & ADVISORY_SCANNERS)
         return False
-
-
-# Scanners that report advisories (what an `advisory:` waiver can match).
-AUDIT_SCANNERS = frozenset({"pip-audit", "osv", "safety"})
 
 
 @dataclass(frozen=True)
@@ -221,15 +220,6 @@ class BudgetBreach:
     found: int
 
 
-@dataclass(frozen=True)
-class ScannerOutcome:
-    """What the runner says about one scanner, for the verdict."""
-
-    name: str
-    status: str  # "ok", "failed", "skipped" (optional and failed), "disabled"
-    reason: str = ""
-
-
 class Verdict(StrEnum):
     PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
@@ -240,7 +230,8 @@ class Verdict(StrEnum):
 
     @property
     def exit_code(self) -> int:
-        return {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.REVIEW: 1, Verdict.ERROR: 3}[self]
+        return {Verdict.PASS: EXIT_PASS, Verdict.FAIL: EXIT_VIOLATIONS,
+                Verdict.REVIEW: EXIT_VIOLATIONS, Verdict.ERROR: EXIT_INTERNAL}[self]
 
     @property
     def headline(self) -> str:
@@ -726,7 +717,6 @@ __all__ = [
     "Evaluation",
     "Inputs",
     "Notice",
-    "ScannerOutcome",
     "Status",
     "SuppressionUse",
     "Verdict",

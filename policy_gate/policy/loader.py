@@ -22,6 +22,7 @@ import jsonschema
 import pathspec
 
 from policy_gate.base import yamlsafe
+from policy_gate.catalogue import DEFAULT_MAX_FILE_BYTES, SCANNERS, ScannerSettings
 from policy_gate.findings import CATEGORIES, Confidence, Severity
 from policy_gate.policy.model import (
     AdvisorySettings,
@@ -33,12 +34,8 @@ from policy_gate.policy.model import (
     Threshold,
     WaiverPolicy,
 )
-from policy_gate.scanners.interface import DEFAULT_MAX_FILE_BYTES, ScannerSettings
 
-SCANNER_NAMES = (
-    "bandit", "semgrep", "detect-secrets", "pip-audit", "osv", "licenses", "safety",
-    "data-protection", "dockerfile", "workflows", "coverage",
-)
+SCANNER_NAMES = tuple(s.name for s in SCANNERS)
 # Rule keys may also name the gate's own checks (e.g. policy-gate:bare-nosec).
 RULE_SCANNERS = (*SCANNER_NAMES, "policy-gate")
 BUILTIN_PREFIX = "builtin:"
@@ -353,47 +350,88 @@ def dotted(path: Sequence[str | int]) -> str:
 def schema_problem(
     name: str, located: yamlsafe.Located, err: jsonschema.ValidationError
 ) -> Problem:
+    """A schema error in words a policy's author can act on: the key it is about, what is
+    wrong there and what is allowed, instead of jsonschema's view of the schema."""
     path = tuple(err.absolute_path)
-    validator = err.validator
     sub: Any = err.schema if isinstance(err.schema, dict) else {}
-    if validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = sorted(sub.get("properties", {}))
-        extras = [k for k in err.instance if k not in allowed]
-        key = extras[0] if extras else ""
-        line, col = located.where((*path, key))
-        where = dotted((*path, key))
-        if sub.get("additionalProperties") is False:
-            return Problem(
-                name,
-                line,
-                col,
-                where,
-                f"unknown key '{key}'",
-                f"allowed here: {', '.join(allowed)}",
-            )
-    if validator == "propertyNames" or "propertyNames" in err.absolute_schema_path:
-        bad = err.instance
-        line, col = located.where((*path, str(bad)) if isinstance(bad, str) else path)
-        scanner = str(bad).split(":", 1)[0]
-        if ":" in str(bad) and scanner not in RULE_SCANNERS:
-            return Problem(
-                name,
-                line,
-                col,
-                dotted((*path, str(bad))),
-                f"unknown scanner '{scanner}'",
-                f"known scanners: {', '.join(RULE_SCANNERS)}",
-            )
+    return (
+        _unknown_key_problem(name, located, err, path, sub)
+        or _rule_key_problem(name, located, err, path)
+        or _value_problem(name, located, err, path, sub)
+    )
+
+
+def _unknown_key_problem(
+    name: str,
+    located: yamlsafe.Located,
+    err: jsonschema.ValidationError,
+    path: tuple[str | int, ...],
+    sub: Any,
+) -> Problem | None:
+    """A key the schema does not know, located at the key itself and listing the keys
+    allowed there (the usual typo); None for any other error."""
+    if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
+        return None
+    if sub.get("additionalProperties") is not False:
+        return None
+    allowed = sorted(sub.get("properties", {}))
+    extras = [k for k in err.instance if k not in allowed]
+    key = extras[0] if extras else ""
+    line, col = located.where((*path, key))
+    return Problem(
+        name,
+        line,
+        col,
+        dotted((*path, key)),
+        f"unknown key '{key}'",
+        f"allowed here: {', '.join(allowed)}",
+    )
+
+
+def _rule_key_problem(
+    name: str,
+    located: yamlsafe.Located,
+    err: jsonschema.ValidationError,
+    path: tuple[str | int, ...],
+) -> Problem | None:
+    """A key of ``rules`` (or an override's) that is not ``scanner:rule-id``, or names a
+    scanner there is none of; None for any other error."""
+    if err.validator != "propertyNames" and "propertyNames" not in err.absolute_schema_path:
+        return None
+    bad = err.instance
+    line, col = located.where((*path, str(bad)) if isinstance(bad, str) else path)
+    scanner = str(bad).split(":", 1)[0]
+    if ":" in str(bad) and scanner not in RULE_SCANNERS:
         return Problem(
             name,
             line,
             col,
             dotted((*path, str(bad))),
-            f"'{bad}' is not a rule key",
-            "write it as scanner:rule-id, e.g. bandit:B101",
+            f"unknown scanner '{scanner}'",
+            f"known scanners: {', '.join(RULE_SCANNERS)}",
         )
+    return Problem(
+        name,
+        line,
+        col,
+        dotted((*path, str(bad))),
+        f"'{bad}' is not a rule key",
+        "write it as scanner:rule-id, e.g. bandit:B101",
+    )
+
+
+def _value_problem(
+    name: str,
+    located: yamlsafe.Located,
+    err: jsonschema.ValidationError,
+    path: tuple[str | int, ...],
+    sub: Any,
+) -> Problem:
+    """A value that is not allowed where it is: what was found and what would be, by the
+    kind of rule it breaks; else jsonschema's message and the schema's description."""
     line, col = located.where(path)
     where = dotted(path)
+    validator = err.validator
     if validator == "enum":
         return Problem(
             name,

@@ -8,8 +8,8 @@ from functools import cached_property
 from typing import Any
 
 from policy_gate.base.patterns import PathPatterns
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import CATEGORIES, Confidence, Severity
-from policy_gate.scanners.interface import ScannerSettings
 
 
 @dataclass(frozen=True)

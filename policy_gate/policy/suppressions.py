@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_gate.base.fileset import TreeFileError, is_binary, read_tree_file
 from policy_gate.base.redact import mask
+from policy_gate.base.treefile import TreeFileError, is_binary, read_tree_file
+from policy_gate.catalogue import BANDIT, SEMGREP
 from policy_gate.findings import (
     SAST,
     SECRET,
@@ -31,13 +32,8 @@ from policy_gate.findings import (
     Source,
     content_key,
 )
-from policy_gate.scanners.bandit import SUFFIXES as BANDIT_SUFFIXES
-from policy_gate.scanners.semgrep import SUFFIXES as SEMGREP_SUFFIXES
+from policy_gate.results import ALLOWLIST, NOSEC, NOSEMGREP, Suppression
 
-NOSEC = "nosec"
-NOSEMGREP = "nosemgrep"
-ALLOWLIST = "allowlist"
-SCANNER_OF = {NOSEC: "bandit", NOSEMGREP: "semgrep", ALLOWLIST: "detect-secrets"}
 # The only results a kind can silence; a comment never hides an `unscanned` file.
 _CATEGORY_OF = {NOSEC: SAST, NOSEMGREP: SAST, ALLOWLIST: SECRET}
 HELP_URLS = {
@@ -127,30 +123,6 @@ BANDIT_TEST_NAMES: Mapping[str, str] = {
     "django_mark_safe": "B703",
     "markupsafe_markup_xss": "B704",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Suppression:
-    """One inline suppression comment. ``text`` and ``reason`` hold only what follows the
-    marker: the code before it may be the very secret the comment is about."""
-
-    path: str  # root-relative POSIX path
-    line: int  # 1-based line of the comment
-    kind: str  # NOSEC | NOSEMGREP | ALLOWLIST
-    rules: tuple[str, ...]  # rule ids as written; () = every rule of the tool
-    reason: str  # free text after the ids ('' if none), printable, capped
-    applies_to: int  # the line it silences
-    text: str  # the comment from its marker onward, printable, capped
-
-    @property
-    def bare(self) -> bool:
-        """Silences every rule of its tool on the line (the pragma has no per-rule form,
-        so it is never called bare)."""
-        return not self.rules and self.kind in (NOSEC, NOSEMGREP)
-
-    @property
-    def scanner(self) -> str:
-        return SCANNER_OF[self.kind]
 
 
 # ---------------------------------------------------------------------------- lexing
@@ -246,8 +218,8 @@ def find_suppressions(root: Path, files: Sequence[str], max_file_bytes: int) -> 
     """Every inline suppression in ``files`` (root-relative POSIX paths from the gate's
     walk). Each file is read once, never through a symlink; binary files and files larger
     than ``max_file_bytes`` are skipped, as the scanners skip them."""
-    py = tuple(s.lower() for s in BANDIT_SUFFIXES)
-    js = tuple(s.lower() for s in SEMGREP_SUFFIXES if s.lower() not in py)
+    py = tuple(s.lower() for s in BANDIT.suffixes)
+    js = tuple(s.lower() for s in SEMGREP.suffixes if s.lower() not in py)
     found: list[Suppression] = []
     for rel in files:
         name = rel.lower()
@@ -546,7 +518,7 @@ def bare_findings(suppressions: Sequence[Suppression]) -> list[Finding]:
         if not s.bare:
             continue
         name = s.path.lower()
-        js = name.endswith(SEMGREP_SUFFIXES) and not name.endswith(BANDIT_SUFFIXES)
+        js = name.endswith(SEMGREP.suffixes) and not name.endswith(BANDIT.suffixes)
         opener = "//" if js else "#"
         if s.kind == NOSEC:
             example = f"{opener} nosec B602 - <reason>"

@@ -4,8 +4,8 @@ Mojaloop fact, PCI DSS requirement and GDPR article in the catalogue (docs/compl
 Entry points: :func:`render` (Markdown, the ``--format compliance`` output),
 :func:`render_markdown` and :func:`render_html` (a self-contained page: inline CSS, no
 scripts, no external resources, printable). All take the :class:`ReportData` every format
-gets; the statuses come from :func:`policy_gate.compliance.assess`, so both renderings say
-the same thing.
+gets; the statuses come from :func:`policy_gate.compliance.assess.assess`, so both
+renderings say the same thing.
 
 Everything from the scanned tree, the scanners or the policy (file names, messages, rule
 ids, waiver owners and reasons) is hostile: Markdown passes it through
@@ -20,7 +20,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from policy_gate.compliance import (
+from policy_gate.compliance.assess import (
     FAIL,
     GLOSSARY,
     NOT_COVERED,
@@ -30,6 +30,7 @@ from policy_gate.compliance import (
     Assessment,
     CheckResult,
     ControlResult,
+    Evidence,
     ScannerEvidence,
     assess,
     head_commit,
@@ -103,6 +104,14 @@ def _accepted_why(d: Decision) -> str:
         return (f"waived by {w.owner} until {w.expires.isoformat()}"
                 f" ({w.id or w.location}): {w.reason}")
     return ACCEPTED_WORDS.get(d.status, d.status.value)
+
+
+def _listed(r: ControlResult) -> tuple[tuple[Decision, ...], tuple[Decision, ...], int]:
+    """The violations and accepted findings a control's section lists, and how many more
+    only the JSON report has: both renderings cap the list the same way, so a page stays
+    readable at thousands of findings."""
+    more = max(0, len(r.violations) - MAX_FINDINGS) + max(0, len(r.accepted) - MAX_FINDINGS)
+    return r.violations[:MAX_FINDINGS], r.accepted[:MAX_FINDINGS], more
 
 
 def _counts_text(r: ControlResult) -> str:
@@ -198,15 +207,15 @@ def _md_control(r: ControlResult) -> list[str]:
                 f"{md(ch.why, MAX_CELL)} |"
             )
         lines += ["", f"Findings: {_counts_text(r)}.", ""]
-    for d in r.violations[:MAX_FINDINGS]:
+    violations, accepted, more = _listed(r)
+    for d in violations:
         where, rule, sev, msg = _finding_line(d)
         lines.append(f"- violation at {md(where, 200)}: {md(rule, 120)} ({sev}): "
                      f"{md(msg, MAX_CELL)}")
-    for d in r.accepted[:MAX_FINDINGS]:
+    for d in accepted:
         where, rule, sev, _ = _finding_line(d)
         lines.append(f"- accepted at {md(where, 200)}: {md(rule, 120)} ({sev}), "
                      f"{md(_accepted_why(d), MAX_CELL)}")
-    more = max(0, len(r.violations) - MAX_FINDINGS) + max(0, len(r.accepted) - MAX_FINDINGS)
     if more:
         lines.append(f"- {more} more in the JSON report")
     if r.violations or r.accepted:
@@ -305,22 +314,45 @@ def render_html(data: ReportData, assessment: Assessment | None = None) -> str:
     """The evidence report as one self-contained HTML page (inline CSS, no scripts, no
     external resources), laid out for screen and print."""
     a = assessment or assess(data, commit=head_commit(data))
-    ev = a.evidence
-    tally = a.by_status()
-    title = f"Compliance evidence: {ev.policy_name}"
-    out: list[str] = [
+    title = f"Compliance evidence: {a.evidence.policy_name}"
+    out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title, 120)}</title>",
         f"<style>{_CSS}</style></head><body><main>",
+        *_html_header(title, a.evidence),
+        *_html_summary(a),
+        *_html_controls(a),
+        *_html_unknown_sources(a),
+        *_html_glossary(),
+        _html_footer(a.evidence),
+        "</main></body></html>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _html_header(title: str, ev: Evidence) -> list[str]:
+    """The page's header: the verdict, then what identifies the run (commit, policy,
+    scanners, advisory data), so a printed copy can be traced back to its scan."""
+    return [
         "<header>",
         f"<h1>{e(title, 120)}</h1>",
         f'<p class="sub">Mojaloop standards, PCI DSS v4.0.1 and GDPR, as evidenced by one '
         f"policy-gate run on {e(ev.scanned_at)}</p>",
         f'<div class="verdict v-{e(ev.verdict)}">Gate verdict: {e(ev.verdict_headline)}</div>',
         '<dl class="evidence">',
+        *(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in _evidence_rows(ev)),
+        "</dl>",
+        '<p class="disclaimer">Automated evidence from one run of the gate. It supports an '
+        "assessment by a qualified assessor; it is not one. Controls marked "
+        "<em>not covered</em> need manual evidence; see the glossary at the end.</p>",
+        "</header>",
     ]
+
+
+def _evidence_rows(ev: Evidence) -> list[tuple[str, str]]:
+    """(label, HTML) of each fact about the run; diff and waivers only when there are any."""
     rows = [
         ("Commit", f'<code>{e(ev.commit or "unknown")}</code> '
                    f'<span class="meta">({e(ev.commit_source)})</span>'),
@@ -339,15 +371,13 @@ def render_html(data: ReportData, assessment: Assessment | None = None) -> str:
     if ev.waivers:
         rows.append(("Waivers", e(ev.waivers, 300)))
     rows.append(("Gate", f"policy-gate {e(ev.gate_version)}"))
-    out += [f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in rows]
-    out += [
-        "</dl>",
-        '<p class="disclaimer">Automated evidence from one run of the gate. It supports an '
-        "assessment by a qualified assessor; it is not one. Controls marked "
-        "<em>not covered</em> need manual evidence; see the glossary at the end.</p>",
-        "</header>",
-        '<section><h2 id="summary">Summary</h2><div class="tally">',
-    ]
+    return rows
+
+
+def _html_summary(a: Assessment) -> list[str]:
+    """The tally of statuses and one row a control, each linking to its section."""
+    tally = a.by_status()
+    out = ['<section><h2 id="summary">Summary</h2><div class="tally">']
     out += [f"<span>{_badge(s)} {tally.get(s, 0)}</span>" for s in STATUSES]
     out += [
         "</div>",
@@ -365,7 +395,13 @@ def render_html(data: ReportData, assessment: Assessment | None = None) -> str:
             f"<td class='num'>{len(r.violations)}</td><td class='num'>{len(r.accepted)}</td></tr>"
         )
     out.append("</tbody></table></section>")
-    out.append('<section><h2 id="controls">Controls</h2>')
+    return out
+
+
+def _html_controls(a: Assessment) -> list[str]:
+    """Every control's section, grouped under its framework in catalogue order (a
+    framework with no control in the assessment gets no heading)."""
+    out = ['<section><h2 id="controls">Controls</h2>']
     for fid, framework in a.catalogue.frameworks.items():
         members = [r for r in a.controls if r.control.framework == fid]
         if not members:
@@ -374,30 +410,43 @@ def render_html(data: ReportData, assessment: Assessment | None = None) -> str:
                    "</span></h3>")
         out += [_html_control(r) for r in members]
     out.append("</section>")
-    if a.unknown_sources:
-        out += [
-            '<section><h2 id="unknown">Citations the catalogue does not know</h2>',
-            "<p>Cited by the policy or the rules, but not in the catalogue, so no evidence is "
-            "reported for them. Add them to the catalogue or correct the citation.</p>",
-            "<table><thead><tr><th>Citation</th><th>Cited by</th></tr></thead><tbody>",
-        ]
-        out += [f"<tr><td class='nowrap'>{e(src)}</td><td>{e(', '.join(where), 600)}</td></tr>"
-                for src, where in a.unknown_sources]
-        out.append("</tbody></table></section>")
-    out += ['<section><h2 id="glossary">Statuses</h2><dl class="glossary">']
-    out += [f"<dt>{_badge(s)}</dt><dd>{e(GLOSSARY[s])}</dd>" for s in STATUSES]
-    out += [
+    return out
+
+
+def _html_unknown_sources(a: Assessment) -> list[str]:
+    """Citations the catalogue does not know, shown rather than dropped so a misspelt
+    citation is seen; nothing when every citation is known."""
+    if not a.unknown_sources:
+        return []
+    return [
+        '<section><h2 id="unknown">Citations the catalogue does not know</h2>',
+        "<p>Cited by the policy or the rules, but not in the catalogue, so no evidence is "
+        "reported for them. Add them to the catalogue or correct the citation.</p>",
+        "<table><thead><tr><th>Citation</th><th>Cited by</th></tr></thead><tbody>",
+        *(f"<tr><td class='nowrap'>{e(src)}</td><td>{e(', '.join(where), 600)}</td></tr>"
+          for src, where in a.unknown_sources),
+        "</tbody></table></section>",
+    ]
+
+
+def _html_glossary() -> list[str]:
+    """What each status and finding word means, for a reader without the docs."""
+    return [
+        '<section><h2 id="glossary">Statuses</h2><dl class="glossary">',
+        *(f"<dt>{_badge(s)}</dt><dd>{e(GLOSSARY[s])}</dd>" for s in STATUSES),
         "<dt>accepted</dt><dd>Over the policy's fail threshold but not failing: waived (with "
         "owner and expiry), in the baseline, pre-existing at the diff base, or suppressed "
         "inline where the policy honours it.</dd>",
         "<dt>below threshold</dt><dd>Reported but under the policy's fail threshold.</dd>",
         "</dl></section>",
-        f"<footer>policy-gate {e(ev.gate_version)} · policy {e(ev.policy_name, 80)} sha256 "
-        f"<code>{e(ev.policy_sha256)}</code> · generated from the scan of {e(ev.scanned_at)}"
-        "</footer>",
-        "</main></body></html>",
     ]
-    return "\n".join(out) + "\n"
+
+
+def _html_footer(ev: Evidence) -> str:
+    """Gate version, policy hash and scan time once more, on the last printed page."""
+    return (f"<footer>policy-gate {e(ev.gate_version)} · policy {e(ev.policy_name, 80)} sha256 "
+            f"<code>{e(ev.policy_sha256)}</code> · generated from the scan of {e(ev.scanned_at)}"
+            "</footer>")
 
 
 def _scanners_cell(scanners: Iterable[ScannerEvidence]) -> str:
@@ -435,16 +484,16 @@ def _html_control(r: ControlResult) -> str:
             f'<p class="meta">Findings: {e(_counts_text(r))}.</p>',
         ]
     items: list[str] = []
-    for d in r.violations[:MAX_FINDINGS]:
+    violations, accepted, more = _listed(r)
+    for d in violations:
         where, rule, sev, msg = _finding_line(d)
         items.append(f"<li>{_badge(FAIL)} <code>{e(where, 200)}</code> <code>{e(rule, 120)}</code>"
                      f" ({e(sev)}): {e(msg, MAX_CELL)}</li>")
-    for d in r.accepted[:MAX_FINDINGS]:
+    for d in accepted:
         where, rule, sev, _ = _finding_line(d)
         items.append(f"<li><strong>accepted</strong> <code>{e(where, 200)}</code> "
                      f"<code>{e(rule, 120)}</code> ({e(sev)}): {e(_accepted_why(d), MAX_CELL)}"
                      "</li>")
-    more = max(0, len(r.violations) - MAX_FINDINGS) + max(0, len(r.accepted) - MAX_FINDINGS)
     if more:
         items.append(f"<li>{_plural(more, 'more finding')} in the JSON report</li>")
     if items:

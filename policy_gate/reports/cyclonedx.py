@@ -62,14 +62,18 @@ from typing import TYPE_CHECKING, Any
 from packageurl import PackageURL
 
 from policy_gate import __version__
-from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.spdx import parse
 from policy_gate.findings import DEPENDENCY, Severity
+from policy_gate.packages import Package
 from policy_gate.policy.evaluate import Decision
 from policy_gate.reports.interface import ReportData
 
 if TYPE_CHECKING:
-    from cyclonedx.model.bom import Bom
+    from cyclonedx.model import Property
+    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.component import Component
+    from cyclonedx.model.license import License
+    from cyclonedx.model.vulnerability import Vulnerability, VulnerabilitySource
 
 SPEC_VERSION = "1.6"
 SCHEMA_URI = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -236,6 +240,15 @@ class _Advisory:
     analysis: str
     affects: list[tuple[str, list[str]]]  # (bom-ref, versions), both sorted
     statuses: list[str]  # sorted
+    justification: str  # of the rating: the policy graded it
+
+    @property
+    def bom_ref(self) -> str:
+        return f"{PROPERTY_PREFIX}vulnerability:{self.id}"
+
+    def properties(self) -> list[tuple[str, str]]:
+        """(name, value) pairs: the policy's decisions on it."""
+        return [(f"{PROPERTY_PREFIX}status", s) for s in self.statuses]
 
 
 def _advisories(
@@ -275,6 +288,7 @@ def _advisories(
             f"found at {', '.join(places)}",
             affects=[(ref, sorted(versions)) for ref, versions in sorted(targets.items())],
             statuses=statuses,
+            justification=f"severity as graded under the policy '{policy}'",
         )
 
 
@@ -311,11 +325,94 @@ def _subject_name(data: ReportData) -> str:
 # ---------------------------------------------------------------- the library's model
 def build(data: ReportData) -> Bom:
     """The SBOM as cyclonedx-python-lib's model: the reference :func:`render` matches."""
-    from cyclonedx.model import Property, XsUri
-    from cyclonedx.model.bom import Bom, BomMetaData
+    from cyclonedx.model.bom import Bom
+
+    vulnerable = _vulnerable(data)
+    entries = _inventory(data, vulnerable)
+    components = _library_components(entries)
+    refs = {key: entry.purl for key, entry in entries.items()}
+    metadata, subject = _library_metadata(data)
+    vulnerabilities = [_library_vulnerability(a) for a in _advisories(data, vulnerable, refs)]
+    bom = Bom(metadata=metadata, components=components.values(),
+              vulnerabilities=vulnerabilities)
+    roots, children = _graph(entries)
+    bom.register_dependency(subject, [components[k] for k in roots])
+    for key, component in components.items():
+        bom.register_dependency(component, [components[k] for k in children.get(key, [])])
+    return bom
+
+
+def _library_properties(pairs: Iterable[tuple[str, str]]) -> list[Property]:
+    from cyclonedx.model import Property
+
+    return [Property(name=n, value=v) for n, v in pairs]
+
+
+def _library_licenses(declared: str | None, seen: dict[str, tuple[str, str]]) -> list[License]:
+    """The component's licence: an SPDX expression, else the declared name."""
+    from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+
+    found = _license(declared, seen)
+    if found is None:
+        return []
+    kind, value = found
+    if kind == "expression":
+        return [LicenseExpression(value)]
+    return [DisjunctiveLicense(name=value)]
+
+
+def _library_components(entries: dict[Key, _Entry]) -> dict[Key, Component]:
+    """A library component per package, its purl its bom-ref."""
     from cyclonedx.model.component import Component, ComponentScope, ComponentType
+
+    licences: dict[str, tuple[str, str]] = {}
+    return {
+        key: Component(
+            type=ComponentType.LIBRARY,
+            name=entry.name,
+            version=entry.version,
+            purl=PackageURL.from_string(entry.purl),
+            bom_ref=entry.purl,
+            scope=ComponentScope(entry.scope),
+            licenses=_library_licenses(entry.license, licences),
+            properties=_library_properties(entry.properties()),
+        )
+        for key, entry in entries.items()
+    }
+
+
+def _library_metadata(data: ReportData) -> tuple[BomMetaData, Component]:
+    """The metadata (the scan's start, policy-gate as the tool) and its subject, the
+    scanned root, which the dependency graph starts from."""
+    from cyclonedx.model.bom import BomMetaData
+    from cyclonedx.model.component import Component, ComponentType
+
+    subject = Component(
+        type=ComponentType.APPLICATION,
+        name=_subject_name(data),
+        bom_ref=SUBJECT_REF,
+        properties=_library_properties(_subject_properties(data)),
+    )
+    metadata = BomMetaData(component=subject, timestamp=_started(data))
+    metadata.tools.components.add(
+        Component(type=ComponentType.APPLICATION, name="policy-gate", version=__version__,
+                  bom_ref=TOOL_REF)
+    )
+    return metadata, subject
+
+
+def _library_source(advisory_id: str) -> VulnerabilitySource:
+    from cyclonedx.model import XsUri
+    from cyclonedx.model.vulnerability import VulnerabilitySource
+
+    name, url = _reference_source(advisory_id)
+    return VulnerabilitySource(name=name, url=XsUri(url))
+
+
+def _library_vulnerability(a: _Advisory) -> Vulnerability:
+    """One advisory, rated as the policy graded it, affecting the components it was found
+    on."""
     from cyclonedx.model.impact_analysis import ImpactAnalysisAffectedStatus
-    from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
     from cyclonedx.model.vulnerability import (
         BomTarget,
         BomTargetVersionRange,
@@ -327,92 +424,33 @@ def build(data: ReportData) -> Bom:
         VulnerabilitySource,
     )
 
-    def properties(pairs: Iterable[tuple[str, str]]) -> list[Property]:
-        return [Property(name=n, value=v) for n, v in pairs]
-
-    def source(advisory_id: str) -> VulnerabilitySource:
-        name, url = _reference_source(advisory_id)
-        return VulnerabilitySource(name=name, url=XsUri(url))
-
-    licences: dict[str, tuple[str, str]] = {}
-
-    def licenses(declared: str | None) -> list[License]:
-        found = _license(declared, licences)
-        if found is None:
-            return []
-        kind, value = found
-        if kind == "expression":
-            return [LicenseExpression(value)]
-        return [DisjunctiveLicense(name=value)]
-
-    vulnerable = _vulnerable(data)
-    entries = _inventory(data, vulnerable)
-    components = {
-        key: Component(
-            type=ComponentType.LIBRARY,
-            name=entry.name,
-            version=entry.version,
-            purl=PackageURL.from_string(entry.purl),
-            bom_ref=entry.purl,
-            scope=ComponentScope(entry.scope),
-            licenses=licenses(entry.license),
-            properties=properties(entry.properties()),
-        )
-        for key, entry in entries.items()
-    }
-    refs = {key: entry.purl for key, entry in entries.items()}
-    subject = Component(
-        type=ComponentType.APPLICATION,
-        name=_subject_name(data),
-        bom_ref=SUBJECT_REF,
-        properties=properties(_subject_properties(data)),
+    affected = ImpactAnalysisAffectedStatus.AFFECTED
+    return Vulnerability(
+        bom_ref=a.bom_ref,
+        id=a.id,
+        source=_library_source(a.id),
+        references=[VulnerabilityReference(id=x, source=_library_source(x)) for x in a.aliases],
+        ratings=[
+            VulnerabilityRating(
+                source=VulnerabilitySource(name="policy-gate"),
+                severity=VulnerabilitySeverity(a.severity),
+                justification=a.justification,
+            )
+        ],
+        cwes=a.cwes,
+        description=a.description,
+        detail=a.detail,
+        recommendation=a.recommendation,
+        analysis=VulnerabilityAnalysis(detail=a.analysis),
+        affects=[
+            BomTarget(
+                ref=ref,
+                versions=[BomTargetVersionRange(version=v, status=affected) for v in versions],
+            )
+            for ref, versions in a.affects
+        ],
+        properties=_library_properties(a.properties()),
     )
-    metadata = BomMetaData(component=subject, timestamp=_started(data))
-    metadata.tools.components.add(
-        Component(type=ComponentType.APPLICATION, name="policy-gate", version=__version__,
-                  bom_ref=TOOL_REF)
-    )
-    vulnerabilities = [
-        Vulnerability(
-            bom_ref=f"{PROPERTY_PREFIX}vulnerability:{a.id}",
-            id=a.id,
-            source=source(a.id),
-            references=[VulnerabilityReference(id=x, source=source(x)) for x in a.aliases],
-            ratings=[
-                VulnerabilityRating(
-                    source=VulnerabilitySource(name="policy-gate"),
-                    severity=VulnerabilitySeverity(a.severity),
-                    justification=f"severity as graded under the policy '{data.policy.name}'",
-                )
-            ],
-            cwes=a.cwes,
-            description=a.description,
-            detail=a.detail,
-            recommendation=a.recommendation,
-            analysis=VulnerabilityAnalysis(detail=a.analysis),
-            affects=[
-                BomTarget(
-                    ref=ref,
-                    versions=[
-                        BomTargetVersionRange(
-                            version=v, status=ImpactAnalysisAffectedStatus.AFFECTED
-                        )
-                        for v in versions
-                    ],
-                )
-                for ref, versions in a.affects
-            ],
-            properties=properties((f"{PROPERTY_PREFIX}status", s) for s in a.statuses),
-        )
-        for a in _advisories(data, vulnerable, refs)
-    ]
-    bom = Bom(metadata=metadata, components=components.values(),
-              vulnerabilities=vulnerabilities)
-    roots, children = _graph(entries)
-    bom.register_dependency(subject, [components[k] for k in roots])
-    for key, component in components.items():
-        bom.register_dependency(component, [components[k] for k in children.get(key, [])])
-    return bom
 
 
 def _serialise(bom: Bom) -> str:
@@ -480,72 +518,73 @@ def _document(
     item: Callable[[dict[str, Any]], Any],
 ) -> dict[str, Any]:
     """The document; ``item`` is given each component, dependency and vulnerability as it
-    is made (``render`` writes them out then, so thousands of dicts never live at once)."""
-    licences: dict[str, tuple[str, str]] = {}
-    components: list[tuple[tuple[str, str, str], Any]] = []
-    for entry in entries.values():
-        component: dict[str, Any] = {"bom-ref": entry.purl}
-        found = _license(entry.license, licences)
-        if found is not None:
-            kind, value = found
-            component["licenses"] = [
-                {"expression": value} if kind == "expression" else {"license": {"name": value}}
-            ]
-        component["name"] = entry.name
-        component["properties"] = _property_dicts(entry.properties())
-        component["purl"] = PackageURL.from_string(entry.purl).to_string()
-        component["scope"] = entry.scope
-        component["type"] = "library"
-        component["version"] = entry.version
-        # The library's order: (type, group, name, version, bom-ref, ...); refs are unique.
-        components.append(((entry.name, entry.version, entry.purl), item(component)))
-    components.sort(key=lambda c: c[0])
+    is made (``render`` writes them out then, so thousands of dicts never live at once).
+    Keys in the library's order: sorted, then ``$schema``, ``bomFormat``, ``specVersion``."""
+    doc: dict[str, Any] = {}
+    components = _component_items(entries, item)
+    if components:
+        doc["components"] = components
+    doc["dependencies"] = _dependency_items(entries, item)
+    doc["metadata"] = _metadata_dict(data)
+    doc["serialNumber"] = serial
+    doc["version"] = 1
+    refs = {k: e.purl for k, e in entries.items()}
+    vulnerabilities = [item(_vulnerability_dict(a)) for a in _advisories(data, vulnerable, refs)]
+    if vulnerabilities:
+        doc["vulnerabilities"] = vulnerabilities
+    doc["$schema"] = SCHEMA_URI
+    doc["bomFormat"] = "CycloneDX"
+    doc["specVersion"] = SPEC_VERSION
+    return doc
 
+
+def _component_items(
+    entries: dict[Key, _Entry], item: Callable[[dict[str, Any]], Any]
+) -> list[Any]:
+    """The packages, in the library's order: (type, group, name, version, bom-ref, ...);
+    each is a library without a group, and bom-refs are unique."""
+    licences: dict[str, tuple[str, str]] = {}
+    components = [
+        ((entry.name, entry.version, entry.purl), item(_component_dict(entry, licences)))
+        for entry in entries.values()
+    ]
+    components.sort(key=lambda c: c[0])
+    return [c for _, c in components]
+
+
+def _component_dict(entry: _Entry, licences: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    component: dict[str, Any] = {"bom-ref": entry.purl}
+    found = _license(entry.license, licences)
+    if found is not None:
+        kind, value = found
+        component["licenses"] = [
+            {"expression": value} if kind == "expression" else {"license": {"name": value}}
+        ]
+    component["name"] = entry.name
+    component["properties"] = _property_dicts(entry.properties())
+    component["purl"] = PackageURL.from_string(entry.purl).to_string()
+    component["scope"] = entry.scope
+    component["type"] = "library"
+    component["version"] = entry.version
+    return component
+
+
+def _dependency_items(
+    entries: dict[Key, _Entry], item: Callable[[dict[str, Any]], Any]
+) -> list[Any]:
+    """What the scanned root and each package depend on, by bom-ref."""
     roots, children = _graph(entries)
     depends: dict[str, set[str]] = {SUBJECT_REF: {entries[k].purl for k in roots}}
     for key, entry in entries.items():
         depends[entry.purl] = {entries[k].purl for k in children.get(key, ())}
-    dependencies = [
+    return [
         item({"dependsOn": sorted(refs), "ref": ref} if refs else {"ref": ref})
         for ref, refs in sorted(depends.items())
     ]
 
-    policy = data.policy.name
-    vulnerabilities: list[Any] = []
-    for a in _advisories(data, vulnerable, {k: e.purl for k, e in entries.items()}):
-        vulnerability: dict[str, Any] = {
-            "affects": [
-                {"ref": ref, "versions": [{"status": "affected", "version": v}
-                                          for v in versions]}
-                for ref, versions in a.affects
-            ],
-            "analysis": {"detail": a.analysis},
-            "bom-ref": f"{PROPERTY_PREFIX}vulnerability:{a.id}",
-        }
-        if a.cwes:
-            vulnerability["cwes"] = a.cwes
-        vulnerability["description"] = a.description
-        vulnerability["detail"] = a.detail
-        vulnerability["id"] = a.id
-        vulnerability["properties"] = [{"name": f"{PROPERTY_PREFIX}status", "value": s}
-                                       for s in a.statuses]
-        vulnerability["ratings"] = [{
-            "justification": f"severity as graded under the policy '{policy}'",
-            "severity": a.severity,
-            "source": {"name": "policy-gate"},
-        }]
-        vulnerability["recommendation"] = a.recommendation
-        if a.aliases:
-            vulnerability["references"] = [{"id": x, "source": _source_dict(x)}
-                                           for x in a.aliases]
-        vulnerability["source"] = _source_dict(a.id)
-        vulnerabilities.append(item(vulnerability))
 
-    doc: dict[str, Any] = {}
-    if components:
-        doc["components"] = [c for _, c in components]
-    doc["dependencies"] = dependencies
-    doc["metadata"] = {
+def _metadata_dict(data: ReportData) -> dict[str, Any]:
+    return {
         "component": {
             "bom-ref": SUBJECT_REF,
             "name": _subject_name(data),
@@ -556,14 +595,34 @@ def _document(
         "tools": {"components": [{"bom-ref": TOOL_REF, "name": "policy-gate",
                                   "type": "application", "version": __version__}]},
     }
-    doc["serialNumber"] = serial
-    doc["version"] = 1
-    if vulnerabilities:
-        doc["vulnerabilities"] = vulnerabilities
-    doc["$schema"] = SCHEMA_URI
-    doc["bomFormat"] = "CycloneDX"
-    doc["specVersion"] = SPEC_VERSION
-    return doc
+
+
+def _vulnerability_dict(a: _Advisory) -> dict[str, Any]:
+    vulnerability: dict[str, Any] = {
+        "affects": [
+            {"ref": ref, "versions": [{"status": "affected", "version": v}
+                                      for v in versions]}
+            for ref, versions in a.affects
+        ],
+        "analysis": {"detail": a.analysis},
+        "bom-ref": a.bom_ref,
+    }
+    if a.cwes:
+        vulnerability["cwes"] = a.cwes
+    vulnerability["description"] = a.description
+    vulnerability["detail"] = a.detail
+    vulnerability["id"] = a.id
+    vulnerability["properties"] = _property_dicts(a.properties())
+    vulnerability["ratings"] = [{
+        "justification": a.justification,
+        "severity": a.severity,
+        "source": {"name": "policy-gate"},
+    }]
+    vulnerability["recommendation"] = a.recommendation
+    if a.aliases:
+        vulnerability["references"] = [{"id": x, "source": _source_dict(x)} for x in a.aliases]
+    vulnerability["source"] = _source_dict(a.id)
+    return vulnerability
 
 
 def _json(value: Any, newline: str = "\n") -> str:

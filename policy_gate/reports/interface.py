@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from policy_gate.base.git import ChangeSet
-from policy_gate.findings import CATEGORIES, Severity
+from policy_gate.base.gitdiff import ChangeSet
+from policy_gate.catalogue import BY_NAME
+from policy_gate.findings import CATEGORIES, SUPPRESSION, Severity
 from policy_gate.policy.evaluate import (
     ACCEPTED,
     Decision,
@@ -28,8 +29,7 @@ from policy_gate.policy.evaluate import (
     SuppressionUse,
 )
 from policy_gate.policy.model import Policy
-from policy_gate.policy.suppressions import Suppression
-from policy_gate.runner import ScanResult
+from policy_gate.results import ScanResult, Suppression
 
 # Most important first: what fails, then what is over the fail threshold but accepted (in
 # the order the evaluator applies the acceptances), then what the policy tolerates.
@@ -276,3 +276,29 @@ def printable(text: str) -> str:
     if "::" in text or "##[" in text:
         text = _RUNNER_COMMAND.sub(_no_command, text)
     return text
+
+
+def scanners_by_category(data: ReportData) -> dict[str, list[str]]:
+    """category -> the scanners that check it and ran to completion ("ok"). The gate
+    itself looks for inline suppression comments on every scan, whichever scanners ran."""
+    out: dict[str, list[str]] = defaultdict(list)
+    out[SUPPRESSION].append("policy-gate")
+    for run in data.result.runs:
+        scanner = BY_NAME.get(run.name)
+        # a scanner that had nothing to check (no coverage report) checked nothing
+        checked = run.output is not None and not run.output.not_checked
+        if scanner is not None and run.status == "ok" and checked:
+            for category in scanner.categories:
+                out[category].append(run.name)
+    return dict(out)
+
+
+def not_checked_reasons(data: ReportData) -> dict[str, str]:
+    """category -> why a scanner for it ran but checked nothing (e.g. no coverage report)."""
+    out: dict[str, str] = {}
+    for run in data.result.runs:
+        scanner = BY_NAME.get(run.name)
+        if scanner is not None and run.output is not None and run.output.not_checked:
+            for category in scanner.categories:
+                out.setdefault(category, f"{run.name}: {run.output.not_checked}")
+    return out

@@ -8,16 +8,16 @@ decisions rested on (the waivers file's hash, the baseline, the diff's base)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from policy_gate import REPORT_SCHEMA_VERSION, __version__
-from policy_gate.findings import Confidence, DependencyInfo, Finding, Severity
+from policy_gate.findings import DependencyInfo, Finding
 from policy_gate.policy.evaluate import Decision, Notice, SuppressionUse
 from policy_gate.reports.interface import ReportData, suppression_dict
-from policy_gate.runner import HISTORY
+from policy_gate.reports.json_encoding import JsonText, dumps, encode_str, flag, grade, number
+from policy_gate.results import HISTORY
 
 SCHEMA_ID = "https://github.com/mojaloop/policy-gate/report.schema.json"
 MAX_DIFF_FILES = 1000  # changed files listed; the count is always exact
@@ -215,47 +215,21 @@ def _per_scanner(data: ReportData) -> Counter[str]:
 # CPython's indenting encoder is pure Python (about 1 s for 10,000 findings), and
 # building each finding's dict only to encode it costs more than the budget for the whole
 # report, so ``_Findings`` writes findings straight to JSON text, encoding every distinct
-# string once: messages, rules, decision steps, rationales and paths repeat across
-# thousands of findings. The text is ASCII (other characters as \u escapes): half the
-# memory, faster to join and to encode, and a lone surrogate (an undecodable file name)
-# cannot make it unwritable. tests/test_report_writers.py holds each finding's line equal
-# to ``json.dumps(_finding(...))``.
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-_encode_str = json.encoder.encode_basestring_ascii  # what _dumps writes for a str
-_SEVERITY = {s: _dumps(s.label) for s in Severity}
-_CONFIDENCE = {c: _dumps(c.label) for c in Confidence}
-_BOOL = {True: "true", False: "false", None: "null"}
+# string once (json_encoding.py): messages, rules, decision steps, rationales and paths
+# repeat across thousands of findings. The text is ASCII (other characters as \u escapes):
+# half the memory, faster to join and to encode, and a lone surrogate (an undecodable file
+# name) cannot make it unwritable. tests/test_report_writers.py holds each finding's line
+# equal to ``json.dumps(_finding(...))``.
 
 
-class _Findings:
-    """Compact JSON for each finding, as ``_dumps(_finding(d, honoured))`` writes it."""
+class _Findings(JsonText):
+    """Compact JSON for each finding, as ``dumps(_finding(d, honoured))`` writes it."""
 
     def __init__(self, data: ReportData) -> None:
+        super().__init__()
         self.data = data
-        # str -> its JSON; only str keys are added, so 1 never finds True's entry
-        self.strings: dict[object, str] = {None: "null"}
-        self.lists: dict[tuple[str, ...], str] = {}
         self.sources: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         self.decisions: dict[tuple[Any, ...], str] = {}
-
-    def string(self, value: object) -> str:
-        """A string (anything else too) as JSON; each distinct string is encoded once."""
-        try:
-            return self.strings[value]
-        except (KeyError, TypeError):
-            pass
-        if type(value) is str:
-            out = self.strings[value] = _encode_str(value)
-            return out
-        return _dumps(value)
-
-    def array(self, values: tuple[str, ...]) -> str:
-        try:
-            return self.lists[values]
-        except KeyError:
-            out = self.lists[values] = "[" + ",".join(map(self.string, values)) + "]"
-            return out
 
     def _sources(self, f: Finding) -> tuple[str, str, str]:
         """(scanner..rule_id, severity..confidence, sources) of Finding.to_dict: what
@@ -273,16 +247,9 @@ class _Findings:
             f',"scanner":{self.string(f.scanner)},"scanners":{self.array(f.scanners)}'
             f',"rule_id":{self.string(f.rule_id)}'
         )
-        grades = (
-            f',"severity":{_severity(f.severity)},"confidence":{_confidence(f.confidence)}'
-        )
-        listed = ",".join(
-            f'{{"scanner":{self.string(s.scanner)},"rule_id":{self.string(s.rule_id)}'
-            f',"severity":{_severity(s.severity)},"confidence":{_confidence(s.confidence)}'
-            f',"message":{self.string(s.message)}}}'
-            for s in sources
-        )
-        out = self.sources[key] = (head, grades, f',"sources":[{listed}]')
+        grades = f',"severity":{grade(f.severity)},"confidence":{grade(f.confidence)}'
+        listed = self.sources_array(sources, "rule_id")
+        out = self.sources[key] = (head, grades, f',"sources":{listed}')
         return out
 
     def _decision(self, d: Decision) -> str:
@@ -295,9 +262,9 @@ class _Findings:
             pass
         out = self.decisions[key] = (
             f',"status":{self.string(d.status.value)}'
-            f',"effective_severity":{_severity(d.severity)}'
-            f',"effective_confidence":{_confidence(d.confidence) if d.confidence else "null"}'
-            f',"reported":{_flag(d.reported)},"annotate":{_flag(d.annotate)}'
+            f',"effective_severity":{grade(d.severity)}'
+            f',"effective_confidence":{grade(d.confidence) if d.confidence else "null"}'
+            f',"reported":{flag(d.reported)},"annotate":{flag(d.annotate)}'
             f',"decision":{self.array(d.steps)},"rationale":{self.string(cat.rationale)}'
             f',"policy_sources":{self.array(cat.sources)}'
         )
@@ -320,7 +287,7 @@ class _Findings:
             start, end = f.start_line, f.end_line
             out += (
                 first,
-                _encode_str(fingerprint) if type(fingerprint) is str else _dumps(fingerprint),
+                encode_str(fingerprint) if type(fingerprint) is str else dumps(fingerprint),
                 ',"category":',
                 get(f.category) or string(f.category),
                 head,
@@ -332,9 +299,9 @@ class _Findings:
                 ',"path":',
                 get(f.path) or string(f.path),
                 ',"start_line":',
-                str(start) if type(start) is int else _int(start),
+                str(start) if type(start) is int else number(start),
                 ',"end_line":',
-                str(end) if type(end) is int else _int(end),
+                str(end) if type(end) is int else number(end),
                 ',"cwe":',
                 array(f.cwe),
                 ',"ids":',
@@ -355,15 +322,15 @@ class _Findings:
                 sources,
                 self._decision(d),
                 ',"waiver":',
-                "null" if d.waiver is None else _dumps(_waiver(d)),
+                "null" if d.waiver is None else dumps(_waiver(d)),
                 ',"suppression":',
                 "null"
                 if d.suppression is None
-                else _dumps({**suppression_dict(d.suppression), "honoured": honoured(d)}),
+                else dumps({**suppression_dict(d.suppression), "honoured": honoured(d)}),
                 ',"baselined":',
                 "false" if d.baseline is None else "true",
                 ',"introduced":',
-                _flag(d.introduced),
+                flag(d.introduced),
                 "}",
             )
             first = sep + '{"fingerprint":'
@@ -374,47 +341,21 @@ class _Findings:
             f'{{"ecosystem":{s(dep.ecosystem)},"package":{s(dep.package)}'
             f',"version":{s(dep.version)},"fixed_versions":{self.array(dep.fixed_versions)}'
             f',"advisory":{s(dep.advisory)},"aliases":{self.array(dep.aliases)}'
-            f',"requirement":{s(dep.requirement)},"direct":{_flag(dep.direct)}'
-            f',"dev":{_flag(dep.dev)},"path":{self.array(dep.path)}'
+            f',"requirement":{s(dep.requirement)},"direct":{flag(dep.direct)}'
+            f',"dev":{flag(dep.dev)},"path":{self.array(dep.path)}'
             f',"fix_version":{s(dep.fix_version)},"license":{s(dep.license)}}}'
         )
-
-
-def _severity(grade: Severity | None) -> str:
-    """``grade.label`` (or None) as JSON."""
-    if type(grade) is Severity:
-        return _SEVERITY[grade]
-    return "null" if grade is None else _dumps(grade.label)
-
-
-def _confidence(grade: Confidence | None) -> str:
-    if type(grade) is Confidence:
-        return _CONFIDENCE[grade]
-    return "null" if grade is None else _dumps(grade.label)
-
-
-def _flag(value: object) -> str:
-    """True, False or None as JSON (anything else as json.dumps writes it)."""
-    if value is True or value is False or value is None:
-        return _BOOL[value]
-    return _dumps(value)
-
-
-def _int(value: object) -> str:
-    if value is None:
-        return "null"
-    return int.__repr__(value) if type(value) is int else _dumps(value)
 
 
 def render(data: ReportData) -> str:
     """Top-level keys one per line; the elements of top-level lists one per line."""
     parts = ["{"]
     for key, value in _header(data).items():
-        parts.append(f"\n  {_dumps(key)}: ")
+        parts.append(f"\n  {dumps(key)}: ")
         if isinstance(value, list) and value:
-            parts += ("[\n    ", ",\n    ".join(map(_dumps, value)), "\n  ],")
+            parts += ("[\n    ", ",\n    ".join(map(dumps, value)), "\n  ],")
         else:
-            parts += (_dumps(value), ",")
+            parts += (dumps(value), ",")
     parts.append('\n  "findings": ')
     decisions = data.ordered()
     if decisions:

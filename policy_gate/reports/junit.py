@@ -61,15 +61,15 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from policy_gate import __version__
-from policy_gate.findings import CATEGORIES, SUPPRESSION, Severity
-from policy_gate.policy.evaluate import Decision, Status
+from policy_gate.findings import CATEGORIES, Severity
+from policy_gate.policy.evaluate import BudgetBreach, Decision, Status
 from policy_gate.reports.interface import (
     ACCEPTED_ORDER,
     ReportData,
     notice_place,
+    scanners_by_category,
     suppression_place,
 )
-from policy_gate.scanners import registry
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -191,34 +191,6 @@ def _properties(esc: _Escape, values: dict[str, str]) -> str:
 def _loc(d: Decision) -> str:
     """The place, on one line (a file name may contain a newline)."""
     return d.finding.location.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def scanners_by_category(data: ReportData) -> dict[str, list[str]]:
-    """category -> the scanners that check it and ran to completion ("ok"). The gate
-    itself looks for inline suppression comments on every scan, whichever scanners ran."""
-    known = registry()
-    out: dict[str, list[str]] = defaultdict(list)
-    out[SUPPRESSION].append("policy-gate")
-    for run in data.result.runs:
-        scanner = known.get(run.name)
-        # a scanner that had nothing to check (no coverage report) checked nothing
-        checked = run.output is not None and not run.output.not_checked
-        if scanner is not None and run.status == "ok" and checked:
-            for category in scanner.categories:
-                out[category].append(run.name)
-    return dict(out)
-
-
-def not_checked_reasons(data: ReportData) -> dict[str, str]:
-    """category -> why a scanner for it ran but checked nothing (e.g. no coverage report)."""
-    known = registry()
-    out: dict[str, str] = {}
-    for run in data.result.runs:
-        scanner = known.get(run.name)
-        if scanner is not None and run.output is not None and run.output.not_checked:
-            for category in scanner.categories:
-                out.setdefault(category, f"{run.name}: {run.output.not_checked}")
-    return out
 
 
 def _grades(d: Decision, e: Callable[[str], str]) -> str:
@@ -445,114 +417,188 @@ def build(data: ReportData) -> ET.Element:
     return element
 
 
-def _write(data: ReportData) -> str:
-    """The ``<testsuites>`` element, written."""
-    ev = data.evaluation
-    stamp = data.generated_at
-    esc = _Escape()
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', ""]  # [1]: the start tag, at the end
-    suites: list[_Suite] = []
-    ordered = data.ordered()
+class _Document:
+    """The document as it is written: its parts, and its testsuites, whose counts the root
+    ``<testsuites>`` tag sums once every suite is closed."""
+
+    def __init__(self, stamp: str) -> None:
+        self.esc = _Escape()
+        self.stamp = stamp
+        self.parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', ""]  # [1]: the root tag
+        self.suites: list[_Suite] = []
+
+    def suite(self, name: str) -> _Suite:
+        """A new testsuite, written after those before it."""
+        suite = _Suite(self.esc, self.parts, name, self.stamp)
+        self.suites.append(suite)
+        return suite
+
+    def text(self, seconds: float) -> str:
+        """The whole document, its root tag filled in (``seconds``: the scan's time)."""
+        suites = self.suites
+        self.parts[1] = (
+            f'<testsuites name="policy-gate" tests="{sum(s.tests for s in suites)}"'
+            f' failures="{sum(s.failures for s in suites)}"'
+            f' errors="{sum(s.errors for s in suites)}"'
+            f' skipped="{sum(s.skipped for s in suites)}"'
+            f' time="{seconds:.3f}" timestamp="{_escape_attr(self.stamp)}">'
+        )
+        self.parts.append("\n</testsuites>\n")
+        return "".join(self.parts)
+
+
+def render(data: ReportData) -> str:
+    """A complete XML 1.0 document: a testsuite per category, then the gate's own (when it
+    has anything to say), then the scanners'."""
+    doc = _Document(data.generated_at)
     coverage = scanners_by_category(data)
-    mine_by_category: dict[str, list[Decision]] = defaultdict(list)
-    for d in ordered:
-        mine_by_category[d.finding.category].append(d)
-    violations = _Violations(esc)
-
+    by_category: dict[str, list[Decision]] = defaultdict(list)
+    for d in data.ordered():
+        by_category[d.finding.category].append(d)
+    violations = _Violations(doc.esc)
     for category in _categories(data):
-        suite = _Suite(esc, parts, category, stamp)
-        suites.append(suite)
-        cat_policy = data.policy.categories.get(category)
-        if cat_policy is not None:
-            values = {"fail": cat_policy.fail.describe()}
-            if cat_policy.rationale:
-                values["rationale"] = cat_policy.rationale
-            suite.add(_properties(esc, values))
-        mine = mine_by_category.get(category, [])
-        if not mine:
-            ran = coverage.get(category, [])
-            if not ran:
-                child = _el(esc, "skipped", message=f"no scanner that checks {category} ran")
-                suite.skipped += 1
-            else:
-                child = _el(esc, "system-out", f"checked by {', '.join(ran)}: no findings\n")
-            suite.case(category, f"{category}: no findings", child)
-        # violations first, most severe first (ReportData.ordered()), one testcase each
-        failing: list[Decision] = []
-        others: list[Decision] = []  # the per-rule testcases below hold no violation
-        for d in mine:
-            (failing if d.status is Status.VIOLATION else others).append(d)
-        violations.write(suite, category, failing)
-        for rule, group in _by_rule(others).items():
-            by_status: dict[Status, list[Decision]] = defaultdict(list)
-            for d in group:
-                by_status[d.status].append(d)
-            below = by_status.get(Status.BELOW_THRESHOLD)
-            if below:
-                text = (
-                    f"{len(below)} finding(s) below the {category} fail threshold "
-                    f"({below[0].category_policy.fail.describe()}); reported, not failing:\n"
-                    + "".join(f"  - {_brief(d)}\n" for d in below)
-                )
-                suite.case(category, f"{rule} (below threshold)", _el(esc, "system-out", text))
-            for status in ACCEPTED_ORDER:
-                accepted = by_status.get(status)
-                if not accepted:
-                    continue
-                text = (
-                    f"{len(accepted)} finding(s) over the {category} fail threshold, "
-                    f"{status.value}: not failing this run.\n"
-                    + "".join(f"  - {_accepted_brief(data, d)}" for d in accepted)
-                )
-                suite.case(category, f"{rule} ({status.value})", _el(esc, "system-out", text))
-            for status in (Status.EXCLUDED, Status.DISABLED):
-                tolerated = by_status.get(status)
-                if not tolerated:
-                    continue
-                # the last step of the decision says why it is not enforced
-                reasons = list(dict.fromkeys(step for d in tolerated for step in d.steps[-1:]))
-                child = _el(
-                    esc,
-                    "skipped",
-                    "".join(f"  - {_brief(d)}\n" for d in tolerated),
-                    message=f"{len(tolerated)} finding(s) {status.value}: " + "; ".join(reasons),
-                )
-                suite.case(category, f"{rule} ({status.value})", child)
-                suite.skipped += 1
-        for breach in (b for b in ev.budgets if b.category == category):
-            child = _el(
-                esc,
-                "failure",
-                f"The {category} budget allows {breach.allowed} {breach.severity.label} "
-                f"finding(s); {breach.found} were found, so each of them is a violation.\n",
-                message=f"{category} budget exceeded: {breach.found} {breach.severity.label} "
-                f"finding(s), {breach.allowed} allowed",
-                type=breach.severity.label,
-            )
-            suite.case(category, f"budget:{breach.severity.label}", child)
-            suite.failures += 1
-        suite.close()
+        _category_suite(
+            doc, data, category, by_category.get(category, []), coverage.get(category, []),
+            violations,
+        )
+    _gate_suite(data, doc)
+    _scanners_suite(data, doc)
+    return doc.text(data.result.seconds)
 
-    gate = _gate_suite(data, esc, parts, stamp)
-    if gate is not None:
-        suites.append(gate)
 
-    scanners = _Suite(esc, parts, "scanners", stamp)
-    suites.append(scanners)
-    scanners.add(_run_properties(data, esc))
+def _category_suite(
+    doc: _Document,
+    data: ReportData,
+    category: str,
+    mine: list[Decision],
+    ran: list[str],
+    violations: _Violations,
+) -> None:
+    """One category's testsuite: ``mine`` (its decisions, most important first), checked
+    by the scanners ``ran``."""
+    suite = doc.suite(category)
+    cat_policy = data.policy.categories.get(category)
+    if cat_policy is not None:
+        values = {"fail": cat_policy.fail.describe()}
+        if cat_policy.rationale:
+            values["rationale"] = cat_policy.rationale
+        suite.add(_properties(doc.esc, values))
+    if not mine:
+        _no_findings_case(suite, category, ran)
+    # violations first, most severe first (ReportData.ordered()), one testcase each
+    failing: list[Decision] = []
+    others: list[Decision] = []  # the per-rule testcases below hold no violation
+    for d in mine:
+        (failing if d.status is Status.VIOLATION else others).append(d)
+    violations.write(suite, category, failing)
+    for rule, group in _by_rule(others).items():
+        by_status: dict[Status, list[Decision]] = defaultdict(list)
+        for d in group:
+            by_status[d.status].append(d)
+        _below_case(suite, category, rule, by_status.get(Status.BELOW_THRESHOLD))
+        _accepted_cases(suite, data, category, rule, by_status)
+        _tolerated_cases(suite, category, rule, by_status)
+    _budget_cases(suite, category, [b for b in data.evaluation.budgets if b.category == category])
+    suite.close()
+
+
+def _no_findings_case(suite: _Suite, category: str, ran: list[str]) -> None:
+    """A category without findings still shows it was enforced: passing when a scanner
+    that checks it ran, skipped when none did."""
+    if not ran:
+        child = _el(suite.esc, "skipped", message=f"no scanner that checks {category} ran")
+        suite.skipped += 1
+    else:
+        child = _el(suite.esc, "system-out", f"checked by {', '.join(ran)}: no findings\n")
+    suite.case(category, f"{category}: no findings", child)
+
+
+def _below_case(suite: _Suite, category: str, rule: str, below: list[Decision] | None) -> None:
+    """A rule's findings below the fail threshold: one passing testcase listing them."""
+    if not below:
+        return
+    text = (
+        f"{len(below)} finding(s) below the {category} fail threshold "
+        f"({below[0].category_policy.fail.describe()}); reported, not failing:\n"
+        + "".join(f"  - {_brief(d)}\n" for d in below)
+    )
+    suite.case(category, f"{rule} (below threshold)", _el(suite.esc, "system-out", text))
+
+
+def _accepted_cases(
+    suite: _Suite, data: ReportData, category: str, rule: str,
+    by_status: dict[Status, list[Decision]],
+) -> None:
+    """A rule's findings over the threshold that do not fail this run: a passing testcase
+    per status (checked, and passed by a recorded decision), each finding with why."""
+    for status in ACCEPTED_ORDER:
+        accepted = by_status.get(status)
+        if not accepted:
+            continue
+        text = (
+            f"{len(accepted)} finding(s) over the {category} fail threshold, "
+            f"{status.value}: not failing this run.\n"
+            + "".join(f"  - {_accepted_brief(data, d)}" for d in accepted)
+        )
+        suite.case(category, f"{rule} ({status.value})", _el(suite.esc, "system-out", text))
+
+
+def _tolerated_cases(
+    suite: _Suite, category: str, rule: str, by_status: dict[Status, list[Decision]]
+) -> None:
+    """A rule's findings excluded by path or disabled: a skipped testcase per status (not
+    checked), with the reasons."""
+    for status in (Status.EXCLUDED, Status.DISABLED):
+        tolerated = by_status.get(status)
+        if not tolerated:
+            continue
+        # the last step of the decision says why it is not enforced
+        reasons = list(dict.fromkeys(step for d in tolerated for step in d.steps[-1:]))
+        child = _el(
+            suite.esc,
+            "skipped",
+            "".join(f"  - {_brief(d)}\n" for d in tolerated),
+            message=f"{len(tolerated)} finding(s) {status.value}: " + "; ".join(reasons),
+        )
+        suite.case(category, f"{rule} ({status.value})", child)
+        suite.skipped += 1
+
+
+def _budget_cases(suite: _Suite, category: str, breaches: list[BudgetBreach]) -> None:
+    """A failing testcase per budget the category exceeded."""
+    for breach in breaches:
+        child = _el(
+            suite.esc,
+            "failure",
+            f"The {category} budget allows {breach.allowed} {breach.severity.label} "
+            f"finding(s); {breach.found} were found, so each of them is a violation.\n",
+            message=f"{category} budget exceeded: {breach.found} {breach.severity.label} "
+            f"finding(s), {breach.allowed} allowed",
+            type=breach.severity.label,
+        )
+        suite.case(category, f"budget:{breach.severity.label}", child)
+        suite.failures += 1
+
+
+def _scanners_suite(data: ReportData, doc: _Document) -> None:
+    """The run's facts as properties, and a testcase per scanner: an error when it failed,
+    skipped when it was skipped or disabled, else passing with what it found."""
+    suite = doc.suite("scanners")
+    esc = doc.esc
+    suite.add(_run_properties(data, esc))
     for run in data.result.runs:
         child = ""
         if run.status == "failed":
             child = _el(
                 esc, "error", run.reason + "\n", message=run.reason or "failed", type="failed"
             )
-            scanners.errors += 1
+            suite.errors += 1
         elif run.status in ("skipped", "disabled"):
             reason = run.reason or run.status
             if run.status == "skipped":
                 reason = f"failed, but optional in the policy: {reason}"
             child = _el(esc, "skipped", message=reason)
-            scanners.skipped += 1
+            suite.skipped += 1
         elif run.output is not None:
             out = run.output
             text = (
@@ -560,32 +606,22 @@ def _write(data: ReportData) -> str:
                 f"{out.files_scanned} file(s) scanned\n" + "".join(f"{n}\n" for n in out.notes)
             )
             child = _el(esc, "system-out", text)
-        scanners.case("scanners", run.name, child, seconds=run.seconds)
-    scanners.close()
-
-    parts[1] = (
-        f'<testsuites name="policy-gate" tests="{sum(s.tests for s in suites)}"'
-        f' failures="{sum(s.failures for s in suites)}"'
-        f' errors="{sum(s.errors for s in suites)}"'
-        f' skipped="{sum(s.skipped for s in suites)}"'
-        f' time="{data.result.seconds:.3f}" timestamp="{_escape_attr(stamp)}">'
-    )
-    parts.append("\n</testsuites>\n")
-    return "".join(parts)
+        suite.case("scanners", run.name, child, seconds=run.seconds)
+    suite.close()
 
 
-def _gate_suite(
-    data: ReportData, esc: _Escape, parts: list[str], stamp: str
-) -> _Suite | None:
-    """Notices and the inputs the decisions rested on; None when there is nothing to say."""
+def _gate_suite(data: ReportData, doc: _Document) -> None:
+    """Notices and the inputs the decisions rested on; no testsuite when there is nothing
+    to say."""
     ev = data.evaluation
     inputs = ev.inputs
     changes = data.changes
     waivers = inputs.waivers if inputs is not None else None
     baseline = inputs.baseline if inputs is not None else None
     if not (ev.notices or ev.suppressions or waivers or baseline or changes):
-        return None
-    suite = _Suite(esc, parts, "policy-gate", stamp)
+        return
+    suite = doc.suite("policy-gate")
+    esc = doc.esc
     values: dict[str, str] = {
         "review_required": "true" if ev.policy_change is not None else "false",
     }
@@ -629,10 +665,10 @@ def _gate_suite(
         )
         suite.case("policy-gate", "inline suppressions", _el(esc, "system-out", text))
     suite.close()
-    return suite
 
 
 def _run_properties(data: ReportData, esc: _Escape) -> str:
+    """The scanners testsuite's properties: what decided the run (tool, verdict, policy)."""
     values = {
         "tool": f"policy-gate {__version__}",
         "verdict": data.evaluation.verdict.value,
@@ -643,11 +679,6 @@ def _run_properties(data: ReportData, esc: _Escape) -> str:
     if data.result.advisory_info is not None:
         values["advisories"] = data.result.advisory_info.summary()
     return _properties(esc, values)
-
-
-def render(data: ReportData) -> str:
-    """A complete XML 1.0 document."""
-    return _write(data)
 
 
 __all__ = ["build", "render", "xml_text"]

@@ -50,10 +50,11 @@ from policy_gate.reports.interface import (
     ACCEPTED_WORDS,
     ReportData,
     artifact_uri,
+    not_checked_reasons,
     notice_place,
+    scanners_by_category,
     unprintable_escaped,
 )
-from policy_gate.reports.junit import not_checked_reasons, scanners_by_category
 
 SUMMARY_MAX_BYTES = 1024 * 1024  # GitHub: a step's summary is limited to 1 MiB
 COMMENT_MAX_CHARS = 65_536  # GitHub: "Body is too long (maximum is 65536 characters)"

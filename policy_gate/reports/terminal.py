@@ -113,57 +113,92 @@ class _Out:
 
 
 def render(data: ReportData, console: Console) -> None:
+    """The report, handed to ``console`` in one print: the verdict, the scanners, the
+    notices, what fails, what does not, how to proceed, and the verdict again."""
     out = _Out(console)
     w, styled = out.write, out.styled
-    ev = data.evaluation
     ordered = data.ordered()
     violations = [d for d in ordered if d.status is Status.VIOLATION]
     below = [d for d in ordered if d.status is Status.BELOW_THRESHOLD]
-    shown_below = [d for d in below if d.reported]
+    _headline(data, len(violations), len(below), w, styled)
+    _scanners(data, w, styled)
+    _notices(data, w, styled)
+    _violations(violations, w, styled)
+    _budgets(data, w, styled)
+    _not_failing(data, below, w, styled)
+    _how_to_proceed(data, w, styled)
+    ev = data.evaluation
+    tail = "" if ev.verdict in (Verdict.PASS, Verdict.FAIL) else f"; {ev.verdict.headline}"
+    _verdict(data, styled)
+    w(f" ({len(violations)} violation(s){tail}; exit {ev.verdict.exit_code})\n")
+    out.emit()
+
+
+def _verdict(data: ReportData, styled: Styled) -> None:
+    """The verdict in its colour: the report's first word and its last line's."""
+    verdict = data.evaluation.verdict
+    styled(verdict.value.upper(), _VERDICT_STYLE.get(verdict, "bold"))
+
+
+def _headline(data: ReportData, violations: int, below: int, w: Write, styled: Styled) -> None:
+    """The verdict with the count of every status and the policy that decided them."""
+    ev = data.evaluation
     accepted = data.accepted_summary()
-    label = ev.verdict.value.upper()
-    label_style = _VERDICT_STYLE.get(ev.verdict, "bold")
-    styled(label, label_style)
+    _verdict(data, styled)
     w(
-        f" policy-gate — {ev.verdict.headline}: {len(violations)} violation(s), "
+        f" policy-gate — {ev.verdict.headline}: {violations} violation(s), "
         + (f"accepted: {accepted}; " if accepted else "")
-        + f"{len(below)} below threshold, {ev.count(Status.EXCLUDED)} excluded, "
+        + f"{below} below threshold, {ev.count(Status.EXCLUDED)} excluded, "
         f"{ev.count(Status.DISABLED)} disabled by rule "
         f"(policy {printable(data.policy.name)} {data.policy.sha256[:12]})\n\n"
     )
-    _scanners(data, w, styled)
-    _notices(data, w, styled)
 
-    if violations:
-        styled(f"Violations ({len(violations)})", "bold")
-        w(" — these fail the build:\n")
-        groups: dict[str, list[Decision]] = {}
-        for d in violations:
-            groups.setdefault(d.finding.category, []).append(d)
-        for category, group in groups.items():
-            cat = group[0].category_policy
-            cites = f" [{', '.join(cat.sources)}]" if cat.sources else ""
-            styled(category, "bold")
-            w(f" ({len(group)}){printable(cites)}\n")
-            if cat.rationale:
-                w("  ")
-                styled(printable(cat.rationale), "dim")
-                w("\n")
-            for d in group:
-                _finding(w, styled, d, detail=True)
-        w("\n")
-    for b in ev.budgets:
+
+def _violations(violations: list[Decision], w: Write, styled: Styled) -> None:
+    """What fails the build, by category (with the policy's rationale for it), each with
+    how to fix it."""
+    if not violations:
+        return
+    styled(f"Violations ({len(violations)})", "bold")
+    w(" — these fail the build:\n")
+    groups: dict[str, list[Decision]] = {}
+    for d in violations:
+        groups.setdefault(d.finding.category, []).append(d)
+    for category, group in groups.items():
+        cat = group[0].category_policy
+        cites = f" [{', '.join(cat.sources)}]" if cat.sources else ""
+        styled(category, "bold")
+        w(f" ({len(group)}){printable(cites)}\n")
+        if cat.rationale:
+            w("  ")
+            styled(printable(cat.rationale), "dim")
+            w("\n")
+        for d in group:
+            _finding(w, styled, d, detail=True)
+    w("\n")
+
+
+def _budgets(data: ReportData, w: Write, styled: Styled) -> None:
+    """Each budget exceeded (its findings are among the violations above)."""
+    for b in data.evaluation.budgets:
         styled("Budget exceeded", "red")
         w(
             f": {b.category} allows {b.allowed} {b.severity.label} "
             f"finding(s), {b.found} found.\n"
         )
+
+
+def _not_failing(data: ReportData, below: list[Decision], w: Write, styled: Styled) -> None:
+    """What is over the threshold but accepted (counted: the JSON report says why), then
+    the reported findings below the threshold (the first ``MAX_BELOW``)."""
+    accepted = data.accepted_summary()
     if accepted:
         styled(f"Accepted ({sum(len(v) for v in data.accepted().values())})", "bold")
         w(
             f" — over the fail threshold, not failing this run: {accepted} (the JSON report "
             "says why, per finding)\n\n"
         )
+    shown_below = [d for d in below if d.reported]
     if shown_below:
         styled(f"Below threshold ({len(below)})", "bold")
         w(" — reported, not failing:\n")
@@ -174,6 +209,11 @@ def render(data: ReportData, console: Console) -> None:
             w(f"  … and {hidden} more below the report threshold (see the JSON report)\n")
         w("\n")
 
+
+def _how_to_proceed(data: ReportData, w: Write, styled: Styled) -> None:
+    """What to do next: fix or waive a violation, have a change to the gate's own inputs
+    reviewed, or (when a required scanner failed) know that this is not a pass."""
+    ev = data.evaluation
     if ev.verdict is Verdict.FAIL:
         w(
             "How to proceed: fix each violation as its line says; if a finding is a false "
@@ -194,10 +234,6 @@ def render(data: ReportData, console: Console) -> None:
             w(f": {printable(run.reason)}\n")
         styled("The gate could not complete", "red")
         w(": a required scanner failed. Exit code 3 — this is not a pass.\n")
-    tail = "" if ev.verdict in (Verdict.PASS, Verdict.FAIL) else f"; {ev.verdict.headline}"
-    styled(label, label_style)
-    w(f" ({len(violations)} violation(s){tail}; exit {ev.verdict.exit_code})\n")
-    out.emit()
 
 
 def _notices(data: ReportData, w: Write, styled: Styled) -> None:

@@ -18,12 +18,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policy_gate.base.fileset import FileSet, read_span, within_limit
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import ScannerError, run_tool, stderr_tail
 from policy_gate.base.redact import redact_after
+from policy_gate.base.treefile import read_span
+from policy_gate.catalogue import BANDIT
 from policy_gate.findings import (
     SAST,
-    UNSCANNED,
     Confidence,
     Finding,
     Severity,
@@ -31,6 +32,7 @@ from policy_gate.findings import (
     content_key,
     cwe_id,
 )
+from policy_gate.results import ScanOutput
 from policy_gate.scanners.bandit_python import (
     BANDIT_PYTHON_ENV,
     SYNTAX_ERROR,
@@ -39,20 +41,18 @@ from policy_gate.scanners.bandit_python import (
     rerun_interpreter,
 )
 from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
     ScanContext,
     Scanner,
-    ScanOutput,
     chunked,
     map_batches,
     parse_report,
     require,
+    sized_targets,
     split_evenly,
     tree_path,
     unscanned_finding,
 )
 
-SUFFIXES = (".py", ".pyw")
 # A file given to bandit that its report neither analysed nor gave an error for.
 NOT_REPORTED = ("its report neither lists it as analysed nor gives an error for it "
                 "(skipped silently)")
@@ -61,15 +61,12 @@ CREDENTIAL_RULES = frozenset({"B105", "B106", "B107"})
 
 
 class BanditScanner(Scanner):
-    name = "bandit"
-    file_local = True
+    info = BANDIT
     executable = "bandit"
     distribution = "bandit"
-    categories = (SAST, UNSCANNED)
-    description = "Python static analysis (PyCQA bandit)"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
-        return fileset.with_suffix(*SUFFIXES)
+        return fileset.with_suffix(*BANDIT.suffixes)
 
     def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
         """Which newer interpreters could re-run a file bandit's own cannot parse: one
@@ -79,20 +76,17 @@ class BanditScanner(Scanner):
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
         # bandit reads a file whole: a larger one is an unscanned finding, never handed over
-        limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
-        files, left_out = within_limit(ctx.root, self.targets(ctx.fileset), limit)
-        gaps = [unscanned_finding(self.name, rel, why) for rel, why in left_out]
-        unread = tuple(rel for rel, _ in left_out)
+        files, left_out = sized_targets(self, ctx, ctx.max_file_bytes)
         version = self.version(ctx)
         if not files:
-            return ScanOutput(gaps, version, len(gaps), 0, unread=unread)
+            return left_out.only(version)
         cache: dict[Path, list[str]] = {}
         findings, unparsed = self._analyse(ctx, files, ["bandit"], cache)
         if unparsed:
             findings += self._reanalyse(ctx, unparsed, cache)
+        findings += left_out.findings
         # one finding per result, error or file not reported on
-        return ScanOutput(findings + gaps, version, len(findings) + len(gaps), len(files),
-                          unread=unread)
+        return ScanOutput(findings, version, len(findings), len(files), unread=left_out.unread)
 
     def _analyse(
         self, ctx: ScanContext, files: tuple[str, ...], command: list[str],

@@ -44,11 +44,12 @@ from defusedxml.common import (  # type: ignore[import-untyped,unused-ignore]
 
 from policy_gate import __version__
 from policy_gate.base import jsontext
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.patterns import compile_patterns
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.catalogue import COVERAGE_CHECK
 from policy_gate.findings import (
     COVERAGE,
-    UNSCANNED,
     Confidence,
     Finding,
     Severity,
@@ -56,7 +57,8 @@ from policy_gate.findings import (
     content_key,
     sha256_hex,
 )
-from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput, unscanned_finding
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner, unscanned_finding
 
 METRICS = ("lines", "statements", "functions", "branches")
 # Basenames of the reports nyc (cobertura, lcov, json-summary reporters) and coverage.py
@@ -606,14 +608,8 @@ def _pct(value: Decimal) -> str:
 
 
 class CoverageScanner(Scanner):
-    name = "coverage"
+    info = COVERAGE_CHECK
     executable = ""  # in-process: reads the reports CI wrote
-    file_local = False  # a change can lower coverage of files it did not touch
-    categories = (COVERAGE, UNSCANNED)
-    description = (
-        "Unit-test coverage from nyc/istanbul and coverage.py reports (Cobertura XML, lcov, "
-        "json-summary) against the policy's total and per-file thresholds (M7)"
-    )
 
     def version(self, ctx: ScanContext) -> str:
         return f"{__version__} (defusedxml {importlib.metadata.version('defusedxml')})"

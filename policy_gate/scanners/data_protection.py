@@ -37,11 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_gate import __version__
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.catalogue import DATA_PROTECTION
 from policy_gate.findings import (
     DATA,
     SECRET,
-    UNSCANNED,
     Confidence,
     Finding,
     SecretInfo,
@@ -49,14 +50,9 @@ from policy_gate.findings import (
     Source,
     sha256_hex,
 )
-from policy_gate.scanners.filetext import as_text, binary_asset
-from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
-    ScanContext,
-    Scanner,
-    ScanOutput,
-    unscanned_finding,
-)
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.filetext import as_text
+from policy_gate.scanners.interface import LeftOut, ScanContext, Scanner
 
 SCANNER = "data-protection"
 RULE_PAN = "pan"
@@ -455,14 +451,8 @@ def find_keys(rel: str, data: bytes, detect_secrets_reads: bool) -> list[KeyHit]
 
 
 class DataProtectionScanner(Scanner):
-    name = SCANNER
+    info = DATA_PROTECTION
     executable = ""  # runs in-process: no tool to execute
-    file_local = True
-    categories = (DATA, SECRET, UNSCANNED)
-    description = (
-        "Payment card numbers (Luhn-valid, plausible issuer prefix) and committed key "
-        "stores / private keys that detect-secrets misses (M12, PCI DSS 3.x)"
-    )
 
     def version(self, ctx: ScanContext) -> str:
         return __version__
@@ -477,13 +467,13 @@ class DataProtectionScanner(Scanner):
         return fileset.files
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
-        limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        limit = ctx.max_file_bytes
         raw_key = os.environ.get(KEY_ENV, "")
         key = raw_key.encode("utf-8") if raw_key else None
         files = self.targets(ctx.fileset)
         findings: list[Finding] = []
         scanned = 0
-        unread: list[str] = []
+        left_out = LeftOut(self.name)
         file_notes: dict[str, str] = {}
         for index, rel in enumerate(files, 1):
             if index % PROGRESS_EVERY == 0:
@@ -491,10 +481,8 @@ class DataProtectionScanner(Scanner):
             try:
                 data = read_tree_file(ctx.root / rel, limit)
             except TreeFileError as exc:
-                findings.append(unscanned_finding(
-                    self.name, rel, f"{exc}; not scanned for card numbers or key material",
-                    binary=binary_asset(ctx.root / rel, rel)))
-                unread.append(rel)
+                findings.append(
+                    left_out.unreadable(ctx.root, rel, exc, "card numbers or key material"))
                 continue
             scanned += 1
             findings += _search(rel, data, key, file_notes)
@@ -505,7 +493,7 @@ class DataProtectionScanner(Scanner):
                 "(set it to a secret to get unique, stable keyed hashes)"
             )
         return ScanOutput(findings, self.version(ctx), len(findings), scanned, notes,
-                          unread=tuple(unread), file_notes=file_notes)
+                          unread=left_out.unread, file_notes=file_notes)
 
 
 def _search(rel: str, data: bytes, key: bytes | None, file_notes: dict[str, str]

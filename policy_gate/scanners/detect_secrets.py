@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy_gate.base.fileset import FileSet, TreeFileError, read_line, read_tree_file
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import (
     ScannerError,
     console_script,
@@ -22,9 +22,10 @@ from policy_gate.base.process import (
     stderr_tail,
 )
 from policy_gate.base.redact import find_secret, mask
+from policy_gate.base.treefile import TreeFileError, read_line, read_tree_file
+from policy_gate.catalogue import DETECT_SECRETS
 from policy_gate.findings import (
     SECRET,
-    UNSCANNED,
     Confidence,
     Finding,
     SecretInfo,
@@ -32,20 +33,19 @@ from policy_gate.findings import (
     Source,
     sha256_hex,
 )
+from policy_gate.results import ScanOutput
 from policy_gate.scanners.detect_secrets_prefilter import NOT_APPLIED
-from policy_gate.scanners.filetext import Text, as_text, binary_asset
+from policy_gate.scanners.filetext import Text, as_text
 from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
+    LeftOut,
     ScanContext,
     Scanner,
-    ScanOutput,
     chunked,
     map_batches,
     parse_report,
     require,
     split_evenly,
     tree_path,
-    unscanned_finding,
 )
 
 UNKNOWN_PREVIEW = "********"
@@ -176,26 +176,37 @@ class _Inventory:
     regular: tuple[str, ...]
     lock: tuple[str, ...]
     binary: tuple[str, ...]
-    gaps: tuple[tuple[str, str, bool], ...]  # (path, reason, a binary asset)
+    left_out: LeftOut  # too big or unreadable: an unscanned finding each
     # files whose text detect-secrets reads from a UTF-8 copy (see DECODED_NOTES)
     decoded: dict[str, Text] = field(default_factory=dict)
 
+    @property
+    def text_files(self) -> int:
+        return len(self.regular) + len(self.lock)
+
+    def file_notes(self) -> dict[str, str]:
+        """How each file not read as plain UTF-8 with every plugin was treated."""
+        notes = {rel: BINARY_NOTE for rel in self.binary}
+        notes.update((rel, DECODED_NOTES[text.how]) for rel, text in self.decoded.items())
+        notes.update((rel, LOCK_NOTE) for rel in self.lock)
+        return notes
+
+
+# One detect-secrets run: (argv, its files, the directory they are read from).
+_Batch = tuple[list[str], list[str], Path]
+
 
 class DetectSecretsScanner(Scanner):
-    name = "detect-secrets"
-    file_local = True
+    info = DETECT_SECRETS
     executable = "detect-secrets"
     distribution = "detect-secrets"
-    categories = (SECRET, UNSCANNED)
-    description = "Committed credentials and keys (Yelp detect-secrets)"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return fileset.files
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
         version = self.version(ctx)
-        limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
-        inv = _inventory(ctx.root, self.targets(ctx.fileset), limit)
+        inv = _inventory(ctx.root, self.targets(ctx.fileset), ctx.max_file_bytes)
         # the UTF-8 copies live only as long as this scan
         with tempfile.TemporaryDirectory(prefix="decoded-", dir=ctx.work_dir) as tmp:
             copies = _write_copies(Path(tmp), inv.decoded)
@@ -204,36 +215,29 @@ class DetectSecretsScanner(Scanner):
     def _scan(
         self, ctx: ScanContext, version: str, inv: _Inventory, copies: Path
     ) -> ScanOutput:
-        total = len(inv.regular) + len(inv.lock)
-
+        """detect-secrets over the inventory's text files (the decoded ones through their
+        copies), in parallel batches; then one finding per result and per file left out."""
         processes, cores = plan(ctx.jobs)
-        command = detect_secrets_command()
-        base = [*command, "--cores", str(cores), "scan", "--no-verify"]
-        for name in (*ALWAYS_DISABLED_FILTERS, ALLOWLIST_FILTER):
-            base += ["--disable-filter", name]
-        lock_args = ["--disable-filter", LOCK_FILTER]
-        for plugin in ENTROPY_PLUGINS:
-            lock_args += ["--disable-plugin", plugin]
+        work = _batches(inv, ctx.root, copies, processes, cores)
+        reports, notes = self._run_batches(ctx, work, processes, inv.text_files)
+        findings = self._results(ctx, reports, copies, inv)
+        findings += inv.left_out.findings
+        return ScanOutput(
+            findings, version, len(findings), inv.text_files, sorted(notes),
+            unread=(*inv.binary, *inv.left_out.paths),
+            file_notes=inv.file_notes(),
+        )
 
-        # (argv, files, where they are read): the tree's own files, and UTF-8 copies of
-        # the rest under the same relative names (so names, filters and results agree)
-        groups = [
-            (argv, tuple(f for f in group if (f in inv.decoded) == decoded), cwd)
-            for argv, group in ((base, inv.regular), ([*base, *lock_args], inv.lock))
-            for decoded, cwd in ((False, ctx.root), (True, copies))
-        ]
-        work: list[tuple[list[str], list[str], Path]] = [
-            (argv, batch, cwd)
-            for argv, group, cwd in groups
-            for part in split_evenly(group, processes)
-            for chunk in chunked(part)
-            for batch in _limit(chunk, batch_size(len(part)))
-        ]
+    def _run_batches(
+        self, ctx: ScanContext, work: list[_Batch], processes: int, total: int
+    ) -> tuple[list[Any], set[str]]:
+        """Every batch's report, on ``processes`` threads with progress over ``total``
+        files, and the notes the runs gave (the prefilter not applied)."""
         done = 0
         lock = threading.Lock()
         notes: set[str] = set()
 
-        def run(item: tuple[list[str], list[str], Path]) -> Any:
+        def run(item: _Batch) -> Any:
             nonlocal done
             argv, batch, cwd = item
             # "./" keeps a file named "-x" from being read as an option. A lone file takes
@@ -265,10 +269,13 @@ class DetectSecretsScanner(Scanner):
             ctx.progress(self.name, message)
             return report
 
-        reports = map_batches(run, work, processes)
+        return map_batches(run, work, processes), notes
 
+    def _results(
+        self, ctx: ScanContext, reports: list[Any], copies: Path, inv: _Inventory
+    ) -> list[Finding]:
+        """One finding per secret in the reports, failing closed on an unexpected shape."""
         findings: list[Finding] = []
-        raw = 0
         cache: dict[Path, list[str]] = {}
         for report in reports:
             results = require(self.name, report, "results", dict, "report")
@@ -280,19 +287,7 @@ class DetectSecretsScanner(Scanner):
                 for i, item in enumerate(items):
                     where = f"results[{key!r}][{i}]"
                     findings.append(self._finding(ctx, item, where, cache, copies, inv))
-                    raw += 1
-        for path, reason, binary in inv.gaps:
-            findings.append(unscanned_finding(self.name, path, reason, binary=binary))
-            raw += 1
-
-        file_notes = {rel: BINARY_NOTE for rel in inv.binary}
-        file_notes.update((rel, DECODED_NOTES[text.how]) for rel, text in inv.decoded.items())
-        file_notes.update((rel, LOCK_NOTE) for rel in inv.lock)
-        return ScanOutput(
-            findings, version, raw, total, sorted(notes),
-            unread=(*inv.binary, *(path for path, _, _ in inv.gaps)),
-            file_notes=file_notes,
-        )
+        return findings
 
     def _finding(
         self, ctx: ScanContext, item: Any, where: str, cache: dict[Path, list[str]],
@@ -355,15 +350,14 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
     a UTF-8 copy) or reported here as an unscanned finding (too big, unreadable)."""
     regular: list[str] = []
     lock: list[str] = []
-    gaps: list[tuple[str, str, bool]] = []
+    left_out = LeftOut(DETECT_SECRETS.name)
     binary: list[str] = []
     decoded: dict[str, Text] = {}
     for rel in files:
         try:
             data = read_tree_file(root / rel, limit)
         except TreeFileError as exc:
-            reason = f"{exc}; not scanned for secrets"
-            gaps.append((rel, reason, binary_asset(root / rel, rel)))
+            left_out.unreadable(root, rel, exc, "secrets")
             continue
         text = as_text(data, rel)
         if text is None:
@@ -372,7 +366,33 @@ def _inventory(root: Path, files: tuple[str, ...], limit: int) -> _Inventory:
         if text.transcoded:
             decoded[rel] = text
         (lock if rel.rsplit("/", 1)[-1] in LOCK_FILES else regular).append(rel)
-    return _Inventory(tuple(regular), tuple(lock), tuple(binary), tuple(gaps), decoded)
+    return _Inventory(tuple(regular), tuple(lock), tuple(binary), left_out, decoded)
+
+
+def _batches(
+    inv: _Inventory, root: Path, copies: Path, processes: int, cores: int
+) -> list[_Batch]:
+    """The runs: regular and lock files (lock files without the entropy plugins), each
+    read from the tree or, when decoded, from its UTF-8 copy under the same relative name
+    (so names, filters and results agree); split over ``processes`` and into batches."""
+    base = [*detect_secrets_command(), "--cores", str(cores), "scan", "--no-verify"]
+    for name in (*ALWAYS_DISABLED_FILTERS, ALLOWLIST_FILTER):
+        base += ["--disable-filter", name]
+    lock_args = ["--disable-filter", LOCK_FILTER]
+    for plugin in ENTROPY_PLUGINS:
+        lock_args += ["--disable-plugin", plugin]
+    groups = [
+        (argv, tuple(f for f in group if (f in inv.decoded) == decoded), cwd)
+        for argv, group in ((base, inv.regular), ([*base, *lock_args], inv.lock))
+        for decoded, cwd in ((False, root), (True, copies))
+    ]
+    return [
+        (argv, batch, cwd)
+        for argv, group, cwd in groups
+        for part in split_evenly(group, processes)
+        for chunk in chunked(part)
+        for batch in _limit(chunk, batch_size(len(part)))
+    ]
 
 
 def _write_copies(where: Path, decoded: Mapping[str, Text]) -> Path:

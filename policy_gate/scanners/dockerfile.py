@@ -40,16 +40,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from policy_gate import __version__
-from policy_gate.base.fileset import FileSet, TreeFileError, read_tree_file
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.redact import mask
-from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
-from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
-    ScanContext,
-    Scanner,
-    ScanOutput,
-    unscanned_finding,
-)
+from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.catalogue import DOCKERFILE
+from policy_gate.findings import CI, Confidence, Finding, Severity, Source, content_key
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner, unscanned_finding
 
 RULE_UNPINNED = "unpinned-base-image"
 RULE_NOT_DIGEST = "base-image-not-digest-pinned"
@@ -124,7 +121,7 @@ class Stage:
 
 
 class _Add(Protocol):
-    """How the rule helpers record a finding (check()'s closure)."""
+    """How the rule helpers record a finding (made by _recorder)."""
 
     def __call__(self, rule: str, ins: Instruction, severity: Severity,
                  confidence: Confidence, message: str, fix: str,
@@ -339,14 +336,8 @@ def is_dockerfile(path: str) -> bool:
 
 
 class DockerfileScanner(Scanner):
-    name = "dockerfile"
+    info = DOCKERFILE
     executable = ""  # in-process
-    file_local = True
-    categories = (CI, UNSCANNED)
-    description = (
-        "Dockerfiles: versioned, digest-pinned base images (M9); non-root user, exposed "
-        "ports, ADD, package upgrades (M4a)"
-    )
 
     def version(self, ctx: ScanContext) -> str:
         return __version__
@@ -357,7 +348,7 @@ class DockerfileScanner(Scanner):
     def scan(self, ctx: ScanContext) -> ScanOutput:
         files = self.targets(ctx.fileset)
         options = ctx.settings.options
-        limit = int(options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        limit = ctx.max_file_bytes
         allowed = frozenset(int(p) for p in options.get("allowed_ports", ()))
         findings: list[Finding] = []
         for rel in files:
@@ -381,8 +372,26 @@ class DockerfileScanner(Scanner):
 
 def check(scanner: str, rel: str, text: str, allowed_ports: frozenset[int]) -> list[Finding]:
     """Every finding for one Dockerfile. Raises DockerfileError when it cannot be read."""
-    instructions = parse(text)
     out: list[Finding] = []
+    add = _recorder(scanner, rel, out)
+    build = _Build()
+    for ins in parse(text):
+        build.read(ins, add)
+    if not build.stages:
+        raise DockerfileError("no FROM instruction")
+    chain = build.final_chain()
+    _check_user(chain, add)
+    if allowed_ports:
+        for stage in reversed(chain):
+            for ins in stage.instructions:
+                if ins.keyword == "EXPOSE":
+                    _check_expose(ins, stage.vars, allowed_ports, add)
+    return out
+
+
+def _recorder(scanner: str, rel: str, out: list[Finding]) -> _Add:
+    """How the rules record a finding about ``rel`` in ``out``: its message and fix masked
+    of registry credentials, its identity the instruction's text."""
 
     def add(rule: str, ins: Instruction, severity: Severity, confidence: Confidence,
             message: str, fix: str, line: int | None = None) -> None:
@@ -403,64 +412,63 @@ def check(scanner: str, rel: str, text: str, allowed_ports: frozenset[int]) -> l
             )
         )
 
-    def image_rule(ins: Instruction, ref: str, missing: list[str], what: str) -> None:
-        if missing:
-            names = ", ".join(sorted(set(missing)))
-            add(RULE_UNPINNED, ins, Severity.MEDIUM, Confidence.HIGH,
-                f"{what} '{ins.args}' depends on {names}, which has no default here, so "
-                "the image is whatever the build passes in (M9).",
-                "Give the ARG a default that names a versioned image pinned by digest, "
-                "e.g. ARG NODE_IMAGE=node:18.17.1-alpine@sha256:<digest>.")
-            return
-        verdict = judge_image(ref)
-        if verdict.rule == RULE_UNPINNED:
-            add(RULE_UNPINNED, ins, Severity.MEDIUM, Confidence.HIGH,
-                f"{what}: {verdict.why}. A floating base lets upstream change what is built "
-                "and shipped (M9: node:16.15.0-alpine is OK, lts-alpine3.16 is not).",
-                "Use a full version tag and pin its digest, e.g. "
-                "node:18.17.1-alpine@sha256:<digest> (docker buildx imagetools inspect "
-                "<image> prints it).")
-        elif verdict.rule == RULE_NOT_DIGEST:
-            add(RULE_NOT_DIGEST, ins, Severity.LOW, Confidence.HIGH,
-                f"{what}: {verdict.why}; a tag can be re-pushed, a digest cannot.",
-                f"Append the digest: {ref}@sha256:<digest> (keep the tag for readers).")
+    return add
+
+
+@dataclass
+class _Build:
+    """The stages read so far, as a build resolves them: which image each starts from and
+    which variables it sees. The instruction-level rules (images, ADD, RUN) are checked
+    as it goes; the final stage's user and ports once every stage is known."""
 
     # Global ARGs (before the first FROM) are the only variables FROM can use.
-    global_args: dict[str, str | None] = {}
-    stages: list[Stage] = []
-    by_name: dict[str, Stage] = {}
-    for ins in instructions:
-        if ins.keyword == "ARG" and not stages:
+    global_args: dict[str, str | None] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+    by_name: dict[str, Stage] = field(default_factory=dict)
+
+    def earlier(self, ref: str) -> Stage | None:
+        """The stage ``ref`` names (by name or by index), if it is one read so far."""
+        stage = self.by_name.get(ref.lower())
+        if stage is None and ref.isdigit() and int(ref) < len(self.stages):
+            stage = self.stages[int(ref)]
+        return stage
+
+    def read(self, ins: Instruction, add: _Add) -> None:
+        if ins.keyword == "ARG" and not self.stages:
             for name, value in _assignments(ins.args):
-                global_args[name] = value
-            continue
-        if ins.keyword == "FROM":
-            flags, rest = _flags(ins.args)
-            words = rest.split()
-            if not words or (len(words) not in (1, 3)) or (
-                len(words) == 3 and words[1].lower() != "as"
-            ):
-                raise DockerfileError(f"cannot read 'FROM {ins.args}'", ins.line)
-            ref, missing = substitute(words[0], global_args)
-            stage_name = words[2].lower() if len(words) == 3 else None
-            parent = by_name.get(ref.lower())
-            if parent is None and ref.isdigit() and int(ref) < len(stages):
-                parent = stages[int(ref)]
-            stage = Stage(len(stages), stage_name, ref, ins.line, parent)
-            stage.vars.update(parent.vars if parent else {})
-            stages.append(stage)
-            if stage_name:
-                by_name[stage_name] = stage
-            if parent is None and ref.lower() != "scratch":
-                image_rule(ins, ref, missing, "base image")
-            continue
-        if not stages:
+                self.global_args[name] = value
+        elif ins.keyword == "FROM":
+            self._start_stage(ins, add)
+        elif not self.stages:
             raise DockerfileError(f"{ins.keyword} before the first FROM", ins.line)
-        stage = stages[-1]
+        else:
+            self._in_stage(self.stages[-1], ins, add)
+
+    def _start_stage(self, ins: Instruction, add: _Add) -> None:
+        """FROM: a new stage, built on an earlier one or on an image (checked: M9)."""
+        _, rest = _flags(ins.args)
+        words = rest.split()
+        if not words or (len(words) not in (1, 3)) or (
+            len(words) == 3 and words[1].lower() != "as"
+        ):
+            raise DockerfileError(f"cannot read 'FROM {ins.args}'", ins.line)
+        ref, missing = substitute(words[0], self.global_args)
+        stage_name = words[2].lower() if len(words) == 3 else None
+        parent = self.earlier(ref)
+        stage = Stage(len(self.stages), stage_name, ref, ins.line, parent)
+        stage.vars.update(parent.vars if parent else {})
+        self.stages.append(stage)
+        if stage_name:
+            self.by_name[stage_name] = stage
+        if parent is None and ref.lower() != "scratch":
+            _check_image(ins, ref, missing, "base image", add)
+
+    def _in_stage(self, stage: Stage, ins: Instruction, add: _Add) -> None:
+        """Any other instruction: the stage's variables, and the rules about it."""
         stage.instructions.append(ins)
         if ins.keyword == "ARG":
             for name, value in _assignments(ins.args):
-                stage.vars[name] = value if value is not None else global_args.get(name)
+                stage.vars[name] = value if value is not None else self.global_args.get(name)
         elif ins.keyword == "ENV":
             for name, value in _assignments(ins.args):
                 stage.vars[name] = value or ""
@@ -468,28 +476,44 @@ def check(scanner: str, rel: str, text: str, allowed_ports: frozenset[int]) -> l
             flags, _ = _flags(ins.args)
             source = flags.get("from")
             if source:
-                ref, missing = substitute(source, stage.vars | global_args)
-                known = ref.lower() in by_name or (ref.isdigit() and int(ref) < len(stages))
-                if not known:
-                    image_rule(ins, ref, missing, "COPY --from image")
+                ref, missing = substitute(source, stage.vars | self.global_args)
+                if self.earlier(ref) is None:
+                    _check_image(ins, ref, missing, "COPY --from image", add)
         elif ins.keyword == "ADD":
             _check_add(ins, add)
         elif ins.keyword == "RUN":
             _check_run(ins, add)
-    if not stages:
-        raise DockerfileError("no FROM instruction")
 
-    final = stages[-1]
-    chain = [final]
-    while chain[-1].parent is not None:
-        chain.append(chain[-1].parent)
-    _check_user(chain, add)
-    if allowed_ports:
-        for stage in reversed(chain):
-            for ins in stage.instructions:
-                if ins.keyword == "EXPOSE":
-                    _check_expose(ins, stage.vars, allowed_ports, add)
-    return out
+    def final_chain(self) -> list[Stage]:
+        """The final stage, then each stage it is built on: what the image runs as."""
+        chain = [self.stages[-1]]
+        while chain[-1].parent is not None:
+            chain.append(chain[-1].parent)
+        return chain
+
+
+def _check_image(ins: Instruction, ref: str, missing: list[str], what: str, add: _Add) -> None:
+    """An image a build pulls (FROM, COPY --from) is explicitly versioned (M9) and pinned."""
+    if missing:
+        names = ", ".join(sorted(set(missing)))
+        add(RULE_UNPINNED, ins, Severity.MEDIUM, Confidence.HIGH,
+            f"{what} '{ins.args}' depends on {names}, which has no default here, so "
+            "the image is whatever the build passes in (M9).",
+            "Give the ARG a default that names a versioned image pinned by digest, "
+            "e.g. ARG NODE_IMAGE=node:18.17.1-alpine@sha256:<digest>.")
+        return
+    verdict = judge_image(ref)
+    if verdict.rule == RULE_UNPINNED:
+        add(RULE_UNPINNED, ins, Severity.MEDIUM, Confidence.HIGH,
+            f"{what}: {verdict.why}. A floating base lets upstream change what is built "
+            "and shipped (M9: node:16.15.0-alpine is OK, lts-alpine3.16 is not).",
+            "Use a full version tag and pin its digest, e.g. "
+            "node:18.17.1-alpine@sha256:<digest> (docker buildx imagetools inspect "
+            "<image> prints it).")
+    elif verdict.rule == RULE_NOT_DIGEST:
+        add(RULE_NOT_DIGEST, ins, Severity.LOW, Confidence.HIGH,
+            f"{what}: {verdict.why}; a tag can be re-pushed, a digest cannot.",
+            f"Append the digest: {ref}@sha256:<digest> (keep the tag for readers).")
 
 
 # uid 0 as the runtime reads it (strconv.Atoi: a sign and any number of zeros), and the

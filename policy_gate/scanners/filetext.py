@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_gate.base.fileset import BINARY_SNIFF, is_binary
+from policy_gate.base.treefile import BINARY_SNIFF, is_binary
 
 # Source code, by suffix (lower case).
 SOURCE_SUFFIXES = frozenset({

@@ -24,14 +24,15 @@ from policy_gate.base.process import (
     run_tool,
     stderr_tail,
 )
-from policy_gate.dependencies.inventory import Package
+from policy_gate.base.treefile import TreeFileError, within_limit
+from policy_gate.catalogue import DEFAULT_MAX_FILE_BYTES, ScannerInfo, ScannerSettings
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.filetext import binary_asset
 
 _Item = TypeVar("_Item")
 _Result = TypeVar("_Result")
 
-# The policy's default `max_file_bytes`: larger files are reported as unscanned.
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 
 # (scanner name, message) -> None. Scanners call it with what they are doing ("42/300
 # files"); the terminal shows it on long runs.
@@ -40,16 +41,6 @@ Progress = Callable[[str, str], None]
 
 def no_progress(_scanner: str, _message: str) -> None:
     return None
-
-
-@dataclass(frozen=True)
-class ScannerSettings:
-    """The policy's settings for one scanner (validated by the policy schema)."""
-
-    enabled: bool = True
-    optional: bool = False
-    timeout: float = 900.0
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,38 +63,32 @@ class ScanContext:
     def root(self) -> Path:
         return self.fileset.root
 
-
-@dataclass
-class ScanOutput:
-    """What a scanner produced: findings, and how many raw results the tool reported
-    (the two are compared in every report: nothing may be lost)."""
-
-    findings: list[Finding]
-    version: str
-    raw_results: int
-    files_scanned: int
-    notes: list[str] = field(default_factory=list)
-    # Packages the scanner audited or checked (dependency scanners), for the SBOM.
-    inventory: list[Package] = field(default_factory=list)
-    # Why the scanner ran but had nothing it could check (e.g. no coverage report): its
-    # controls are "not run" in the compliance report, never a silent pass.
-    not_checked: str = ""
-    # Targets it did not read (binary, too large, unreadable: each is reported as a finding
-    # or a note), so `files_scanned` can be told file by file (the results cache needs it).
-    unread: tuple[str, ...] = ()
-    # Facts about single files ("binary files not scanned for secrets"): shown as one note
-    # per kind with a count, and kept per file so cached and fresh files add up.
-    file_notes: dict[str, str] = field(default_factory=dict)
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest file a scanner reads, or hands to its tool (the policy's
+        ``max_file_bytes``): a larger one is an unscanned finding, never skipped."""
+        return int(self.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
 
 
 class Scanner(ABC):
+    # The scanner's entry in the catalogue: its name, categories, description and whether
+    # it is file-local are read from there (every layer reads the same entry).
+    info: ClassVar[ScannerInfo]
     name: ClassVar[str]
-    executable: ClassVar[str]
     categories: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
     # True when what it reports about a file depends on that file alone (SAST per file,
     # secrets): in diff mode such a scanner is given only the changed files.
     file_local: ClassVar[bool] = False
+    executable: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "info" in cls.__dict__:
+            cls.name = cls.info.name
+            cls.categories = cls.info.categories
+            cls.description = cls.info.description
+            cls.file_local = cls.info.file_local
 
     # The first dotted number a tool's `--version` prints is its version (bandit prints the
     # Python version after its own; semgrep only the number).
@@ -255,6 +240,50 @@ def unscanned_finding(
         content_key=content_key(reason if kind is None else kind),
         title="Binary file not analysed" if binary else "File not analysed",
     )
+
+
+@dataclass
+class LeftOut:
+    """The targets a scanner did not analyse (too large, unreadable, gone since the walk):
+    an unscanned finding each, so none is skipped silently, and their paths for
+    ``ScanOutput.unread``, so the results cache can tell a file read from one left out."""
+
+    scanner: str
+    findings: list[Finding] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+
+    def add(self, rel: str, reason: str, *, binary: bool = False) -> Finding:
+        """Record ``rel`` as left out, and return its unscanned finding."""
+        finding = unscanned_finding(self.scanner, rel, reason, binary=binary)
+        self.findings.append(finding)
+        self.paths.append(rel)
+        return finding
+
+    def unreadable(self, root: Path, rel: str, error: TreeFileError, purpose: str) -> Finding:
+        """A file the gate reads itself (read_tree_file) but could not: graded as a binary
+        asset when its content says it is one (filetext.binary_asset)."""
+        return self.add(rel, f"{error}; not scanned for {purpose}",
+                        binary=binary_asset(root / rel, rel))
+
+    @property
+    def unread(self) -> tuple[str, ...]:
+        return tuple(self.paths)
+
+    def only(self, version: str) -> ScanOutput:
+        """The whole answer when no target is left for the tool: the left-out files."""
+        return ScanOutput(list(self.findings), version, len(self.findings), 0,
+                          unread=self.unread)
+
+
+def sized_targets(scanner: Scanner, ctx: ScanContext, limit: int
+                  ) -> tuple[tuple[str, ...], LeftOut]:
+    """For a tool that reads each file whole itself (bandit, semgrep): the targets of at
+    most ``limit`` bytes to hand over, and the rest left out (base.treefile.within_limit)."""
+    files, too_large = within_limit(ctx.root, scanner.targets(ctx.fileset), limit)
+    left_out = LeftOut(scanner.name)
+    for rel, why in too_large:
+        left_out.add(rel, why)
+    return files, left_out
 
 
 def tree_path(reported: str) -> str:

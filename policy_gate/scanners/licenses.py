@@ -33,16 +33,16 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from policy_gate import __version__
 from policy_gate.base.fileset import FileSet
+from policy_gate.catalogue import LICENSES
 from policy_gate.dependencies import npm
-from policy_gate.dependencies.inventory import Package
 from policy_gate.dependencies.pypi_metadata import PYPI_URL_ENV, LicenseLookup, PyPIMetadata
 from policy_gate.dependencies.python import find_manifests, parse_manifests
 from policy_gate.dependencies.spdx import (
@@ -56,7 +56,6 @@ from policy_gate.dependencies.spdx import (
 )
 from policy_gate.findings import (
     LICENSE,
-    UNSCANNED,
     Confidence,
     DependencyInfo,
     Finding,
@@ -64,9 +63,10 @@ from policy_gate.findings import (
     Source,
     content_key,
 )
-from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput, unscanned_finding
+from policy_gate.packages import PYPI, Package
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner, unscanned_finding
 
-PYPI = "PyPI"
 RULE_DENIED = "license-denied"
 RULE_NOT_ALLOWED = "license-not-allowed"
 RULE_UNKNOWN = "license-unknown"
@@ -146,13 +146,8 @@ def utc_today() -> dt.date:
 
 
 class LicensesScanner(Scanner):
-    name = "licenses"
+    info = LICENSES
     executable = ""  # runs in-process: no external tool
-    categories = (LICENSE, UNSCANNED)
-    description = (
-        "Licences of locked npm packages and pinned Python packages against the policy's "
-        "SPDX allow/deny lists (lockfile metadata, PyPI JSON API)"
-    )
 
     def __init__(
         self,
@@ -190,29 +185,44 @@ class LicensesScanner(Scanner):
             return ScanOutput([], version, 0, 0)
         policy = LicensePolicy.from_section(ctx.licenses)
         deadline = time.monotonic() + ctx.settings.timeout
-        findings: list[Finding] = []
-        notes: list[str] = []
-        packages: list[Package] = []
-        # (name, version) -> why PyPI gave no SPDX licence (None: not PyPI's metadata)
-        reasons: dict[tuple[str, str], LicenseLookup] = {}
-        files = 0
+        found = _Found()
+        self._npm_packages(ctx, found)
+        self._python_packages(ctx, deadline, found)
+        inventory = distinct(found.packages)
+        today = self._today()
+        judged, used = self._judge(inventory, policy, today, found.reasons)
+        findings = found.findings + judged
+        inventory = [replace(p, license=_shown(p.license)) for p in inventory]
+        notes = found.notes
+        unused = [e.package for e in policy.exceptions
+                  if e.package not in used and e.live(today)]
+        if unused:
+            notes.append(f"licence exceptions not needed by this tree: {', '.join(unused)}")
+        notes.insert(0, _summary(len(inventory), findings))
+        return ScanOutput(findings, version, len(findings), found.files, notes, inventory)
 
+    def _npm_packages(self, ctx: ScanContext, found: _Found) -> None:
+        """Every package of every npm lockfile, with the licence the lockfile records."""
         for rel in npm.find_lockfiles(ctx.fileset):
-            files += 1
+            found.files += 1
             try:
-                packages += npm.parse_lockfile(ctx.root, rel)
+                found.packages += npm.parse_lockfile(ctx.root, rel)
             except npm.LockfileError as exc:
-                findings.append(unscanned_finding(self.name, exc.path, exc.reason, exc.line))
+                found.findings.append(
+                    unscanned_finding(self.name, exc.path, exc.reason, exc.line))
 
+    def _python_packages(self, ctx: ScanContext, deadline: float, found: _Found) -> None:
+        """Every pinned Python package, with the licence its index metadata gives (when
+        an index is configured: otherwise a note says they were not checked)."""
         manifests = parse_manifests(ctx.fileset)
-        files += len(manifests.manifests)
+        found.files += len(manifests.manifests)
         for err in manifests.errors:
-            findings.append(unscanned_finding(self.name, err.path, err.reason, err.line))
+            found.findings.append(unscanned_finding(self.name, err.path, err.reason, err.line))
         source = self._metadata_source(ctx)
         if manifests.pinned and source is None:
             # Python lockfiles carry no licences; looking them up needs an index. Without
             # one configured the gate says so instead of guessing or calling out.
-            notes.append(
+            found.notes.append(
                 f"{len({(p.name, p.version) for p in manifests.pinned})} pinned Python packages: "
                 "licences not checked (set `licenses.pypi_url` in the policy, e.g. "
                 "https://pypi.org/pypi or a mirror, to look them up)"
@@ -222,21 +232,26 @@ class LicensesScanner(Scanner):
             ctx.progress(self.name, f"looking up the licences of {len(pins)} Python packages")
             lookups = self._lookup(pins, deadline, source)
             for pin in manifests.pinned:
-                found = lookups[(pin.name, pin.version)]
-                if found.license is None:
-                    reasons[(pin.name, pin.version)] = found
-                packages.append(
+                looked_up = lookups[(pin.name, pin.version)]
+                if looked_up.license is None:
+                    found.reasons[(pin.name, pin.version)] = looked_up
+                found.packages.append(
                     Package(PYPI, pin.name, pin.version, pin.manifest_path, pin.line,
-                            license=found.license or found.declared)
+                            license=looked_up.license or looked_up.declared)
                 )
         if manifests.unpinned:
-            notes.append(
+            found.notes.append(
                 f"{len(manifests.unpinned)} Python requirements are not pinned; their licences "
                 "were not checked (pip-audit reports them)"
             )
 
-        inventory = distinct(packages)
-        today = self._today()
+    def _judge(
+        self, inventory: list[Package], policy: LicensePolicy, today: dt.date,
+        reasons: Mapping[tuple[str, str], LicenseLookup],
+    ) -> tuple[list[Finding], set[str]]:
+        """A finding per package whose licence fails, and the exceptions that were live
+        and used (the rest are named in a note)."""
+        findings: list[Finding] = []
         used: set[str] = set()
         for pkg in inventory:
             judgement = policy.judge.judge(pkg.license)
@@ -249,22 +264,7 @@ class LicensesScanner(Scanner):
             findings.append(
                 license_finding(self.name, pkg, judgement, policy, exception, today, lookup)
             )
-        inventory = [replace(p, license=_shown(p.license)) for p in inventory]
-
-        unused = [e.package for e in policy.exceptions
-                  if e.package not in used and e.live(today)]
-        if unused:
-            notes.append(f"licence exceptions not needed by this tree: {', '.join(unused)}")
-        counts = {
-            rule: sum(1 for f in findings if f.rule_id == rule)
-            for rule in (RULE_DENIED, RULE_NOT_ALLOWED, RULE_UNKNOWN, RULE_EXCEPTION)
-        }
-        notes.insert(
-            0,
-            f"checked the licences of {len(inventory)} packages: "
-            + ", ".join(f"{n} {rule}" for rule, n in counts.items()),
-        )
-        return ScanOutput(findings, version, len(findings), files, notes, inventory)
+        return findings, used
 
     def _metadata_source(self, ctx: ScanContext) -> str | None:
         """Where Python licence metadata comes from: the constructor (tests), the
@@ -324,6 +324,28 @@ def distinct(packages: Iterable[Package]) -> list[Package]:
     return sorted(merged.values(), key=lambda p: (p.manifest, p.ecosystem, p.name, p.version))
 
 
+@dataclass
+class _Found:
+    """What the lockfiles and manifests yielded, before any licence is judged."""
+
+    packages: list[Package] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # files that could not be read
+    notes: list[str] = field(default_factory=list)
+    # (name, version) -> why PyPI gave no SPDX licence (None: not PyPI's metadata)
+    reasons: dict[tuple[str, str], LicenseLookup] = field(default_factory=dict)
+    files: int = 0
+
+
+def _summary(packages: int, findings: Sequence[Finding]) -> str:
+    """The first note: how many packages were checked, and the findings by rule."""
+    counts = {
+        rule: sum(1 for f in findings if f.rule_id == rule)
+        for rule in (RULE_DENIED, RULE_NOT_ALLOWED, RULE_UNKNOWN, RULE_EXCEPTION)
+    }
+    return (f"checked the licences of {packages} packages: "
+            + ", ".join(f"{n} {rule}" for rule, n in counts.items()))
+
+
 def _shown(declared: str | None) -> str | None:
     """The inventory's licence: the normalised SPDX expression when there is one, else
     the string as declared."""
@@ -351,63 +373,21 @@ def license_finding(
     lookup, when that is where its licence was to come from)."""
     ref = pkg.ref
     shown = judgement.expression or pkg.license
-    if judgement.status == UNKNOWN:
-        rule, severity = RULE_UNKNOWN, policy.unknown_severity
-        if lookup is not None and not lookup.available:
-            what = f"its licence is unknown (metadata unavailable: {lookup.reason})"
-        elif lookup is not None:
-            what = f"its licence is unknown (package metadata: {lookup.reason})"
-        else:
-            what = f"its licence is unknown ({judgement.reason})"
-        why = f"{what}; a licence that cannot be checked is never assumed to be allowed"
-        title = f"Unknown licence: {ref}"
-    elif judgement.status == DENIED:
-        rule, severity = RULE_DENIED, None
-        others = [b for b in judgement.blocking if b not in judgement.denied]
-        why = (
-            f"it is licensed '{shown}': {_ids(judgement.denied)} on the licence deny list"
-            + (f" and {_ids(others)} not on the allowlist" if others else "")
-            + ", and no choice within the expression uses only allowed licences"
-        )
-        title = f"Denied licence: {ref} ({shown})"
-    else:
-        rule, severity = RULE_NOT_ALLOWED, None
-        why = (
-            f"it is licensed '{shown}': {_ids(judgement.blocking)} not on the licence "
-            "allowlist, and no choice within the expression uses only allowed licences"
-        )
-        if shown == NPM_UNLICENSED:
-            why = (f"it is marked '{NPM_UNLICENSED}' (npm: no licence is granted to others), "
-                   "which is not on the licence allowlist")
-        title = f"Licence not allowed: {ref} ({shown})"
-    fix = (
-        "Depend on another package (or version) under an allowed licence, or have a security "
-        f"lead add an exception for '{ref}' with a reason and an expiry date to the policy's "
-        "`licenses.exceptions`."
-    )
-    if judgement.status == UNKNOWN:
-        fix = (
-            "Check the package's licence by hand; then use another package, or have a security "
-            f"lead add an exception for '{ref}' with a reason and an expiry date to the "
-            "policy's `licenses.exceptions`."
-        )
-    message = f"{pkg.ecosystem} package {ref} fails the licence policy: {why}. {fix}"
+    failure = _failure(ref, shown, judgement, policy, lookup)
+    rule, severity, title = failure.rule, failure.severity, failure.title
+    message = (f"{pkg.ecosystem} package {ref} fails the licence policy: {failure.why}. "
+               f"{_fix(ref, judgement)}")
     if exception is not None and exception.live(today):
         owner = f", owner {exception.owner}" if exception.owner else ""
         message = (
-            f"{pkg.ecosystem} package {ref} would fail the licence policy ({why}), but an "
-            f"exception applies until {exception.expires_text}{owner}: {exception.reason}"
+            f"{pkg.ecosystem} package {ref} would fail the licence policy ({failure.why}), "
+            f"but an exception applies until {exception.expires_text}{owner}: "
+            f"{exception.reason}"
         )
         rule, severity = RULE_EXCEPTION, Severity.INFO
         title = f"Licence exception: {ref}"
     elif exception is not None:
-        if exception.expires is None:
-            message += (
-                f" The exception for '{ref}' does not apply: its expiry date "
-                f"'{exception.expires_text}' is not a valid date."
-            )
-        else:
-            message += f" The exception for '{ref}' expired on {exception.expires_text}."
+        message += _lapsed(ref, exception)
     return Finding(
         category=LICENSE,
         sources=(Source(scanner, rule, severity, Confidence.HIGH, message),),
@@ -429,6 +409,73 @@ def license_finding(
             license=shown,
         ),
     )
+
+
+class _Failure(NamedTuple):
+    """How a licence fails the policy: the rule, its grade (None: the category's), why
+    in words, and the finding's title."""
+
+    rule: str
+    severity: Severity | None
+    why: str
+    title: str
+
+
+def _failure(
+    ref: str, shown: str | None, judgement: Judgement, policy: LicensePolicy,
+    lookup: LicenseLookup | None,
+) -> _Failure:
+    """Unknown (graded by the policy's ``unknown_severity``), denied, or not allowed."""
+    if judgement.status == UNKNOWN:
+        if lookup is not None and not lookup.available:
+            what = f"its licence is unknown (metadata unavailable: {lookup.reason})"
+        elif lookup is not None:
+            what = f"its licence is unknown (package metadata: {lookup.reason})"
+        else:
+            what = f"its licence is unknown ({judgement.reason})"
+        why = f"{what}; a licence that cannot be checked is never assumed to be allowed"
+        return _Failure(RULE_UNKNOWN, policy.unknown_severity, why, f"Unknown licence: {ref}")
+    if judgement.status == DENIED:
+        others = [b for b in judgement.blocking if b not in judgement.denied]
+        why = (
+            f"it is licensed '{shown}': {_ids(judgement.denied)} on the licence deny list"
+            + (f" and {_ids(others)} not on the allowlist" if others else "")
+            + ", and no choice within the expression uses only allowed licences"
+        )
+        return _Failure(RULE_DENIED, None, why, f"Denied licence: {ref} ({shown})")
+    why = (
+        f"it is licensed '{shown}': {_ids(judgement.blocking)} not on the licence "
+        "allowlist, and no choice within the expression uses only allowed licences"
+    )
+    if shown == NPM_UNLICENSED:
+        why = (f"it is marked '{NPM_UNLICENSED}' (npm: no licence is granted to others), "
+               "which is not on the licence allowlist")
+    return _Failure(RULE_NOT_ALLOWED, None, why, f"Licence not allowed: {ref} ({shown})")
+
+
+def _fix(ref: str, judgement: Judgement) -> str:
+    """What to do: another package, or an exception (an unknown licence: check it first)."""
+    if judgement.status == UNKNOWN:
+        return (
+            "Check the package's licence by hand; then use another package, or have a security "
+            f"lead add an exception for '{ref}' with a reason and an expiry date to the "
+            "policy's `licenses.exceptions`."
+        )
+    return (
+        "Depend on another package (or version) under an allowed licence, or have a security "
+        f"lead add an exception for '{ref}' with a reason and an expiry date to the policy's "
+        "`licenses.exceptions`."
+    )
+
+
+def _lapsed(ref: str, exception: LicenseException) -> str:
+    """Why the exception for a package no longer covers it (expired, or a bad date)."""
+    if exception.expires is None:
+        return (
+            f" The exception for '{ref}' does not apply: its expiry date "
+            f"'{exception.expires_text}' is not a valid date."
+        )
+    return f" The exception for '{ref}' expired on {exception.expires_text}."
 
 
 __all__ = [

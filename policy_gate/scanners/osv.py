@@ -29,14 +29,13 @@ from typing import Any
 
 from policy_gate import __version__
 from policy_gate.advisories.database import (
-    NPM,
     Advisory,
     AdvisoryIndex,
     fix_version,
 )
 from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import ScannerError
-from policy_gate.dependencies.inventory import Package
+from policy_gate.catalogue import OSV
 from policy_gate.dependencies.npm import (
     LockfileError,
     declared_dependencies,
@@ -48,11 +47,11 @@ from policy_gate.dependencies.npm import (
     unauditable,
 )
 from policy_gate.findings import (
-    DEPENDENCY,
-    UNSCANNED,
     Finding,
 )
-from policy_gate.scanners.interface import ScanContext, Scanner, ScanOutput
+from policy_gate.packages import NPM, Package
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner
 from policy_gate.scanners.vulnerability import not_audited, vulnerable_package
 
 PUBLIC_API = "https://api.osv.dev"
@@ -63,10 +62,8 @@ HTTP_TIMEOUT = 30.0
 
 
 class OSVScanner(Scanner):
-    name = "osv"
+    info = OSV
     executable = ""  # runs in-process: no tool to execute
-    categories = (DEPENDENCY, UNSCANNED)
-    description = "Known vulnerabilities in npm lockfile packages (OSV advisories)"
 
     def version(self, ctx: ScanContext) -> str:
         return __version__

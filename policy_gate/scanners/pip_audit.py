@@ -29,7 +29,7 @@ from policy_gate.advisories.database import Advisory as MergedAdvisory
 from policy_gate.advisories.database import fix_version, severity_of
 from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import ScannerError, run_tool, stderr_tail
-from policy_gate.dependencies.inventory import Package
+from policy_gate.catalogue import PIP_AUDIT
 from policy_gate.dependencies.python import (
     ManifestScan,
     PinnedDependency,
@@ -47,16 +47,11 @@ from policy_gate.findings import (
     Source,
     content_key,
 )
-from policy_gate.scanners.interface import (
-    ScanContext,
-    Scanner,
-    ScanOutput,
-    parse_report,
-    require,
-)
+from policy_gate.packages import PYPI, Package
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner, parse_report, require
 from policy_gate.scanners.vulnerability import RULE, not_audited, vulnerable_package
 
-PYPI = "PyPI"
 # pip-audit exits 0 when nothing is vulnerable and 1 when something is, but also 1 on a
 # fatal error or an uncaught exception: exit 1 is trusted only with a report listing a
 # vulnerability.
@@ -79,11 +74,9 @@ class Advisory:
 
 
 class PipAuditScanner(Scanner):
-    name = "pip-audit"
+    info = PIP_AUDIT
     executable = "pip-audit"
     distribution = "pip-audit"
-    categories = (DEPENDENCY, UNSCANNED)
-    description = "Known vulnerabilities in pinned Python dependencies (PyPA pip-audit, OSV)"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return find_manifests(fileset)

@@ -16,15 +16,11 @@ from packaging.utils import canonicalize_name
 
 from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import ScannerError, run_tool, stderr_tail
+from policy_gate.catalogue import SAFETY
 from policy_gate.dependencies.python import find_manifests, parse_manifests
-from policy_gate.findings import DEPENDENCY, Finding
-from policy_gate.scanners.interface import (
-    ScanContext,
-    Scanner,
-    ScanOutput,
-    parse_json,
-    require,
-)
+from policy_gate.findings import Finding
+from policy_gate.results import ScanOutput
+from policy_gate.scanners.interface import ScanContext, Scanner, parse_json, require
 from policy_gate.scanners.pip_audit import (
     Advisory,
     distinct_pins,
@@ -39,11 +35,9 @@ EXIT_CLEAN, EXIT_VULNERABLE = 0, 64
 
 
 class SafetyScanner(Scanner):
-    name = "safety"
+    info = SAFETY
     executable = "safety"
     distribution = "safety"
-    categories = (DEPENDENCY,)
-    description = "Known vulnerabilities in pinned Python dependencies (pyup safety, optional)"
 
     def cacheable(self, ctx: ScanContext) -> bool:
         return False  # its own online database changes as advisories are published

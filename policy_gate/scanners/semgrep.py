@@ -23,13 +23,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from policy_gate.base.fileset import FileSet, TreeFileError, read_span, read_tree_file, within_limit
+from policy_gate.base.digest import tree_digest
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import Completed, ScannerError, run_tool, scanner_env, stderr_tail
 from policy_gate.base.redact import redact_message
-from policy_gate.cache import tree_digest
+from policy_gate.base.treefile import TreeFileError, read_span, read_tree_file
+from policy_gate.catalogue import SEMGREP, SEMGREP_RULES_DIR
 from policy_gate.findings import (
     SAST,
-    UNSCANNED,
     Confidence,
     Finding,
     Severity,
@@ -37,19 +38,17 @@ from policy_gate.findings import (
     content_key,
     cwe_id,
 )
+from policy_gate.results import ScanOutput
 from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
     ScanContext,
     Scanner,
-    ScanOutput,
     parse_report,
     require,
+    sized_targets,
     tree_path,
     unscanned_finding,
 )
 
-RULES_DIR = Path(__file__).resolve().parent.parent / "rules" / "semgrep"
-SUFFIXES = (".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts")
 _LEVELS = {"ERROR": Severity.HIGH, "WARNING": Severity.MEDIUM, "INFO": Severity.LOW}
 # semgrep's own per-rule, per-file timeout (5 s) makes what is checked depend on the
 # machine's load: off, and the policy's timeout for the whole run fails closed instead.
@@ -69,16 +68,13 @@ CREDENTIAL_CWES = frozenset({"CWE-259", "CWE-321", "CWE-798", "CWE-522"})
 
 
 class SemgrepScanner(Scanner):
-    name = "semgrep"
-    file_local = True
+    info = SEMGREP
     executable = "semgrep"
     distribution = "semgrep"
-    categories = (SAST, UNSCANNED)
     version_args = ("--version", "--disable-version-check")
-    description = "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack"
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
-        return fileset.with_suffix(*SUFFIXES)
+        return fileset.with_suffix(*SEMGREP.suffixes)
 
     def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
         """Every byte of every rule file: the answer changes with any rule."""
@@ -91,7 +87,7 @@ class SemgrepScanner(Scanner):
 
     def rule_paths(self, ctx: ScanContext) -> list[Path]:
         extra = ctx.settings.options.get("rules", [])
-        paths = [RULES_DIR, *(Path(p) for p in extra)]
+        paths = [SEMGREP_RULES_DIR, *(Path(p) for p in extra)]
         for p in paths:
             if not p.exists():
                 raise ScannerError(self.name, f"rule path {p} does not exist")
@@ -100,14 +96,13 @@ class SemgrepScanner(Scanner):
     def scan(self, ctx: ScanContext) -> ScanOutput:
         # Every file up to the policy's limit (semgrep's own default, 1 MB, skipped larger
         # files without a word); a policy may set a lower `max_target_bytes`.
-        max_bytes = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        max_bytes = ctx.max_file_bytes
         if "max_target_bytes" in ctx.settings.options:
             max_bytes = min(max_bytes, int(ctx.settings.options["max_target_bytes"]))
-        files, left_out = within_limit(ctx.root, self.targets(ctx.fileset), max_bytes)
-        findings: list[Finding] = [unscanned_finding(self.name, rel, why) for rel, why in left_out]
-        unread = [rel for rel, _ in left_out]
+        files, left_out = sized_targets(self, ctx, max_bytes)
         if not files:
-            return ScanOutput(findings, self.version(ctx), len(findings), 0, unread=tuple(unread))
+            return left_out.only(self.version(ctx))
+        findings = list(left_out.findings)
         with tempfile.TemporaryDirectory(prefix="aliases-", dir=ctx.work_dir) as tmp:
             aliases = _aliases(ctx.root, files, Path(tmp), max_bytes)
             report = self._run(ctx, files, aliases, max_bytes)
@@ -131,7 +126,7 @@ class SemgrepScanner(Scanner):
         version = report.get("version")
         if not isinstance(version, str) or not version:
             version = self.version(ctx)
-        return ScanOutput(findings, version, len(findings), len(files), unread=tuple(unread))
+        return ScanOutput(findings, version, len(findings), len(files), unread=left_out.unread)
 
     def _run(
         self, ctx: ScanContext, files: tuple[str, ...], aliases: Mapping[str, str],

@@ -35,14 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from policy_gate.base import yamlsafe
-from policy_gate.base.fileset import FileSet, TreeFileError, read_line, read_span, read_tree_file
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.process import ScannerError, run_tool, stderr_tail
-from policy_gate.findings import CI, UNSCANNED, Confidence, Finding, Severity, Source, content_key
+from policy_gate.base.treefile import TreeFileError, read_line, read_span, read_tree_file
+from policy_gate.catalogue import WORKFLOWS
+from policy_gate.findings import CI, Confidence, Finding, Severity, Source, content_key
+from policy_gate.results import ScanOutput
 from policy_gate.scanners.interface import (
-    DEFAULT_MAX_FILE_BYTES,
     ScanContext,
     Scanner,
-    ScanOutput,
     chunked,
     parse_report,
     require,
@@ -98,14 +99,8 @@ def is_workflow(path: str) -> bool:
 
 
 class WorkflowsScanner(Scanner):
-    name = "workflows"
+    info = WORKFLOWS
     executable = "zizmor"
-    file_local = True
-    categories = (CI, UNSCANNED)
-    description = (
-        "GitHub Actions workflows and actions (zizmor, offline): SHA-pinned actions, "
-        "explicit permissions, dangerous triggers, injection"
-    )
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return tuple(f for f in fileset.files if is_workflow(f))
@@ -115,7 +110,7 @@ class WorkflowsScanner(Scanner):
         version = self.version(ctx)
         if not files:
             return ScanOutput([], version, 0, 0)
-        limit = int(ctx.settings.options.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES))
+        limit = ctx.max_file_bytes
         findings: list[Finding] = []
         audit: list[str] = []
         for rel in files:

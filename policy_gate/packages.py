@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 from policy_gate.base.redact import redact_urls
 
+# OSV's ecosystem names, as Package.ecosystem spells them.
+PYPI = "PyPI"
+NPM = "npm"
+
 
 @dataclass(frozen=True, slots=True)
 class Package:
@@ -42,11 +46,11 @@ class Package:
     @property
     def purl(self) -> str:
         """Package URL (https://github.com/package-url/purl-spec)."""
-        if self.ecosystem == "npm":
+        if self.ecosystem == NPM:
             if self.name.startswith("@") and "/" in self.name:
                 scope, bare = self.name.split("/", 1)
                 return f"pkg:npm/%40{scope[1:]}/{bare}@{self.version}"
             return f"pkg:npm/{self.name}@{self.version}"
-        if self.ecosystem == "PyPI":
+        if self.ecosystem == PYPI:
             return f"pkg:pypi/{self.name}@{self.version}"
         return f"pkg:generic/{self.name}@{self.version}"

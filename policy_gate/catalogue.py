@@ -1,0 +1,117 @@
+"""The scanner catalogue: what the policy, the reports and the compliance assessment know
+about each scanner, as data. Only the runner and the command line import the scanners
+themselves (``scanners.registry()``); each scanner class takes its facts from its entry
+here, so the two cannot disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policy_gate.findings import (
+    CI,
+    COVERAGE,
+    DATA,
+    DEPENDENCY,
+    LICENSE,
+    SAST,
+    SECRET,
+    UNSCANNED,
+)
+from policy_gate.packages import NPM, PYPI
+
+# The policy's default `max_file_bytes`: larger files are reported as unscanned.
+DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+
+# policy-gate's own semgrep rule pack (the compliance catalogue reads its CWE metadata).
+SEMGREP_RULES_DIR = Path(__file__).resolve().parent / "rules" / "semgrep"
+
+
+@dataclass(frozen=True)
+class ScannerSettings:
+    """The policy's settings for one scanner (validated by the policy schema)."""
+
+    enabled: bool = True
+    optional: bool = False
+    timeout: float = 900.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScannerInfo:
+    """One scanner, as every layer may know it."""
+
+    name: str  # as the policy, the reports and `--scanner` spell it
+    categories: tuple[str, ...]  # the finding categories it checks
+    description: str
+    # True when what it reports about a file depends on that file alone (SAST per file,
+    # secrets): in diff mode it is given only the changed files, and SARIF gives its diff
+    # runs their own automation id.
+    file_local: bool = False
+    # The file kinds it reads, where a list of suffixes says so (inline suppression
+    # comments are looked for in the same files).
+    suffixes: tuple[str, ...] = ()
+
+
+BANDIT = ScannerInfo(
+    "bandit", (SAST, UNSCANNED), "Python static analysis (PyCQA bandit)",
+    file_local=True, suffixes=(".py", ".pyw"))
+SEMGREP = ScannerInfo(
+    "semgrep", (SAST, UNSCANNED),
+    "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack",
+    file_local=True,
+    suffixes=(".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"))
+DETECT_SECRETS = ScannerInfo(
+    "detect-secrets", (SECRET, UNSCANNED),
+    "Committed credentials and keys (Yelp detect-secrets)", file_local=True)
+PIP_AUDIT = ScannerInfo(
+    "pip-audit", (DEPENDENCY, UNSCANNED),
+    "Known vulnerabilities in pinned Python dependencies (PyPA pip-audit, OSV)")
+OSV = ScannerInfo(
+    "osv", (DEPENDENCY, UNSCANNED),
+    "Known vulnerabilities in npm lockfile packages (OSV advisories)")
+LICENSES = ScannerInfo(
+    "licenses", (LICENSE, UNSCANNED),
+    "Licences of locked npm packages and pinned Python packages against the policy's "
+    "SPDX allow/deny lists (lockfile metadata, PyPI JSON API)")
+SAFETY = ScannerInfo(
+    "safety", (DEPENDENCY,),
+    "Known vulnerabilities in pinned Python dependencies (pyup safety, optional)")
+DATA_PROTECTION = ScannerInfo(
+    "data-protection", (DATA, SECRET, UNSCANNED),
+    "Payment card numbers (Luhn-valid, plausible issuer prefix) and committed key "
+    "stores / private keys that detect-secrets misses (M12, PCI DSS 3.x)", file_local=True)
+DOCKERFILE = ScannerInfo(
+    "dockerfile", (CI, UNSCANNED),
+    "Dockerfiles: versioned, digest-pinned base images (M9); non-root user, exposed "
+    "ports, ADD, package upgrades (M4a)", file_local=True)
+WORKFLOWS = ScannerInfo(
+    "workflows", (CI, UNSCANNED),
+    "GitHub Actions workflows and actions (zizmor, offline): SHA-pinned actions, "
+    "explicit permissions, dangerous triggers, injection", file_local=True)
+# Not file-local: a change can lower the coverage of files it did not touch.
+COVERAGE_CHECK = ScannerInfo(
+    "coverage", (COVERAGE, UNSCANNED),
+    "Unit-test coverage from nyc/istanbul and coverage.py reports (Cobertura XML, lcov, "
+    "json-summary) against the policy's total and per-file thresholds (M7)")
+
+# Every scanner, in the order reports list them.
+SCANNERS: tuple[ScannerInfo, ...] = (
+    BANDIT, SEMGREP, DETECT_SECRETS, PIP_AUDIT, OSV, LICENSES, SAFETY, DATA_PROTECTION,
+    DOCKERFILE, WORKFLOWS, COVERAGE_CHECK,
+)
+BY_NAME: Mapping[str, ScannerInfo] = {s.name: s for s in SCANNERS}
+
+# The dependency audits, and the ecosystem each audits (its advisory data is checked for
+# that ecosystem before its "no known vulnerabilities" is believed).
+AUDIT_ECOSYSTEMS: Mapping[str, str] = {PIP_AUDIT.name: PYPI, OSV.name: NPM}
+AUDIT_SCANNERS = tuple(AUDIT_ECOSYSTEMS)
+# Every scanner that reports advisories (what an `advisory:` waiver can match).
+ADVISORY_SCANNERS = frozenset(s.name for s in SCANNERS if DEPENDENCY in s.categories)
+
+
+def checking(category: str) -> list[str]:
+    """The scanners that check a category, in report order."""
+    return [s.name for s in SCANNERS if category in s.categories]
