@@ -16,7 +16,7 @@ from functools import cached_property
 from itertools import compress
 
 from policy_gate import __version__
-from policy_gate.catalogue import AUDIT_SCANNERS, BY_NAME, SCANNERS, checking
+from policy_gate.catalogue import AUDIT_SCANNERS, BY_NAME, LICENSES, SCANNERS, checking
 from policy_gate.compliance.catalogue import (
     FRAMEWORKS,
     Catalogue,
@@ -327,7 +327,7 @@ def _feature_suppressions(data: ReportData, _p: dict[str, object]) -> FeatureRes
 def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResult:
     required = p.get("max_age_days")
     limit = data.policy.advisories.max_age_days
-    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in BY_NAME])
+    ran, why, ev = _coverage(data, list(AUDIT_SCANNERS))
     if limit is None:
         return FAIL, "the policy sets no advisory data age limit", ev
     if isinstance(required, int | float) and limit > required:
@@ -350,7 +350,7 @@ def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResu
 
 
 def _feature_aliases(data: ReportData, _p: dict[str, object]) -> FeatureResult:
-    ran, why, ev = _coverage(data, [n for n in AUDIT_SCANNERS if n in BY_NAME])
+    ran, why, ev = _coverage(data, list(AUDIT_SCANNERS))
     if not ran:
         return NOT_RUN, why, ev
     return PASS, "waivers and baselines match any of a vulnerability's ids", ev
@@ -374,7 +374,7 @@ def _feature_sbom(data: ReportData, _p: dict[str, object]) -> FeatureResult:
 
 def _feature_licences(data: ReportData, _p: dict[str, object]) -> FeatureResult:
     allow = data.policy.licenses.get("allow") or []
-    ran, why, ev = _coverage(data, ["licenses"] if "licenses" in BY_NAME else [])
+    ran, why, ev = _coverage(data, [LICENSES.name])
     if not allow:
         return FAIL, "the policy has no licence allowlist", ev
     if not ran:
