@@ -10,6 +10,7 @@ CLI uses:
 
 * loading the built-in ``mojaloop`` policy and a waivers file (before the scanners);
 * ``bare_findings`` + ``merge_findings`` (merging, fingerprinting), as the runner does;
+* ``policy.withheld.withhold`` (free text a secret finding covers), as ``gate.run`` does;
 * ``evaluate`` with the ``Inputs`` that ``gate.run`` builds (waivers, suppressions);
 * every report, through ``cli_output.write_reports`` as ``policy-gate scan --format …
   --output …`` writes them: json, sarif, junit, markdown, cyclonedx, openvex and compliance

@@ -34,6 +34,7 @@ from policy_gate.policy.loader import load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.policy.suppressions import bare_findings
 from policy_gate.policy.waivers import load_waivers
+from policy_gate.policy.withheld import withhold
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData
 from policy_gate.results import ScannerRun, ScanOutput, ScanResult
@@ -71,6 +72,10 @@ def child(n: int) -> dict[str, Any]:
         with step(times, "merge + fingerprint"):
             raw += bare_findings(synthetic.suppressions)
             merged = merge_findings(raw)
+        with step(times, "withhold free text (policy.withheld)"):
+            kept = withhold(merged, policy, waivers, synthetic.suppressions)
+            policy, waivers, merged = kept.policy, kept.waivers, kept.findings
+            suppressions = list(kept.suppressions)
         result = ScanResult(
             root=root,
             fileset=FileSet(root, tuple(synthetic.files)),
@@ -78,11 +83,11 @@ def child(n: int) -> dict[str, Any]:
             findings=merged,
             started=time.time(),
             seconds=1.0,
-            suppressions=synthetic.suppressions,
+            suppressions=suppressions,
         )
         with step(times, "evaluate"):
             inputs = Inputs(
-                today=dt.date.today(), waivers=waivers, suppressions=tuple(synthetic.suppressions)
+                today=dt.date.today(), waivers=waivers, suppressions=tuple(suppressions)
             )
             evaluation = evaluate(policy, merged, (r.outcome for r in runs), inputs)
         gc.freeze()  # as policy_gate.cli does before writing the reports

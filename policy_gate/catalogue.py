@@ -27,6 +27,9 @@ DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 
 # policy-gate's own semgrep rule pack (the compliance catalogue reads its CWE metadata).
 SEMGREP_RULES_DIR = Path(__file__).resolve().parent / "rules" / "semgrep"
+# policy-gate's own kingfisher rules (kingfisher's YAML rule format), added to its built-in
+# Betterleaks and Veles catalogues with `--rules-path`.
+KINGFISHER_RULES_DIR = Path(__file__).resolve().parent / "rules" / "kingfisher"
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class ScannerInfo:
     # The file kinds it reads, where a list of suffixes says so (inline suppression
     # comments are looked for in the same files).
     suffixes: tuple[str, ...] = ()
+    # A secret engine: it searches every text file for credentials, so its results are
+    # what the `pragma: allowlist secret` comment names (detect-secrets' syntax, honoured
+    # for every engine alike: switching engines must not change what a comment silences).
+    secret_engine: bool = False
 
 
 BANDIT = ScannerInfo(
@@ -65,7 +72,12 @@ SEMGREP = ScannerInfo(
     suffixes=(".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"))
 DETECT_SECRETS = ScannerInfo(
     "detect-secrets", (SECRET, UNSCANNED),
-    "Committed credentials and keys (Yelp detect-secrets)", file_local=True)
+    "Committed credentials and keys (Yelp detect-secrets)", file_local=True,
+    secret_engine=True)
+KINGFISHER = ScannerInfo(
+    "kingfisher", (SECRET, UNSCANNED),
+    "Committed credentials and keys (MongoDB kingfisher: the Betterleaks and Veles provider "
+    "rules and policy-gate's own, offline)", file_local=True, secret_engine=True)
 PIP_AUDIT = ScannerInfo(
     "pip-audit", (DEPENDENCY, UNSCANNED),
     "Known vulnerabilities in pinned Python dependencies (PyPA pip-audit, OSV)")
@@ -82,7 +94,7 @@ SAFETY = ScannerInfo(
 DATA_PROTECTION = ScannerInfo(
     "data-protection", (DATA, SECRET, UNSCANNED),
     "Payment card numbers (Luhn-valid, plausible issuer prefix) and committed key "
-    "stores / private keys that detect-secrets misses (M12, PCI DSS 3.x)", file_local=True)
+    "stores and private keys, whichever secret engine runs (M12, PCI DSS 3.x)", file_local=True)
 DOCKERFILE = ScannerInfo(
     "dockerfile", (CI, UNSCANNED),
     "Dockerfiles: versioned, digest-pinned base images (M9); non-root user, exposed "
@@ -99,10 +111,13 @@ COVERAGE_CHECK = ScannerInfo(
 
 # Every scanner, in the order reports list them.
 SCANNERS: tuple[ScannerInfo, ...] = (
-    BANDIT, SEMGREP, DETECT_SECRETS, PIP_AUDIT, OSV, LICENSES, SAFETY, DATA_PROTECTION,
-    DOCKERFILE, WORKFLOWS, COVERAGE_CHECK,
+    BANDIT, SEMGREP, DETECT_SECRETS, KINGFISHER, PIP_AUDIT, OSV, LICENSES, SAFETY,
+    DATA_PROTECTION, DOCKERFILE, WORKFLOWS, COVERAGE_CHECK,
 )
 BY_NAME: Mapping[str, ScannerInfo] = {s.name: s for s in SCANNERS}
+# The secret engines, in catalogue order: the scanners the allowlist pragma speaks to (not
+# data-protection: a card number or a key store is never silenced by a comment).
+SECRET_ENGINES: tuple[str, ...] = tuple(s.name for s in SCANNERS if s.secret_engine)
 
 # The dependency audits, and the ecosystem each audits (its advisory data is checked for
 # that ecosystem before its "no known vulnerabilities" is believed).

@@ -11,6 +11,7 @@ rules of the branch it merges into, and any change it makes to them is reported 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from policy_gate.policy.evaluate import DiffScope, Evaluation, Inputs, dependenc
 from policy_gate.policy.loader import PolicyError, PolicySource, Problem, load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.policy.waivers import WaiverSet, load_waivers
+from policy_gate.policy.withheld import withhold
 from policy_gate.results import ScanResult
 from policy_gate.runner import Listener
 from policy_gate.runner import scan as run_scan
@@ -103,6 +105,12 @@ def run(opts: GateOptions) -> GateRun:
             cache=cache,
             while_scanning=opts.while_scanning,
         )
+        # Free text of the gate's own files that may hold a secret (a waiver's reason, an
+        # inline comment, a policy's reason) is replaced here, once, for every report.
+        kept = withhold(result.findings, policy, waivers, result.suppressions,
+                        _policy_paths(result.root, policy))
+        policy, waivers = kept.policy, kept.waivers
+        result.findings, result.suppressions = kept.findings, list(kept.suppressions)
         diff = None
         if changes is not None and repo is not None:
             diff = DiffScope(changes, _base_dependencies(repo, changes, result, work),
@@ -120,6 +128,22 @@ def run(opts: GateOptions) -> GateRun:
         evaluation = evaluate(policy, result.findings, (r.outcome for r in result.runs), inputs)
         result.notes.extend(notes)
         return GateRun(policy, result, evaluation, notes)
+
+
+def _policy_paths(root: Path, policy: Policy) -> dict[str, str]:
+    """The policy files inside the scanned tree: display name -> path as findings name it
+    (a file elsewhere, or built in, is not scanned: only the shape check guards it)."""
+    bases = {Path(os.path.normpath(root.absolute())), root.resolve()}
+    out: dict[str, str] = {}
+    for name in policy.files:
+        if name.startswith("builtin:"):
+            continue
+        path = Path(name)
+        for candidate in (Path(os.path.normpath(path.absolute())), path.resolve()):
+            for base in bases:
+                if candidate.is_relative_to(base):
+                    out[name] = candidate.relative_to(base).as_posix()
+    return out
 
 
 def _diff_setup(

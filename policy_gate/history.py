@@ -7,8 +7,10 @@ It also checks the base version of each changed Dockerfile, so that a Dockerfile
 on a line the change did not touch (``FROM``, when the change removes ``USER``) is still
 told new from old.
 
-The blobs are copied out of git into a private directory and scanned as files by the same
-detect-secrets adapter as the head, so the same plugins, filters and masking apply.
+The blobs are copied out of git as git stores them (``git cat-file``: no ``.gitattributes``
+filter or conversion hides or changes a file) into a private directory, and scanned as
+files by the same secret engine as the head (kingfisher when the policy enables it, else
+detect-secrets), so the same rules, grading and masking apply.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from policy_gate import catalogue
 from policy_gate.base.fileset import walk
 from policy_gate.base.git import Commit, Repo
 from policy_gate.base.gitdiff import ChangeSet
@@ -24,16 +27,29 @@ from policy_gate.base.gitrun import GitError
 from policy_gate.base.patterns import PathPatterns, compile_patterns
 from policy_gate.base.process import ScannerError
 from policy_gate.base.treefile import TreeFileError, read_tree_file
-from policy_gate.catalogue import DOCKERFILE
+from policy_gate.catalogue import DOCKERFILE, KINGFISHER
 from policy_gate.findings import SECRET, Finding
 from policy_gate.policy.baseline import match_key
 from policy_gate.policy.model import Policy
 from policy_gate.results import ScanOutput, ScanResult
-from policy_gate.scanners import dockerfile
-from policy_gate.scanners.detect_secrets import DetectSecretsScanner
-from policy_gate.scanners.interface import ScanContext, unscanned_finding
+from policy_gate.scanners import dockerfile, registry
+from policy_gate.scanners.interface import ScanContext, Scanner, unscanned_finding
 
-SCANNER = "detect-secrets"
+# The secret engines the history can be searched with (the catalogue's), the default one
+# first: the head's own when several run.
+SECRET_ENGINES = tuple(sorted(catalogue.SECRET_ENGINES, key=lambda n: n != KINGFISHER.name))
+
+
+def secret_engine(enabled: Collection[str]) -> str | None:
+    """The engine that searches the change's commits: the first of SECRET_ENGINES that
+    scans the head (``enabled``), so both are searched with the same rules; None if no
+    secret engine runs."""
+    return next((name for name in SECRET_ENGINES if name in enabled), None)
+
+
+def _engine(name: str) -> Scanner:
+    """A scanner of its own for the history's run (the head's runs at the same time)."""
+    return type(registry()[name])()
 
 
 def scan_history(
@@ -43,15 +59,17 @@ def scan_history(
     ctx: ScanContext,
     *,
     at_head: Collection[str] = (),
+    engine: str = KINGFISHER.name,
 ) -> ScanOutput:
-    """Secrets on lines added by any commit of the change, each with its commit.
+    """Secrets on lines added by any commit of the change, each with its commit, found by
+    ``engine`` (a name of SECRET_ENGINES).
 
     A commit's version of a file in ``at_head`` (the files the head scan reads) that is
     byte for byte the working tree's is not searched again: the head scan reports the
     same secrets, and they win over the history's (drop_history_duplicates). In the usual
-    one-commit pull request that leaves nothing to search and no second detect-secrets."""
+    one-commit pull request that leaves nothing to search and no second engine run."""
     if ctx.work_dir is None:
-        raise ScannerError(SCANNER, "no work directory for the history scan")
+        raise ScannerError(engine, "no work directory for the history scan")
     limit = ctx.max_file_bytes
     spec = compile_patterns(exclude)
     blobs = ctx.work_dir / "blobs"
@@ -59,14 +77,15 @@ def scan_history(
     try:
         commits = repo.commits(changes.base_ref)
     except GitError as exc:
-        raise ScannerError(SCANNER, f"cannot list the change's commits: {exc}") from None
-    copied = _copy_versions(repo, commits, spec, ctx, frozenset(at_head), blobs, limit)
+        raise ScannerError(engine, f"cannot list the change's commits: {exc}") from None
+    copied = _copy_versions(repo, commits, spec, ctx, frozenset(at_head), blobs, limit,
+                            engine)
     same = f", {copied.same_as_head} the same as the working tree's" if copied.same_as_head else ""
     if not copied.origins:
         note = f"{len(commits)} commit(s), no other file versions with added lines{same}"
         return ScanOutput(copied.gaps, "", len(copied.gaps), 0, [note])
 
-    output = DetectSecretsScanner().scan(replace(ctx, fileset=walk(blobs)))
+    output = _engine(engine).scan(replace(ctx, fileset=walk(blobs)))
     found = [*copied.gaps, *_attributed(output.findings, copied.origins)]
     note = f"{len(commits)} commit(s), {len(copied.origins)} changed file version(s) searched{same}"
     return ScanOutput(
@@ -85,7 +104,7 @@ _Origin = tuple[Commit, str, frozenset[int] | None]
 
 @dataclass
 class _Copied:
-    """The file versions copied out of the change's commits for detect-secrets to read."""
+    """The file versions copied out of the change's commits for the engine to read."""
 
     origins: dict[str, _Origin] = field(default_factory=dict)  # by path under the blobs
     gaps: list[Finding] = field(default_factory=list)  # versions git could not give
@@ -100,24 +119,25 @@ def _copy_versions(
     head: frozenset[str],
     blobs: Path,
     limit: int,
+    engine: str,
 ) -> _Copied:
     """Each commit's version of each file it added lines to, written under ``blobs`` (one
-    folder per commit) so detect-secrets scans them as files, with the same filters as the
-    head. Excluded paths, deletions and the head's own bytes are left out."""
+    folder per commit) so the engine scans them as files, as it scans the head. Excluded
+    paths, deletions and the head's own bytes are left out."""
     copied = _Copied()
     for i, commit in enumerate(commits):
-        ctx.progress(SCANNER, f"history: commit {i + 1}/{len(commits)}")
+        ctx.progress(engine, f"history: commit {i + 1}/{len(commits)}")
         try:
             additions = repo.commit_additions(commit.sha, excluded=spec.match_file)
         except GitError as exc:
-            raise ScannerError(SCANNER, f"cannot read commit {commit.sha[:12]}: {exc}") from None
+            raise ScannerError(engine, f"cannot read commit {commit.sha[:12]}: {exc}") from None
         for path, lines in additions.items():
             if (lines is not None and not lines) or spec.match_file(path):
                 continue
             try:
                 data = repo.show(commit.sha, path, limit)
             except GitError as exc:
-                gap = unscanned_finding(SCANNER, path, f"in commit {commit.sha[:12]}: {exc}")
+                gap = unscanned_finding(engine, path, f"in commit {commit.sha[:12]}: {exc}")
                 copied.gaps.append(replace(gap, commit=commit.sha))
                 continue
             if data is None:
@@ -134,7 +154,7 @@ def _copy_versions(
 
 
 def _attributed(findings: Iterable[Finding], origins: Mapping[str, _Origin]) -> list[Finding]:
-    """detect-secrets' findings in the copies, told as findings in the change: the file's
+    """The engine's findings in the copies, told as findings in the change: the file's
     own path and the commit that added the secret. A secret on a line the commit did not
     add was there before it, and is reported where it was added, or at the base."""
     found: list[Finding] = []
@@ -178,7 +198,7 @@ def drop_history_duplicates(findings: Iterable[Finding]) -> list[Finding]:
     return kept
 
 
-__all__ = ["drop_history_duplicates", "scan_history"]
+__all__ = ["SECRET_ENGINES", "drop_history_duplicates", "scan_history", "secret_engine"]
 
 
 def base_dockerfile_findings(

@@ -13,7 +13,7 @@ from typing import Any
 
 from policy_gate.base.fileset import FileSet
 from policy_gate.base.gitdiff import ChangeSet
-from policy_gate.catalogue import AUDIT_ECOSYSTEMS, BANDIT, DETECT_SECRETS, SEMGREP
+from policy_gate.catalogue import AUDIT_ECOSYSTEMS, BANDIT, SECRET_ENGINES, SEMGREP
 from policy_gate.findings import Finding
 from policy_gate.packages import Package
 
@@ -24,7 +24,11 @@ HISTORY = "secrets-history"
 NOSEC = "nosec"
 NOSEMGREP = "nosemgrep"
 ALLOWLIST = "allowlist"
-SCANNER_OF = {NOSEC: BANDIT.name, NOSEMGREP: SEMGREP.name, ALLOWLIST: DETECT_SECRETS.name}
+# The scanners whose results each kind of comment can name: `nosec` bandit's, `nosemgrep`
+# semgrep's, the allowlist pragma every secret engine's (the catalogue says which).
+SCANNERS_OF: Mapping[str, tuple[str, ...]] = {
+    NOSEC: (BANDIT.name,), NOSEMGREP: (SEMGREP.name,), ALLOWLIST: SECRET_ENGINES,
+}
 # The ecosystems the audits read (pip-audit: PyPI, osv: npm): every report names them,
 # with their record counts, even when the data has none.
 AUDITED_ECOSYSTEMS = tuple(AUDIT_ECOSYSTEMS.values())
@@ -225,6 +229,11 @@ class Suppression:
     reason: str  # free text after the ids ('' if none), printable, capped
     applies_to: int  # the line it silences
     text: str  # the comment from its marker onward, printable, capped
+    # SHA-1s of the values on its line outside the comment (and not in it): a secret found
+    # on the line with one of these hashes is the code's, so the comment's text may be
+    # shown; any other secret there may be in the comment (policy.withheld). Hashes only,
+    # as every report already shows a secret's; never rendered.
+    code_values: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def bare(self) -> bool:
@@ -233,8 +242,9 @@ class Suppression:
         return not self.rules and self.kind in (NOSEC, NOSEMGREP)
 
     @property
-    def scanner(self) -> str:
-        return SCANNER_OF[self.kind]
+    def scanners(self) -> tuple[str, ...]:
+        """The scanners whose results it can silence."""
+        return SCANNERS_OF[self.kind]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from policy_gate.cache import ResultsCache, cached_scan, has_run, summarise_file
 from policy_gate.catalogue import AUDIT_ECOSYSTEMS, AUDIT_SCANNERS, ScannerSettings
 from policy_gate.dependencies import submodules
 from policy_gate.findings import Finding, merge_findings
-from policy_gate.history import drop_history_duplicates, scan_history
+from policy_gate.history import drop_history_duplicates, scan_history, secret_engine
 from policy_gate.policy.model import Policy
 from policy_gate.policy.suppressions import bare_findings, find_suppressions
 from policy_gate.results import (
@@ -42,7 +42,13 @@ from policy_gate.results import (
     Suppression,
 )
 from policy_gate.scanners import registry
-from policy_gate.scanners.interface import Progress, ScanContext, Scanner, no_progress
+from policy_gate.scanners.interface import (
+    EarlyStart,
+    Progress,
+    ScanContext,
+    Scanner,
+    no_progress,
+)
 
 # (event, scanner, detail): event is "start", "progress", "done"
 Listener = Callable[[str, str, str], None]
@@ -73,8 +79,10 @@ def scan(
     # The stack holds the scanners' scratch directory and, when pip-audit reads an offline
     # database, the local OSV endpoint serving it: both outlive every scanner's thread.
     with contextlib.ExitStack() as stack:
+        early = _start_early(root, policy, stack, only=only, jobs=jobs)
         plan = _plan(root, policy, stack, notify, only=only, osv_url=osv_url,
-                     advisories=advisories, jobs=jobs, changes=changes, repo=repo, cache=cache)
+                     advisories=advisories, jobs=jobs, changes=changes, repo=repo, cache=cache,
+                     early=early)
         launched, database = _launch(plan, policy, cache, notify, stack)
         # The gate's own look at the same files, while the scanners run.
         suppressions = find_suppressions(
@@ -104,7 +112,7 @@ def scan(
 
 # The scanners that read generated and installed content too: a credential (or card
 # number) is a leak wherever it sits in the repository.
-READS_GENERATED = ("detect-secrets", "data-protection")
+READS_GENERATED = ("detect-secrets", "kingfisher", "data-protection")
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,35 @@ class _Plan:
     osv_url: str | None  # an OSV endpoint other than the public one, when given
 
 
+def _selected(policy: Policy, only: list[str] | None) -> dict[str, str]:
+    """The scanners that are not to run, and why."""
+    out: dict[str, str] = {}
+    for name in registry():
+        if only is not None and name not in only:
+            out[name] = "not selected on the command line"
+        elif not policy.scanners[name].enabled:
+            out[name] = "disabled by the policy"
+    return out
+
+
+def _start_early(root: Path, policy: Policy, stack: contextlib.ExitStack, *,
+                 only: list[str] | None, jobs: int | None) -> dict[str, EarlyStart]:
+    """The tools of the scanners that run which start before the walk
+    (``Scanner.start_early``); each is abandoned when the scan ends, if its scanner did
+    not take it up (a failure, or an answer from the results cache)."""
+    disabled = _selected(policy, only)
+    started: dict[str, EarlyStart] = {}
+    for name, scanner in registry().items():
+        if name in disabled:
+            continue
+        early = scanner.start_early(root.resolve(), policy.scanners[name],
+                                    jobs or os.cpu_count() or 1)
+        if early is not None:
+            stack.callback(early.abandon)
+            started[name] = early
+    return started
+
+
 def _plan(
     root: Path,
     policy: Policy,
@@ -136,6 +173,7 @@ def _plan(
     changes: ChangeSet | None,
     repo: Repo | None,
     cache: ResultsCache | None,
+    early: Mapping[str, EarlyStart],
 ) -> _Plan:
     """Which scanners run, on which files, with which settings and scratch directory. The
     command line's choices (``only``, the database, the OSV URL) win over the policy's."""
@@ -155,6 +193,7 @@ def _plan(
     def context(name: str, settings: ScannerSettings, files: FileSet) -> ScanContext:
         (work / name).mkdir()
         return ScanContext(
+            early=early.get(name),
             fileset=files,
             settings=replace(settings, options={
                 "max_file_bytes": policy.max_file_bytes,
@@ -168,24 +207,22 @@ def _plan(
         )
 
     contexts: dict[str, ScanContext] = {}
-    disabled: dict[str, str] = {}
+    disabled = _selected(policy, only)
     for name, scanner in scanners.items():
-        settings = policy.scanners[name]
-        if only is not None and name not in only:
-            disabled[name] = "not selected on the command line"
-        elif not settings.enabled:
-            disabled[name] = "disabled by the policy"
-        else:
+        if name not in disabled:
             whole, local = (searched, local_searched) if name in READS_GENERATED else (
                 fileset, local_fileset)
-            contexts[name] = context(name, settings, local if scanner.file_local else whole)
+            contexts[name] = context(name, policy.scanners[name],
+                                     local if scanner.file_local else whole)
     history = None
-    # diff mode: the change's commits are searched whenever the head is
-    if repo is not None and changes is not None and "detect-secrets" in contexts:
+    # diff mode: the change's commits are searched whenever the head is, by its engine
+    engine = secret_engine(contexts)
+    if repo is not None and changes is not None and engine is not None:
         (work / HISTORY).mkdir()
         history = (
-            partial(scan_history, repo, changes, policy.exclude, at_head=local_searched.files),
-            ScanContext(fileset=fileset, settings=contexts["detect-secrets"].settings,
+            partial(scan_history, repo, changes, policy.exclude, at_head=local_searched.files,
+                    engine=engine),
+            ScanContext(fileset=fileset, settings=contexts[engine].settings,
                         jobs=jobs, progress=_progress(notify), work_dir=work / HISTORY),
         )
     return _Plan(scanners, fileset, local_fileset, contexts, disabled, history,
@@ -331,8 +368,9 @@ def _collect(launched: _Launched, policy: Policy) -> list[ScannerRun]:
     launched.join()
     runs = launched.runs
     ordered = [runs[n] for n in (*launched.scanners, HISTORY) if n in runs]
+    engine = secret_engine([n for n, r in runs.items() if r.status != "disabled"])
     for run in ordered:
-        settings = policy.scanners.get(run.name) or policy.scanners["detect-secrets"]
+        settings = policy.scanners.get(run.name) or policy.scanners[engine or "detect-secrets"]
         if run.status == "failed" and settings.optional:
             run.status = "skipped"
     return ordered

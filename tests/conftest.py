@@ -25,8 +25,12 @@ EXAMPLE_ADVISORIES = REPO / "examples" / "advisories"
 # builtin:mojaloop with the advisory age limit lifted: the test databases are snapshots.
 OFFLINE_POLICY = REPO / "tests" / "policies" / "offline-snapshot.yaml"
 EXTENDS_OFFLINE = f"extends: {OFFLINE_POLICY}"
-REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "pip-audit", "safety", "pysemgrep",
-                 "semgrep-core", "zizmor")
+# The same with detect-secrets on beside kingfisher (builtin:mojaloop runs kingfisher alone),
+# for tests written against detect-secrets' results.
+WITH_DETECT_SECRETS = REPO / "tests" / "policies" / "with-detect-secrets.yaml"
+EXTENDS_WITH_DETECT_SECRETS = f"extends: {WITH_DETECT_SECRETS}"
+REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "kingfisher", "pip-audit", "safety",
+                 "pysemgrep", "semgrep-core", "zizmor")
 
 
 @pytest.fixture(scope="session")

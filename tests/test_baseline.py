@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,12 +24,14 @@ from policy_gate.policy import baseline as bl
 from policy_gate.policy.loader import Problem, load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.runner import scan
-from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, make_tree
+from tests.conftest import EXAMPLE_ADVISORIES, WITH_DETECT_SECRETS, make_tree
 from tests.fake_pypi import FakePyPI
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
-OTHER_AWS_KEY = "AKIA" + "J7QWERTYZXCVB2NM"
-PRIVATE_KEY_BODY = "MIIEow" + "IBAAKCAQEAx4Yz0Lq9mQh3T8vJ7kP2wR5nXc1bV6tY0uZsA"
+_RNG = random.Random(29)  # a fixed seed: the same fakes every run, none committed
+OTHER_AWS_KEY = "AKIA" + "".join(_RNG.choices(string.ascii_uppercase + "234567", k=16))
+PRIVATE_KEY_BODY = "MIIEow" + "IBAAKCAQEA" + "".join(
+    _RNG.choices(string.ascii_letters + string.digits + "+/", k=36))
 
 SHELL = "subprocess.call(cmd, shell=True)"
 APP_PY = f"""\
@@ -105,7 +109,7 @@ def base(tmp_path_factory: pytest.TempPathFactory, _pypi_server: FakePyPI) -> It
     """One real scan of BASE and its baseline, shared by the tests of this module."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("POLICY_GATE_PYPI_URL", _pypi_server.url)
-        policy = load_policy(OFFLINE_POLICY)
+        policy = load_policy(WITH_DETECT_SECRETS)  # its flaws are detect-secrets' results
         work = tmp_path_factory.mktemp("baseline")
         findings = scan_tree(work, policy, BASE)
         baseline = bl.create(findings, policy_sha256=policy.sha256, created="2025-01-31T12:00:00Z")

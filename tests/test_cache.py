@@ -29,7 +29,7 @@ from tests.conftest import GateRun, real_tool
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 # Scanners whose answer is kept per file (the others per run).
-FILE_LOCAL = ("bandit", "semgrep", "detect-secrets", "data-protection", "dockerfile",
+FILE_LOCAL = ("bandit", "semgrep", "kingfisher", "data-protection", "dockerfile",
               "workflows")
 
 FILES: dict[str, str | bytes] = {
@@ -105,7 +105,7 @@ def test_one_changed_file_is_the_only_one_rescanned(
     (root / "app/clean.py").write_text("import pickle\n\n\ndef load(b):\n"
                                        "    return pickle.loads(b)\n")
     changed = cached(root)
-    for name in ("bandit", "semgrep", "detect-secrets", "data-protection"):
+    for name in ("bandit", "semgrep", "kingfisher", "data-protection"):
         use = changed.scanner(name)["cache"]
         assert use["files_scanned"] == 1, (name, use)
         assert use["files_from_cache"] >= 1
@@ -120,7 +120,7 @@ def test_one_changed_file_is_the_only_one_rescanned(
                if f["fingerprint"] not in before)
     # the binary-file notes still count both binaries, one of them from the cache
     assert "2 binary files not scanned for secrets (NUL byte found)" in changed.scanner(
-        "detect-secrets")["notes"]
+        "kingfisher")["notes"]
 
 
 def test_settings_rules_and_tool_version_are_part_of_the_key(

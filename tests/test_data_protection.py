@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -408,102 +407,7 @@ def test_arbitrary_bytes_only_yield_valid_cards(data: bytes) -> None:
         assert luhn(card.digits) and brand(card.digits) == card.brand
 
 
-# --- key material ----------------------------------------------------------------------
-
-PEM_RSA = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEow" + "IBAAKCAQEAx4Yz0Lq9\n-----END RSA " + (
-    "PRIVATE KEY-----\n"
-)
-PEM_ENCRYPTED = (
-    "-----BEGIN ENCRYPTED " + "PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTAp\n"
-    "-----END ENCRYPTED " + "PRIVATE KEY-----\n"
-)
-PUTTY_V3 = "PuTTY-User-Key-File-" + "3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\nAAAA\n"
-PUTTY_V2 = "PuTTY-User-Key-File-" + "2: ssh-rsa\nEncryption: none\nPrivate-Lines: 1\nAAAA\n"
-
-
-def _jks(entries: list[int], magic: bytes = b"\xfe\xed\xfe\xed") -> bytes:
-    """A JKS/JCEKS laid out as keytool writes it (the contents are dummies)."""
-    out = magic + struct.pack(">II", 2, len(entries))
-    for tag in entries:
-        alias = b"alias"
-        out += struct.pack(">IH", tag, len(alias)) + alias + struct.pack(">Q", 0)
-        if tag == 2:
-            cert = b"\x30\x03\x02\x01\x00"
-            out += struct.pack(">H", 5) + b"X.509" + struct.pack(">I", len(cert)) + cert
-        else:
-            out += struct.pack(">I", 4) + b"\x30\x02\x05\x00" + struct.pack(">I", 0)
-    return out + b"\x00" * 20
-
-
-def _pkcs12(with_key: bool) -> bytes:
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dfsp")])
-    now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    enc = serialization.BestAvailableEncryption(b"changeit")
-    if with_key:
-        return pkcs12.serialize_key_and_certificates(b"dfsp", key, cert, None, enc)
-    return pkcs12.serialize_key_and_certificates(b"ca", None, None, [cert], enc)
-
-
-def _secrets(out: ScanOutput) -> dict[str, Finding]:
-    return {f.path: f for f in out.findings if f.category == SECRET}
-
-
-def test_key_stores_and_keys_detect_secrets_misses(tmp_path: Path) -> None:
-    p12 = _pkcs12(with_key=True)
-    files: dict[str, str | bytes] = {
-        "certs/dfsp.p12": p12,
-        "certs/renamed.bin": p12,
-        "certs/ca-only.pfx": _pkcs12(with_key=False),
-        "java/server.jks": _jks([2, 1]),
-        "java/secrets.jceks": _jks([3], magic=b"\xce\xce\xce\xce"),
-        "java/truststore.jks": _jks([2, 2]),
-        "java/truststore.jceks": _jks([2], magic=b"\xce\xce\xce\xce"),
-        "android/debug.keystore": b"\x01\x02garbage",
-        "keys/new.ppk": PUTTY_V3,
-        "keys/old.ppk": PUTTY_V2,  # detect-secrets reports it
-        # detect-secrets reads it too (undecodable bytes replaced: filetext.as_text)
-        "keys/old-latin1.ppk": "é".encode("latin-1") + b"\n" + PUTTY_V2.encode(),
-        "keys/rsa.pem": PEM_RSA,  # detect-secrets reports it
-        "keys/pkcs8.pem": PEM_ENCRYPTED,
-        "blob.bin": b"\x00\x00" + PEM_RSA.encode(),
-    }
-    out = scan(build(tmp_path, files))
-    found = _secrets(out)
-    assert sorted(found) == sorted(
-        [
-            "certs/dfsp.p12", "certs/renamed.bin", "certs/ca-only.pfx", "java/server.jks",
-            "java/secrets.jceks", "android/debug.keystore", "keys/new.ppk",
-            "keys/pkcs8.pem", "blob.bin",
-        ]
-    )
-    rules = {path: f.rule_id for path, f in found.items()}
-    assert rules["certs/dfsp.p12"] == rules["java/server.jks"] == "key-store"
-    assert rules["keys/new.ppk"] == "putty-key"
-    assert rules["keys/pkcs8.pem"] == rules["blob.bin"] == "private-key"
-    assert found["certs/dfsp.p12"].confidence == Confidence.HIGH
-    assert found["certs/ca-only.pfx"].confidence == Confidence.MEDIUM
-    assert found["android/debug.keystore"].confidence == Confidence.LOW
-    assert found["certs/dfsp.p12"].flaw_key == found["certs/renamed.bin"].flaw_key
-    for f in found.values():
-        assert f.severity == Severity.HIGH and f.secret is not None
-        assert f.secret.preview == "<key material>" and f.secret.hash.startswith("sha256:")
-        assert "MIIEow" not in repr(f) and "MIIFHDBO" not in repr(f) and "AAAA" not in repr(f)
-    assert_accounted(out)
+# --- key material: tests/test_key_material.py -----------------------------------------
 
 
 # --- accounting and gaps ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import stat
 import string
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 
 from policy_gate.base.fileset import walk
 from policy_gate.base.process import ScannerError, scanner_env
-from policy_gate.base.redact import sha1_hex
+from policy_gate.base.redact import mask, sha1_hex
 from policy_gate.cache import summarise_file_notes
 from policy_gate.catalogue import ScannerSettings
 from policy_gate.findings import SECRET, UNSCANNED, Finding, Severity
@@ -57,7 +57,7 @@ JWT = ".".join(
 RAW_SECRETS = (AWS_KEY, PRIVATE_KEY_BODY, URL_PASSWORD, SLACK_TOKEN, GITHUB_TOKEN, JWT)
 
 
-def build(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
+def build(tmp_path: Path, files: Mapping[str, str | bytes]) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir(exist_ok=True)
     for rel, content in files.items():
@@ -164,6 +164,17 @@ def test_previews_are_masked(corpus: ScanOutput) -> None:
         assert f.secret is not None
         assert f.secret.preview not in RAW_SECRETS
         assert "*" in f.secret.preview
+
+
+def test_a_finding_names_the_whole_credential(corpus: ScanOutput) -> None:
+    """detect-secrets hashes a GitHub token's "ghp" and a JWT without its signature; the
+    finding is identified by the whole credential (as kingfisher identifies it, so the
+    two engines merge: tests/test_engines_agree.py)."""
+    for path, kind, value in ((".github/workflows/ci.yml", "GitHub Token", GITHUB_TOKEN),
+                              ("test/auth.test.js", "JSON Web Token", JWT)):
+        f = kinds_at(corpus, path)[kind]
+        assert f.secret is not None and f.secret.hash == "sha1:" + sha1_hex(value), kind
+        assert f.secret.preview == mask(value), kind
 
 
 def test_rule_ids_are_stable_slugs() -> None:

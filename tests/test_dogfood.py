@@ -66,7 +66,7 @@ def test_the_gate_passes_on_its_own_repository(tmp_path: Path) -> None:
     # It really looked: the gate's own source went through every scanner that reads it.
     ran = {s["name"]: s for s in data["scanners"]}
     assert ran["bandit"]["files_scanned"] > 50 and ran["semgrep"]["files_scanned"] > 50
-    assert ran["detect-secrets"]["files_scanned"] > 80
+    assert ran["kingfisher"]["files_scanned"] > 80
     assert ran["pip-audit"]["files_scanned"] >= 1
     # No waivers, and every rule turned off names a reason, one rule in named files.
     assert not (root / ".policy-gate" / "waivers.yaml").exists()

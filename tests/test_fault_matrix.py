@@ -77,7 +77,7 @@ HISTORY_NOT_APPLICABLE = {
 def tool_runs() -> dict[str, str]:
     """Every run that starts a tool: scanner (or run) name -> executable."""
     runs = {n: s.executable for n, s in registry().items() if s.executable}
-    runs[HISTORY] = registry()["detect-secrets"].executable
+    runs[HISTORY] = registry()["kingfisher"].executable  # the history's engine (all enabled)
     return runs
 
 
@@ -202,6 +202,9 @@ MISSING_FIELDS: dict[str, MissingField] = {
     "detect-secrets": MissingField(
         '{"results": {"./app.py": [{"type": "Secret Keyword"}]}}', "filename"
     ),
+    "kingfisher": MissingField(
+        '{"rule": {"id": "x", "name": "x"}, "finding": {"line": 1}}\n{"audit": {}}', "snippet"
+    ),
     "pip-audit": MissingField('{"dependencies": [{"name": "requests"}]}', "version"),
     "safety": MissingField('{"vulnerabilities": [{"vulnerability_id": "1"}]}', "package_name"),
     "zizmor": MissingField('[{"ident": "unpinned-uses"}]', "desc"),
@@ -234,7 +237,7 @@ if "--version" in sys.argv:
     print("{exe} 9.9.9")
     sys.exit(0)
 with open(CALLS, "a") as f:
-    f.write(" ".join(sys.argv[1:]) + "\\n")
+    f.write(" ".join(sys.argv[1:]) + " @" + os.getcwd() + "\\n")
 """
 
 
@@ -253,9 +256,13 @@ def expected_reason(exe: str, fault: str) -> str:
 
 def asked_to_scan(name: str, calls: str) -> bool:
     """Whether the fake was asked to scan for this run (the history run's calls name the
-    commit's copy of app.py, under its blobs directory; the head scan's do not)."""
-    history = [line for line in calls.splitlines() if "00000/app.py" in line]
-    head = [line for line in calls.splitlines() if line and "00000/" not in line]
+    commit's copy of app.py, under its blobs directory, or run in the history's work
+    directory or a mirror named after it; the head scan's do neither)."""
+    def of_history(line: str) -> bool:
+        return "00000/" in line or f"/{HISTORY}/" in line or f"-{HISTORY}-" in line
+
+    history = [line for line in calls.splitlines() if of_history(line)]
+    head = [line for line in calls.splitlines() if line and not of_history(line)]
     return bool(history if name == HISTORY else head)
 
 

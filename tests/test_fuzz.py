@@ -55,6 +55,7 @@ from policy_gate.scanners import (
     coverage,
     detect_secrets,
     dockerfile,
+    kingfisher,
     pip_audit,
     safety,
     semgrep,
@@ -625,6 +626,77 @@ def test_detect_secrets_output(scanned: Path, answer: tuple[int, str, str]) -> N
     assert_scans_or_fails_closed(detect_secrets.DetectSecretsScanner(),
                                  context(scanned, "detect-secrets"),
                                  detect_secrets, [answer])
+
+
+# kingfisher's JSON lines: findings (their values are secrets: never in an error or a
+# message) and the audit record that must account for them and for the files given.
+KF_SNIPPET = "kf-fuzz-value-" + "q" * 12
+KF_RULE = {"id": st.sampled_from(["betterleaks.github-pat", "policy-gate.credential-assignment",
+                                  "veles.secrets/x"]),
+           "name": st.sampled_from(["github-pat", "policy-gate.credential-assignment"])}
+KF_FOUND = {
+    "snippet": st.sampled_from([KF_SNIPPET, "", f"-----BEGIN RSA PRIVATE KEY-----\n{KF_SNIPPET}"
+                                "\n-----END RSA PRIVATE KEY-----"]),
+    "line": st.integers(1, 3), "confidence": st.sampled_from(["low", "medium", "high"]),
+    "path": st.sampled_from(["./tree/app.py", "./tree/web/index.js"]),
+}
+KF_CLEAN = st.fixed_dictionaries({"rule": st.fixed_dictionaries(KF_RULE),
+                                  "finding": st.fixed_dictionaries(KF_FOUND)})
+KF_FINDING = shaped({
+    "rule": shaped({k: mostly(v, ODD_TEXT) for k, v in KF_RULE.items()}, WEIRD_JSON),
+    "finding": shaped({**{k: mostly(v) for k, v in KF_FOUND.items()}, "line": LINES,
+                       "path": choice(["./tree/app.py", "app.py", "./renamed/1/x"])},
+                      WEIRD_JSON),
+}, WEIRD_JSON)
+
+
+KF_AUDIT_DIRTY = shaped({"audit": shaped({
+    "summary": shaped({k: choice([0, 1]) for k in ("scan_failed", "scan_partial", "pending")},
+                      WEIRD_JSON),
+    "repositories": st.lists(shaped({
+        "scan": shaped({"status": choice(["completed", "failed"])}, WEIRD_JSON),
+        "stats": shaped({k: choice([0, 1, 4]) for k in ("blobs_scanned", "findings")},
+                        WEIRD_JSON),
+    }, WEIRD_JSON), max_size=2),
+}, WEIRD_JSON)}, WEIRD_JSON)
+
+
+@st.composite
+def kingfisher_report(draw: st.DrawFn) -> str:
+    """Findings (half of the time all well formed), then an audit record that accounts
+    for them and the tree's 4 files (half of the time), or one of any shape."""
+    findings = draw(st.lists(KF_CLEAN if draw(st.booleans()) else KF_FINDING, max_size=3))
+    exact = {"audit": {
+        "summary": {"scan_failed": 0, "scan_partial": 0, "pending": 0},
+        "repositories": [{"scan": {"status": "completed"},
+                          "stats": {"blobs_scanned": 4, "findings": len(findings)}}],
+    }}
+    audit = draw(_one_in(2, KF_AUDIT_DIRTY, st.just(exact)))
+    return "\n".join(json_text(r) for r in [*findings, audit])
+
+
+KINGFISHER_ANSWER = st.tuples(
+    choice([0, 200, 205], st.sampled_from([1, 2, -9])),
+    _one_in(3, mutated(kingfisher_report()) | st.text(max_size=40), kingfisher_report()),
+    st.one_of(st.just(""), st.text(max_size=30), st.just(f"Error: '{KF_SNIPPET}'")),
+)
+
+
+@fuzz(300)
+@given(answer=KINGFISHER_ANSWER)
+def test_kingfisher_output(scanned: Path, answer: tuple[int, str, str]) -> None:
+    """Findings that add up, or a failure naming kingfisher that never quotes a value."""
+    scanner = kingfisher.KingfisherScanner()
+    with tool_prints(kingfisher, [answer]), patch.object(type(scanner), "version",
+                                                         return_value="fuzz"):
+        try:
+            output = scanner.scan(context(scanned, "kingfisher"))
+        except ScannerError as exc:
+            assert exc.scanner == "kingfisher" and exc.reason
+            assert KF_SNIPPET[:20] not in exc.reason
+            return
+    check_output(output)
+    assert KF_SNIPPET[:20] not in repr(output.findings)
 
 
 PACKAGES = choice(["a", "b", "A", "c"])

@@ -108,7 +108,7 @@ def test_gitattributes_do_not_hide_a_secret_in_the_history(
     leak = commit(root, "config", {".gitattributes": attributes + "\n",
                                    "creds.txt": f"aws_key = {FAKE_AWS}\n"})
     commit(root, "remove the key", {"creds.txt": "aws_key = from the vault\n"})
-    run = gate(root, "--diff-base", "main", "--scanner", "detect-secrets")
+    run = gate(root, "--diff-base", "main", "--scanner", "kingfisher")
     found = secrets_of(run)
     assert [(f["path"], f["commit"], f["status"]) for f in found] == [
         ("creds.txt", leak, "violation")], run.output
@@ -131,7 +131,7 @@ def test_a_secret_moved_out_of_an_excluded_directory_in_the_history_fails(
     git(root, "rm", "-q", "settings.txt")
     commit(root, "drop it")
     run = gate(root, "--diff-base", "main", "--policy", str(root / POLICY),
-               "--scanner", "detect-secrets")
+               "--scanner", "kingfisher")
     found = secrets_of(run)
     assert [(f["path"], f["commit"], f["status"]) for f in found] == [
         ("settings.txt", moved, "violation")], run.output
@@ -213,14 +213,14 @@ def test_a_shallow_clone_that_lacks_commits_of_the_change_is_refused(
                    check=True, capture_output=True)
     assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
     assert git(clone, "merge-base", "origin/main", "HEAD")  # git finds a merge base
-    run = gate(clone, "--diff-base", "origin/main", "--scanner", "detect-secrets")
+    run = gate(clone, "--diff-base", "origin/main", "--scanner", "kingfisher")
     assert run.code == 2, run.output
     assert "fetch-depth: 0" in run.stderr and "shallow" in run.stderr
     never_printed(run)
     # the whole history: the key is found
     subprocess.run(["git", "fetch", "-q", "--unshallow"], cwd=clone, check=True,
                    capture_output=True)
-    full = gate(clone, "--diff-base", "origin/main", "--scanner", "detect-secrets")
+    full = gate(clone, "--diff-base", "origin/main", "--scanner", "kingfisher")
     assert [f["status"] for f in secrets_of(full)] == ["violation"], full.output
     assert full.code == 1
 

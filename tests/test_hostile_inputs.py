@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -295,7 +297,10 @@ def test_cli_comment_ignores_spoofed_marker(
 
 # -- third-party and generated content is recognised by evidence (item 12) ----------------
 
-AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
+# A generated AWS access key id (AWS's documented example key is not a credential), and the
+# rule of the default secret engine (kingfisher) that reports one.
+AWS_KEY = "AKIA" + "".join(random.Random(12).choices(string.ascii_uppercase + "234567", k=16))
+AWS_RULE = "policy-gate.aws-access-key-id"
 JS_FLAW = "function handle(req) {\n  return eval(req.query.code)\n}\nmodule.exports = { handle }\n"
 PY_FLAW = FLAW
 ORIGINAL = b"x = 1\n"  # what an installed file held before it was edited in the tree
@@ -341,14 +346,14 @@ def test_hand_written_code_under_names_the_old_policy_excluded_is_scanned(
         "src/__pycache__/util.py": PY_FLAW,
     })
     run = gate(root, "--scanner", "bandit", "--scanner", "semgrep", "--scanner",
-               "detect-secrets")
+               "kingfisher")
     assert run.code == 1, run.output
     for path in ("src/handler.min.js", "node_modules/helpers/index.js"):
         assert ("js-eval-non-literal", "violation") in _statuses(run, path), path
     for path in ("tools/venv/settings.py", "lib/site-packages/tool.py",
                  "src/__pycache__/util.py"):
         assert ("B602", "violation") in _statuses(run, path), path
-    assert ("aws-access-key", "violation") in _statuses(run, "coverage/.env")
+    assert (AWS_RULE, "violation") in _statuses(run, "coverage/.env")
     assert run.report is not None
     assert run.report["scan"]["excluded"] == []
     assert run.report["policy"]["document"]["exclude"] == []
@@ -398,7 +403,7 @@ def test_installed_and_generated_content_is_recognised_by_evidence(
 ) -> None:
     root = tree(_installed_tree())
     run = gate(root, "--scanner", "bandit", "--scanner", "semgrep", "--scanner",
-               "detect-secrets")
+               "kingfisher")
     assert run.report is not None, run.output
     reasons = run.report["scan"]["excluded_reasons"]
     # left out of code analysis, each with the evidence
@@ -409,7 +414,7 @@ def test_installed_and_generated_content_is_recognised_by_evidence(
     assert "istanbul" in reasons["coverage/"]
     for path in ("node_modules/leftpad/index.js", "node_modules/@scope/util/lib/run.js",
                  "public/vendor.js", ".venv/lib/python3.11/site-packages/pkg/__init__.py"):
-        assert not [s for s in _statuses(run, path) if s[0] != "aws-access-key"], path
+        assert not [s for s in _statuses(run, path) if s[0] != AWS_RULE], path
     # what the evidence does not vouch for is scanned
     for path in ("node_modules/planted/index.js", "node_modules/@scope/other/index.js",
                  "public/mixed.js"):
@@ -419,7 +424,7 @@ def test_installed_and_generated_content_is_recognised_by_evidence(
         assert ("B602", "violation") in _statuses(run, full), path
     # secrets are searched in generated content (no git here: nothing says it is not
     # in the repository)
-    assert ("aws-access-key", "violation") in _statuses(run, "public/bundle.js")
+    assert (AWS_RULE, "violation") in _statuses(run, "public/bundle.js")
     assert run.report["scan"]["generated_not_searched_for_secrets"] == 0
     assert run.code == 1
 
@@ -436,7 +441,7 @@ def test_generated_content_git_ignores_is_not_searched_for_secrets(
     _git(root, "init", "-q")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "service")
-    run = gate(root, "--scanner", "detect-secrets", "--scanner", "data-protection")
+    run = gate(root, "--scanner", "kingfisher", "--scanner", "data-protection")
     assert run.report is not None, run.output
     assert not run.findings(category="secret"), run.findings(category="secret")
     assert run.report["scan"]["generated_not_searched_for_secrets"] > 5
@@ -444,8 +449,8 @@ def test_generated_content_git_ignores_is_not_searched_for_secrets(
 
     _git(root, "add", "--force", "node_modules/leftpad/test/fixture.js")
     _git(root, "commit", "-q", "-m", "vendored by hand")
-    run = gate(root, "--scanner", "detect-secrets")
-    assert ("aws-access-key", "violation") in _statuses(
+    run = gate(root, "--scanner", "kingfisher")
+    assert (AWS_RULE, "violation") in _statuses(
         run, "node_modules/leftpad/test/fixture.js"), run.output
     assert run.code == 1
 

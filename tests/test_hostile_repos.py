@@ -18,6 +18,7 @@ import os
 import random
 import re
 import shutil
+import string
 import subprocess
 import sys
 import threading
@@ -34,7 +35,7 @@ from policy_gate import github
 from policy_gate.base.redact import mask, sha1_hex
 from policy_gate.cli_output import FORMATS
 from policy_gate.reports.interface import printable
-from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY
+from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, WITH_DETECT_SECRETS
 
 REPOSITORY = "acme/switch"
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -42,8 +43,9 @@ SERVER = "https://github.com"
 BLOB = f"{SERVER}/{REPOSITORY}/blob/{SHA}/"
 MIB = 1024 * 1024
 
-# Built from pieces: this file holds no credential in a form a scanner would report.
-AWS_KEY = "AKIA" + "Q3H0STILE7ZZKEYX"
+# Generated: this file holds no credential in a form a scanner would report (an AWS key
+# id is "AKIA" and 16 base32 characters, which the secret engines check).
+AWS_KEY = "AKIA" + "".join(random.Random(46).choices(string.ascii_uppercase + "234567", k=16))
 VULN_PY = "import os\nos.system(input())\n"
 CLEAN_PY = "def add(a, b):\n    return a + b\n"
 
@@ -336,10 +338,10 @@ def test_links_out_of_the_tree_are_listed_and_never_opened(tmp_path: Path) -> No
 HUGE = 400 * MIB
 # The huge file under several names, and who must report it as unscanned.
 HUGE_FILES = {
-    "huge.py": {"bandit", "semgrep", "detect-secrets", "data-protection"},
-    "web/huge.js": {"semgrep", "detect-secrets", "data-protection"},
-    "huge.txt": {"detect-secrets", "data-protection"},
-    "package.json": {"detect-secrets", "data-protection", "osv", "licenses"},
+    "huge.py": {"bandit", "semgrep", "kingfisher", "data-protection"},
+    "web/huge.js": {"semgrep", "kingfisher", "data-protection"},
+    "huge.txt": {"kingfisher", "data-protection"},
+    "package.json": {"kingfisher", "data-protection", "osv", "licenses"},
 }
 LOCKFILE = json.dumps({"name": "svc", "lockfileVersion": 3, "requires": True,
                        "packages": {"": {"name": "svc", "version": "1.0.0"}}})
@@ -392,7 +394,8 @@ UNDECODABLE_FILES: dict[str | bytes, str | bytes] = {
 
 def test_binary_and_undecodable_files_and_names(tmp_path: Path) -> None:
     root = build(tmp_path / "repo", UNDECODABLE_FILES)
-    run = run_gate(root, tmp_path / "out")
+    # both secret engines: detect-secrets' decoded copies are tested too
+    run = run_gate(root, tmp_path / "out", "--policy", str(WITH_DETECT_SECRETS))
 
     assert run.code == 1, run.stderr[-2000:]
     assert "internal error" not in run.stderr
@@ -400,7 +403,7 @@ def test_binary_and_undecodable_files_and_names(tmp_path: Path) -> None:
     # undecodable names are scanned and reported under their own (surrogate-escaped) path
     assert run.scanners_at("caf\udce9.py") >= {"bandit", "semgrep"}
     assert run.scanners_at("d\udce9p\udcf4t/x.js") >= {"semgrep"}
-    assert run.scanners_at("\udcff\udcfe.txt") >= {"detect-secrets"}
+    assert run.scanners_at("\udcff\udcfe.txt") >= {"detect-secrets", "kingfisher"}
     assert run.scanners_at("bom.py") >= {"bandit", "semgrep"}
     assert run.scanners_at("latin1.py") >= {"bandit", "semgrep"}
     assert run.scanners_at("firmware.bin") == {"data-protection"}  # a key inside a binary
@@ -515,7 +518,7 @@ def test_hostile_file_names_are_scanned_and_stay_inert(tmp_path: Path) -> None:
     assert_scanners_ran(run)
     # every file scanned, every finding under its real path
     for name in HOSTILE_NAMES:
-        assert run.scanners_at(name) >= {"bandit", "semgrep", "detect-secrets"}, repr(name)
+        assert run.scanners_at(name) >= {"bandit", "semgrep", "kingfisher"}, repr(name)
     # nothing ran: no shell ever saw a name
     assert sorted(p.name for p in root.rglob("*")) == before
     assert list(cwd.iterdir()) == []
@@ -589,7 +592,7 @@ def test_every_hostile_name_round_trips_through_an_annotation(scan_data: Any) ->
     """GitHub shows 10 errors per step, so the CLI run annotates only some names: here
     every name is annotated (limits lifted) from a real scan, and parsed back as the
     runner parses it."""
-    data = scan_data(dict.fromkeys(HOSTILE_NAMES, HOSTILE_CONTENT), only=["detect-secrets"])
+    data = scan_data(dict.fromkeys(HOSTILE_NAMES, HOSTILE_CONTENT), only=["kingfisher"])
     lines, not_shown = github.annotations(data, per_type_limit=10**6, total_limit=10**6)
     assert not_shown == 0
     parsed = [parse_command(line) for line in lines]
@@ -775,8 +778,8 @@ def test_100000_tiny_files_are_all_read(tmp_path: Path) -> None:
     assert run.code == 1, run.stderr[-2000:]
     assert_scanners_ran(run)
     scanned = {s["name"]: s["files_scanned"] for s in run.report["scanners"]}
-    assert scanned["detect-secrets"] == scanned["data-protection"] == TINY_FILES
-    assert run.scanners_at(SECRET_FILE) == {"detect-secrets"}
+    assert scanned["kingfisher"] == scanned["data-protection"] == TINY_FILES
+    assert run.scanners_at(SECRET_FILE) == {"kingfisher"}
     assert run.scanners_at(CARD_FILE) == {"data-protection"}
     # What it costs is measured by benchmarks/, not asserted here: CPU time on a shared
     # machine varies between runs (a budget of 100 CPU-s passed and failed the same code).

@@ -22,7 +22,7 @@ from typing import Any
 
 from policy_gate.scanners.bandit import BANDIT_PYTHON_ENV, rerun_interpreter
 from policy_gate.scanners.data_protection import luhn
-from tests.conftest import OFFLINE_POLICY, GateRun
+from tests.conftest import OFFLINE_POLICY, WITH_DETECT_SECRETS, GateRun
 
 Gate = Callable[..., GateRun]
 Tree = Callable[[dict[str, str | bytes]], Path]
@@ -133,7 +133,7 @@ def test_text_in_other_encodings_is_scanned(gate: Gate, tree: Tree) -> None:
         "key.txt": ("\n" + _private_key()).encode("utf-16"),
     }
     root = tree(files)
-    run = gate(root)
+    run = gate(root, "--policy", str(WITH_DETECT_SECRETS))  # its decoded copies are tested
 
     assert run.code == 1, run.output
     for path, line in ((".env", 2), ("conf/le.env", 2), ("legacy.py", 3), ("notes.txt", 2)):
@@ -175,7 +175,7 @@ def test_unanalysable_code_configuration_and_text_fail(
         assert all(g["status"] == "violation" and g["severity"] == "high" for g in gaps), gaps
     assert unscanned(run, "nul.py", "bandit")
     assert {s for g in unscanned(run, "web/huge.js") for s in g["scanners"]} >= {
-        "semgrep", "detect-secrets", "data-protection"}
+        "semgrep", "kingfisher", "data-protection"}
     assert all(f"larger than {limit}" in g["message"] for g in unscanned(run, "web/huge.js"))
 
 

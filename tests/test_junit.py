@@ -9,7 +9,7 @@ from policy_gate.findings import CATEGORIES
 from policy_gate.policy.evaluate import Status
 from policy_gate.reports import junit
 from policy_gate.scanners import registry
-from tests.conftest import EXTENDS_OFFLINE
+from tests.conftest import EXTENDS_OFFLINE, WITH_DETECT_SECRETS
 
 VULN_PY = """\
 import subprocess
@@ -35,7 +35,7 @@ def test_suites_cases_and_counts_match_the_evaluation(scan_data) -> None:
             "x\n::warning::y.py": VULN_PY,
             "conf/keys.py": SECRETS_PY,
         },
-        only=["bandit", "detect-secrets"],
+        policy=str(WITH_DETECT_SECRETS), only=["bandit", "detect-secrets"],
     )
     text = junit.render(data)
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
@@ -135,7 +135,8 @@ def test_failed_and_skipped_scanners(scan_data, scanner_bin, monkeypatch, tmp_pa
     env = scanner_bin({"bandit": broken, "detect-secrets": broken})
     monkeypatch.setenv("POLICY_GATE_SCANNER_PATH", env["POLICY_GATE_SCANNER_PATH"])
     policy = tmp_path / "policy.yaml"
-    policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  detect-secrets: {optional: true}\n")
+    policy.write_text(EXTENDS_OFFLINE
+                      + "\nscanners:\n  detect-secrets: {enabled: true, optional: true}\n")
     data = scan_data({"a.py": VULN_PY}, policy=str(policy), only=["bandit", "detect-secrets"])
     assert data.evaluation.verdict.value == "error"
     root = ET.fromstring(junit.render(data))

@@ -33,6 +33,7 @@ from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_cla
 from policy_gate.base.redact import redact_after, redact_message, redact_urls
 from policy_gate.cli_output import FORMATS
 from policy_gate.scanners.data_protection import PAN_KIND, luhn
+from policy_gate.scanners.detect_secrets import rule_id as ds_rule_id
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY
 from tests.fake_pypi import FakePyPI
 from tests.test_hostile_repos import (
@@ -427,10 +428,15 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, _pypi_server: FakePyPI) ->
     urls = url_corpus()
     root = build(tmp / "repo", {**{path: f.text for path, f in files.items()}, **urls.files})
     pypi = {"POLICY_GATE_PYPI_URL": _pypi_server.url}  # (a module fixture: set it here)
-    run = run_gate(root, tmp / "scan", env=pypi)
+    # both secret engines: the Mojaloop policy's kingfisher, and detect-secrets, whose
+    # plugin registry the corpus covers
+    both = tmp / "both-engines.yaml"
+    both.write_text(f"version: 1\nextends: {OFFLINE_POLICY}\nname: no-leaks\n"
+                    "scanners:\n  detect-secrets: {enabled: true}\n")
+    run = run_gate(root, tmp / "scan", "--policy", str(both), env=pypi)
     channels = {f"scan {name}": text for name, text in run.texts().items()}
 
-    common = ["--policy", str(OFFLINE_POLICY), "--advisories", str(EXAMPLE_ADVISORIES)]
+    common = ["--policy", str(both), "--advisories", str(EXAMPLE_ADVISORIES)]
     env = gate_env(tmp, github_mode=False, extra=pypi)
     aws = next(f for f in run.findings(path="settings.py", category="secret")
                if f["secret"]["kind"] == "AWS Access Key")
@@ -474,14 +480,21 @@ def test_every_fake_is_found(scanned: Scanned) -> None:
     assert_scanners_ran(run)
     found = {(f["path"], f["start_line"], f["secret"]["kind"])
              for f in run.report["findings"] if f["secret"]}
+    # a result merged into a finding another engine leads is found all the same
+    found |= {(f["path"], f["start_line"], s["rule_id"]) for f in run.report["findings"]
+              if f["secret"] for s in f["sources"] if s["scanner"] == "detect-secrets"}
     missing = []
     for fake in (f for f in scanned.fakes if f.kind not in UNREPORTED):
         places = [(path, f.placed[fake.name]) for path, f in scanned.files.items()
                   if fake.name in f.placed]
-        if not any((path, line, fake.kind) in found for path, line in places):
+        kinds = (fake.kind, ds_rule_id(fake.kind))
+        if not any((path, line, kind) in found for path, line in places for kind in kinds):
             missing.append((fake.kind, fake.name, places))
     assert missing == []
-    assert not {kind for _, _, kind in found} & set(UNREPORTED), "move it out of UNREPORTED"
+    unreported = {*UNREPORTED, *map(ds_rule_id, UNREPORTED)}
+    assert not {kind for _, _, kind in found} & unreported, "move it out of UNREPORTED"
+    # kingfisher read the same corpus, and its findings are on every channel checked below
+    assert [f for f in run.report["findings"] if "kingfisher" in f["scanners"]]
     # every file type read
     assert {path for path, _, _ in found if path not in scanned.urls.files} == set(scanned.files)
 

@@ -3,8 +3,14 @@ every format, its terminal output and its GitHub Actions output are compared wit
 copies in tests/golden/, after masking only what differs between two identical runs
 (times, durations, the checkout's path, identifiers derived from the time).
 
-After a deliberate change of output: POLICY_GATE_UPDATE_GOLDEN=1 pytest this file, and
-review the diff of tests/golden/ like any other change."""
+Each file is stored once: golden/example/terminal/ holds every file of the terminal run;
+golden/example/github/ holds only what the GitHub Actions run writes differently (its
+outputs, job summary and stdout, and a report only if GitHub mode changes it). The GitHub
+run's other reports are compared with the terminal's copies.
+
+After a deliberate change of output: POLICY_GATE_UPDATE_GOLDEN=1 pytest this file (both
+runs: the terminal's first, as pytest orders them), and review the diff of tests/golden/
+like any other change."""
 
 from __future__ import annotations
 
@@ -78,18 +84,52 @@ def run_gate(work: Path, *, github: bool) -> dict[str, str]:
     return written
 
 
+def golden_of(github: bool) -> dict[str, str]:
+    """What a run must write: the terminal's files, with the GitHub run's own in front."""
+    dirs = [GOLDEN / "terminal", *([GOLDEN / "github"] if github else [])]
+    return {p.name: p.read_text(encoding="utf-8")
+            for d in dirs if d.is_dir() for p in sorted(d.iterdir())}
+
+
+def update_golden(got: dict[str, str], *, github: bool) -> None:
+    """Store the run's files, each once: a GitHub file only where the terminal's differs."""
+    terminal, own = GOLDEN / "terminal", GOLDEN / "github"
+    target = own if github else terminal
+    target.mkdir(parents=True, exist_ok=True)
+    for name, text in got.items():
+        shared = terminal / name
+        if github and shared.is_file() and shared.read_text(encoding="utf-8") == text:
+            (own / name).unlink(missing_ok=True)
+        else:
+            (target / name).write_text(text, encoding="utf-8")
+    for stale in [p for p in target.iterdir() if p.name not in got]:
+        stale.unlink()
+    # the terminal's new copies may make a GitHub file the same as them: store it once
+    for copy in [p for p in own.iterdir() if p.is_file()] if own.is_dir() else []:
+        shared = terminal / copy.name
+        if shared.is_file() and shared.read_bytes() == copy.read_bytes():
+            copy.unlink()
+
+
 @pytest.mark.parametrize("github", [False, True], ids=["terminal", "github"])
 def test_reports_on_the_example_are_unchanged(tmp_path: Path, github: bool) -> None:
     got = run_gate(tmp_path, github=github)
-    golden = GOLDEN / ("github" if github else "terminal")
     if os.environ.get("POLICY_GATE_UPDATE_GOLDEN") == "1":
-        shutil.rmtree(golden, ignore_errors=True)
-        golden.mkdir(parents=True)
-        for name, text in got.items():
-            (golden / name).write_text(text, encoding="utf-8")
-    expected = {p.name: p.read_text(encoding="utf-8") for p in sorted(golden.iterdir())}
+        update_golden(got, github=github)
+    expected = golden_of(github)
     assert sorted(got) == sorted(expected)
     for name, text in got.items():
         diff = difflib.unified_diff(expected[name].splitlines(), text.splitlines(),
                                     f"golden/{name}", name, lineterm="", n=1)
         assert text == expected[name], "\n".join(["differs (see module doc):", *diff][:40])
+
+
+def test_golden_files_are_stored_once() -> None:
+    """A GitHub-run file the same as the terminal's is a duplicate to delete, not a copy
+    that could drift: the GitHub run is compared with the terminal's copy."""
+    own = GOLDEN / "github"
+    duplicates = [p.name for p in sorted(own.iterdir())
+                  if (GOLDEN / "terminal" / p.name).is_file()
+                  and (GOLDEN / "terminal" / p.name).read_bytes() == p.read_bytes()]
+    assert not duplicates, f"the same as golden/example/terminal/, delete: {duplicates}"
+    assert {"outputs.txt", "summary.md", "stdout.txt"} <= {p.name for p in own.iterdir()}

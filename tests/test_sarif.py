@@ -32,7 +32,7 @@ from policy_gate.reports import sarif
 from policy_gate.reports.interface import ReportData
 from policy_gate.results import ScannerRun, ScanOutput, ScanResult
 from policy_gate.scanners import registry
-from tests.conftest import EXTENDS_OFFLINE
+from tests.conftest import EXTENDS_OFFLINE, WITH_DETECT_SECRETS
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 ODD_PATH = "odd dir/we%ird #1.py"
@@ -75,9 +75,10 @@ _CACHE: dict[str, tuple[ReportData, str, dict[str, Any]]] = {}
 @pytest.fixture
 def scanned(scan_data: Callable[..., ReportData]) -> tuple[ReportData, str, dict[str, Any]]:
     """One real scan (bandit, semgrep, detect-secrets, pip-audit) shared by the tests of
-    this module: the scanners take seconds, the assertions do not."""
+    this module: the scanners take seconds, the assertions do not. Every scanner runs:
+    detect-secrets beside kingfisher (builtin:mojaloop runs kingfisher alone)."""
     if "real" not in _CACHE:
-        data = scan_data(FILES)
+        data = scan_data(FILES, policy=str(WITH_DETECT_SECRETS))
         text = sarif.render(data)
         _CACHE["real"] = (data, text, json.loads(text))
     return _CACHE["real"]

@@ -209,6 +209,77 @@ def run_tool(
     ``budget``: the policy timeout this run is part of, when a scanner runs its tool
     several times within one timeout (``timeout`` is then what is left of it); a timeout
     names the policy's figure, not the remainder."""
+    return start_tool(scanner, argv, cwd=cwd, env=env).finish(timeout=timeout, budget=budget)
+
+
+@dataclass
+class Started:
+    """A scanner process that is running: the scanner can prepare what the process will
+    read while it starts up (kingfisher's mirror), then :meth:`finish` it. Its output is
+    read only in ``finish``: a process that fills the pipe meanwhile waits for it."""
+
+    scanner: str
+    proc: subprocess.Popen[bytes]
+    argv: tuple[str, ...]
+    started: float
+
+    def finish(self, *, timeout: float, budget: float | None = None) -> Completed:
+        """Wait for the process (``timeout`` counted from its start), as run_tool does."""
+        proc = self.proc
+        left = timeout - (time.monotonic() - self.started)
+        try:
+            rc, out, err = read_bounded(
+                proc, timeout=max(left, 0.001), max_out=MAX_OUTPUT_BYTES,
+                keep_err=STDERR_KEEP_BYTES,
+            )
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            limit = timeout if budget is None else budget
+            raise ScannerError(self.scanner, f"timed out after {limit:g} s (policy timeout)"
+                               ) from None
+        except OutputLimitError as exc:
+            kill_group(proc)
+            raise ScannerError(self.scanner, f"{exc} of output; its report cannot be trusted"
+                               ) from None
+        except BaseException:
+            kill_group(proc)
+            raise
+        if rc < 0:
+            try:
+                name = signal.Signals(-rc).name
+            except ValueError:
+                name = f"signal {-rc}"
+            raise ScannerError(self.scanner, f"was killed by {name}{_stderr_tail(err)}")
+        return Completed(
+            argv=self.argv,
+            returncode=rc,
+            # surrogateescape: a file name's undecodable bytes (which semgrep prints raw in
+            # its JSON) stay the name the gate gave it, not U+FFFD that names no file
+            stdout=out.decode("utf-8", "surrogateescape"),
+            stderr=err.decode("utf-8", "replace"),
+            seconds=time.monotonic() - self.started,
+        )
+
+    def abandon(self) -> None:
+        """Kill it and everything it started (its output is not wanted). Once it has been
+        waited for, nothing is killed: its process id may belong to another process."""
+        if self.proc.returncode is None:
+            kill_group(self.proc)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def start_tool(
+    scanner: str,
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Started:
+    """Start one scanner process in its own process group (so a timeout kills its
+    children too), stdout and stderr piped; ScannerError when it is missing or cannot
+    start."""
     exe = find_tool(argv[0])
     if exe is None:
         raise ScannerError(
@@ -226,40 +297,11 @@ def run_tool(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,  # its own process group, so a timeout kills children too
+            start_new_session=True,
         )
     except OSError as exc:
         raise ScannerError(scanner, f"could not start '{exe}': {exc.strerror or exc}") from exc
-    try:
-        rc, out, err = read_bounded(
-            proc, timeout=timeout, max_out=MAX_OUTPUT_BYTES, keep_err=STDERR_KEEP_BYTES
-        )
-    except subprocess.TimeoutExpired:
-        kill_group(proc)
-        limit = timeout if budget is None else budget
-        raise ScannerError(scanner, f"timed out after {limit:g} s (policy timeout)") from None
-    except OutputLimitError as exc:
-        kill_group(proc)
-        raise ScannerError(scanner, f"{exc} of output; its report cannot be trusted") from None
-    except BaseException:
-        kill_group(proc)
-        raise
-    seconds = time.monotonic() - started
-    if rc < 0:
-        try:
-            name = signal.Signals(-rc).name
-        except ValueError:
-            name = f"signal {-rc}"
-        raise ScannerError(scanner, f"was killed by {name}{_stderr_tail(err)}")
-    return Completed(
-        argv=tuple(full),
-        returncode=rc,
-        # surrogateescape: a file name's undecodable bytes (which semgrep prints raw in its
-        # JSON) stay the name the gate gave it, not U+FFFD that names no file
-        stdout=out.decode("utf-8", "surrogateescape"),
-        stderr=err.decode("utf-8", "replace"),
-        seconds=seconds,
-    )
+    return Started(scanner, proc, full, started)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -24,17 +24,16 @@ class TreeFileError(Exception):
 READ_CHUNK = 64 * 1024
 
 
-def read_tree_file(path: Path, limit: int) -> bytes:
-    """A file's bytes, read the way every reader of the scanned tree must: only a regular
-    file (a link swapped in after the walk is refused, O_NOFOLLOW; a FIFO cannot block
-    us, O_NONBLOCK) and never more than ``limit`` bytes in memory.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
-    Plain ``os.read`` calls sized by the file, not a buffered file object: every file of
-    the tree is read this way, several times, and ``read(limit + 1)`` on a buffered file
-    maps (and unmaps) a buffer of ``limit`` bytes for each one."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+def open_tree_file(path: Path | str, limit: int) -> tuple[int, int]:
+    """An open descriptor of a tree file and its size, opened the way every reader of the
+    scanned tree must: only a regular file (a link swapped in after the walk is refused,
+    O_NOFOLLOW; a FIFO cannot block us, O_NONBLOCK) of at most ``limit`` bytes. The
+    caller closes it; TreeFileError says why it was not opened."""
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError:
         raise TreeFileError("does not exist", missing=True) from None
     except OSError as exc:
@@ -45,8 +44,25 @@ def read_tree_file(path: Path, limit: int) -> bytes:
             raise TreeFileError("not a regular file")
         if info.st_size > limit:
             raise TreeFileError(f"larger than {limit} bytes")
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, OSError):
+            raise TreeFileError(f"could not be read ({exc.strerror or exc})") from None
+        raise
+    return fd, info.st_size
+
+
+def read_tree_file(path: Path, limit: int) -> bytes:
+    """A file's bytes (:func:`open_tree_file`), never more than ``limit`` of them in
+    memory; a file that grew past it while being read is caught.
+
+    Plain ``os.read`` calls sized by the file, not a buffered file object: every file of
+    the tree is read this way, several times, and ``read(limit + 1)`` on a buffered file
+    maps (and unmaps) a buffer of ``limit`` bytes for each one."""
+    fd, size = open_tree_file(path, limit)
+    try:
         # one byte more than its size, so that a file grown since is not cut silently
-        chunks = [os.read(fd, info.st_size + 1)]
+        chunks = [os.read(fd, size + 1)]
         total = len(chunks[0])
         while chunks[-1] and total <= limit:
             chunks.append(os.read(fd, min(READ_CHUNK, limit + 1 - total)))

@@ -7,6 +7,7 @@ the gate. The only I/O here is reading the files named; the rest are pure functi
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import json
@@ -31,6 +32,7 @@ from policy_gate.policy.model import (
     Policy,
     ReviewPolicy,
     RulePolicy,
+    TextSource,
     Threshold,
     WaiverPolicy,
 )
@@ -67,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
             "rule_timeout": 0,
         },
         "detect-secrets": {"enabled": True, "optional": False, "timeout": 900},
+        "kingfisher": {"enabled": True, "optional": False, "timeout": 900},
         "pip-audit": {"enabled": True, "optional": False, "timeout": 600},
         "osv": {"enabled": True, "optional": False, "timeout": 600},
         "licenses": {"enabled": True, "optional": False, "timeout": 600},
@@ -191,16 +194,21 @@ def load_policy(ref: str | Path, source: PolicySource | None = None) -> Policy:
     documents = _load_chain(str(ref), None, (), source or PolicySource())
     merged = copy.deepcopy(DEFAULTS)
     files: list[str] = []
-    for name, doc in documents:
+    texts: list[TextSource] = []
+    for name, doc, lines in documents:
         files.append(name)
+        texts += lines
         merged = merge(merged, {k: v for k, v in doc.items() if k not in ("extends", "$schema")})
     merged["name"] = documents[-1][1].get("name", Path(documents[-1][0]).stem)
-    return build(merged, tuple(files))
+    return build(merged, tuple(files), tuple(texts))
+
+
+_Chain = list[tuple[str, dict[str, Any], list[TextSource]]]
 
 
 def _load_chain(
     ref: str, parent: Path | None, seen: tuple[str, ...], source: PolicySource
-) -> list[tuple[str, dict[str, Any]]]:
+) -> _Chain:
     path, display = _resolve(ref, parent, seen)
     if not ref.startswith(BUILTIN_PREFIX):
         path = _placed(path, str(path), display, "extends" if parent else "", source)
@@ -235,8 +243,11 @@ def _load_chain(
                 )
             ]
         )
-    doc = parse_policy_text(raw, display)
-    chain: list[tuple[str, dict[str, Any]]] = []
+    located = _parse_located(raw, display)
+    doc: dict[str, Any] = located.data
+    texts = [TextSource(text, display, first, last)
+             for _, text, first, last in free_texts(located, raw, FREE_TEXT_KEYS)]
+    chain: _Chain = []
     extends = doc.get("extends", [])
     for base in [extends] if isinstance(extends, str) else extends:
         chain += _load_chain(base, path.parent, (*seen, key), source)
@@ -252,7 +263,7 @@ def _load_chain(
         advisories["database"] = str(source.local(
             _beside(path, advisories["database"], display, "advisories.database", source)
         ))
-    chain.append((display, doc))
+    chain.append((display, doc, texts))
     return chain
 
 
@@ -306,6 +317,47 @@ def builtin_names() -> list[str]:
 
 def parse_policy_text(text: str | bytes, name: str) -> dict[str, Any]:
     """Parse one policy file and validate it on its own (pure)."""
+    data: dict[str, Any] = _parse_located(text, name).data
+    return data
+
+
+# Keys whose values are free text the reports quote (a rule's reason, a category's
+# rationale, an override's description, a licence exception's reason and owner).
+FREE_TEXT_KEYS = frozenset({"reason", "rationale", "description", "owner"})
+
+
+FreeText = tuple[tuple[str | int, ...], str, int, int]  # where, the text, first, last line
+
+
+def free_texts(
+    located: yamlsafe.Located, raw: str | bytes, keys: frozenset[str]
+) -> list[FreeText]:
+    """Every string under one of ``keys``, at any depth, with the lines it was written on:
+    from its key's line to the line before the next key or item starts (the end of the
+    file for the last), so a block scalar's lines are all in (and the comments after it:
+    the safe side). For keeping a secret found there out of the reports."""
+    starts = sorted({line for line, _ in located.lines.values()})
+    total = (raw.count(b"\n") if isinstance(raw, bytes) else raw.count("\n")) + 1
+    out: list[FreeText] = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), located.data)]
+    while stack:
+        path, value = stack.pop()
+        items = value.items() if isinstance(value, dict) else (
+            enumerate(value) if isinstance(value, list) else ())
+        for key, child in items:
+            here = (*path, key)
+            if isinstance(child, (dict, list)):
+                stack.append((here, child))
+            elif key in keys and isinstance(child, str) and here in located.lines:
+                first = located.lines[here][0]
+                after = bisect.bisect_right(starts, first)
+                last = starts[after] - 1 if after < len(starts) else total
+                out.append((here, child, first, max(first, last)))
+    return out
+
+
+def _parse_located(text: str | bytes, name: str) -> yamlsafe.Located:
+    """One policy file parsed (with each value's line) and validated on its own."""
     try:
         located = yamlsafe.load(text)
     except yamlsafe.YamlProblem as exc:
@@ -322,8 +374,7 @@ def parse_policy_text(text: str | bytes, name: str) -> dict[str, Any]:
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.where))
         raise PolicyError(shown(problems, name))
-    data: dict[str, Any] = located.data
-    return data
+    return located
 
 
 def shown(problems: list[Problem], name: str) -> list[Problem]:
@@ -575,7 +626,9 @@ def merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
+def build(
+    doc: Mapping[str, Any], files: tuple[str, ...], texts: tuple[TextSource, ...] = ()
+) -> Policy:
     """Turn a merged document into the typed Policy (pure)."""
     canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     scanners = {
@@ -594,6 +647,7 @@ def build(doc: Mapping[str, Any], files: tuple[str, ...]) -> Policy:
         document=doc,
         exclude=tuple(doc["exclude"]),
         generated=tuple(doc["generated"]),
+        text_sources=texts,
         inline_suppressions=str(doc["inline_suppressions"]),
         max_file_bytes=int(doc["max_file_bytes"]),
         scanners=scanners,

@@ -105,6 +105,18 @@ class DirectoryOverride:
 
 
 @dataclass(frozen=True)
+class TextSource:
+    """Where a free text of a policy file (a rule's reason, a rationale, a description)
+    was written, so that a secret found on those lines keeps the text out of every report
+    (policy.withheld)."""
+
+    text: str
+    file: str  # the policy file's display name, as in Policy.files
+    first: int  # its lines, 1-based, from its key to the line before the next key
+    last: int
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     files: tuple[str, ...]  # every file that contributed, base first
@@ -123,6 +135,8 @@ class Policy:
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
     # Generated and installed content recognised by evidence (policy_gate.base.generated.KINDS)
     generated: tuple[str, ...] = ()
+    # The free texts of every file of the chain and their lines (empty once withheld).
+    text_sources: tuple[TextSource, ...] = field(default=(), compare=False, repr=False)
 
     def category(self, name: str) -> CategoryPolicy:
         return self.categories[name]

@@ -7,9 +7,11 @@ everything; this module finds the comments, with each tool's own syntax, so that
 (not the author) decides whether each one is honoured, and every one is counted and shown.
 
 Each kind is looked for only where its tool looks: `nosec` in bandit's Python files,
-`nosemgrep` in semgrep's Python and JavaScript/TypeScript files, the detect-secrets pragma
-in every text file. In Python and JavaScript/TypeScript only real comments count (a marker
-inside a string literal or docstring is not a suppression).
+`nosemgrep` in semgrep's Python and JavaScript/TypeScript files, the allowlist pragma
+(detect-secrets' syntax, which names the results of every secret engine the catalogue
+lists: kingfisher's as much as detect-secrets') in every text file. In Python and
+JavaScript/TypeScript only real comments count (a marker inside a string literal or
+docstring is not a suppression).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_gate.base.redact import mask
+from policy_gate.base.redact import mask, sha1_hex
+from policy_gate.base.textsearch import files_containing
 from policy_gate.base.treefile import TreeFileError, is_binary, read_tree_file
 from policy_gate.catalogue import BANDIT, SEMGREP
 from policy_gate.findings import (
@@ -221,7 +224,10 @@ def find_suppressions(root: Path, files: Sequence[str], max_file_bytes: int) -> 
     py = tuple(s.lower() for s in BANDIT.suffixes)
     js = tuple(s.lower() for s in SEMGREP.suffixes if s.lower() not in py)
     found: list[Suppression] = []
-    for rel in files:
+    # Most files hold no marker: one grep finds those that may (Django 4.2: 1 of 3,600),
+    # so Python reads those only; without grep's answer, every file is read.
+    holding = files_containing(root, files, MARKER_WORDS)
+    for rel in files if holding is None else [f for f in files if f in holding]:
         name = rel.lower()
         lang = "py" if name.endswith(py) else "js" if name.endswith(js) else ""
         data = _read(root / rel, max_file_bytes)
@@ -242,6 +248,10 @@ def _read(path: Path, limit: int) -> bytes | None:
     return None if is_binary(data) else data
 
 
+# Every marker holds one of these (ignoring case): _may_hold_marker's words.
+MARKER_WORDS = ("allowlist", "whitelist", "nosec", "nosem")
+
+
 def _may_hold_marker(data: bytes, lang: str) -> bool:
     """A cheap byte search first: most files hold no marker at all."""
     if b"allowlist" in data or b"whitelist" in data:
@@ -254,8 +264,8 @@ def _may_hold_marker(data: bytes, lang: str) -> bool:
 _NOSEM_BYTES = re.compile(rb"nosem", re.IGNORECASE)  # semgrep ignores case
 _CANDIDATE = re.compile(r"nosec|nosem|pragma", re.IGNORECASE)
 _MAX_COL = 1 << 62
-# kind, rules, reason, lines ahead (0 or 1), text
-_Parsed = tuple[str, tuple[str, ...], str, int, str]
+# kind, rules, reason, lines ahead (0 or 1), text, and the columns the text spans
+_Parsed = tuple[str, tuple[str, ...], str, int, str, int, int]
 # (start, end) columns of the comments on one line; code and strings are outside them
 _Spans = list[tuple[int, int]]
 
@@ -291,10 +301,35 @@ def _parse(rel: str, text: str, lang: str, yaml: bool) -> list[Suppression]:
         else:
             found = _allowlists(line, _PRAGMAS_YAML if yaml else _PRAGMAS, None)
         out.extend(
-            Suppression(rel, number, kind, rules, reason, number + ahead, shown)
-            for kind, rules, reason, ahead, shown in found
+            Suppression(rel, number, kind, rules, reason, number + ahead, shown,
+                        _code_values(line, col, stop))
+            for kind, rules, reason, ahead, shown, col, stop in found
         )
     return out
+
+
+# Where a value ends, in code and in the words of a URL (user, password, host).
+_VALUE_ENDS = (
+    re.compile(r"""[\s'"`=:,;(){}\[\]<>]+"""),
+    re.compile(r"""[\s'"`=:,;(){}\[\]<>@/?&#]+"""),
+    re.compile(r"""[\s'"`]+"""),
+)
+_CODE_AROUND = 8192  # characters of code each side of a comment (a minified line is long)
+_QUOTED_VALUE = re.compile(r"""(['"`])((?:(?!\1).){1,512})\1""")
+
+
+def _code_values(line: str, col: int, stop: int) -> frozenset[str]:
+    """SHA-1s of the values a secret engine may take from the code around a comment (the
+    line outside columns col..stop), except any that occur in the comment itself: a secret
+    with one of these hashes is the code's, not the comment's. Hashes of the value as the
+    engines hash it (``secret:<sha1>``); a value cut differently is not here, and then the
+    comment's text is withheld (the safe side)."""
+    comment = line[col:stop]
+    code = line[max(0, col - _CODE_AROUND) : col] + "\n" + line[stop : stop + _CODE_AROUND]
+    values = {m[2] for m in _QUOTED_VALUE.finditer(code)}
+    for ends in _VALUE_ENDS:
+        values.update(ends.split(code))
+    return frozenset(sha1_hex(v) for v in values if v and v not in comment)
 
 
 def _comment_end(spans: _Spans | None, col: int) -> int | None:
@@ -344,18 +379,21 @@ def _in_code_line(line: str, lang: str, spans: _Spans) -> list[_Parsed]:
         comment_end = _comment_end(spans, start) or len(line)
         stop = min(comment_end, marks[i + 1][0]) if i + 1 < len(marks) else comment_end
         opener = start if kind == NOSEC else _opener_before(line, start)
-        comment = line[start if opener is None else opener : comment_end]
+        col = start if opener is None else opener
+        comment = line[col:comment_end]
         body = line[end:stop]
         cut = _NEXT_OPENER[lang].search(body)
         if cut:
             body = body[: cut.start()]
         if kind == NOSEC:
             rules, rest = _bandit_rules(body)
-            out.append((kind, rules, _reason(rest), 0, _printable(comment, rules)))
+            out.append((kind, rules, _reason(rest), 0, _printable(comment, rules), col,
+                        comment_end))
         else:
             rules, rest = _semgrep_rules(body)
             ahead = 1 if first_alnum >= start else 0
-            out.append((kind, rules, _reason(rest), ahead, _printable(comment, rules)))
+            out.append((kind, rules, _reason(rest), ahead, _printable(comment, rules), col,
+                        comment_end))
     out.extend(_allowlists(line, _PRAGMAS, spans))
     return out
 
@@ -386,8 +424,9 @@ def _semgrep_rules(body: str) -> tuple[tuple[str, ...], str]:
 
 
 def _allowlists(line: str, pragmas: Sequence[_Pragma], spans: _Spans | None) -> list[_Parsed]:
-    """The detect-secrets pragma on one line: the earliest match of its patterns that ends
-    its line as the comment style requires and, in a language we lex, is in a comment."""
+    """The allowlist pragma on one line: the earliest match of detect-secrets' patterns
+    that ends its line as the comment style requires and, in a language we lex, is in a
+    comment."""
     best: tuple[int, _Pragma, str] | None = None
     for pragma in pragmas:
         pos = 0
@@ -407,7 +446,7 @@ def _allowlists(line: str, pragmas: Sequence[_Pragma], spans: _Spans | None) -> 
     col, pragma, rest = best
     stop = _comment_end(spans, col) or len(line)
     ahead = 1 if pragma.nextline else 0
-    return [(ALLOWLIST, (), _reason(rest), ahead, _printable(line[col:stop]))]
+    return [(ALLOWLIST, (), _reason(rest), ahead, _printable(line[col:stop]), col, stop)]
 
 
 def _reason(rest: str) -> str:
@@ -466,13 +505,16 @@ def names(s: Suppression, finding: Finding, source: Source) -> bool:
     rule of that tool, when bare).
 
     semgrep honours `nosemgrep` only on the first line of its match, detect-secrets its
-    pragma only on the line it reports; bandit honours `nosec` on any line of the flagged
-    statement (its ``line_range``), which is the finding's span.
+    pragma only on the line it reports (and so does the gate for every secret engine's
+    result: kingfisher's too, on a private key's BEGIN line); bandit honours `nosec` on
+    any line of the flagged statement (its ``line_range``), which is the finding's span.
+    A result of a scanner the comment does not speak to (data-protection's key stores and
+    card numbers, for the pragma) is never named.
     """
     if finding.path != s.path or finding.category != _CATEGORY_OF[s.kind]:
         return False
     span = finding.span
-    if span is None or source.scanner != s.scanner:
+    if span is None or source.scanner not in s.scanners:
         return False
     if s.kind == NOSEC:
         on_line = span[0] <= s.applies_to <= span[1]
@@ -493,7 +535,8 @@ def covering(
 ) -> list[tuple[Source, tuple[Suppression, ...]]]:
     """For each of ``sources`` (default: all of the finding's), the comments that name it.
     The finding is silenced only when every source has one: each scanner's result must be
-    named by a comment of that scanner (`nosec` for bandit, `nosemgrep` for semgrep)."""
+    named by a comment of that scanner (`nosec` for bandit, `nosemgrep` for semgrep, the
+    allowlist pragma for a secret engine)."""
     return [
         (src, tuple(s for s in suppressions if names(s, finding, src)))
         for src in (sources or finding.sources)
@@ -531,7 +574,7 @@ def bare_findings(suppressions: Sequence[Suppression]) -> list[Finding]:
                 else ""
             )
         message = (
-            f"`{s.text}` names no rule, so it silences every {s.scanner} rule on line "
+            f"`{s.text}` names no rule, so it silences every {s.scanners[0]} rule on line "
             f"{s.applies_to}, including rules added later{hint}."
         )
         out.append(

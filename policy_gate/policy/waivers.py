@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property, lru_cache
 from importlib import resources
 from itertools import islice
@@ -36,6 +36,7 @@ from policy_gate.policy.loader import (
     PolicyError,
     Problem,
     dotted,
+    free_texts,
     pattern_problem,
     schema_problem,
     shown,
@@ -73,6 +74,9 @@ class Waiver:
     expires: dt.date
     created: dt.date | None
     justification: str | None
+    # The lines each free text (reason, owner, id) was written on: (key, first, last), so
+    # that a secret found there keeps it out of every report (policy.withheld).
+    text_lines: tuple[tuple[str, int, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def location(self) -> str:
@@ -246,11 +250,25 @@ def load_waivers(data: str | bytes, name: str, today: dt.date | None = None) -> 
         problems.sort(key=lambda p: (p.line or 0, p.column or 0, p.where))
         raise PolicyError(shown(problems, name))
     items = located.data.get("waivers") or []
-    waivers = tuple(_waiver(name, located, i, item) for i, item in enumerate(items))
+    lines: dict[int, list[tuple[str, int, int]]] = {}
+    for where, _, first, last in free_texts(located, raw, TEXT_KEYS):
+        if len(where) == 3 and where[0] == "waivers" and isinstance(where[1], int):
+            lines.setdefault(where[1], []).append((str(where[2]), first, last))
+    waivers = tuple(
+        _waiver(name, located, i, item, tuple(sorted(lines.get(i, ()))))
+        for i, item in enumerate(items)
+    )
     return WaiverSet(name, waivers, hashlib.sha256(raw).hexdigest())
 
 
-def _waiver(name: str, located: yamlsafe.Located, i: int, item: dict[str, Any]) -> Waiver:
+# A waiver's free text, quoted in decisions and reports.
+TEXT_KEYS = frozenset({"reason", "owner", "id"})
+
+
+def _waiver(
+    name: str, located: yamlsafe.Located, i: int, item: dict[str, Any],
+    text_lines: tuple[tuple[str, int, int], ...] = (),
+) -> Waiver:
     created = item.get("created")
     return Waiver(
         index=i + 1,
@@ -267,6 +285,7 @@ def _waiver(name: str, located: yamlsafe.Located, i: int, item: dict[str, Any]) 
         expires=dt.date.fromisoformat(item["expires"]),
         created=dt.date.fromisoformat(created) if created is not None else None,
         justification=item.get("justification"),
+        text_lines=text_lines,
     )
 
 

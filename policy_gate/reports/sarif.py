@@ -80,6 +80,7 @@ INFORMATION_URI: dict[str, str] = {
     "bandit": "https://bandit.readthedocs.io/",
     "semgrep": "https://semgrep.dev/",
     "detect-secrets": "https://github.com/Yelp/detect-secrets",
+    "kingfisher": "https://github.com/mongodb/kingfisher",
     "pip-audit": "https://github.com/pypa/pip-audit",
     "safety": "https://github.com/pyupio/safety",
     HISTORY: "https://github.com/Yelp/detect-secrets",

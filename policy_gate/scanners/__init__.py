@@ -12,6 +12,7 @@ def registry() -> dict[str, Scanner]:
     from policy_gate.scanners.data_protection import DataProtectionScanner
     from policy_gate.scanners.detect_secrets import DetectSecretsScanner
     from policy_gate.scanners.dockerfile import DockerfileScanner
+    from policy_gate.scanners.kingfisher import KingfisherScanner
     from policy_gate.scanners.licenses import LicensesScanner
     from policy_gate.scanners.osv import OSVScanner
     from policy_gate.scanners.pip_audit import PipAuditScanner
@@ -23,6 +24,7 @@ def registry() -> dict[str, Scanner]:
         BanditScanner(),
         SemgrepScanner(),
         DetectSecretsScanner(),
+        KingfisherScanner(),
         PipAuditScanner(),
         OSVScanner(),
         LicensesScanner(),

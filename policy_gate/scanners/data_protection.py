@@ -8,15 +8,20 @@ rule id            when                                          severity  categ
                    prefix and length
 ``test-pan``       a scheme's published test number, or a        low       ``data``
                    synthetic-looking one (7+ repeated digits)
-``key-store``      PKCS#12, JKS or JCEKS holding private or      high      ``secret``
-                   secret keys (by content; by name: lower
+``key-store``      PKCS#12, JKS, JCEKS or BKS holding private    high      ``secret``
+                   or secret keys (by content; by name: lower
                    confidence)
-``putty-key``      a PuTTY private key that detect-secrets does  high      ``secret``
-                   not report (format 3, or a binary file)
-``private-key``    a PEM private key that detect-secrets does    high      ``secret``
-                   not report (ENCRYPTED PKCS#8, or inside a
-                   binary file)
+``putty-key``      a PuTTY private key (.ppk, any format)        high      ``secret``
+``private-key``    a PEM private key block (PKCS#1, PKCS#8,      high      ``secret``
+                   encrypted, EC, DSA, OpenSSH, PGP) or an
+                   SSH2 (SSH.com) one, in a text or binary file
 =================  ============================================  ========  ==========
+
+A private key in a text file is the secret engines' too (kingfisher, detect-secrets): it
+is reported here as well, identified as they identify it (``secret:`` and the sha1 of its
+header, at the header's line), so the same key from both is one finding, and a key is
+found whichever engines the policy runs (or none), also where they need more than a
+header (a block cut short, one in a binary file).
 
 No finding holds a card number. A card is shown as PCI DSS 3.4.1 allows (first six, last
 four) and identified by a *keyed* hash: an unkeyed hash of a PAN is reversed in well under
@@ -156,16 +161,25 @@ _BLOB_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 MIN_BLOB, MAX_BLOB_SCAN = 32, 4096  # a token this long in that alphabet, both cases: a blob
 _IDENT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
-# Key material. detect-secrets (1.5) reports these PEM headers in UTF-8 text files; they are
-# not repeated here unless it cannot read the file.
-_PEM = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----")
+# Key blocks. Group 1 is the header the secret engines hash to identify a key
+# (detect-secrets' PrivateKeyDetector, kingfisher's betterleaks.private-key and
+# policy-gate's providers-keys.yaml); the block runs to its END line (or its last line).
+_PEM = re.compile(rb"-----(BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?)-----")
 _PEM_END = re.compile(rb"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
-DETECT_SECRETS_PEM = (
-    b"BEGIN DSA PRIVATE KEY", b"BEGIN EC PRIVATE KEY", b"BEGIN OPENSSH PRIVATE KEY",
-    b"BEGIN PGP PRIVATE KEY BLOCK", b"BEGIN PRIVATE KEY", b"BEGIN RSA PRIVATE KEY",
-)
-_PUTTY = re.compile(rb"(?m)^PuTTY-User-Key-File-(\d+):")
-DETECT_SECRETS_PUTTY = b"2"  # detect-secrets matches 'PuTTY-User-Key-File-2' only
+_SSH2 = re.compile(rb"---- (BEGIN SSH2 ((?:ENCRYPTED )?)PRIVATE KEY) ----")
+_SSH2_END = re.compile(rb"---- END SSH2 (?:ENCRYPTED )?PRIVATE KEY ----")
+_PUTTY = re.compile(rb"(?m)^[ \t]*(PuTTY-User-Key-File-\d+):")
+# PuTTY: the private blob's lines after `Private-Lines: N`, and the MAC that ends the file.
+_PUTTY_PRIVATE = re.compile(rb"\r?\n[ \t]*Private-Lines:[ \t]*\d+[ \t]*\r?\n")
+_PUTTY_END = re.compile(rb"(?:[ \t]*[A-Za-z0-9+/]{4,}={0,2}[ \t]*(?:\r?\n|$))+"
+                        rb"(?:[ \t]*Private-MAC:[ \t]*[0-9A-Fa-f]+)?")
+# A key's body, not a placeholder (`...`, `<your key>`, `REPLACE_ME`) nor code that reads
+# one: right after its header (past quotes, `+`, escaped or real line breaks, and armour
+# headers such as `Proc-Type:` or `Comment:`), a run of base64 in both cases. Each armour
+# line ends at the first line break, so the pattern matches one way only (linear time).
+_GAP = rb"(?:[\s\"'`+,(]|\\[nr])*"
+_BODY = re.compile(_GAP + rb"(?:[\w-]+:[^\n\\]*(?:\n|\\n)" + _GAP + rb")*([A-Za-z0-9+/]{20,})")
+MAX_KEY_BLOCK = 64 * 1024
 KEY_STORE_SUFFIXES = (".p12", ".pfx", ".jks", ".jceks", ".keystore", ".bks", ".bcfks")
 JKS_MAGIC, JCEKS_MAGIC = b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"
 # PKCS#12 PFX: SEQUENCE { INTEGER 3, ContentInfo { OID 1.2.840.113549.1.7.{1,2} ... } }
@@ -196,6 +210,8 @@ class KeyHit:
     confidence: Confidence
     material: bytes  # what is hashed for identity (never shown)
     detail: str = ""
+    header: str = ""  # a key block's header, as the secret engines identify the key
+    end_line: int | None = None
 
 
 def luhn(digits: str) -> bool:
@@ -401,6 +417,65 @@ def java_keystore_keys(data: bytes) -> bool | None:
         return None
 
 
+# BouncyCastle's BKS store (BcKeyStoreSpi): version 0-2, a salt (20 bytes as written), an
+# iteration count, then entries in the clear (a type byte, 0 ending them; a key's own
+# bytes are encrypted, not its entry) and a 20-byte HMAC-SHA1.
+BKS_CERTIFICATE, BKS_KEY, BKS_SECRET, BKS_SEALED = 1, 2, 3, 4
+BKS_PUBLIC_KEY = 1  # a key entry's key type: 0 private, 1 public, 2 secret
+BKS_MAC = 20
+
+
+def _bks_utf(data: bytes, pos: int) -> int:
+    """The offset after a Java modified-UTF-8 string (u2 length, bytes) at ``pos``."""
+    length: int = struct.unpack_from(">H", data, pos)[0]
+    return pos + 2 + length
+
+
+def _bks_blob(data: bytes, pos: int) -> int:
+    length: int = struct.unpack_from(">i", data, pos)[0]
+    if length < 0:
+        raise struct.error("negative length")
+    return pos + 4 + length
+
+
+def _bks_certificate(data: bytes, pos: int) -> int:
+    return _bks_blob(data, _bks_utf(data, pos))  # its type ("X.509"), its encoding
+
+
+def bks_keys(data: bytes) -> bool | None:
+    """For a BKS key store: True if it holds a private or secret key (sealed or not), False
+    if only certificates and public keys (a trust store), None if it is not one (a
+    whole-file parse: BKS has no magic number)."""
+    try:
+        version, salt = struct.unpack_from(">ii", data, 0)
+        if version not in (0, 1, 2) or not 1 <= salt <= 1024:
+            return None
+        (iterations,) = struct.unpack_from(">i", data, 8 + salt)
+        if not 1 <= iterations <= 10_000_000:
+            return None
+        pos, keys = 12 + salt, False
+        while (kind := data[pos]) != 0:
+            pos = _bks_utf(data, pos + 1) + 8  # alias, date
+            (chain,) = struct.unpack_from(">i", data, pos)
+            if not 0 <= chain <= 1000:
+                return None
+            pos += 4
+            for _ in range(chain):
+                pos = _bks_certificate(data, pos)
+            if kind == BKS_CERTIFICATE:
+                pos = _bks_certificate(data, pos)
+            elif kind == BKS_KEY:
+                keys |= data[pos] != BKS_PUBLIC_KEY
+                pos = _bks_blob(data, _bks_utf(data, _bks_utf(data, pos + 1)))
+            elif kind in (BKS_SECRET, BKS_SEALED):
+                keys, pos = True, _bks_blob(data, pos)
+            else:
+                return None
+        return keys if len(data) == pos + 1 + BKS_MAC else None
+    except (struct.error, IndexError):
+        return None
+
+
 def _key_store(rel: str, data: bytes) -> KeyHit | None:
     lower = rel.lower()
     if data[:4] in (JKS_MAGIC, JCEKS_MAGIC):
@@ -417,6 +492,9 @@ def _key_store(rel: str, data: bytes) -> KeyHit | None:
             RULE_KEY_STORE, "PKCS#12 key store", None, Confidence.MEDIUM, data,
             " (no unencrypted key bag: it may hold only certificates, or encrypted keys)",
         )
+    bks = bks_keys(data)
+    if bks is not None:
+        return KeyHit(RULE_KEY_STORE, "BKS key store", None, Confidence.HIGH, data) if bks else None
     if lower.endswith(KEY_STORE_SUFFIXES) and data and not _PEM.search(data):
         return KeyHit(
             RULE_KEY_STORE, "key store", None, Confidence.LOW, data,
@@ -425,29 +503,76 @@ def _key_store(rel: str, data: bytes) -> KeyHit | None:
     return None
 
 
-def find_keys(rel: str, data: bytes, detect_secrets_reads: bool) -> list[KeyHit]:
-    """Key material that detect-secrets does not already report for this file."""
+def find_keys(rel: str, data: bytes) -> list[KeyHit]:
+    """Key stores and private key blocks in one file's bytes (text as read, or binary)."""
     hits: list[KeyHit] = []
     store = _key_store(rel, data)
     if store is not None:
         hits.append(store)
-    for match in _PUTTY.finditer(data):
-        if detect_secrets_reads and match.group(1) == DETECT_SECRETS_PUTTY:
-            continue
-        line = data.count(b"\n", 0, match.start()) + 1
-        block = data[match.start() : match.start() + 8192]
-        hits.append(KeyHit(RULE_PUTTY, "PuTTY private key", line, Confidence.HIGH, block))
-    for match in _PEM.finditer(data):
-        header = match.group(0)
-        if detect_secrets_reads and any(h in header for h in DETECT_SECRETS_PEM):
-            continue
-        end = _PEM_END.search(data, match.end(), match.end() + 64 * 1024)
-        block = data[match.start() : end.end() if end else match.end()]
-        label = match.group(1).decode("ascii").strip()
-        kind = f"{label.title()} private key (PEM)" if label else "Private key (PEM)"
-        line = data.count(b"\n", 0, match.start()) + 1
-        hits.append(KeyHit(RULE_PEM, kind, line, Confidence.HIGH, block))
+    line_of = _LineOf(data)
+    for match, limit in _headers(_PUTTY, data):
+        private = _PUTTY_PRIVATE.search(data, match.end(), limit)
+        blob = _PUTTY_END.match(data, private.end(), limit) if private else None
+        if blob and private and _has_body(data, private.end(), limit):
+            hits.append(_block(data, line_of, match, blob.end(), limit, RULE_PUTTY,
+                               "PuTTY private key"))
+    for pattern, end_pattern in ((_PEM, _PEM_END), (_SSH2, _SSH2_END)):
+        for match, limit in _headers(pattern, data):
+            if not _has_body(data, match.end(), limit):
+                continue
+            end = end_pattern.search(data, match.end(), limit)
+            label = match.group(2).decode("ascii").strip()
+            kind = (f"{label.title()} private key (PEM)" if label else "Private key (PEM)"
+                    ) if pattern is _PEM else "SSH2 private key"
+            hits.append(_block(data, line_of, match, end.end() if end else None, limit,
+                               RULE_PEM, kind))
     return hits
+
+
+def _headers(pattern: re.Pattern[bytes], data: bytes) -> Iterator[tuple[re.Match[bytes], int]]:
+    """Each header and how far its block may reach: to the next header of its kind, at most
+    MAX_KEY_BLOCK (so a file of headers is read once, not once per header)."""
+    matches = list(pattern.finditer(data))
+    for i, match in enumerate(matches):
+        stop = matches[i + 1].start() if i + 1 < len(matches) else len(data)
+        yield match, min(stop, match.end() + MAX_KEY_BLOCK)
+
+
+def _has_body(data: bytes, pos: int, limit: int) -> bool:
+    body = _BODY.match(data, pos, limit)
+    if body is None:
+        return False
+    run = body.group(1)
+    return run.lower() != run and run.upper() != run
+
+
+class _LineOf:
+    """The 1-based line of offsets given in increasing order, each byte counted once."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos, self.line = data, 0, 1
+
+    def __call__(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.data.count(b"\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def _block(data: bytes, line_of: _LineOf, header: re.Match[bytes], end: int | None,
+           limit: int, rule: str, kind: str) -> KeyHit:
+    """A key block from its header to ``end`` (its END line; else to the first blank line
+    or ``limit``)."""
+    start = header.start(1)
+    if end is None:
+        stop = data.find(b"\n\n", header.end(), limit)
+        end = stop if stop >= 0 else limit
+    line = line_of(start)
+    block = data[start:end]
+    return KeyHit(rule, kind, line, Confidence.HIGH, block,
+                  header=header.group(1).decode("ascii"),
+                  end_line=line + block.rstrip(b"\r\n").count(b"\n"))
 
 
 class DataProtectionScanner(Scanner):
@@ -498,17 +623,17 @@ class DataProtectionScanner(Scanner):
 
 def _search(rel: str, data: bytes, key: bytes | None, file_notes: dict[str, str]
             ) -> list[Finding]:
-    """Cards and keys in one file's bytes. Text is searched as detect-secrets reads it
-    (UTF-16 decoded, policy_gate.scanners.filetext), so the keys it reports there are not
-    reported twice; a binary file only for key material."""
+    """Cards and keys in one file's bytes. Text is searched as the secret engines read it
+    (UTF-16 decoded, policy_gate.scanners.filetext), so a key is on the line they report
+    it at; a binary file only for key material."""
     text = as_text(data, rel)
     if text is None:
         file_notes[rel] = BINARY_NOTE
-        return [_key_finding(rel, hit) for hit in find_keys(rel, data, False)]
+        return [_key_finding(rel, hit) for hit in find_keys(rel, data)]
     body = text.data
     found = [_card_finding(rel, card, key) for card in find_cards(body)]
     if b"PRIVATE KEY" in body or b"PuTTY" in body or _maybe_store(rel, data):
-        found += [_key_finding(rel, hit) for hit in find_keys(rel, body, True)]
+        found += [_key_finding(rel, hit) for hit in find_keys(rel, body)]
     return found
 
 
@@ -553,7 +678,13 @@ def _card_finding(rel: str, card: Card, key: bytes | None) -> Finding:
 
 
 def _key_finding(rel: str, hit: KeyHit) -> Finding:
+    """A key store, identified by its bytes; a key block, as the secret engines identify
+    it (``secret:`` and the sha1 of its header, at its line), so that their findings of
+    the same key and this one are one (findings.merge_findings)."""
     digest = hashlib.sha256(hit.material).hexdigest()
+    flaw = f"{hit.rule}:{digest[:12]}"
+    if hit.header:
+        flaw = "secret:" + hashlib.sha1(hit.header.encode(), usedforsecurity=False).hexdigest()
     message = (
         f"{hit.kind} committed{hit.detail} (sha256:{digest[:12]}…). Keys belong in a secret "
         "store or HSM, not the repository (M12). Revoke or rotate it, remove it from the "
@@ -565,9 +696,9 @@ def _key_finding(rel: str, hit: KeyHit) -> Finding:
         sources=(Source(SCANNER, hit.rule, Severity.HIGH, hit.confidence, message),),
         path=rel,
         start_line=hit.line,
-        end_line=hit.line,
+        end_line=hit.end_line or hit.line,
         message=message,
-        flaw_key=f"{hit.rule}:{digest[:12]}",
+        flaw_key=flaw,
         content_key=digest[:32],
         title=f"{hit.kind} in repository",
         fix="Rotate the key; load it from a secret store at run time.",

@@ -21,7 +21,7 @@ from policy_gate.base.process import (
     scanner_env,
     stderr_tail,
 )
-from policy_gate.base.redact import find_secret, mask
+from policy_gate.base.redact import find_secret, mask, sha1_hex
 from policy_gate.base.treefile import TreeFileError, read_line, read_tree_file
 from policy_gate.catalogue import DETECT_SECRETS
 from policy_gate.findings import (
@@ -47,6 +47,7 @@ from policy_gate.scanners.interface import (
     split_evenly,
     tree_path,
 )
+from policy_gate.scanners.secret_shapes import grade as grade_secret
 
 UNKNOWN_PREVIEW = "********"
 BINARY_NOTE = "binary files not scanned for secrets (NUL byte found)"
@@ -303,19 +304,23 @@ class DetectSecretsScanner(Scanner):
         if not re.fullmatch(r"[0-9a-f]{40}", hashed):
             raise ScannerError(self.name, f"unexpected output: {where}.hashed_secret is not SHA-1")
         severity, confidence = GRADES.get(kind, UNKNOWN_GRADE)
-        value = find_secret(read_line(source, line, cache), hashed)
+        read_line(source, line, cache)  # the file's lines, into the cache
+        line, value = locate(kind, hashed, cache.get(source, []), line)
+        text = read_line(source, line, cache)
+        # identified by the whole credential, as kingfisher identifies it (a PEM key: by
+        # its BEGIN header, which is what detect-secrets hashes)
+        ident = sha1_hex(value) if value else hashed
         preview = mask(value) if value else UNKNOWN_PREVIEW
-        message = (
-            f"{kind} committed to the repository ({preview}, sha1:{hashed[:7]}…). Rotate it, "
-            "remove it from the code and history, and load it from a secret store."
-        )
-        key, end = hashed, line
+        confidence, message = graded(kind, confidence, value, text, path,
+                                     f"({preview}, sha1:{ident[:7]}…)",
+                                     read_line(source, line - 1, cache))
+        key, end = ident, line
         if kind == PRIVATE_KEY:
             # detect-secrets hashes only the BEGIN line, the same for every RSA key: identify
             # the key by its body, so a baselined key swapped for another one is new; and
             # span it to END, so diff mode sees a change of the body as a change of the key.
             body, end = _key_block(cache.get(source, []), line)
-            key = body or hashed
+            key = body or ident
         return Finding(
             category=SECRET,
             sources=(Source(self.name, rule_id(kind), severity, confidence, message),),
@@ -323,14 +328,127 @@ class DetectSecretsScanner(Scanner):
             start_line=line,
             end_line=end,
             message=message,
-            flaw_key=f"secret:{hashed}",
+            flaw_key=f"secret:{ident}",
             content_key=key,
             title=f"{kind} in source",
-            secret=SecretInfo(kind=kind, preview=preview, hash=f"sha1:{hashed}"),
+            secret=SecretInfo(kind=kind, preview=preview, hash=f"sha1:{ident}"),
         )
 
 
 PRIVATE_KEY = "Private Key"
+# Plugins that found the value by its entropy alone, or by a credential name beside it
+# (every other plugin matches a provider's format): policy_gate.scanners.secret_shapes
+# grades these by what the value is and where it stands.
+ENTROPY_KINDS = frozenset({"Base64 High Entropy String", "Hex High Entropy String"})
+KEYWORD_KIND = "Secret Keyword"
+# The line is searched for the flagged value up to this length (an ILP packet in a
+# Postman collection's request body sits well past the first 512 characters).
+MAX_GRADED_LINE = 65536
+ROTATE = "Rotate it, remove it from the code and history, and load it from a secret store."
+
+
+# What a plugin hashes is not always the credential: detect-secrets 1.5 hashes a regex's
+# groups when it has any (GitHub Token: "ghp"; GitLab Token: "glpat"; Azure: the key with
+# "AccountKey=" before it), and some regexes stop short of the provider's format (a Stripe
+# key's first 24 characters, a JWT without its signature, a Discord or OpenAI token's
+# older length). Each pattern's group "h" is the plugin's own regex (what it hashes), the
+# whole match or group "v" the credential as kingfisher reports it, so that the two
+# engines agree on its sha1 and are one finding. tests/test_engines_agree.py checks each
+# against both real engines.
+FULL_VALUES: Mapping[str, tuple[re.Pattern[str], ...]] = {
+    "GitHub Token": (re.compile(r"(?P<h>ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36}"),),
+    "GitLab Token": (
+        re.compile(r"(?P<h>glpat|gldt|glft|glsoat|glrt)-[A-Za-z0-9_\-]{20,50}(?!\w)"),
+        re.compile(r"glcbt-(?P<h>[0-9a-fA-F]{2}_)[A-Za-z0-9_\-]{20,50}(?!\w)"),
+    ),
+    "Stripe Access Key": (re.compile(r"(?P<h>(?:r|s)k_live_[0-9a-zA-Z]{24})[0-9a-zA-Z]*"),),
+    "OpenAI Token": (re.compile(
+        r"(?P<h>sk-[A-Za-z0-9-_]*[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})[A-Za-z0-9_-]*"),),
+    "Discord Bot Token": (re.compile(
+        r"(?P<h>[MNO][a-zA-Z\d_-]{23,25}\.[a-zA-Z\d_-]{6}\.[a-zA-Z\d_-]{27})[a-zA-Z\d_-]*"),),
+    # the plugin's last part is lazy: it hashes "header.payload." without the signature
+    "JSON Web Token": (re.compile(
+        r"(?P<h>eyJ[A-Za-z0-9-_=]+\.[A-Za-z0-9-_=]+\.?)(?:(?<=\.)[A-Za-z0-9/\\_-]*={0,2})?"),),
+    "Azure Storage Account access key": (
+        re.compile(r"(?P<h>AccountKey=(?P<v>[a-zA-Z0-9+/=]{88}))"),),
+    # no group: the delimiters around the token are hashed with it
+    "Artifactory Credentials": (
+        re.compile(r'(?P<h>(?:\s|=|:|"|^)(?P<v>AKC[a-zA-Z0-9]{10,})(?:\s|"|$))'),
+        re.compile(r'(?P<h>(?:\s|=|:|"|^)(?P<v>AP[\dABCDEF][a-zA-Z0-9]{8,})(?:\s|"|$))'),
+    ),
+    # ".+" runs to the end of the line: whatever follows the token is hashed with it
+    "NPM tokens": (
+        re.compile(r"//.+/:_authToken=\s*(?P<h>(?P<v>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9]).*)"),),
+}
+BASE64_KIND = "Base64 High Entropy String"
+# A YAML key whose value is a block scalar (`key: |`, `- >-`): detect-secrets reads YAML
+# parsed, and reports a block's value at its key's line.
+_BLOCK_START = re.compile(r"(?:^|:|-)\s*[|>][-+0-9]*\s*(?:#.*)?$")
+
+
+def credential(kind: str, line: str, hashed: str) -> str | None:
+    """The credential on ``line`` whose part detect-secrets hashed to ``hashed``: the
+    plugin's whole token (FULL_VALUES), an entropy value without a name glued to it, or
+    else the substring with that hash; None when it is not on the line."""
+    line = line[:MAX_GRADED_LINE]
+    for pattern in FULL_VALUES.get(kind, ()):
+        for match in pattern.finditer(line):
+            if sha1_hex(match.group("h")) == hashed:
+                return match.group("v" if "v" in pattern.groupindex else 0)
+    value = find_secret(line, hashed, max_len=MAX_GRADED_LINE)
+    return unglued(value) if value is not None and kind == BASE64_KIND else value
+
+
+def unglued(value: str) -> str:
+    """The value of a ``name=value`` the base64 plugin took as one string (its alphabet
+    holds "_" and "=": ``_authToken=<token>`` in an .npmrc): in base64 an "=" is padding,
+    only at the end, so one followed by more characters ends a name."""
+    core = value.rstrip("=")
+    name, eq, rest = core.rpartition("=")
+    return rest + value[len(core):] if eq and name and rest else value
+
+
+def locate(kind: str, hashed: str, lines: list[str], number: int) -> tuple[int, str | None]:
+    """(the line the credential is on, the credential): on the reported line, or when
+    that line opens a YAML block scalar, on the block's first line (a PEM key's BEGIN; a
+    value that spans lines is on none of them, so no further line is searched)."""
+    text = lines[number - 1] if 0 < number <= len(lines) else ""
+    value = credential(kind, text, hashed)
+    if value is not None or not _BLOCK_START.search(text[:MAX_GRADED_LINE]):
+        return number, value
+    indent = len(text) - len(text.lstrip())
+    for at, below in enumerate(lines[number : number + 50], number + 1):
+        if below.strip():
+            if len(below) - len(below.lstrip()) <= indent:
+                break  # an empty block
+            value = credential(kind, below, hashed)
+            return (at, value) if value is not None else (number, None)
+    return number, None
+
+
+def graded(
+    kind: str, confidence: Confidence, value: str | None, line: str, path: str, shown: str,
+    before: str = "",
+) -> tuple[Confidence, str]:
+    """The confidence and message of one result: an identifier or an entropy-only value
+    with no credential context is LOW and says so (secret_shapes); a provider format keeps
+    its own grade. A value not found on its line cannot be told from a credential, so an
+    entropy result then stays over the Mojaloop threshold (MEDIUM): it fails closed."""
+    if value is None:
+        why = ""
+        if kind in ENTROPY_KINDS or kind == KEYWORD_KIND:
+            confidence = Confidence.MEDIUM
+            why = " (not found on its line, so not told apart from an identifier)"
+        return confidence, f"{kind} committed to the repository {shown}{why}. {ROTATE}"
+    provider = kind not in ENTROPY_KINDS and kind != KEYWORD_KIND
+    grade = grade_secret(provider, value, line, path, keyword=kind == KEYWORD_KIND,
+                         before=before)
+    confidence = min(confidence, grade.confidence) if provider else grade.confidence
+    if confidence == Confidence.LOW and grade.note:
+        return confidence, (f"{kind} {shown}, graded low confidence: {grade.note}. If it is "
+                            f"a credential after all: {ROTATE[0].lower()}{ROTATE[1:]}")
+    why = f", {grade.note}" if grade.note else ""
+    return confidence, f"{kind} committed to the repository {shown}{why}. {ROTATE}"
 
 
 def _key_block(lines: list[str], begin: int, max_lines: int = 400) -> tuple[str | None, int]:

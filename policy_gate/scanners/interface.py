@@ -43,6 +43,16 @@ def no_progress(_scanner: str, _message: str) -> None:
     return None
 
 
+class EarlyStart(ABC):
+    """A scanner's tool started before the tree is walked (``Scanner.start_early``): the
+    scanner takes it up in ``scan``; whatever it did not take up is abandoned when the
+    scan ends."""
+
+    @abstractmethod
+    def abandon(self) -> None:
+        """Stop the tool and remove what was made for it (harmless once taken up)."""
+
+
 @dataclass(frozen=True)
 class ScanContext:
     fileset: FileSet
@@ -58,6 +68,8 @@ class ScanContext:
     # SHA-256 over the offline advisory database's documents, when one is used and a
     # results cache is on (the audits' answers depend on it).
     advisory_digest: str = ""
+    # What the scanner started before the walk (``Scanner.start_early``), if anything.
+    early: EarlyStart | None = None
 
     @property
     def root(self) -> Path:
@@ -121,6 +133,13 @@ class Scanner(ABC):
         """Whether the answer depends only on the tool, its settings, what `cache_inputs`
         names and the content of `targets` (policy_gate.cache); False makes it always run."""
         return True
+
+    def start_early(self, root: Path, settings: ScannerSettings, jobs: int
+                    ) -> EarlyStart | None:
+        """Start the tool before the tree is walked, when it takes long to start and can
+        be given its input afterwards (kingfisher loads its rules for most of a second);
+        the runner hands it back in ``ScanContext.early``. Most scanners start nothing."""
+        return None
 
     def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
         """What else the answer depends on, for the results cache's key."""
