@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,15 @@ WITH_DETECT_SECRETS = REPO / "tests" / "policies" / "with-detect-secrets.yaml"
 EXTENDS_WITH_DETECT_SECRETS = f"extends: {WITH_DETECT_SECRETS}"
 REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "kingfisher", "pip-audit", "safety",
                  "pysemgrep", "semgrep-core", "zizmor")
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of every child it has waited for. A test
+    that bounds how much work something takes bounds this, never the wall clock: wall time
+    depends on what else the machine runs, and a verdict must not."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 @pytest.fixture(scope="session")

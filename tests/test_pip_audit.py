@@ -4,6 +4,7 @@ with fake pip-audit executables (every failure must raise ScannerError, never pa
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -250,7 +251,9 @@ def pinned_tree(tmp_path: Path) -> Path:
         (report([]), "did not report on 1 of the packages"),
         (report([{"name": "jinja2", "version": "2.10", "vulns": []}]) + "sys.exit(1)\n",
          "exited 1 without reporting"),
-        ("time.sleep(30)\n", "timed out"),
+        # records its pid, and would mark that it finished had the timeout not ended it
+        ("import os\nopen(sys.argv[0] + '.pid', 'w').write(str(os.getpid()))\n"
+         "time.sleep(30)\nopen(sys.argv[0] + '.finished', 'w').close()\n", "timed out"),
     ],
     ids=["crash", "garbage", "exit1-no-json", "missing-version", "missing-vuln-field",
          "missing-dependencies", "package-missing", "exit1-no-vulns", "timeout"],
@@ -262,11 +265,18 @@ def test_failures_raise_scanner_error(
     bin_dir = tmp_path_factory.mktemp("bin")
     fake_pip_audit(bin_dir, body)
     monkeypatch.setenv(SCANNER_PATH_ENV, str(bin_dir))
-    started = time.monotonic()
+    # a fault other than the timeout gets all the time a loaded machine may need
+    timeout = 1 if error == "timed out" else 120
     with pytest.raises(ScannerError, match=error) as info:
-        run(pinned_tree, tmp_path_factory.mktemp("work"), timeout=1)
+        run(pinned_tree, tmp_path_factory.mktemp("work"), timeout=timeout)
     assert info.value.scanner == "pip-audit"
-    assert time.monotonic() - started < 20
+    # The timeout ended the fake: it never finished and does not run on. (Not a bound on
+    # wall time: that depends on the machine's load.)
+    fake = bin_dir / "pip-audit"
+    assert not Path(f"{fake}.finished").exists()
+    if Path(f"{fake}.pid").exists():  # it may be killed before it wrote it
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(Path(f"{fake}.pid").read_text()), 0)
 
 
 def test_missing_pip_audit(
