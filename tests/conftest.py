@@ -117,26 +117,33 @@ def tree(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
     return build
 
 
+def gate_process(work: Path, root: Path, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 300) -> GateRun:
+    """`policy-gate scan ROOT` as a user runs it: a separate process, real scanners, the
+    JSON report written into ``work``."""
+    report_path = work / "report.json"
+    if report_path.exists():
+        report_path.unlink()
+    argv = [sys.executable, "-m", "policy_gate", "scan", str(root),
+            "--format", "json", "--output", str(report_path), *args]
+    if "--advisories" not in args:
+        argv += ["--advisories", str(EXAMPLE_ADVISORIES)]
+    if "--policy" not in args:
+        argv += ["--policy", str(OFFLINE_POLICY)]
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=full_env,
+                          timeout=timeout, check=False)
+    report = json.loads(report_path.read_text()) if report_path.exists() else None
+    return GateRun(proc.returncode, proc.stdout, proc.stderr, report)
+
+
 @pytest.fixture
 def gate(tmp_path: Path) -> Callable[..., GateRun]:
     """Run `policy-gate scan` as a user would: a separate process, real scanners."""
 
     def run(root: Path, *args: str, env: dict[str, str] | None = None,
             timeout: float = 300) -> GateRun:
-        report_path = tmp_path / "report.json"
-        if report_path.exists():
-            report_path.unlink()
-        argv = [sys.executable, "-m", "policy_gate", "scan", str(root),
-                "--format", "json", "--output", str(report_path), *args]
-        if "--advisories" not in args:
-            argv += ["--advisories", str(EXAMPLE_ADVISORIES)]
-        if "--policy" not in args:
-            argv += ["--policy", str(OFFLINE_POLICY)]
-        full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-        proc = subprocess.run(argv, capture_output=True, text=True, env=full_env,
-                              timeout=timeout, check=False)
-        report = json.loads(report_path.read_text()) if report_path.exists() else None
-        return GateRun(proc.returncode, proc.stdout, proc.stderr, report)
+        return gate_process(tmp_path, root, *args, env=env, timeout=timeout)
 
     return run
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ from policy_gate.findings import (
     Source,
 )
 from policy_gate.results import ScanOutput
-from tests.conftest import GateRun, real_tool
+from tests.conftest import GateRun, gate_process, make_tree, real_tool
+from tests.fake_pypi import FakePyPI
 
 AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 # Scanners whose answer is kept per file (the others per run).
@@ -63,6 +66,50 @@ def comparable(run: GateRun) -> dict[str, Any]:
     }
 
 
+@dataclass
+class FirstRuns:
+    """The runs every test that starts from FILES and an empty cache would make first."""
+    cold: GateRun  # FILES into an empty cache
+    warm: GateRun  # FILES again, from what the cold run left
+    tree: Path
+    cache: Path  # a copy of the cache as the cold run left it (its key file beside it)
+
+
+@pytest.fixture(scope="module")
+def first_runs(tmp_path_factory: pytest.TempPathFactory,
+               _pypi_server: FakePyPI) -> Iterator[FirstRuns]:
+    """The cold and the warm run of FILES, made once for this module: the same two gate
+    runs began several tests. A test continues from copies of the tree and of the cache
+    (entries are keyed by a file's path in the tree and its content, not where it is)."""
+    work = tmp_path_factory.mktemp("first-runs")
+    tree, cache, snapshot = work / "repo", work / "cache", work / "after-cold" / "cache"
+    make_tree(tree, FILES)
+    env = {"POLICY_GATE_PYPI_URL": _pypi_server.url}
+    cold = gate_process(work, tree, "--cache-dir", str(cache), env=env)
+    copy_cache(cache, snapshot)
+    warm = gate_process(work, tree, "--cache-dir", str(cache), env=env)
+    assert cold.report is not None and warm.report is not None, cold.output + warm.output
+    yield FirstRuns(cold, warm, tree, snapshot)
+
+
+def copy_cache(cache: Path, target: Path) -> None:
+    """A cache directory and its key file beside it."""
+    shutil.copytree(cache, target)
+    key = cache.with_name(cache.name + ".key")
+    if key.exists():
+        shutil.copy2(key, target.with_name(target.name + ".key"))
+
+
+@pytest.fixture
+def after_cold(first_runs: FirstRuns, tmp_path: Path) -> tuple[Path, GateRun]:
+    """This test's copy of FILES, with the cache (``cached``'s) as the cold run left it,
+    and that run."""
+    root = tmp_path / "repo"
+    shutil.copytree(first_runs.tree, root)
+    copy_cache(first_runs.cache, tmp_path / "cache")
+    return root, first_runs.cold
+
+
 @pytest.fixture
 def cached(
     gate: Callable[..., GateRun], tmp_path: Path
@@ -77,17 +124,13 @@ def cached(
     return run
 
 
-def test_unchanged_tree_is_answered_from_the_cache(
-    tree: Callable[[dict[str, str | bytes]], Path], cached: Callable[..., GateRun]
-) -> None:
-    root = tree(FILES)
-    cold = cached(root)
+def test_unchanged_tree_is_answered_from_the_cache(first_runs: FirstRuns) -> None:
+    cold, warm = first_runs.cold, first_runs.warm
     assert cold.code == 1
     assert cold.findings(rule_id="B602"), cold.output
     for name in FILE_LOCAL:
         use = cold.scanner(name)["cache"]
         assert use["run_from_cache"] is False and use["files_from_cache"] == 0
-    warm = cached(root)
     assert comparable(warm) == comparable(cold)
     for name in (*FILE_LOCAL, "pip-audit", "osv", "licenses"):
         use = warm.scanner(name)["cache"]
@@ -98,10 +141,9 @@ def test_unchanged_tree_is_answered_from_the_cache(
 
 
 def test_one_changed_file_is_the_only_one_rescanned(
-    tree: Callable[[dict[str, str | bytes]], Path], cached: Callable[..., GateRun]
+    after_cold: tuple[Path, GateRun], cached: Callable[..., GateRun]
 ) -> None:
-    root = tree(FILES)
-    cold = cached(root)
+    root, cold = after_cold
     (root / "app/clean.py").write_text("import pickle\n\n\ndef load(b):\n"
                                        "    return pickle.loads(b)\n")
     changed = cached(root)
@@ -124,13 +166,12 @@ def test_one_changed_file_is_the_only_one_rescanned(
 
 
 def test_settings_rules_and_tool_version_are_part_of_the_key(
-    tree: Callable[[dict[str, str | bytes]], Path],
+    after_cold: tuple[Path, GateRun],
     cached: Callable[..., GateRun],
     tmp_path: Path,
     scanner_bin: Callable[[dict[str, str]], dict[str, str]],
 ) -> None:
-    root = tree(FILES)
-    cached(root)
+    root, _ = after_cold
     # another file size limit: every scanner answers afresh
     policy = tmp_path / "policy.yaml"
     policy.write_text(f"extends: {Path(__file__).parent / 'policies/offline-snapshot.yaml'}\n"
@@ -164,12 +205,11 @@ def test_settings_rules_and_tool_version_are_part_of_the_key(
 
 
 def test_corrupt_or_forged_entries_are_misses(
-    tree: Callable[[dict[str, str | bytes]], Path],
+    after_cold: tuple[Path, GateRun],
     cached: Callable[..., GateRun],
     tmp_path: Path,
 ) -> None:
-    root = tree(FILES)
-    cold = cached(root)
+    root, cold = after_cold
     entries = [p for p in (tmp_path / "cache").rglob("*.json")]
     assert entries
     for i, path in enumerate(entries):
@@ -212,12 +252,11 @@ def test_a_failed_scan_is_never_cached(
 
 
 def test_a_missing_scanner_fails_even_with_a_warm_cache(
-    tree: Callable[[dict[str, str | bytes]], Path],
+    after_cold: tuple[Path, GateRun],
     cached: Callable[..., GateRun],
     tmp_path: Path,
 ) -> None:
-    root = tree(FILES)
-    cached(root)
+    root, _ = after_cold
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     run = cached(root, env={"POLICY_GATE_SCANNER_PATH": str(empty)})
@@ -227,11 +266,9 @@ def test_a_missing_scanner_fails_even_with_a_warm_cache(
 
 
 def test_the_advisory_database_is_not_loaded_when_every_audit_is_cached(
-    tree: Callable[[dict[str, str | bytes]], Path], cached: Callable[..., GateRun]
+    first_runs: FirstRuns,
 ) -> None:
-    root = tree(FILES)
-    cold = cached(root)
-    warm = cached(root)
+    cold, warm = first_runs.cold, first_runs.warm
     assert warm.report is not None and cold.report is not None
     # what the reports say about the data is unchanged, though nothing loaded it
     assert warm.report["scan"]["advisories"] == cold.report["scan"]["advisories"]
