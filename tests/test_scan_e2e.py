@@ -302,7 +302,8 @@ def test_scanner_faults_fail_closed(tree, gate, scanner_bin, tmp_path: Path, fau
     env = scanner_bin({"bandit": body})
     policy = tmp_path / "p.yaml"
     policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  bandit: {timeout: 2}\n")
-    run = gate(root, "--policy", str(policy), env=env)
+    # bandit alone: the fault is its, and the others have nothing to say about it
+    run = gate(root, "--policy", str(policy), "--scanner", "bandit", env=env)
     assert run.code == 3, run.output
     assert run.report is not None
     assert run.report["verdict"] == "error"
@@ -338,7 +339,8 @@ def test_semgrep_internal_error_with_exit_0_fails_closed(tree, gate, scanner_bin
         "print(json.dumps({'results': [], 'errors': [{'type': 'Rule parse error', "
         "'level': 'error', 'message': 'invalid rule'}]}))\n"
     )
-    run = gate(tree({"a.py": CLEAN_PY}), env=scanner_bin({"semgrep": body}))
+    run = gate(tree({"a.py": CLEAN_PY}), "--scanner", "semgrep",
+               env=scanner_bin({"semgrep": body}))
     assert run.code == 3, run.output
     assert "Rule parse error" in run.scanner("semgrep")["reason"]
 
@@ -380,7 +382,7 @@ def test_safety_enabled_but_unavailable_is_reported(tree, gate, scanner_bin, tmp
     policy = tmp_path / "p.yaml"
     policy.write_text(EXTENDS_OFFLINE + "\nscanners:\n  safety: {enabled: true}\n")
     run = gate(tree({"requirements.txt": "requests==2.32.3\n"}), "--policy", str(policy),
-               env=env)
+               "--scanner", "safety", env=env)
     assert run.code == 0, run.output
     entry = run.scanner("safety")
     assert entry["status"] == "skipped" and entry["reason"]
