@@ -10,6 +10,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,28 @@ def pytest_configure(config: pytest.Config) -> None:
     compiled every module again: about 0.2 CPU-s of the 0.9 a `policy-gate validate` costs."""
     if not hasattr(config, "workerinput"):  # once per session, not per xdist worker
         compileall.compile_dir(REPO / "policy_gate", quiet=2)
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m have deselected what they will
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The container tests run last, and the image they need is built in the background
+    from now on: its minutes of downloads and layer copies overlap the rest of the suite
+    instead of adding to it. (Not under xdist workers: each would build its own.)"""
+    container = [item for item in items if item.path.name == "test_container.py"]
+    if not container or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item.path.name != "test_container.py"] + container
+    module = container[0].module  # type: ignore[attr-defined]  # as pytest imported it
+    module.start_build(Path(tempfile.mkdtemp(prefix="policy-gate-image-build-")))
+    _AT_SESSION_END.append(module.stop_build)
+
+
+_AT_SESSION_END: list[Callable[[], None]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for action in _AT_SESSION_END:
+        action()
 
 
 def cpu_seconds() -> float:

@@ -13,9 +13,11 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +56,69 @@ def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
                           check=check, timeout=600)
 
 
+BUILD_TIMEOUT = 1800
+
+
+@dataclass
+class Build:
+    """The image build started in the background at the session's start (see
+    start_build), with where its output goes."""
+    proc: subprocess.Popen[bytes]
+    log: Path
+    started: float
+
+
+BACKGROUND: list[Build] = []
+
+
+def start_build(log_dir: Path) -> None:
+    """Start building the image now, while the rest of the suite runs: the build takes
+    minutes (downloads, layer copies under vfs) with a core mostly idle. Only where the
+    tools are already there; otherwise the `image` fixture installs them, or skips."""
+    if BACKGROUND or not CONTAINER.is_dir() or not all(shutil.which(t) for t in TOOLS):
+        return
+    log = log_dir / "image-build.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bash", str(CONTAINER / "build-image.sh"), "Dockerfile", ".", TAG],
+            cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # so that stop_build ends buildah too
+        )
+    BACKGROUND.append(Build(proc, log, time.monotonic()))
+
+
+def stop_build() -> None:
+    """At the session's end: end a background build nobody waited for (the session was
+    interrupted), and remove its log."""
+    for build in BACKGROUND:
+        if build.proc.poll() is None:
+            os.killpg(build.proc.pid, signal.SIGKILL)
+            build.proc.wait()
+        shutil.rmtree(build.log.parent, ignore_errors=True)
+
+
+def _build() -> tuple[int, str, float]:
+    """The build's exit code, the end of its output and when it started: the background
+    build if there is one, else one started here."""
+    if BACKGROUND:
+        build = BACKGROUND[0]
+        code = build.proc.wait(timeout=BUILD_TIMEOUT)
+        return code, build.log.read_text(errors="replace")[-8000:], build.started
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["bash", str(CONTAINER / "build-image.sh"), "Dockerfile", ".", TAG],
+        cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+    )
+    return proc.returncode, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", started
+
+
 @pytest.fixture(scope="module")
 def image() -> Iterator[str]:
     if not CONTAINER.is_dir():
         pytest.fail(f"{CONTAINER} is missing: the container scripts come with ../shared")
     _ensure_tools()
-    started = time.monotonic()
-    proc = subprocess.run(
-        ["bash", str(CONTAINER / "build-image.sh"), "Dockerfile", ".", TAG],
-        cwd=REPO, capture_output=True, text=True, timeout=1800,
-    )
-    log = f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    assert proc.returncode == 0, f"image build failed:\n{log}"
+    code, log, started = _build()
+    assert code == 0, f"image build failed:\n{log}"
     print(f"image built in {time.monotonic() - started:.0f}s")
     try:
         yield TAG
