@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -502,16 +502,41 @@ def _policy() -> Policy:
     return load_policy(OFFLINE_POLICY)
 
 
+class _Printed:
+    """A started tool (process.Started) whose answer is already known."""
+
+    def __init__(self, completed: Completed) -> None:
+        self.completed = completed
+
+    def finish(self, **_kwargs: Any) -> Completed:
+        return self.completed
+
+    def abandon(self) -> None:
+        pass
+
+
 @contextmanager
 def tool_prints(module: ModuleType, answers: Sequence[tuple[int, str, str]]) -> Iterator[None]:
-    """The scanner's tool answers with these (exit code, stdout, stderr), one per run."""
+    """The scanner's tool answers with these (exit code, stdout, stderr), one per run,
+    however the scanner starts it: run_tool, or start_tool then finish (kingfisher, which
+    starts its tool before it fills the tool's input; patching run_tool alone left the
+    real kingfisher answering every case and the generated answers unread)."""
     replies = list(answers)
 
-    def run_tool(scanner: str, argv: Sequence[str], **_kwargs: Any) -> Completed:
+    def answer(argv: Sequence[str]) -> Completed:
         code, out, err = replies.pop(0) if len(replies) > 1 else replies[0]
         return Completed(tuple(argv), code, out, err, 0.0)
 
-    with patch.object(module, "run_tool", run_tool):
+    def run_tool(scanner: str, argv: Sequence[str], **_kwargs: Any) -> Completed:
+        return answer(argv)
+
+    def start_tool(scanner: str, argv: Sequence[str], **_kwargs: Any) -> _Printed:
+        return _Printed(answer(argv))
+
+    with ExitStack() as stack:
+        stack.enter_context(patch.object(module, "run_tool", run_tool))
+        if hasattr(module, "start_tool"):
+            stack.enter_context(patch.object(module, "start_tool", start_tool))
         yield
 
 
