@@ -361,7 +361,10 @@ def test_faults_fail_closed(
 ) -> None:
     repo = build(tmp_path, {"a.py": "x = 1\n"})
     monkeypatch.setenv("POLICY_GATE_SCANNER_PATH", str(fake_tool(tmp_path, FAULTS[fault])))
-    ctx = ScanContext(fileset=walk(repo), settings=ScannerSettings(timeout=1), jobs=2)
+    # 1 s only where the timeout is the fault: on a loaded machine a fake may take longer
+    # than that to start, and every other fault must fail for its own reason
+    timeout = 1 if fault == "timeout" else 60
+    ctx = ScanContext(fileset=walk(repo), settings=ScannerSettings(timeout=timeout), jobs=2)
     with pytest.raises(ScannerError) as info:
         SCANNER.scan(ctx)
     assert info.value.scanner == "detect-secrets"
