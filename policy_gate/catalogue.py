@@ -19,6 +19,7 @@ from policy_gate.findings import (
     SAST,
     SECRET,
     UNSCANNED,
+    Confidence,
 )
 from policy_gate.packages import NPM, PYPI
 
@@ -60,11 +61,56 @@ class ScannerInfo:
     # what the `pragma: allowlist secret` comment names (detect-secrets' syntax, honoured
     # for every engine alike: switching engines must not change what a comment silences).
     secret_engine: bool = False
+    # The most specific CWE of a rule whose tool gives a less specific (or a wrong) one:
+    # SARIF consumers and the compliance mapping file a finding by its CWE, and the gate
+    # merges two scanners' reports of one flaw only when their CWEs agree.
+    cwe_corrections: Mapping[str, str] = field(default_factory=dict)
+    # The most a rule's result can be trusted when the rule cannot tell whether input
+    # reaches the code it flags (a pattern, not a data flow): the gate's taint rules decide
+    # those, and a pattern match alone stays below the fail threshold.
+    confidence_caps: Mapping[str, Confidence] = field(default_factory=dict)
+
+
+# bandit 1.9's own CWEs that are less specific than the weakness its rule finds.
+_XXE = "CWE-611"  # bandit says CWE-20 (input validation) for XML parsing of untrusted data
+BANDIT_CWE_CORRECTIONS: Mapping[str, str] = {
+    "B102": "CWE-95",  # exec: eval injection, not OS command injection (bandit: CWE-78)
+    "B307": "CWE-95",  # eval (bandit: CWE-78)
+    "B506": "CWE-502",  # yaml.load: deserialisation of untrusted data (bandit: CWE-20)
+    "B303": "CWE-328",  # MD5/SHA-1: a weak hash (bandit: CWE-327, broken cipher)
+    "B324": "CWE-328",  # hashlib weak hash (bandit: CWE-327)
+    "B311": "CWE-338",  # random: a PRNG that is not cryptographically strong (bandit: CWE-330)
+    "B201": "CWE-489",  # Flask debug=True: active debug code (bandit: CWE-94)
+    "B701": "CWE-79",  # Jinja2 autoescape off: cross-site scripting (bandit: CWE-94)
+    **{test: _XXE for test in ("B313", "B314", "B315", "B316", "B317", "B318", "B319",
+                               "B320", "B405", "B406", "B407", "B408", "B409", "B410",
+                               "B411")},
+}
+
+# bandit's rules for command and SQL injection match any non-constant string, tainted or
+# not: on a labelled benchmark they fired as often on safe code as on vulnerable code, and
+# all of a Mojaloop service's were false alarms. semgrep's taint rules (rules/semgrep/
+# *-taint.yaml) report the same statement with high confidence when request data reaches
+# it, and the gate merges the two, so a real injection still fails. bandit's eval and exec
+# rules fire on constants too; the pack's py-eval-non-literal/py-exec-non-literal decide.
+BANDIT_CONFIDENCE_CAPS: Mapping[str, Confidence] = {
+    test: Confidence.LOW for test in (
+        "B102",  # exec of anything, a constant string included
+        "B307",  # eval of anything, a constant string included
+        "B602",  # subprocess with shell=True and a built command
+        "B604",  # any function called with shell=True
+        "B605",  # os.system / os.popen and friends with a built command
+        "B608",  # SQL built with string formatting
+        "B610",  # Django QuerySet.extra
+        "B611",  # Django RawSQL
+    )
+}
 
 
 BANDIT = ScannerInfo(
     "bandit", (SAST, UNSCANNED), "Python static analysis (PyCQA bandit)",
-    file_local=True, suffixes=(".py", ".pyw"))
+    file_local=True, suffixes=(".py", ".pyw"), cwe_corrections=BANDIT_CWE_CORRECTIONS,
+    confidence_caps=BANDIT_CONFIDENCE_CAPS)
 SEMGREP = ScannerInfo(
     "semgrep", (SAST, UNSCANNED),
     "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack",

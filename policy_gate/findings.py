@@ -79,6 +79,9 @@ class Source:
     severity: Severity | None
     confidence: Confidence | None
     message: str
+    # The line the scanner reported it on, kept when results merge (the merged finding
+    # has one start line; an inline comment of this scanner applies to this one).
+    line: int | None = None
 
     def __post_init__(self) -> None:
         _mask_urls(self, "message")
@@ -287,8 +290,49 @@ def content_key(text: str) -> str:
     return sha256_hex(" ".join(text.split()))[:32]
 
 
-def _merge_key(f: Finding) -> tuple[str, str, int | None, str]:
-    return (f.category, f.path, f.start_line, f.flaw_key)
+# A span longer than this is not one statement (a rule matching a whole function or
+# class): such a finding merges with another only when both report the same line.
+MAX_STATEMENT_LINES = 30
+
+
+def _flaw_key(f: Finding) -> tuple[str, str, str]:
+    return (f.category, f.path, f.flaw_key)
+
+
+def _extent(f: Finding) -> tuple[int, int]:
+    """The lines by which ``f`` meets another report of its flaw: its statement, or only
+    its reported line when the span is wider than a statement."""
+    span = f.span
+    assert span is not None and f.start_line is not None  # callers pass located findings
+    lo, hi = span
+    return span if hi - lo < MAX_STATEMENT_LINES else (f.start_line, f.start_line)
+
+
+def _same_flaw_groups(raw: Iterable[Finding]) -> list[list[Finding]]:
+    """Reports of one flaw: same category, file and flaw key, and statements that share a
+    line. bandit and semgrep report different lines of one multi-line statement (the
+    call's first line, the ``shell=True`` argument's line), so equal start lines alone
+    would count one flaw twice. Groups come in the order of their first report."""
+    by_flaw: dict[tuple[str, str, str], list[tuple[int, Finding]]] = defaultdict(list)
+    for index, finding in enumerate(raw):
+        by_flaw[_flaw_key(finding)].append((index, finding))
+    groups: list[tuple[int, list[Finding]]] = []
+    for members in by_flaw.values():
+        unlocated = [(i, f) for i, f in members if f.start_line is None]
+        if unlocated:
+            groups.append((unlocated[0][0], [f for _, f in unlocated]))
+        located = sorted(((_extent(f), i, f) for i, f in members if f.start_line is not None),
+                         key=lambda item: (item[0], item[1]))
+        reach: int | None = None  # the last line of this flaw key's latest group
+        for (lo, hi), index, finding in located:
+            if reach is None or lo > reach:  # shares no line with the group before
+                groups.append((index, []))
+                reach = hi
+            first, current = groups[-1]
+            current.append(finding)
+            groups[-1] = (min(first, index), current)
+            reach = max(reach, hi)
+    return [members for _, members in sorted(groups, key=lambda group: group[0])]
 
 
 def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
@@ -298,12 +342,8 @@ def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
     Sources are kept in full, so the count of sources per scanner always equals the count
     of results that scanner reported.
     """
-    groups: dict[tuple[str, str, int | None, str], list[Finding]] = defaultdict(list)
-    for finding in raw:
-        groups[_merge_key(finding)].append(finding)
-
     merged: list[Finding] = []
-    for members in groups.values():
+    for members in _same_flaw_groups(raw):
         if len(members) == 1:  # nothing to fold (most findings)
             merged.append(members[0])
             continue
@@ -318,7 +358,8 @@ def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
             )
         )
         lead = members[0]
-        sources = tuple(s for m in members for s in m.sources)
+        sources = tuple(s if s.line is not None else replace(s, line=m.start_line)
+                        for m in members for s in m.sources)
         cwe = tuple(dict.fromkeys(c for m in members for c in m.cwe))
         spans = [span for m in members if (span := m.span) is not None]
         # The flagged code is the widest span any scanner gave (bandit's whole call, where

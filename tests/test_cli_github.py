@@ -13,7 +13,7 @@ from tests.conftest import make_tree
 from tests.sarif_check import assert_valid_sarif
 from tests.test_github import TOKEN, FakeGitHub, fake_github  # noqa: F401 - fixture
 
-FLAW = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+FLAW = "import hashlib, subprocess\n\n\ndef run(cmd):\n    hashlib.md5(cmd)\n"
 
 
 def test_github_mode_end_to_end(gate, tmp_path: Path, fake_github: FakeGitHub) -> None:  # noqa: F811

@@ -232,7 +232,7 @@ def test_policy_and_exclude_changes_in_the_pr_do_not_apply(
     git(repo, "checkout", "-q", "-B", "feature")
     # The PR adds a flaw in a new file and tries to exclude that file.
     commit(repo, "new module, excluded", {
-        "newmod/run.py": "import os\n\n\ndef go(c):\n    os.system(c)\n",
+        "newmod/run.py": "import os, sys\n\n\ndef go(c):\n    os.system(sys.argv[1])\n",
         ".policy-gate/policy.yaml": EXTENDS_OFFLINE + "\nname: svc\nexclude: [\"newmod/\"]\n",
     })
     policy = str(repo / ".policy-gate" / "policy.yaml")
@@ -285,7 +285,8 @@ def test_policy_only_change_gets_the_review_verdict(
 def test_waivers_added_by_the_pr_are_not_applied(
     repo: Path, gate: Callable[..., GateRun]
 ) -> None:
-    commit(repo, "new flaw", {"job.py": "import os\n\n\ndef go(c):\n    os.system(c)\n"})
+    commit(repo, "new flaw",
+           {"job.py": "import os, sys\n\n\ndef go(c):\n    os.system(sys.argv[1])\n"})
     first = gate(repo, "--diff-base", "main")
     assert first.report is not None and first.code == 1
     target = next(f for f in first.report["findings"] if f["status"] == "violation")
@@ -387,13 +388,15 @@ def test_a_baseline_edited_by_the_pr_is_read_from_the_base(
     create(repo / ".policy-gate" / "baseline.json")
     commit(repo, "baseline")
     git(repo, "checkout", "-q", "-B", "feature")
-    write(repo, {"job.py": "import os\n\n\ndef go(c):\n    os.system(c)\n"})
+    write(repo, {"job.py": "import os, sys\n\n\ndef go(c):\n    os.system(sys.argv[1])\n"})
     create(repo / ".policy-gate" / "baseline.json")  # now lists the new flaw too
     commit(repo, "new flaw, baselined by the PR itself")
     run = gate(repo, "--diff-base", "main", "--baseline",
                str(repo / ".policy-gate" / "baseline.json"))
     assert run.report is not None, run.output
     assert run.code == 1
-    assert {f["status"] for f in run.findings(path="job.py", rule_id="B605")} == {"violation"}
+    job = run.findings(path="job.py", rule_id="py-taint-command-injection")
+    assert {f["status"] for f in job} == {"violation"}
+    assert any(s["rule_id"] == "B605" for f in job for s in f["sources"])
     review = run.report["review_required"]
     assert review and ".policy-gate/baseline.json" in review["message"]

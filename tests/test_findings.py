@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from policy_gate.findings import (
+    MAX_STATEMENT_LINES,
     SAST,
     Confidence,
     Finding,
@@ -41,6 +43,48 @@ def test_same_flaw_same_place_merges_keeping_every_source() -> None:
     assert first.scanners == ("bandit", "semgrep")  # the most severe leads
     assert first.severity == Severity.HIGH
     assert len(first.sources) == 2
+
+
+def _spanning(scanner: str, line: int, first: int, last: int) -> Finding:
+    return replace(_finding(scanner, f"{scanner}-rule", line, Severity.HIGH),
+                   span_start=first if first < line else None, end_line=last)
+
+
+def test_one_statement_reported_on_different_lines_is_one_finding() -> None:
+    """bandit reports a call's `shell=True` line, semgrep its first line or its tainted
+    argument: where the statements share a line, they are one flaw (issue 17)."""
+    merged = merge_findings([
+        _spanning("semgrep", 11, 11, 11),  # the tainted argument
+        _spanning("bandit", 12, 10, 13),  # the whole call, reported at `shell=True`
+        _spanning("semgrep", 20, 20, 22),  # the next statement: another flaw
+    ])
+    assert [(f.start_line, len(f.sources)) for f in merged] == [(12, 2), (20, 1)]
+    assert merged[0].span == (10, 13)
+
+
+def test_a_span_wider_than_a_statement_merges_only_on_its_own_line() -> None:
+    """A rule that matches a whole function must not swallow each flaw inside it."""
+    merged = merge_findings([
+        _spanning("semgrep", 5, 5, 5 + MAX_STATEMENT_LINES),
+        _spanning("bandit", 9, 9, 9),
+        _spanning("bandit", 5, 5, 5),
+    ])
+    assert sorted((f.start_line, len(f.sources)) for f in merged) == [(5, 2), (9, 1)]
+
+
+def test_a_line_number_below_one_never_joins_another_flaw() -> None:
+    """A scanner's output is hostile input: a nonsense line number (0, negative) must not
+    attach a finding to another flaw's group."""
+    other = replace(_spanning("bandit", 4, 4, 4), flaw_key="CWE-89", cwe=("CWE-89",))
+    merged = merge_findings([other, _spanning("semgrep", -2, -2, -2),
+                             _spanning("bandit", 0, 0, 0)])
+    assert sorted((f.flaw_key, f.start_line, len(f.sources)) for f in merged) == [
+        ("CWE-78", -2, 1), ("CWE-78", 0, 1), ("CWE-89", 4, 1)]
+
+
+def test_touching_statements_of_one_rule_stay_apart() -> None:
+    merged = merge_findings([_spanning("bandit", 3, 3, 4), _spanning("bandit", 5, 5, 6)])
+    assert len(merged) == 2
 
 
 def test_cwe_normalisation() -> None:

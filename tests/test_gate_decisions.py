@@ -16,11 +16,11 @@ from tests.conftest import EXAMPLE_ADVISORIES, EXTENDS_OFFLINE, OFFLINE_POLICY, 
 TODAY = "2026-11-25"
 FLAWED = {
     "app.py": """\
-        import subprocess
+        import hashlib, subprocess
 
 
         def run(cmd):
-            return subprocess.call(cmd, shell=True)
+            return hashlib.md5(cmd)
         """,
     "requirements.txt": "jinja2==2.10\n",
 }
@@ -37,7 +37,7 @@ def at_today(gate: Callable[..., GateRun], root: Path, *args: str) -> GateRun:
 
 
 def b602(run: GateRun) -> dict[str, Any]:
-    return next(f for f in run.findings(rule_id="B602"))
+    return next(f for f in run.findings(rule_id="B324"))
 
 
 def test_waiver_by_fingerprint_accepts_and_is_shown(
@@ -72,7 +72,7 @@ def test_expired_waiver_is_a_violation_saying_since_when(
     root = tree(FLAWED)
     waivers(root, """\
         waivers:
-          - rule: bandit:B602
+          - rule: bandit:B324
             paths: ["app.py"]
             reason: accepted until the refactor lands
             owner: team-core
@@ -92,10 +92,10 @@ def test_waiver_longer_than_the_severity_deadline_is_not_applied(
     tree: Callable[..., Path], gate: Callable[..., GateRun]
 ) -> None:
     root = tree(FLAWED)
-    # B602 is high: M1 allows 30 days.
+    # B324 is high: M1 allows 30 days.
     waivers(root, """\
         waivers:
-          - rule: bandit:B602
+          - rule: bandit:B324
             paths: ["app.py"]
             reason: accepted for a long while, please
             owner: team-core
@@ -149,7 +149,7 @@ def test_stale_waiver_warns_or_fails_as_the_policy_says(
     root = tree({"ok.py": "print('hello')\n"})
     waivers(root, """\
         waivers:
-          - rule: bandit:B602
+          - rule: bandit:B324
             paths: ["gone/"]
             reason: the old deploy script shells out
             owner: team-core
@@ -175,7 +175,7 @@ def test_bad_waivers_file_is_a_usage_error_naming_file_and_line(
     root = tree(FLAWED)
     waivers(root, """\
         waivers:
-          - rule: bandit:B602
+          - rule: bandit:B324
             reason: no paths given here
             owner: someone
             expires: 2026-02-30
@@ -189,25 +189,25 @@ def test_bad_waivers_file_is_a_usage_error_naming_file_and_line(
 
 SUPPRESSED = {
     "named.py": """\
-        import subprocess
+        import hashlib, subprocess
 
 
         def run(cmd):
-            return subprocess.call(cmd, shell=True)  # nosec B602 - cmd is a constant list
+            return hashlib.md5(cmd)  # nosec B324 - a checksum, not a signature
         """,
     "bare.py": """\
-        import subprocess
+        import hashlib, subprocess
 
 
         def run(cmd):
-            return subprocess.call(cmd, shell=True)  # nosec
+            return hashlib.md5(cmd)  # nosec
         """,
     "noreason.py": """\
-        import subprocess
+        import hashlib, subprocess
 
 
         def run(cmd):
-            return subprocess.call(cmd, shell=True)  # nosec B602
+            return hashlib.md5(cmd)  # nosec B324
         """,
 }
 
@@ -226,7 +226,7 @@ def test_inline_suppressions_counted_and_decided_by_the_policy(
     for mode in ("ignore", "honour", "require-reason"):
         run = gate(root, "--scanner", "bandit", "--policy", _policy(tmp_path, mode))
         assert run.report is not None, run.output
-        outcome[mode] = {f["path"]: f["status"] for f in run.findings(rule_id="B602")}
+        outcome[mode] = {f["path"]: f["status"] for f in run.findings(rule_id="B324")}
         assert len(run.report["suppressions"]) == 3
         # a bare nosec is flagged whatever the mode
         bare = run.findings(category="suppression")
@@ -269,7 +269,7 @@ def test_baseline_create_then_only_new_findings_fail(
     assert run.code == 1
     violations = {f["path"] for f in run.findings(status="violation")}
     assert violations == {"copy.py"}
-    assert {f["status"] for f in run.findings(path="app.py", rule_id="B602")} == {"baselined"}
+    assert {f["status"] for f in run.findings(path="app.py", rule_id="B324")} == {"baselined"}
 
     # The file renamed unchanged (and the copy gone): baselined again.
     (root / "copy.py").unlink()
@@ -277,7 +277,7 @@ def test_baseline_create_then_only_new_findings_fail(
     (root / "app.py").rename(root / "service.py")
     run = gate(root, "--baseline", str(base))
     assert run.code == 0, run.output
-    assert {f["status"] for f in run.findings(path="service.py", rule_id="B602")} == {"baselined"}
+    assert {f["status"] for f in run.findings(path="service.py", rule_id="B324")} == {"baselined"}
 
 
 def test_baseline_not_written_when_a_scanner_fails(
@@ -308,7 +308,7 @@ def test_explain_shows_every_step_in_order(
     from_report = _cli("explain", fp[:10], "--report", str(report))
     assert from_report.returncode == 0, from_report.stderr
     text = from_report.stdout
-    assert "app.py:5" in text and "bandit:B602" in text
+    assert "app.py:5" in text and "bandit:B324" in text
     assert "against the sast fail threshold" in text
     assert "Result: a VIOLATION" in text
     rescan = _cli("explain", "app.py:5", str(root), "--policy", str(OFFLINE_POLICY),

@@ -29,11 +29,11 @@ from policy_gate.github import (
 from policy_gate.policy.evaluate import Status
 
 VULN_PY = """\
-import subprocess
+import hashlib, subprocess
 
 
 def run(cmd):
-    subprocess.call(cmd, shell=True)
+    hashlib.md5(cmd)
 """
 EVIL_NAMES = ["evil%0A::error::pwned.py", "a,b::c.py", "x\n::warning::y.py", "r\rcr%25.py"]
 TOKEN = "ghs_s3cretTOKENvalue0123456789"
@@ -91,9 +91,9 @@ def test_file_names_cannot_inject_workflow_commands(scan_data) -> None:
         # exactly one command: the properties part holds no further "::"
         assert set(props) == {"file", "line", "endLine", "title"}
         assert props["line"] == "5" and props["endLine"] == "5"
-        assert props["title"] == "policy-gate: bandit:B602 (high)"
-        assert message.startswith("subprocess call with shell=True")
-        assert "[CWE-78]" in message
+        assert props["title"] == "policy-gate: bandit:B324 (high)"
+        assert message.startswith("Use of weak MD5 hash")
+        assert "[CWE-328]" in message
         files.add(props["file"])
     assert files == set(EVIL_NAMES)  # decoding gives back every original name
 

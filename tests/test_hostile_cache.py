@@ -41,9 +41,9 @@ from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, GateRun, make_tre
 from tests.test_action_entrypoint import CAPS, gh
 from tests.test_advisories import NPM_RECORDS
 
-SHELL_TRUE = ("import subprocess\n\n\ndef run(cmd):\n"
-              "    return subprocess.call(cmd, shell=True)\n")
-VULNERABLE: dict[str, str | bytes] = {"app/main.py": SHELL_TRUE,
+WEAK_HASH = ("import hashlib, subprocess\n\n\ndef run(cmd):\n"
+              "    return hashlib.md5(cmd)\n")
+VULNERABLE: dict[str, str | bytes] = {"app/main.py": WEAK_HASH,
                                       "requirements.txt": "pyyaml==5.3.1\n"}
 KEY_ENV = "POLICY_GATE_CACHE_KEY"
 KEY_A = "a" * 24 + "-attacker-key-0123456789"
@@ -154,11 +154,11 @@ def test_tampered_entries_are_misses_and_the_finding_still_fails(
     cache = tmp_path / "cache"
     args = ("--scanner", "bandit", "--scanner", "pip-audit")
     cold = cache_run(gate, root, cache, *args)
-    assert cold.code == 1 and cold.findings(rule_id="B602"), cold.output
+    assert cold.code == 1 and cold.findings(rule_id="B324"), cold.output
     assert forge(cache)
     again = cache_run(gate, root, cache, *args)
     assert again.code == 1, again.output
-    assert again.findings(rule_id="B602")
+    assert again.findings(rule_id="B324")
     assert again.findings(category="dependency", path="requirements.txt")
     bandit = again.scanner("bandit")
     assert bandit["cache"]["files_scanned"] == 1 and bandit["cache"]["rejected"] >= 1
@@ -167,7 +167,7 @@ def test_tampered_entries_are_misses_and_the_finding_still_fails(
     warm = cache_run(gate, root, cache, *args)
     assert warm.scanner("bandit")["cache"]["run_from_cache"] is True
     assert warm.scanner("bandit")["cache"]["rejected"] == 0
-    assert warm.findings(rule_id="B602")
+    assert warm.findings(rule_id="B324")
 
 
 def test_entries_written_under_another_key_are_misses(
@@ -194,11 +194,11 @@ def test_entries_written_under_another_key_are_misses(
     assert forger.code == 0, forger.output  # the poisoned answer: nothing found
     victim = cache_run(gate, root, cache, "--scanner", "bandit", env={KEY_ENV: KEY_B})
     assert victim.code == 1, victim.output
-    assert victim.findings(rule_id="B602")
+    assert victim.findings(rule_id="B324")
     assert victim.scanner("bandit")["cache"]["files_from_cache"] == 0
     # the same holds for the key file the gate makes when no key is given
     default = cache_run(gate, root, cache, "--scanner", "bandit")
-    assert default.code == 1 and default.findings(rule_id="B602")
+    assert default.code == 1 and default.findings(rule_id="B324")
 
 
 def test_a_forged_advisory_age_is_not_believed(
@@ -293,7 +293,7 @@ def test_a_key_pair_lets_pull_requests_read_the_cache_but_never_write_it(
     entries = sorted(p.relative_to(cache) for p in cache.rglob("*.json"))
     pull = {"POLICY_GATE_CACHE_VERIFY_KEY": verify}
     reused = cache_run(gate, root, cache, "--scanner", "bandit", env=pull)
-    assert reused.code == 1 and reused.findings(rule_id="B602"), reused.output
+    assert reused.code == 1 and reused.findings(rule_id="B324"), reused.output
     assert reused.scanner("bandit")["cache"]["run_from_cache"] is True
     (root / "app/extra.py").write_text("import pickle\n")
     changed = cache_run(gate, root, cache, "--scanner", "bandit", env=pull)
@@ -319,7 +319,7 @@ def test_a_key_pair_lets_pull_requests_read_the_cache_but_never_write_it(
         assert cache_run(gate, root, cache, "--scanner", "bandit",
                          env={**blind, **forger}).code == 0
         victim = cache_run(gate, root, cache, "--scanner", "bandit", env=pull)
-        assert victim.code == 1 and victim.findings(rule_id="B602"), victim.output
+        assert victim.code == 1 and victim.findings(rule_id="B324"), victim.output
     both = cache_run(gate, root, cache, "--scanner", "bandit", env={**pull, KEY_ENV: KEY_B})
     assert both.code == 2 and "not both" in one_line_error(both)
     assert "PRIVATE KEY" not in both.output and verify not in both.output
@@ -467,7 +467,7 @@ CLASS_TREE: dict[str, str | bytes] = {
     "Dockerfile": "FROM alpine:3.20.3\nUSER app\n",
     ".github/workflows/ci.yml": "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
                                 "    steps:\n      - run: echo hi\n",
-    "app/main.py": SHELL_TRUE,
+    "app/main.py": WEAK_HASH,
     "web/index.js": "module.exports = (x) => eval(x);\n",
 }
 

@@ -23,7 +23,7 @@ from policy_gate.base.gitrun import GitError
 from tests.conftest import EXAMPLE_ADVISORIES, EXTENDS_OFFLINE, GateRun
 from tests.test_diff_mode import FAKE_AWS, commit, git, write
 
-JOB_PY = "import os\n\n\ndef go(c):\n    os.system(c)\n"  # bandit B605, semgrep too
+JOB_PY = "import hashlib\n\n\ndef go(c):\n    hashlib.md5(c)\n"  # bandit B324, semgrep too
 CLEAN_PY = "def add(a, b):\n    return a + b\n"
 POLICY = ".policy-gate/policy.yaml"
 
@@ -86,7 +86,7 @@ def test_a_file_renamed_out_of_an_excluded_directory_is_new(
     run = gate(root, "--diff-base", "main", "--policy", str(root / POLICY),
                "--scanner", "bandit")
     assert run.report is not None, run.output
-    assert statuses(run, path="src/helper.py", rule_id="B605") == {"violation"}
+    assert statuses(run, path="src/helper.py", rule_id="B324") == {"violation"}
     assert run.code == 1
     # a rename inside the scanned part of the tree is still only a move
     git(root, "mv", "src/app.py", "src/core.py")
@@ -242,7 +242,7 @@ def test_a_shallow_clone_with_the_whole_change_is_accepted(tmp_path: Path) -> No
 
 def _waiver(paths: str) -> str:
     return (
-        "version: 1\nwaivers:\n  - rule: bandit:B605\n"
+        "version: 1\nwaivers:\n  - rule: bandit:B324\n"
         f"    paths: [\"{paths}\"]\n    reason: constant commands only, reviewed\n"
         "    owner: team-core\n    expires: 2099-01-20\n"
     )
@@ -257,14 +257,14 @@ def test_a_waiver_removed_on_main_after_the_branch_point_no_longer_applies(
     commit(root, "a job", {"jobs/nightly.py": JOB_PY})
     env = {"POLICY_GATE_TODAY": "2099-01-01"}
     waived = gate(root, "--diff-base", "main", "--scanner", "bandit", env=env)
-    assert waived.code == 0 and statuses(waived, rule_id="B605") == {"waived"}, waived.output
+    assert waived.code == 0 and statuses(waived, rule_id="B324") == {"waived"}, waived.output
     git(root, "checkout", "-q", "main")
     git(root, "rm", "-q", ".policy-gate/waivers.yaml")
     commit(root, "revoke the jobs waiver")
     git(root, "checkout", "-q", "feature")
     run = gate(root, "--diff-base", "main", "--scanner", "bandit", env=env)
     assert run.report is not None, run.output
-    assert statuses(run, rule_id="B605") == {"violation"}
+    assert statuses(run, rule_id="B324") == {"violation"}
     assert run.code == 1
     # the pull request did not touch the waivers: no review needed
     assert run.report["review_required"] is None
@@ -285,7 +285,7 @@ def test_a_policy_tightened_on_main_after_the_branch_point_applies(
     run = gate(root, "--diff-base", "main", "--policy", str(root / POLICY),
                "--scanner", "bandit")
     assert run.report is not None, run.output
-    assert statuses(run, path="legacy/job.py", rule_id="B605") == {"violation"}
+    assert statuses(run, path="legacy/job.py", rule_id="B324") == {"violation"}
     assert run.report["review_required"] is None
 
 
@@ -309,13 +309,13 @@ def test_on_github_the_inputs_come_from_the_events_base_commit(
            "GITHUB_WORKSPACE": str(root), "POLICY_GATE_TODAY": "2099-01-01"}
     run = gate(root, "--scanner", "bandit", env=env)
     assert run.report is not None, run.output
-    assert statuses(run, rule_id="B605") == {"violation"}
+    assert statuses(run, rule_id="B324") == {"violation"}
     # an explicit --diff-base on a pull_request event: the waivers still come from the
     # event's base, whatever the base name points at
     git(root, "branch", "-f", "stale", git(root, "merge-base", "main", "HEAD"))
     named = gate(root, "--diff-base", "stale", "--scanner", "bandit", env=env)
     assert named.report is not None, named.output
-    assert statuses(named, rule_id="B605") == {"violation"}
+    assert statuses(named, rule_id="B324") == {"violation"}
 
 
 # -- 8. one meaning per base name --------------------------------------------------------
@@ -336,7 +336,7 @@ def test_a_tag_shadowing_the_remote_branch_is_ambiguous(
     assert run.code == 2, run.output
     assert "refs/tags/origin/main" in run.stderr and "refs/remotes/origin/main" in run.stderr
     full = gate(clone, "--diff-base", "refs/remotes/origin/main", "--scanner", "bandit")
-    assert full.code == 1 and statuses(full, rule_id="B605") == {"violation"}, full.output
+    assert full.code == 1 and statuses(full, rule_id="B324") == {"violation"}, full.output
 
 
 def test_base_names_resolve_to_exactly_one_commit(tmp_path: Path) -> None:
@@ -555,7 +555,7 @@ def test_a_pull_request_cannot_turn_diff_mode_off_or_aim_it_at_itself(
     full = gate(root, "--full-scan", "--policy", policy, "--scanner", "bandit",
                 env=env)
     assert full.report is not None, full.output
-    assert statuses(full, path="jobs/nightly.py", rule_id="B605") == {"violation"}
+    assert statuses(full, path="jobs/nightly.py", rule_id="B324") == {"violation"}
     assert POLICY in review_message(full) and full.code == 1
     itself = gate(root, "--diff-base", "HEAD", "--policy", policy, "--scanner", "bandit",
                   env=env)

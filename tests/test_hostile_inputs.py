@@ -31,7 +31,7 @@ from policy_gate import github
 from tests.conftest import OFFLINE_POLICY, GateRun, make_tree
 from tests.test_github import TOKEN, FakeGitHub
 
-FLAW = "import subprocess\n\n\ndef run(cmd):\n    subprocess.call(cmd, shell=True)\n"
+FLAW = "import subprocess, sys\n\n\ndef run(cmd):\n    subprocess.call(sys.argv[1], shell=True)\n"
 # A fake scanner that only records that it was started: a scan that should never begin.
 TRIPWIRE = "import pathlib, sys\npathlib.Path({path!r}).write_text('ran')\nsys.exit(2)\n"
 NOBODY = 65534
@@ -289,7 +289,8 @@ def test_cli_comment_ignores_spoofed_marker(
     env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(ws),
            "GITHUB_REPOSITORY": "mojaloop/central-ledger", "GITHUB_API_URL": api.url,
            "GITHUB_EVENT_PATH": str(event), "GITHUB_TOKEN": TOKEN}
-    run = gate(ws, "--scanner", "bandit", "--pr-comment", "--full-scan", env=env)
+    run = gate(ws, "--scanner", "bandit", "--scanner", "semgrep", "--pr-comment", "--full-scan",
+               env=env)
     assert run.code == 1, run.output
     assert "trust me" in spoof["body"]
     assert [c[0] for c in api.calls if c[0] in ("POST", "PATCH")] == ["POST"]
@@ -328,7 +329,9 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _statuses(run: GateRun, path: str) -> list[tuple[str, str]]:
-    return [(f["rule_id"], f["status"]) for f in run.findings(path=path)]
+    """(rule, status) for every rule that reported a finding at ``path``: a merged finding
+    counts for each of its sources, whichever leads."""
+    return [(s["rule_id"], f["status"]) for f in run.findings(path=path) for s in f["sources"]]
 
 
 def test_hand_written_code_under_names_the_old_policy_excluded_is_scanned(

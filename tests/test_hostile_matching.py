@@ -72,7 +72,7 @@ def policy_file(repo: Path, extra: str) -> str:
 # ------------------------------------------ item 3: a multi-line statement is one flaw
 
 MULTILINE_CALL = """\
-    import subprocess
+    import subprocess, sys
 
 
     def run(user):
@@ -87,19 +87,22 @@ def test_argument_tainted_on_a_later_line_of_a_call_is_introduced(
     repo: Path, gate: Callable[..., GateRun]
 ) -> None:
     """bandit reports B602 on `shell=True` (line 7) of a call that starts on line 5; the
-    change makes the command on line 6 user input. The flaw is the statement's."""
+    change makes the command on line 6 user input. The flaw is the statement's: one
+    finding, led by the taint rule, with bandit's B602 among its sources."""
     branch(repo, {"app.py": MULTILINE_CALL})
     commit(repo, "run what the user says", {
-        "app.py": MULTILINE_CALL.replace('"ls -l",', "user,"),
+        "app.py": MULTILINE_CALL.replace('"ls -l",', "sys.argv[1],"),
     })
     diff = gate(repo, "--diff-base", "main")
-    assert violations(diff) == [("app.py", "B602", 7)], diff.output
-    [b602] = diff.findings(rule_id="B602")
-    assert b602["introduced"] is True
+    assert [(path, rule) for path, rule, _ in violations(diff)] == [
+        ("app.py", TAINT)], diff.output
+    [flaw] = diff.findings(rule_id=TAINT)
+    assert "B602" in {s["rule_id"] for s in flaw["sources"]}, flaw
+    assert flaw["introduced"] is True
     assert diff.code == 1
     # The same change, seen by a full scan filtered to the lines it touched, agrees.
     full = gate(repo)
-    assert [f["status"] for f in full.findings(rule_id="B602")] == ["violation"]
+    assert [f["status"] for f in full.findings(rule_id=TAINT)] == ["violation"]
 
 
 CALLS_WITH_SAFE_KEYWORDS = """\
@@ -150,7 +153,7 @@ def test_a_line_removed_from_inside_a_call_introduces_its_flaw(
 
 
 BASELINED_MULTILINE = """\
-    import subprocess
+    import subprocess, sys
 
     PREFIX = "ls "
 
@@ -176,9 +179,12 @@ def test_baselined_multiline_call_whose_argument_changes_is_new(
     # re-indenting the call keeps it baselined: whitespace is not the flaw
     write(repo, {"app.py": BASELINED_MULTILINE.replace("    PREFIX,", "      PREFIX,")})
     assert gate(repo, "--baseline", str(baseline)).code == 0
-    write(repo, {"app.py": BASELINED_MULTILINE.replace("PREFIX,", "PREFIX + name,")})
+    write(repo, {"app.py": BASELINED_MULTILINE.replace("PREFIX,", "PREFIX + sys.argv[1],")})
     changed = gate(repo, "--baseline", str(baseline))
-    assert violations(changed) == [("app.py", "B602", 9)], changed.output
+    assert [(path, rule) for path, rule, _ in violations(changed)] == [
+        ("app.py", TAINT)], changed.output
+    [flaw] = changed.findings(rule_id=TAINT)
+    assert "B602" in {s["rule_id"] for s in flaw["sources"]}, flaw
     assert changed.code == 1
 
 
@@ -209,15 +215,17 @@ def test_private_key_swapped_under_an_unchanged_begin_line_is_introduced(
 
 # --------------------------------- item 4: a copy of an accepted flaw is the new finding
 
-FLAW = "    os.system(cmd)\n"
+FLAW = "    os.system(sys.argv[1])\n"
+# semgrep's taint rule leads the merged finding (bandit's B605 alone is low confidence)
+TAINT = "py-taint-command-injection"
 GO = "def go(cmd):\n" + FLAW + "    return cmd\n"
 # Enough unchanged code that git sees a renamed file as a rename.
 REST = "".join(f"\n\ndef step_{i}(value):\n    return value + {i}\n" for i in range(12))
-WITH_FLAW = "import os\n\n\n" + GO + REST
+WITH_FLAW = "import os, sys\n\n\n" + GO + REST
 # A new function above `go` with the same flawed line: git aligns the base's `go` with the
 # lower copy, so the line it reports added is the upper one, which a fingerprint (counting
 # identical flaws from the top) numbers like the original.
-COPY_ABOVE = "import os\n\n\n" + GO.replace("go", "prepare") + "\n\n" + GO + REST
+COPY_ABOVE = "import os, sys\n\n\n" + GO.replace("go", "prepare") + "\n\n" + GO + REST
 
 
 def _baseline_at_base(repo: Path) -> Path:
@@ -236,7 +244,7 @@ def test_copy_inserted_above_a_baselined_flaw_fails_on_the_added_line(
     added = _added_lines(repo, "main", "job.py")
     diff = gate(repo, "--diff-base", "main", "--baseline", str(baseline))
     assert diff.report is not None, diff.output
-    found = statuses(diff, path="job.py", rule_id="B605")
+    found = statuses(diff, path="job.py", rule_id=TAINT)
     assert [s for _, _, s in found].count("violation") == 1, found
     [(_, line, _)] = [x for x in found if x[2] == "violation"]
     assert line in added  # the copy, not the baselined original
@@ -244,7 +252,7 @@ def test_copy_inserted_above_a_baselined_flaw_fails_on_the_added_line(
     assert diff.code == 1
     # The full scan agrees on how many are new.
     full = gate(repo, "--baseline", str(baseline))
-    assert [s for _, _, s in statuses(full, rule_id="B605")].count("violation") == 1
+    assert [s for _, _, s in statuses(full, rule_id=TAINT)].count("violation") == 1
     assert full.code == 1
 
 
@@ -255,7 +263,7 @@ def test_copy_above_a_baselined_flaw_in_a_renamed_file_fails(
     git(repo, "mv", "job.py", "task.py")
     commit(repo, "rename", {"task.py": COPY_ABOVE})
     diff = gate(repo, "--diff-base", "main", "--baseline", str(baseline))
-    found = statuses(diff, path="task.py", rule_id="B605")
+    found = statuses(diff, path="task.py", rule_id=TAINT)
     assert [s for _, _, s in found].count("violation") == 1, found
     [(_, line, _)] = [x for x in found if x[2] == "violation"]
     assert line in _added_lines(repo, "main", "task.py")
@@ -265,7 +273,7 @@ def test_copy_above_a_baselined_flaw_in_a_renamed_file_fails(
 def test_baseline_with_n_entries_and_n_plus_one_copies_has_exactly_one_new(
     repo: Path, gate: Callable[..., GateRun], tmp_path: Path
 ) -> None:
-    twice = "import os\n\n\ndef go(cmd):\n" + FLAW * 2 + "    return cmd\n"
+    twice = "import os, sys\n\n\ndef go(cmd):\n" + FLAW * 2 + "    return cmd\n"
     commit(repo, "base", {"job.py": twice})
     baseline = tmp_path / "baseline.json"
     create_baseline(repo, baseline)
@@ -274,7 +282,7 @@ def test_baseline_with_n_entries_and_n_plus_one_copies_has_exactly_one_new(
         lines.insert(4 + where, FLAW)
         write(repo, {"job.py": "".join(lines)})
         run = gate(repo, "--baseline", str(baseline))
-        got = [s for _, _, s in statuses(run, rule_id="B605")]
+        got = [s for _, _, s in statuses(run, rule_id=TAINT)]
         assert sorted(got) == ["baselined", "baselined", "violation"], (where, got)
         assert run.code == 1
 
@@ -282,7 +290,7 @@ def test_baseline_with_n_entries_and_n_plus_one_copies_has_exactly_one_new(
 def _waive_at_base(repo: Path, gate: Callable[..., GateRun]) -> str:
     commit(repo, "base", {"job.py": WITH_FLAW})
     first = gate(repo, "--policy", _waiver_policy(repo))
-    [target] = first.findings(rule_id="B605")
+    [target] = first.findings(rule_id=TAINT)
     commit(repo, "waive the one we have", {".policy-gate/waivers.yaml": f"""\
         version: 1
         waivers:
@@ -312,11 +320,11 @@ def test_copy_inserted_above_a_waived_flaw_is_not_waived(
     fingerprint = _waive_at_base(repo, gate)
     commit(repo, "do it twice", {"job.py": COPY_ABOVE})
     diff = gate(repo, "--diff-base", "main", "--policy", _waiver_policy(repo), env=TODAY)
-    found = statuses(diff, path="job.py", rule_id="B605")
+    found = statuses(diff, path="job.py", rule_id=TAINT)
     assert sorted(s for _, _, s in found) == ["violation", "waived"], found
     [(_, line, _)] = [x for x in found if x[2] == "violation"]
     assert line in _added_lines(repo, "main", "job.py")
-    [copy] = [f for f in diff.findings(rule_id="B605") if f["status"] == "violation"]
+    [copy] = [f for f in diff.findings(rule_id=TAINT) if f["status"] == "violation"]
     assert copy["fingerprint"] == fingerprint  # the waived number, moved onto the copy
     assert any("adds an identical copy" in step for step in copy["decision"])
     assert diff.code == 1
@@ -329,9 +337,9 @@ def test_fingerprint_waiver_does_not_cover_a_copy_in_another_file(
     commit(repo, "same code elsewhere", {"other.py": WITH_FLAW})
     for args in (("--diff-base", "main"), ()):
         run = gate(repo, *args, "--policy", _waiver_policy(repo), env=TODAY)
-        assert violations(run) == [("other.py", "B605", 5)], run.output
+        assert violations(run) == [("other.py", TAINT, 5)], run.output
         assert run.code == 1
-    assert statuses(run, path="job.py", rule_id="B605") == [("B605", 5, "waived")]
+    assert statuses(run, path="job.py", rule_id=TAINT) == [(TAINT, 5, "waived")]
 
 
 def _added_lines(repo: Path, base: str, path: str) -> set[int]:
@@ -405,19 +413,20 @@ def test_nosec_on_the_first_line_of_a_call_covers_it_as_bandit_does(
     """bandit honours `nosec` on any line of the flagged statement; the gate judges the
     same span (and still requires the comment to name the rule)."""
     root = tree({"app.py": """\
-        import subprocess
+        import subprocess, sys
 
 
         def run(command):
             return subprocess.call(  # nosec B602 - commands come from our configuration
-                command,
-                shell=True,  # nosemgrep: py-subprocess-shell-true - as above
+                sys.argv[1],  # nosemgrep: py-taint-command-injection - ok
+                shell=True,  # nosemgrep: py-subprocess-shell-true - each on its rule's line
             )
         """})
     policy = policy_file(root, "inline_suppressions: require-reason\n")
     run = gate(root, "--policy", policy)
     assert run.report is not None, run.output
-    [b602] = run.findings(rule_id="B602")
+    [b602] = [f for f in run.findings(category="sast")
+              if "B602" in {s["rule_id"] for s in f["sources"]}]
     assert b602["status"] == "suppressed", b602["decision"]
     assert run.code == 0
 

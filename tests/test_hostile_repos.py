@@ -46,7 +46,7 @@ MIB = 1024 * 1024
 # Generated: this file holds no credential in a form a scanner would report (an AWS key
 # id is "AKIA" and 16 base32 characters, which the secret engines check).
 AWS_KEY = "AKIA" + "".join(random.Random(46).choices(string.ascii_uppercase + "234567", k=16))
-VULN_PY = "import os\nos.system(input())\n"
+VULN_PY = "import os, sys\nos.system(sys.argv[1])\n"  # tainted: semgrep and bandit
 CLEAN_PY = "def add(a, b):\n    return a + b\n"
 
 

@@ -12,11 +12,11 @@ from policy_gate.scanners import registry
 from tests.conftest import EXTENDS_OFFLINE, WITH_DETECT_SECRETS
 
 VULN_PY = """\
-import subprocess
+import hashlib, subprocess
 
 
 def run(cmd):
-    subprocess.call(cmd, shell=True)
+    hashlib.md5(cmd)
 """
 
 SECRETS_PY = 'AWS = "AKIAIOSFODNN7EXAMPLE"\n'
@@ -73,19 +73,19 @@ def test_suites_cases_and_counts_match_the_evaluation(scan_data) -> None:
         c for c in suites["sast"].findall("testcase") if c.get("name", "").endswith("svc/a.py:5")
     )
     assert case.get("classname") == "sast"
-    assert case.get("name") == "bandit:B602 svc/a.py:5"
+    assert case.get("name") == "bandit:B324 svc/a.py:5"
     assert case.get("file") == "svc/a.py" and case.get("line") == "5"
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("type") == "high"
-    assert failure.get("message", "").startswith("svc/a.py:5: subprocess call with shell=True")
-    assert "CWE-78" in (failure.text or "")
+    assert failure.get("message", "").startswith("svc/a.py:5: Use of weak MD5 hash")
+    assert "CWE-328" in (failure.text or "")
     assert "rationale:" in (failure.text or "")
     assert "why:" in (failure.text or "")
 
     # control characters are shown escaped, and a newline in a name stays on one line
     assert "ctl\\x01\\x1bname.py:5" in text
-    assert any(c.get("name") == "bandit:B602 x\\n::warning::y.py:5" for c in suites["sast"])
+    assert any(c.get("name") == "bandit:B324 x\\n::warning::y.py:5" for c in suites["sast"])
 
     # below-threshold findings: one passing testcase per rule with system-out
     below = [d for d in data.evaluation.decisions if d.status is Status.BELOW_THRESHOLD]
@@ -117,12 +117,12 @@ def test_disabled_rule_is_a_skipped_testcase_with_the_reason(scan_data, tmp_path
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         EXTENDS_OFFLINE + "\nname: team\nrules:\n"
-        "  bandit:B602:\n    disable: true\n    reason: accepted risk <b>&amp; reviewed</b>\n"
+        "  bandit:B324:\n    disable: true\n    reason: accepted risk <b>&amp; reviewed</b>\n"
     )
     data = scan_data({"a.py": VULN_PY}, policy=str(policy), only=["bandit"])
     root = ET.fromstring(junit.render(data))
     sast = _suites(root)["sast"]
-    case = next(c for c in sast if c.get("name") == "bandit:B602 (disabled)")
+    case = next(c for c in sast if c.get("name") == "bandit:B324 (disabled)")
     skipped = case.find("skipped")
     assert skipped is not None
     assert "accepted risk <b>&amp; reviewed</b>" in skipped.get("message", "")

@@ -17,11 +17,11 @@ from policy_gate.findings import content_key, sha256_hex
 from tests.conftest import EXTENDS_OFFLINE, REPO, real_tool
 
 VULN_PY = """\
-import subprocess
+import subprocess, sys
 
 
 def run(cmd):
-    subprocess.call(cmd, shell=True)
+    subprocess.call(sys.argv[1], shell=True)
 """
 
 VULN_JS = """\
@@ -55,10 +55,117 @@ def test_bandit_and_semgrep_finding_is_one_violation_with_both_scanners(tree, ga
     assert set(f["scanners"]) == {"bandit", "semgrep"}
     assert "CWE-78" in f["cwe"]
     rules = {(s["scanner"], s["rule_id"]) for s in f["sources"]}
+    # the taint rule leads (sys.argv reaches the shell); bandit's B602 is one of its sources
+    assert f["rule_id"] == "py-taint-command-injection", f
     assert ("bandit", "B602") in rules
     # the terminal names the rule and the place
     assert "svc/worker.py:5" in run.stdout
     assert "Violations" in run.stdout
+
+
+MULTI_LINE_PY = """\
+import subprocess
+
+import yaml
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/run")
+def run():
+    code = subprocess.call(
+        "ls " + request.args["dir"],
+        shell=True,
+    )
+    rules = yaml.load(request.data, Loader=yaml.Loader)
+    return {"code": code, "rules": len(rules), "n": eval(request.args["n"])}
+"""
+
+
+def test_one_flaw_in_a_multi_line_statement_is_one_finding(tree, gate) -> None:
+    """semgrep's taint rule reports the tainted argument's line, bandit the `shell=True`
+    line: different lines of one statement, one flaw, so one finding with both scanners
+    (issue 17). The CWE is the most specific one, bandit's corrected by the catalogue."""
+    root = tree({"app.py": MULTI_LINE_PY})
+    sarif_path = root.parent / "report.sarif"
+    run = gate(root, "--scanner", "bandit", "--scanner", "semgrep",
+               "--format", "sarif", "--output", str(sarif_path))
+    assert run.code == 1, run.output
+    command = [f for f in run.findings(path="app.py") if "CWE-78" in f["cwe"]
+               and f["start_line"] > 1]  # line 1: bandit's B404 `import subprocess`
+    assert len(command) == 1, command
+    rules = {(s["scanner"], s["rule_id"]) for s in command[0]["sources"]}
+    assert {("bandit", "B602"), ("semgrep", "py-taint-command-injection")} <= rules, rules
+    assert command[0]["status"] == "violation"
+    # bandit says CWE-78 for eval and CWE-20 for yaml.load; the gate files them correctly
+    by_rule = {s["rule_id"]: f for f in run.findings(path="app.py") for s in f["sources"]}
+    assert by_rule["B307"]["cwe"][0] == "CWE-95", by_rule["B307"]
+    assert "CWE-78" not in by_rule["B307"]["cwe"]
+    assert by_rule["B506"]["cwe"][0] == "CWE-502", by_rule["B506"]
+    assert "CWE-20" not in by_rule["B506"]["cwe"]
+    # and SARIF consumers see the same CWE on the finding's rule
+    sarif = json.loads(sarif_path.read_text())
+    tags = {r["id"]: r["properties"]["tags"]
+            for run_ in sarif["runs"] for r in run_["tool"]["driver"].get("rules", [])}
+    eval_rule = next(rid for rid in tags if rid.endswith(by_rule["B307"]["rule_id"]))
+    assert "external/cwe/cwe-95" in tags[eval_rule] or "CWE-95" in tags[eval_rule], tags[eval_rule]
+
+FALSE_ALARMS_PY = """\
+import sqlite3
+import subprocess
+
+from flask import Flask, request
+
+app = Flask(__name__)
+ARCHIVE = ["tar", "czf", "/backup/ledger.tgz", "/srv/ledger"]
+TABLE = "ledger"
+
+
+def helper(cmd):
+    return subprocess.call(cmd, shell=True)
+
+
+def backup():
+    return subprocess.call(ARCHIVE, shell=True)
+
+
+def total(db):
+    return db.execute("SELECT SUM(amount) FROM " + TABLE).fetchone()
+
+
+@app.route("/report")
+def report():
+    code = subprocess.call("tar czf /tmp/r.tgz " + request.args["dir"], shell=True)
+    db = sqlite3.connect("ledger.db")
+    rows = db.execute("SELECT * FROM " + TABLE + " WHERE owner = '" + request.args["who"] + "'")
+    return {"code": code, "rows": rows.fetchall()}
+"""
+
+
+def test_false_alarms_of_the_issue_are_reported_below_the_threshold(tree, gate) -> None:
+    """The false alarms measured in issue 17 (a constant command list with shell=True, SQL
+    built from module constants, a helper whose argument may be anything) are pattern
+    matches: reported at low confidence, below the fail threshold. The same statements fed
+    from request data are violations, led by the taint rules."""
+    root = tree({"app.py": FALSE_ALARMS_PY})
+    run = gate(root, "--scanner", "bandit", "--scanner", "semgrep")
+    assert run.code == 1, run.output
+    sast = run.findings(path="app.py", category="sast")
+    for line, rule in ((12, "B602"), (16, "B602"), (20, "B608")):
+        here = [f for f in sast if f["start_line"] == line]
+        assert here and {f["status"] for f in here} == {"below-threshold"}, (line, here)
+        assert all(f["reported"] and f["effective_confidence"] == "low" for f in here), here
+        # bandit says high confidence; the catalogue caps it
+        capped = [s for f in here for s in f["sources"] if s["rule_id"] == rule]
+        assert capped and {s["confidence"] for s in capped} == {"low"}, (line, here)
+    for line, lead, rule in ((25, "py-taint-command-injection", "B602"),
+                             (27, "py-taint-sql-injection", "B608")):
+        [f] = [f for f in sast if f["start_line"] == line and f["rule_id"] == lead]
+        assert f["status"] == "violation", f
+        assert f["effective_confidence"] == "high", f
+        assert ("bandit", rule) in {(s["scanner"], s["rule_id"]) for s in f["sources"]}, f
+
 
 
 def test_javascript_finding_flows_to_violation(tree, gate) -> None:
@@ -258,8 +365,8 @@ def test_directory_override(tree, gate, tmp_path: Path) -> None:
         EXTENDS_OFFLINE + "\noverrides:\n"
         "  - paths: ['legacy/']\n    categories: {sast: {fail: {severity: critical}}}\n"
     )
-    run = gate(root, "--policy", str(policy), "--scanner", "bandit")
-    assert {f["path"]: f["status"] for f in run.findings(rule_id="B602")} == {
+    run = gate(root, "--policy", str(policy), "--scanner", "bandit", "--scanner", "semgrep")
+    assert {f["path"]: f["status"] for f in run.findings(rule_id="py-taint-command-injection")} == {
         "legacy/worker.py": "below-threshold", "new/worker.py": "violation"}
 
 
@@ -346,6 +453,30 @@ def test_semgrep_internal_error_with_exit_0_fails_closed(tree, gate, scanner_bin
                env=scanner_bin({"semgrep": body}))
     assert run.code == 3, run.output
     assert "Rule parse error" in run.scanner("semgrep")["reason"]
+
+
+def test_a_rule_file_semgrep_rejects_fails_closed_naming_the_rule(tree, gate) -> None:
+    """The gate runs semgrep's OCaml front end, whose rule parser refuses YAML aliases that
+    `semgrep --test` accepts: such a pack is exit 3 naming the rule, never a smaller pack
+    that silently checks less."""
+    root = tree({"a.py": CLEAN_PY})
+    rules = root.parent / "rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - id: org-first\n    mode: taint\n    languages: [python]\n"
+        "    severity: ERROR\n    message: m\n"
+        "    pattern-sources: &src\n      - pattern: input()\n"
+        "    pattern-sinks:\n      - pattern: eval(...)\n"
+        "  - id: org-second\n    mode: taint\n    languages: [python]\n"
+        "    severity: ERROR\n    message: m\n"
+        "    pattern-sources: *src\n"
+        "    pattern-sinks:\n      - pattern: exec(...)\n"
+    )
+    policy = root.parent / "policy.yaml"
+    policy.write_text(EXTENDS_OFFLINE + f"\nscanners:\n  semgrep:\n    rules: [{rules}]\n")
+    run = gate(root, "--policy", str(policy), "--scanner", "semgrep")
+    assert run.code == 3, run.output
+    assert "org-second" in run.scanner("semgrep")["reason"]
 
 
 @pytest.mark.parametrize("rules", [["r-one", "r-two"], ["r-two", "r-one"], ["r-three"]])

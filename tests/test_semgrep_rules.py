@@ -44,10 +44,16 @@ METADATA_KEYS = {
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 CONFIDENCES = {"high", "medium", "low"}
 SEMGREP_SEVERITIES = {"ERROR", "WARNING", "INFO"}
-# Which semgrep language each pack's file is for, and the target suffixes that test it.
+# Which semgrep language each pack's file is for, and the target suffixes that test it. A
+# pack file is named after its language, optionally with a suffix ("javascript-taint").
 PACK_LANGUAGES = {"python": {"python"}, "javascript": {"javascript", "typescript"}}
 PACK_TARGETS = {"python": (".py",), "javascript": (".js", ".ts")}
 MIN_RULES = 20
+
+
+def _language(stem: str) -> str:
+    """The language a pack file is for: "javascript-taint" -> "javascript"."""
+    return stem.split("-", 1)[0]
 
 
 def _semgrep() -> str | None:
@@ -84,9 +90,9 @@ ALL_RULES = [(stem, rule) for stem, rules in PACKS.items() for rule in rules]
 def _annotations() -> dict[str, dict[str, set[str]]]:
     """{pack stem: {"ruleid": {ids}, "ok": {ids}}} from the test targets."""
     found: dict[str, dict[str, set[str]]] = {}
-    for stem, suffixes in PACK_TARGETS.items():
+    for stem in PACKS:
         marks: dict[str, set[str]] = {"ruleid": set(), "ok": set()}
-        for suffix in suffixes:
+        for suffix in PACK_TARGETS[_language(stem)]:
             target = TARGETS_DIR / f"{stem}{suffix}"
             if not target.exists():
                 continue
@@ -101,8 +107,10 @@ def _annotations() -> dict[str, dict[str, set[str]]]:
 
 
 def test_pack_files_present() -> None:
-    assert set(PACKS) == set(PACK_LANGUAGES), f"rule files: {sorted(PACKS)}"
-    for stem, suffixes in PACK_TARGETS.items():
+    languages = {_language(stem) for stem in PACKS}
+    assert languages == set(PACK_LANGUAGES), f"rule files: {sorted(PACKS)}"
+    for stem in PACKS:
+        suffixes = PACK_TARGETS[_language(stem)]
         assert (TARGETS_DIR / f"{stem}{suffixes[0]}").exists(), f"no test target for {stem}"
 
 
@@ -111,13 +119,13 @@ def test_pack_has_enough_rules() -> None:
 
 
 def test_rule_ids_are_unique_and_well_formed() -> None:
-    ids = [rule.get("id") for _stem, rule in ALL_RULES]
+    ids = [str(rule.get("id")) for _stem, rule in ALL_RULES]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     assert not duplicates, f"duplicate rule ids: {duplicates}"
     for stem, rule in ALL_RULES:
         rule_id = rule.get("id")
         assert isinstance(rule_id, str) and RULE_ID.match(rule_id), f"bad id {rule_id!r}"
-        prefix = "py-" if stem == "python" else "js-"
+        prefix = "py-" if _language(stem) == "python" else "js-"
         assert rule_id.startswith(prefix), f"{rule_id}: a {stem} rule must start with {prefix}"
 
 
@@ -128,8 +136,9 @@ def test_rule_fields_and_metadata(stem: str, rule: dict[str, Any]) -> None:
     rid = rule["id"]
     assert rule.get("severity") in SEMGREP_SEVERITIES, f"{rid}: semgrep severity"
     languages = rule.get("languages")
-    assert isinstance(languages, list) and set(languages) == PACK_LANGUAGES[stem], (
-        f"{rid}: languages {languages!r}, expected {sorted(PACK_LANGUAGES[stem])}"
+    expected = PACK_LANGUAGES[_language(stem)]
+    assert isinstance(languages, list) and set(languages) == expected, (
+        f"{rid}: languages {languages!r}, expected {sorted(expected)}"
     )
 
     message = rule.get("message")
@@ -167,20 +176,23 @@ def test_rule_fields_and_metadata(stem: str, rule: dict[str, Any]) -> None:
 
 
 def test_bandit_equivalents_share_bandit_cwe() -> None:
-    """Findings of the same flaw at the same line merge by CWE: keep bandit's CWE."""
+    """Findings of the same flaw at the same line merge by CWE: a rule with a bandit
+    equivalent carries the CWE the gate gives bandit's test, the most specific one
+    (issue 17: eval/exec CWE-95 for bandit's CWE-78, yaml.load CWE-502 for CWE-20, weak
+    hashes CWE-328 for CWE-327)."""
     expected = {
         "py-subprocess-shell-true": "CWE-78",
         "py-os-command-non-literal": "CWE-78",
-        "py-eval-non-literal": "CWE-78",
-        "py-exec-non-literal": "CWE-78",
+        "py-eval-non-literal": "CWE-95",
+        "py-exec-non-literal": "CWE-95",
         "py-sql-string-building": "CWE-89",
         "py-pickle-deserialization": "CWE-502",
         "py-marshal-deserialization": "CWE-502",
         "py-shelve-open": "CWE-502",
-        "py-yaml-unsafe-load": "CWE-20",
+        "py-yaml-unsafe-load": "CWE-502",
         "py-tls-verify-disabled": "CWE-295",
         "py-ssl-unverified-context": "CWE-295",
-        "py-weak-hash": "CWE-327",
+        "py-weak-hash": "CWE-328",
         "py-weak-cipher": "CWE-327",
         "py-cipher-ecb-mode": "CWE-327",
         "py-ssl-weak-protocol": "CWE-327",
@@ -191,7 +203,7 @@ def test_bandit_equivalents_share_bandit_cwe() -> None:
     for rule_id, cwe in expected.items():
         assert rule_id in by_id, f"missing rule {rule_id}"
         first = by_id[rule_id]["metadata"]["cwe"][0]
-        assert first.split(":", 1)[0] == cwe, f"{rule_id}: {first!r}, bandit uses {cwe}"
+        assert first.split(":", 1)[0] == cwe, f"{rule_id}: {first!r}, expected {cwe}"
 
 
 # Issue 6.1: each crypto/transport/JWT/logging concern has a rule in both languages,
@@ -219,7 +231,11 @@ CONCERNS = {
         "M11",
     ),
     "rsa-key-size": (("py-weak-rsa-dsa-key",), ("js-weak-rsa-dsa-key",), "M11"),
-    "randomness": (("py-insecure-random-token",), ("js-insecure-random-token",), "M11"),
+    "randomness": (
+        ("py-insecure-random-token", "py-taint-weak-random-secret"),
+        ("js-insecure-random-token",),
+        "M11",
+    ),
     "jwt": (
         (
             "py-jwt-verification-disabled",
@@ -334,3 +350,97 @@ def test_semgrep_test_passes_on_annotated_targets() -> None:
     }
     untested = {rule["id"] for _s, rule in ALL_RULES} - tested
     assert not untested, f"rules semgrep did not test: {sorted(untested)}"
+
+
+# Python taint rules with sources of their own: weak randomness (random.*) and NoSQL
+# operator injection (JSON bodies only); and those that also take sys.argv.
+PY_OWN_SOURCES = {"py-taint-weak-random-secret", "py-taint-nosql-operator-injection"}
+PY_ARGV_RULES = {"py-taint-command-injection", "py-taint-code-injection", "py-taint-sql-injection"}
+ARGV_SOURCE = {"pattern": "sys.argv"}
+
+
+def test_python_web_taint_rules_share_their_sources() -> None:
+    """python-taint.yaml repeats one block of request sources in every web rule (no YAML
+    anchors: osemgrep, which the gate runs, rejects them); a source added to one rule
+    must be added to all. The command, code and SQL rules add sys.argv, and only they."""
+    rules = [rule for rule in PACKS.get("python-taint", []) if rule["id"] not in PY_OWN_SOURCES]
+    assert rules, "python-taint.yaml has no web taint rules"
+    assert all(rule.get("mode") == "taint" for rule in rules)
+    common = [s for s in rules[0]["pattern-sources"] if s != ARGV_SOURCE]
+    differing: list[str] = []
+    for rule in rules:
+        expected = [*common, ARGV_SOURCE] if rule["id"] in PY_ARGV_RULES else common
+        if rule["pattern-sources"] != expected:
+            differing.append(rule["id"])
+    assert not differing, f"pattern-sources differ from the common block: {differing}"
+
+
+# Python taint rules whose sink is output (a response, a redirect, the session, an
+# outgoing request): a function's result is not request data there. (Header and log
+# injection, low severity, keep the default: the propagators cost scan time.)
+PY_OUTPUT_RULES = {
+    "py-taint-ssrf",
+    "py-taint-open-redirect",
+    "py-taint-xss",
+    "py-taint-trust-boundary",
+}
+
+
+def test_python_output_taint_rules_assume_function_results_clean() -> None:
+    """The output rules set taint_assume_safe_functions (a row fetchall() returned, the
+    user authenticate() found, str(subprocess.run(...)) are not request data) and then
+    name the calls that still carry taint in one pattern-propagators block, the same in
+    each; the injection rules keep semgrep's default (a result carries its arguments)."""
+    rules = {rule["id"]: rule for rule in PACKS.get("python-taint", [])}
+    assert rules.keys() >= PY_OUTPUT_RULES
+    propagators = [rules[rid].get("pattern-propagators") for rid in sorted(PY_OUTPUT_RULES)]
+    assert propagators[0], "the output rules have no pattern-propagators"
+    assert all(p == propagators[0] for p in propagators), "pattern-propagators differ"
+    for rid, rule in rules.items():
+        safe = rule.get("options", {}).get("taint_assume_safe_functions", False)
+        assert safe is (rid in PY_OUTPUT_RULES), rid
+        if rid not in PY_OUTPUT_RULES:
+            assert "pattern-propagators" not in rule, rid
+
+
+def test_gate_invocation_loads_every_rule_and_each_reports(tmp_path: Path) -> None:
+    """The gate runs osemgrep (``semgrep scan --experimental``) on the rules directory,
+    whose parser rejects what ``semgrep --test`` accepts (YAML anchors, rules without a
+    positive pattern): the whole pack must load without errors that way, and every rule
+    must report on its annotated targets. The targets are copied out of tests/, which
+    semgrep skips by default."""
+    semgrep = _semgrep()
+    if semgrep is None:
+        pytest.skip("semgrep is not installed")
+    targets = tmp_path / "targets"
+    shutil.copytree(TARGETS_DIR, targets)
+    argv = [
+        semgrep,
+        "scan",
+        "--experimental",
+        "--json",
+        "--quiet",
+        "--metrics=off",
+        "--disable-version-check",
+        "--no-git-ignore",
+        "--disable-nosem",
+        "--config",
+        str(RULES_DIR),
+        str(targets),
+    ]
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, env=_semgrep_env(), timeout=300, cwd=tmp_path
+    )
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-25:])
+        pytest.fail(f"semgrep --experimental exited {completed.returncode}, no JSON:\n{tail}")
+    assert completed.returncode == 0, f"exit {completed.returncode}: {completed.stderr[-2000:]}"
+    errors = [
+        f"{e.get('type')}: {e.get('message', '')[:300]}" for e in report.get("errors", [])
+    ]
+    assert not errors, "semgrep --experimental reported errors:\n" + "\n".join(errors)
+    reported = {str(r["check_id"]).rsplit(".", 1)[-1] for r in report.get("results", [])}
+    silent = {rule["id"] for _s, rule in ALL_RULES} - reported
+    assert not silent, f"rules that reported nothing under --experimental: {sorted(silent)}"

@@ -184,7 +184,7 @@ def test_policy_reasons_are_withheld_in_the_rules_and_the_document(tmp_path: Pat
 
 # ---------------------------------------------------------------------------- the gate
 
-SCRIPT = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+SCRIPT = "import hashlib, subprocess\n\n\ndef run(cmd):\n    return hashlib.md5(cmd)\n"
 
 
 def _tree(root: Path, tokens: list[str]) -> None:
@@ -197,7 +197,7 @@ def _tree(root: Path, tokens: list[str]) -> None:
         "web/app.js": f"function f(x) {{\n  return eval(x); // nosemgrep: {tokens[2]}\n}}\n",
         ".policy-gate/waivers.yaml": (
             "version: 1\nwaivers:\n"
-            "  - rule: bandit:B602\n"
+            "  - rule: bandit:B324\n"
             "    paths: [\"scripts/**\"]\n"
             f"    reason: developer scripts, run by hand; CI token {tokens[0]}\n"
             "    owner: platform-team\n"
@@ -245,7 +245,7 @@ def test_the_secrets_still_fail_and_the_texts_say_where(
     for where in ((".policy-gate/waivers.yaml", 5), ("app.py", 5), ("web/app.js", 2),
                   (".policy-gate/policy.yaml", 7)):
         assert secrets[where]["status"] == "violation", where
-    waived = scanned.findings(path="scripts/deploy.py", rule_id="B602")
+    waived = scanned.findings(path="scripts/deploy.py", rule_id="B324")
     assert [f["status"] for f in waived] == ["waived"]
     note = FOUND.format(".policy-gate/waivers.yaml:5")
     assert waived[0]["waiver"]["reason"] == note
@@ -276,7 +276,7 @@ def test_without_the_engine_the_shape_check_withholds(
                    "--policy", str(tmp_path / "repo" / ".policy-gate" / "policy.yaml"))
     assert_scanners_ran(run)
     assert leaks(run.texts(), tokens) == []
-    waived = run.findings(path="scripts/deploy.py", rule_id="B602")
+    waived = run.findings(path="scripts/deploy.py", rule_id="B324")
     assert waived[0]["status"] == "waived"
     assert waived[0]["waiver"]["reason"] == SHAPED.format(".policy-gate/waivers.yaml:5")
 

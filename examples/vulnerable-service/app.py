@@ -6,15 +6,22 @@ import subprocess
 
 import requests
 import yaml
+from flask import Flask, request
+
+app = Flask(__name__)
 
 
-def archive(name):
-    # Command injection: the name reaches a shell.
-    return subprocess.run(f"tar czf /tmp/{name}.tgz /srv/data", shell=True, check=False)
+@app.post("/archive")
+def archive():
+    # Command injection: a name from the request reaches a shell.
+    name = request.form["name"]
+    return str(subprocess.run(f"tar czf /tmp/{name}.tgz /srv/data", shell=True, check=False))
 
 
-def find_transfer(conn: sqlite3.Connection, transfer_id):
-    # SQL injection: the query is built from input.
+@app.get("/transfers/<transfer_id>")
+def find_transfer(transfer_id):
+    # SQL injection: the query is built from the request's path.
+    conn = sqlite3.connect("ledger.db")
     return conn.execute(f"SELECT * FROM transfers WHERE id = '{transfer_id}'").fetchall()
 
 

@@ -39,6 +39,7 @@ from yaml.events import (
 )
 from yaml.resolver import Resolver
 
+from policy_gate.catalogue import BANDIT
 from policy_gate.policy.model import Policy
 
 FRAMEWORKS: tuple[str, ...] = ("mojaloop", "pci-dss", "gdpr")
@@ -444,6 +445,10 @@ def build_map(
         cwes = tuple(c.split(":", 1)[0].strip() for c in _as_list(m.get("cwe")))
         if cwes:
             cwe[key] = cwes
+    # bandit's own CWEs come with each result; where they are less specific, the scanner
+    # catalogue's correction is what its findings carry, so the evidence names it too.
+    for test, corrected in BANDIT.cwe_corrections.items():
+        cwe[f"rule:bandit:{test}"] = (corrected,)
     return ControlMap(
         checks={cid: {k: tuple(v) for k, v in checks.items()} for cid, checks in out.items()},
         unknown={k: tuple(v) for k, v in unknown.items()},

@@ -518,8 +518,8 @@ def names(s: Suppression, finding: Finding, source: Source) -> bool:
         return False
     if s.kind == NOSEC:
         on_line = span[0] <= s.applies_to <= span[1]
-    else:
-        on_line = s.applies_to == finding.start_line
+    else:  # the line this source was reported on, before its finding merged with others
+        on_line = s.applies_to == (source.line or finding.start_line)
     return on_line and _names(s, source.rule_id)
 
 

@@ -162,12 +162,15 @@ class BanditScanner(Scanner):
         text = require(self.name, item, "issue_text", str, where)
         severity = _level(Severity, require(self.name, item, "issue_severity", str, where))
         confidence = _level(Confidence, require(self.name, item, "issue_confidence", str, where))
+        cap = BANDIT.confidence_caps.get(test_id)
+        if cap is not None:
+            confidence = cap if confidence is None else min(confidence, cap)
         line_range = item.get("line_range")
         listed = [x for x in line_range if type(x) is int] if isinstance(line_range, list) else []
         end = max([line, *listed])  # a malformed range (a string, no numbers) ends on `line`
         # the statement may start above the reported line (`shell=True` inside a call)
         first = min([line, *(x for x in listed if x >= 1)])
-        cwe = cwe_id(item.get("issue_cwe"))
+        cwe = BANDIT.cwe_corrections.get(test_id) or cwe_id(item.get("issue_cwe"))
         # the value is everything after "password: " (it may hold a quote or a newline)
         message = redact_after(text, "password: ") if test_id in CREDENTIAL_RULES else text
         return Finding(

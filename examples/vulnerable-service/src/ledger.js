@@ -3,9 +3,12 @@
 const crypto = require('crypto')
 const https = require('https')
 
-async function transfersFor (knex, payerFsp) {
+// A hapi route handler: the payer FSP comes from the request's path.
+async function transfersFor (request, h) {
+  const { payerFsp } = request.params
   // SQL injection through knex.raw with a template literal.
-  return knex.raw(`SELECT * FROM transfer WHERE payerFsp = '${payerFsp}'`)
+  return h.response(await request.server.app.knex.raw(
+    `SELECT * FROM transfer WHERE payerFsp = '${payerFsp}'`))
 }
 
 function applyRule (req) {

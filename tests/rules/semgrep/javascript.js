@@ -17,6 +17,7 @@ const axios = require('axios')
 const got = require('got')
 const forge = require('node-forge')
 const CryptoJS = require('crypto-js')
+const cryo = require('cryo')
 const jws = require('jws')
 const { generateKeyPairSync } = require('crypto')
 const Logger = require('@mojaloop/central-services-logger')
@@ -157,6 +158,12 @@ function deserialisation (body, doc) {
   const str = serialize.serialize(obj)
   // ok: js-node-serialize-unserialize
   const parsed = JSON.parse(body)
+  // ruleid: js-node-serialize-unserialize
+  const restored = cryo.parse(body.snapshot)
+  // ok: js-node-serialize-unserialize
+  const defaults = serialize.unserialize('{"theme":"dark"}')
+  // ok: js-node-serialize-unserialize
+  const frozen = cryo.stringify(restored)
 
   // ruleid: js-yaml-unsafe-schema
   yaml.load(doc, { schema: yaml.DEFAULT_FULL_SCHEMA })
@@ -305,6 +312,24 @@ function cryptography (data, key, iv, password) {
   forge.cipher.createCipher('AES-GCM', key)
   // ok: js-weak-cipher
   crypto.createCipheriv('chacha20-poly1305', key, iv, { authTagLength: 16 })
+
+  // an algorithm held in a constant (semgrep's constant propagation)
+  const streamAlgorithm = 'rc4'
+  // ruleid: js-weak-cipher
+  crypto.createCipheriv(streamAlgorithm, key, '')
+  const goodAlgorithm = 'aes-256-ctr'
+  // ok: js-weak-cipher
+  crypto.createCipheriv(goodAlgorithm, key, iv)
+  const hashAlgo = 'md5'
+  // ruleid: js-weak-hash
+  crypto.createHash(hashAlgo).update(data).digest('hex')
+  const strongAlgo = 'sha256'
+  // ok: js-weak-hash
+  crypto.createHash(strongAlgo).update(data).digest('hex')
+  let chosen = 'md5'
+  chosen = pickAlgorithm(data)
+  // ok: js-weak-hash
+  crypto.createHash(chosen)
 
   // ruleid: js-cipher-ecb-mode
   crypto.createCipheriv('aes-128-ecb', key, null)
@@ -492,6 +517,17 @@ function randomness (chars) {
   const delay = Math.random() * 1000
   // ok: js-insecure-random-token
   const valid = Math.random() > 0.5
+  let apiKey = ''
+  for (let i = 0; i < 32; i++) {
+    // ruleid: js-insecure-random-token
+    apiKey += 'abcdef0123456789'[Math.floor(Math.random() * 16)]
+  }
+  // ruleid: js-insecure-random-token
+  const inviteCode = (Math.random() * 1e16).toString(36)
+  // ok: js-insecure-random-token
+  const colourKey = palette.length
+  // ok: js-insecure-random-token
+  const jitter = Math.floor(Math.random() * 250)
   return [token, transferId, body, otp, safeToken, requestId, delay, valid]
 }
 

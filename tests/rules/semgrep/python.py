@@ -450,6 +450,12 @@ def randomness(nodes, chars):
     transfer_id = str(random.random())
     # ruleid: py-insecure-random-token
     issue(session_key=random.randbytes(16))
+    # ruleid: py-insecure-random-token
+    pin = str(random.normalvariate(5000, 1500))
+    # ruleid: py-insecure-random-token
+    session_token = random.gauss(0, 1)
+    # ok: py-insecure-random-token
+    jitter = random.normalvariate(1.0, 0.1)
     # ok: py-insecure-random-token
     token = secrets.token_urlsafe(32)
     # ok: py-insecure-random-token
@@ -521,3 +527,381 @@ def join_is_not_a_literal(chars):
     # ok: py-hardcoded-password
     password = "".join(secrets.choice(chars) for _ in range(20))
     return password
+
+
+def cookies(response, value, app):
+    # ruleid: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie("session_id", value)
+    # ruleid: py-cookie-missing-secure
+    response.set_cookie("prefs", value, httponly=True, samesite="Lax")
+    # ruleid: py-cookie-missing-secure
+    response.set_cookie("prefs", value, secure=False, httponly=True, samesite="Strict")
+    # ruleid: py-cookie-missing-httponly
+    response.set_cookie("auth", value, secure=True, samesite="Lax")
+    # ruleid: py-cookie-missing-httponly
+    response.set_signed_cookie("auth", value, secure=True, httponly=False, samesite="Lax")
+    # ruleid: py-cookie-missing-samesite
+    response.set_cookie("auth", value, secure=True, httponly=True)
+    # ruleid: py-cookie-missing-samesite
+    response.set_cookie("auth", value, secure=True, httponly=True, samesite="None")
+    # ruleid: py-cookie-missing-samesite
+    response.set_cookie("auth", value, secure=True, httponly=True, samesite=None)
+    # ruleid: py-cookie-missing-samesite
+    response.set_signed_cookie("auth", value, secure=True, httponly=True, max_age=3600)
+    # ok: py-cookie-missing-samesite, py-cookie-missing-secure, py-cookie-missing-httponly
+    response.set_cookie("auth", value, secure=True, httponly=True, samesite="Lax")
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie(
+        "auth",
+        value,
+        max_age=3600,
+        secure=True,
+        httponly=True,
+        samesite="Strict",
+    )
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie("auth", "", expires=0)
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie("auth", value, **COOKIE_OPTIONS)
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly
+    response.set_cookie("auth", value, secure=settings.SECURE, httponly=settings.HTTPONLY, samesite="Lax")
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    self.client.set_cookie("localhost", "auth", value)
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    cookie_jar.set_cookie(cookie)
+    # ruleid: py-cookie-missing-secure
+    app.config["SESSION_COOKIE_SECURE"] = False
+    # ruleid: py-cookie-missing-httponly
+    app.config.update(SESSION_COOKIE_HTTPONLY=False)
+    # ok: py-cookie-missing-secure
+    app.config["SESSION_COOKIE_SECURE"] = True
+    # ok: py-cookie-missing-httponly
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+
+
+# Django settings
+# ruleid: py-cookie-missing-secure
+SESSION_COOKIE_SECURE = False
+# ruleid: py-cookie-missing-secure
+CSRF_COOKIE_SECURE = False
+# ruleid: py-cookie-missing-httponly
+SESSION_COOKIE_HTTPONLY = False
+# ok: py-cookie-missing-secure
+SESSION_COOKIE_SECURE = True
+# ok: py-cookie-missing-httponly
+CSRF_COOKIE_HTTPONLY = True
+# ok: py-cookie-missing-secure
+SECURE_SSL_REDIRECT = False
+
+
+def flask_debug():
+    import flask
+
+    flask_app = flask.Flask(__name__)
+    # ruleid: py-flask-debug-enabled
+    flask_app.debug = True
+    # ruleid: py-flask-debug-enabled
+    flask_app.config["DEBUG"] = True
+    # ruleid: py-flask-debug-enabled
+    flask_app.config.update(DEBUG=True, TESTING=False)
+    # ruleid: py-flask-debug-enabled
+    flask_app.run(host="0.0.0.0", port=8080, debug=True)
+    # ruleid: py-flask-debug-enabled
+    werkzeug.serving.run_simple("0.0.0.0", 8080, flask_app, use_debugger=True)
+    # ok: py-flask-debug-enabled
+    flask_app.run(host="0.0.0.0", port=8080)
+    # ok: py-flask-debug-enabled
+    flask_app.run(debug=os.environ.get("FLASK_DEBUG") == "1")
+    # ok: py-flask-debug-enabled
+    flask_app.run(debug=False)
+    # ok: py-flask-debug-enabled
+    asyncio.run(main(), debug=True)
+    # ok: py-flask-debug-enabled
+    flask_app.config["DEBUG"] = False
+
+
+def templates(loader):
+    import jinja2
+
+    # ruleid: py-template-autoescape-off
+    env = jinja2.Environment(loader=loader, autoescape=False)
+    # ruleid: py-template-autoescape-off
+    jinja2.Template("<p>{{ name }}</p>", autoescape=False)
+    # ruleid: py-template-autoescape-off
+    env.autoescape = False
+    # ruleid: py-template-autoescape-off
+    TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "OPTIONS": {"autoescape": False}}]
+    # ruleid: py-template-autoescape-off
+    jinja_env = jinja2.sandbox.SandboxedEnvironment(autoescape=False)
+    # ok: py-template-autoescape-off
+    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape())
+    # ok: py-template-autoescape-off
+    env = jinja2.Environment(loader=loader, autoescape=True)
+    # ok: py-template-autoescape-off
+    env.autoescape = True
+    # ok: py-template-autoescape-off
+    TEMPLATES = [{"OPTIONS": {"autoescape": True}}]
+    # ok: py-template-autoescape-off
+    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "xml"]))
+    return env, jinja_env, TEMPLATES
+
+
+def cors(app):
+    import flask_cors
+    from fastapi.middleware.cors import CORSMiddleware
+    from flask_cors import CORS
+
+    # ruleid: py-cors-permissive
+    CORS(app, supports_credentials=True)
+    # ruleid: py-cors-permissive
+    flask_cors.CORS(app, origins="*", supports_credentials=True)
+    # ruleid: py-cors-permissive
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True, allow_methods=["*"])
+    # ruleid: py-cors-permissive
+    app.add_middleware(CORSMiddleware, allow_credentials=True, allow_origin_regex=".*")
+    # ok: py-cors-permissive
+    CORS(app)
+    # ok: py-cors-permissive
+    CORS(app, origins=["https://portal.example.com"], supports_credentials=True)
+    # ok: py-cors-permissive
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
+    # ok: py-cors-permissive
+    app.add_middleware(CORSMiddleware, allow_origins=["https://portal.example.com"], allow_credentials=True)
+    # ok: py-cors-permissive
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+
+
+# django-cors-headers
+# ruleid: py-cors-permissive
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = True
+# ok: py-cors-permissive
+CORS_ORIGIN_ALLOW_ALL = False
+
+
+# ------------------------------------------------------------------ issue 17: configuration
+# Session secrets (py-hardcoded-password covers SECRET_KEY / secret_key)
+def flask_secret(app):
+    # ruleid: py-hardcoded-password
+    app.secret_key = "flask-session-key-not-real"
+    # ruleid: py-hardcoded-password
+    app.config["SECRET_KEY"] = "another-not-real-key"
+    # ruleid: py-hardcoded-password
+    app.config.update(SECRET_KEY="dev-key-not-real")
+    # ok: py-hardcoded-password
+    app.secret_key = os.environ["FLASK_SECRET_KEY"]
+    # ok: py-hardcoded-password
+    app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+
+# ruleid: py-hardcoded-password
+SECRET_KEY = "django-insecure-not-a-real-key"
+# ok: py-hardcoded-password
+SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+# ruleid: py-cookie-missing-samesite
+SESSION_COOKIE_SAMESITE = None
+# ruleid: py-cookie-missing-samesite
+CSRF_COOKIE_SAMESITE = "None"
+# ok: py-cookie-missing-samesite
+SESSION_COOKIE_SAMESITE = "Lax"
+
+
+# CSRF
+def csrf_views(app):
+    from django.views.decorators.csrf import csrf_exempt, csrf_protect
+    from flask_wtf.csrf import CSRFProtect
+
+    # ruleid: py-csrf-protection-disabled
+    @csrf_exempt
+    def transfer(request):
+        return request
+
+    # ok: py-csrf-protection-disabled
+    @csrf_protect
+    def transfer_checked(request):
+        return request
+
+    # ruleid: py-csrf-protection-disabled
+    hooks = [("hook", csrf_exempt(transfer_checked))]
+    csrf = CSRFProtect(app)
+
+    # ruleid: py-csrf-protection-disabled
+    @csrf.exempt
+    def api_hook():
+        return "ok"
+
+    # ruleid: py-csrf-protection-disabled
+    app.config["WTF_CSRF_ENABLED"] = False
+    # ok: py-csrf-protection-disabled
+    app.config["WTF_CSRF_ENABLED"] = True
+    # ok: py-csrf-protection-disabled
+    app.config.update(WTF_CSRF_TIME_LIMIT=3600)
+    # ok: py-csrf-protection-disabled
+    csrf.protect()
+    return hooks
+
+
+class CsrfExemptSessionAuthentication:
+    # ruleid: py-csrf-protection-disabled
+    def enforce_csrf(self, request):
+        return
+
+
+class CheckedSessionAuthentication:
+    # ok: py-csrf-protection-disabled
+    def enforce_csrf(self, request):
+        return super().enforce_csrf(request)
+
+
+# ruleid: py-csrf-protection-disabled
+WTF_CSRF_ENABLED = False
+# ok: py-csrf-protection-disabled
+WTF_CSRF_ENABLED = True
+
+
+# Security headers
+def talisman(app):
+    from django.views.decorators.clickjacking import xframe_options_exempt
+    from flask_talisman import Talisman
+
+    # ruleid: py-security-headers-disabled
+    Talisman(app, force_https=False)
+    # ruleid: py-security-headers-disabled
+    Talisman(app, content_security_policy=None, strict_transport_security=False)
+    # ok: py-security-headers-disabled
+    Talisman(app)
+    # ok: py-security-headers-disabled
+    Talisman(app, content_security_policy={"default-src": "'self'"})
+    # ok: py-security-headers-disabled
+    Talisman(app, force_https=True, frame_options="DENY")
+
+    # ruleid: py-security-headers-disabled
+    @xframe_options_exempt
+    def embeddable(request):
+        return request
+
+    return embeddable
+
+
+# ruleid: py-security-headers-disabled
+SECURE_CONTENT_TYPE_NOSNIFF = False
+# ruleid: py-security-headers-disabled
+SECURE_REFERRER_POLICY = None
+# ruleid: py-security-headers-disabled
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "unsafe-none"
+# ok: py-security-headers-disabled
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# ok: py-security-headers-disabled
+SECURE_REFERRER_POLICY = "same-origin"
+
+
+# Template auto-escaping left at jinja2's default (off)
+def jinja_defaults(loader):
+    import jinja2
+
+    # ruleid: py-template-autoescape-default
+    html_env = jinja2.Environment(loader=loader)
+    # ruleid: py-template-autoescape-default
+    sandbox = jinja2.sandbox.SandboxedEnvironment(loader=loader, trim_blocks=True)
+    # ok: py-template-autoescape-default
+    safe_env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape())
+    # ok: py-template-autoescape-default
+    options_env = jinja2.Environment(**JINJA_OPTIONS)
+    # ok: py-template-autoescape-default
+    on_env = jinja2.Environment(autoescape=True)
+    return html_env, sandbox, safe_env, options_env, on_env
+
+
+# A Django settings module: MIDDLEWARE, DEBUG
+ROOT_URLCONF = "bank.urls"
+INSTALLED_APPS = ["django.contrib.auth", "django.contrib.sessions", "bank"]
+# ruleid: py-csrf-protection-disabled
+MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.contrib.sessions.middleware.SessionMiddleware"]
+# ok: py-csrf-protection-disabled
+MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.csrf.CsrfViewMiddleware"]
+# ruleid: py-django-debug-enabled
+DEBUG = True
+# ok: py-django-debug-enabled
+DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
+# ok: py-django-debug-enabled
+DEBUG = False
+# ok: py-django-debug-enabled
+DEBUG_PROPAGATE_EXCEPTIONS = True
+# ok: py-django-debug-enabled
+DEBUG = os.environ.get("DJANGO_DEBUG", "") == "true"
+
+
+# ------------------------------------------------------------------ S17-PY3: eval of a constant
+def s17_limits():
+    # ok: py-eval-non-literal
+    return eval("{'daily': 1000, 'monthly': 20000}")
+
+
+# ------------------------------------------------------------------ S17-PY3: SAX external entities
+def s17_sax(stream):
+    import xml.sax
+    import xml.sax.handler
+
+    parser = xml.sax.make_parser()
+    # ruleid: py-xml-external-entities-enabled
+    parser.setFeature(xml.sax.handler.feature_external_ges, True)
+    # ruleid: py-xml-external-entities-enabled
+    parser.setFeature(xml.sax.handler.feature_external_pes, 1)
+    # ruleid: py-xml-external-entities-enabled
+    parser.setFeature("http://xml.org/sax/features/external-general-entities", True)
+    # ok: py-xml-external-entities-enabled
+    parser.setFeature(xml.sax.handler.feature_external_ges, False)
+    # ok: py-xml-external-entities-enabled
+    parser.setFeature(xml.sax.handler.feature_namespaces, True)
+    parser.parse(stream)
+
+
+# ------------------------------------------------------------------ S17-PY3: FastAPI cookies (keyword arguments)
+def s17_fastapi_cookie(response):
+    # ruleid: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie(key="access_token", value=secrets.token_urlsafe(32))
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie(key="access_token", value=secrets.token_urlsafe(32), httponly=True, secure=True, samesite="strict")
+    # ok: py-cookie-missing-secure, py-cookie-missing-httponly, py-cookie-missing-samesite
+    response.set_cookie(key="access_token", value="", max_age=0)
+
+
+# ------------------------------------------------------------------ S17-PY3: weak randomness in functions named for a secret
+def otp():
+    # ruleid: py-insecure-random-token
+    code = random.randint(100000, 999999)
+    return {"otp": code}
+
+
+def api_key(request):
+    # ruleid: py-insecure-random-token
+    key = "%032x" % random.getrandbits(128)
+    return key
+
+
+def new_session():
+    rng = random.Random()
+    # ruleid: py-insecure-random-token
+    sid = "".join(rng.choices("abcdef0123456789", k=40))
+    return sid
+
+
+def nonce():
+    # ruleid: py-insecure-random-token
+    value = str(int(random.random() * 10**16))
+    return value
+
+
+def sort_key(item):
+    # ok: py-insecure-random-token
+    return random.random()
+
+
+def retry_with_jitter():
+    # ok: py-insecure-random-token
+    return random.uniform(0.1, 0.5)
+
+
+def reset_token():
+    # ok: py-insecure-random-token
+    return secrets.token_urlsafe(32)
