@@ -263,3 +263,16 @@ def run_gate(
     if m.returncode not in (0, 1):
         return m, {}
     return m, json.loads((out_dir / REPORTS["json"]).read_text("utf-8"))
+
+
+def write_readme_section(begin: str, end: str, heading: str, table: str) -> None:
+    """Put ``table`` between the ``begin`` and ``end`` markers of README.md (each bench's
+    own results section); without them, append the section under ``heading``."""
+    text = README.read_text("utf-8") if README.exists() else ""
+    block = f"{begin}\n{table}{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + f"\n\n## {heading}\n\n" + block + "\n"
+    README.write_text(text, "utf-8")

@@ -12,7 +12,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 
-from common import GIB, IDLE_WAIT, README, med_of
+from common import GIB, IDLE_WAIT, med_of, write_readme_section
 from full import HAND_TOOLS
 from overhead import OverheadResult
 from overhead import render as render_overhead
@@ -424,12 +424,4 @@ def render_diff(results: list[WorkloadResult]) -> list[str]:
 
 
 def write_readme(table: str) -> None:
-    text = README.read_text("utf-8") if README.exists() else ""
-    block = f"{RESULTS_BEGIN}\n{table}{RESULTS_END}"
-    if RESULTS_BEGIN in text and RESULTS_END in text:
-        head, rest = text.split(RESULTS_BEGIN, 1)
-        _old, tail = rest.split(RESULTS_END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip() + "\n\n## Results\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
+    write_readme_section(RESULTS_BEGIN, RESULTS_END, "Results", table)

@@ -54,7 +54,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from common import README, REPO, Measured, check, log, measure, wait_for_idle
+from common import (
+    README,
+    REPO,
+    Measured,
+    check,
+    log,
+    measure,
+    wait_for_idle,
+    write_readme_section,
+)
 
 CASES = REPO / "benchmarks" / "sast_cases"
 FIXTURES = REPO / "tests" / "rules" / "semgrep"
@@ -455,14 +464,7 @@ def render(args: argparse.Namespace, held: list[Case] | None, held_scores: list[
 
 
 def write_readme(table: str) -> None:
-    text = README.read_text("utf-8")
-    block = f"{BEGIN}\n{table}{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## SAST rules (issue 17): `sast_bench.py`\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
+    write_readme_section(BEGIN, END, "SAST rules (issue 17): `sast_bench.py`", table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

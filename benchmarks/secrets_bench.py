@@ -38,7 +38,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from common import README, REPO, WORK, Measured, log, measure, optional_tool, tool, wait_for_idle
+from common import (
+    README,
+    REPO,
+    WORK,
+    Measured,
+    log,
+    measure,
+    optional_tool,
+    tool,
+    wait_for_idle,
+    write_readme_section,
+)
 from full import secrets_argv
 from workloads import DJANGO, count_files, prepare_django
 
@@ -438,14 +449,7 @@ def render(args: argparse.Namespace, parts: Sequence[str], notes: list[str],
 
 
 def write_readme(table: str) -> None:
-    text = README.read_text("utf-8")
-    block = f"{BEGIN}\n{table}{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n## Secret scanning results (issue 16)\n\n" + block + "\n"
-    README.write_text(text, "utf-8")
+    write_readme_section(BEGIN, END, "Secret scanning results (issue 16)", table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,12 +41,13 @@ sys.path.insert(0, str(REPO))
 
 from policy_gate.base.generated import (  # noqa: E402
     PUBLISHED_SUFFIXES,
+    PUBLISHED_TABLE,
     PUBLISHED_TABLE_HEADER,
     canonical_javascript,
     is_minified,
 )
 
-TABLE = REPO / "policy_gate" / "base" / "published-libraries.txt"
+TABLE = REPO / "policy_gate" / "base" / PUBLISHED_TABLE
 REGISTRY = "https://registry.npmjs.org/"
 MIN_BYTES = 8 * 1024
 MAX_TARBALL = 64 * 1024 * 1024
