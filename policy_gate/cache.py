@@ -372,6 +372,7 @@ def _answer(
         notes=list(new.notes),
         inventory=list(new.inventory),
         not_checked=new.not_checked,
+        examined=dict(new.examined),  # file-local scanners count files_scanned instead
         unread=(*new.unread, *(rel for rel, e in hits.items() if not e.get("read"))),
         file_notes={
             **{rel: e["note"] for rel, e in hits.items() if isinstance(e.get("note"), str)},
@@ -623,6 +624,7 @@ def encode_output(output: ScanOutput) -> dict[str, Any]:
         "notes": list(output.notes),
         "inventory": [_plain(p) for p in output.inventory],
         "not_checked": output.not_checked,
+        "examined": dict(output.examined),
         "unread": list(output.unread),
         "file_notes": dict(output.file_notes),
     }
@@ -637,6 +639,7 @@ def decode_output(data: dict[str, Any]) -> ScanOutput:
         notes=[str(n) for n in data["notes"]],
         inventory=[_package(p) for p in data["inventory"]],
         not_checked=str(data["not_checked"]),
+        examined={str(k): int(v) for k, v in data["examined"].items()},
         unread=tuple(str(u) for u in data["unread"]),
         file_notes={str(k): str(v) for k, v in data["file_notes"].items()},
     )

@@ -69,6 +69,9 @@ class ScannerInfo:
     # reaches the code it flags (a pattern, not a data flow): the gate's taint rules decide
     # those, and a pattern match alone stays below the fail threshold.
     confidence_caps: Mapping[str, Confidence] = field(default_factory=dict)
+    # What its `files_scanned` counts, as the compliance evidence names it ("Python files"),
+    # unless its output says what it examined (`ScanOutput.examined`: packages).
+    examines: str = "files"
 
 
 # bandit 1.9's own CWEs that are less specific than the weakness its rule finds.
@@ -110,50 +113,58 @@ BANDIT_CONFIDENCE_CAPS: Mapping[str, Confidence] = {
 BANDIT = ScannerInfo(
     "bandit", (SAST, UNSCANNED), "Python static analysis (PyCQA bandit)",
     file_local=True, suffixes=(".py", ".pyw"), cwe_corrections=BANDIT_CWE_CORRECTIONS,
-    confidence_caps=BANDIT_CONFIDENCE_CAPS)
+    confidence_caps=BANDIT_CONFIDENCE_CAPS, examines="Python files")
 SEMGREP = ScannerInfo(
     "semgrep", (SAST, UNSCANNED),
     "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack",
     file_local=True,
-    suffixes=(".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"))
+    suffixes=(".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"),
+    examines="Python and JavaScript/TypeScript files")
 DETECT_SECRETS = ScannerInfo(
     "detect-secrets", (SECRET, UNSCANNED),
     "Committed credentials and keys (Yelp detect-secrets)", file_local=True,
-    secret_engine=True)
+    secret_engine=True, examines="text files")
 KINGFISHER = ScannerInfo(
     "kingfisher", (SECRET, UNSCANNED),
     "Committed credentials and keys (MongoDB kingfisher: the Betterleaks and Veles provider "
-    "rules and policy-gate's own, offline)", file_local=True, secret_engine=True)
+    "rules and policy-gate's own, offline)", file_local=True, secret_engine=True,
+    examines="text files")
 PIP_AUDIT = ScannerInfo(
     "pip-audit", (DEPENDENCY, UNSCANNED),
-    "Known vulnerabilities in pinned Python dependencies (PyPA pip-audit, OSV)")
+    "Known vulnerabilities in pinned Python dependencies (PyPA pip-audit, OSV)",
+    examines="Python manifests")
 OSV = ScannerInfo(
     "osv", (DEPENDENCY, UNSCANNED),
-    "Known vulnerabilities in npm lockfile packages (OSV advisories)")
+    "Known vulnerabilities in npm lockfile packages (OSV advisories)", examines="npm lockfiles")
 LICENSES = ScannerInfo(
     "licenses", (LICENSE, UNSCANNED),
     "Licences of locked npm packages and pinned Python packages against the policy's "
-    "SPDX allow/deny lists (lockfile metadata, PyPI JSON API)")
+    "SPDX allow/deny lists (lockfile metadata, PyPI JSON API)",
+    examines="dependency files")
 SAFETY = ScannerInfo(
     "safety", (DEPENDENCY,),
-    "Known vulnerabilities in pinned Python dependencies (pyup safety, optional)")
+    "Known vulnerabilities in pinned Python dependencies (pyup safety, optional)",
+    examines="Python manifests")
 DATA_PROTECTION = ScannerInfo(
     "data-protection", (DATA, SECRET, UNSCANNED),
     "Payment card numbers (Luhn-valid, plausible issuer prefix) and committed key "
-    "stores and private keys, whichever secret engine runs (M12, PCI DSS 3.x)", file_local=True)
+    "stores and private keys, whichever secret engine runs (M12, PCI DSS 3.x)", file_local=True,
+    examines="files")
 DOCKERFILE = ScannerInfo(
     "dockerfile", (CI, UNSCANNED),
     "Dockerfiles: versioned, digest-pinned base images (M9); non-root user, exposed "
-    "ports, ADD, package upgrades (M4a)", file_local=True)
+    "ports, ADD, package upgrades (M4a)", file_local=True, examines="Dockerfiles")
 WORKFLOWS = ScannerInfo(
     "workflows", (CI, UNSCANNED),
     "GitHub Actions workflows and actions (zizmor, offline): SHA-pinned actions, "
-    "explicit permissions, dangerous triggers, injection", file_local=True)
+    "explicit permissions, dangerous triggers, injection", file_local=True,
+    examines="workflow and action files")
 # Not file-local: a change can lower the coverage of files it did not touch.
 COVERAGE_CHECK = ScannerInfo(
     "coverage", (COVERAGE, UNSCANNED),
     "Unit-test coverage from nyc/istanbul and coverage.py reports (Cobertura XML, lcov, "
-    "json-summary) against the policy's total and per-file thresholds (M7)")
+    "json-summary) against the policy's total and per-file thresholds (M7)",
+    examines="coverage reports")
 
 # Every scanner, in the order reports list them.
 SCANNERS: tuple[ScannerInfo, ...] = (

@@ -5,7 +5,8 @@ compliance assessment only read them, so none of them imports the runner."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from policy_gate.base.fileset import FileSet
 from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.catalogue import AUDIT_ECOSYSTEMS, BANDIT, SECRET_ENGINES, SEMGREP
 from policy_gate.findings import Finding
-from policy_gate.packages import Package
+from policy_gate.packages import NPM, PYPI, Package
 
 # Diff mode's search of every commit of the change for secrets: a run of its own.
 HISTORY = "secrets-history"
@@ -46,15 +47,33 @@ class ScanOutput:
     notes: list[str] = field(default_factory=list)
     # Packages the scanner audited or checked (dependency scanners), for the SBOM.
     inventory: list[Package] = field(default_factory=list)
-    # Why the scanner ran but had nothing it could check (e.g. no coverage report): its
-    # controls are "not run" in the compliance report, never a silent pass.
+    # Why the scanner ran but could not check everything it should (no coverage report;
+    # Python licences not looked up): its controls are "not checked" in the compliance
+    # report, never a silent pass.
     not_checked: str = ""
+    # What it examined, by kind, and how many ({"npm packages": 40}); empty means
+    # `files_scanned` files of the kind its catalogue entry names (`ScannerInfo.examines`).
+    # Nothing examined is "not checked" in the compliance report, never a pass.
+    examined: dict[str, int] = field(default_factory=dict)
     # Targets it did not read (binary, too large, unreadable: each is reported as a finding
     # or a note), so `files_scanned` can be told file by file (the results cache needs it).
     unread: tuple[str, ...] = ()
     # Facts about single files ("binary files not scanned for secrets"): shown as one note
     # per kind with a count, and kept per file so cached and fresh files add up.
     file_notes: dict[str, str] = field(default_factory=dict)
+
+
+# How the compliance evidence names an ecosystem's packages.
+PACKAGE_WORDS: Mapping[str, str] = {NPM: "npm packages", PYPI: "Python packages"}
+
+
+def packages_examined(packages: Iterable[Package]) -> dict[str, int]:
+    """Distinct name@version per ecosystem, as ``ScanOutput.examined`` counts them; every
+    ecosystem the gate reads is named, with 0 when none of its packages was found."""
+    seen = {(p.ecosystem, p.name, p.version) for p in packages}
+    counts = Counter(ecosystem for ecosystem, _, _ in seen)
+    words = {**PACKAGE_WORDS, **{e: f"{e} packages" for e in counts if e not in PACKAGE_WORDS}}
+    return {word: counts.get(ecosystem, 0) for ecosystem, word in words.items()}
 
 
 @dataclass

@@ -328,7 +328,8 @@ def test_entries_round_trip_every_field() -> None:
         commit="abc",
     )
     assert decode_finding(json.loads(json.dumps(encode_finding(finding)))) == finding
-    output = ScanOutput([finding], "1.0", 2, 3, ["n"], unread=("x",), file_notes={"x": "y"})
+    output = ScanOutput([finding], "1.0", 2, 3, ["n"], unread=("x",), file_notes={"x": "y"},
+                        examined={"npm packages": 4})
     assert decode_output(json.loads(json.dumps(encode_output(output)))) == output
 
 

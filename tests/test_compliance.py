@@ -5,6 +5,7 @@ that is self-contained, escaped and free of secret values."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import re
 import string
@@ -17,13 +18,16 @@ from typing import Any
 import pytest
 import yaml
 
+from policy_gate.catalogue import checking
 from policy_gate.compliance.assess import (
     FAIL,
     FEATURES,
+    NOT_CHECKED,
     NOT_COVERED,
-    NOT_RUN,
+    NOTHING,
     PASS,
     CheckResult,
+    ScannerEvidence,
     _Index,
     _judge,
     assess,
@@ -46,9 +50,24 @@ from policy_gate.policy.loader import load_policy
 from policy_gate.reports import compliance as report
 from policy_gate.scanners import registry
 
-# Categories that are not about the security of processing: GDPR need not be cited. Any
-# other category (including one added later) must map to GDPR Art. 25 or Art. 32.
+# Categories that are not about the security of processing or cardholder data: neither
+# GDPR nor PCI DSS need be cited. Any other category (including one added later) must map
+# to GDPR Art. 25 or Art. 32 and to a PCI DSS requirement.
 NOT_SECURITY_OF_PROCESSING = {"license", "coverage", "suppression"}
+
+# What each Mojaloop data-protection and crypto fact is about, by CWE (STANDARDS.md): M12
+# is card numbers, personal data and secrets in code, test data or logs; M11 is mTLS, JWS
+# and cryptography. An injection is neither.
+M12_CWES = {"CWE-259", "CWE-321", "CWE-532", "CWE-798"}
+M11_CWES = {"CWE-295", "CWE-297", "CWE-321", "CWE-326", "CWE-327", "CWE-328", "CWE-338",
+            "CWE-347", "CWE-613", "CWE-798"}
+INJECTION_CWES = {"CWE-22", "CWE-78", "CWE-79", "CWE-89", "CWE-90", "CWE-94", "CWE-95",
+                  "CWE-113", "CWE-117", "CWE-502", "CWE-601", "CWE-611", "CWE-643",
+                  "CWE-918", "CWE-943", "CWE-1321", "CWE-1333", "CWE-1336"}
+# bandit's tests of TLS, SSH host keys, weak hashes, ciphers, keys and PRNGs (its docs).
+BANDIT_CRYPTO = {"B303", "B304", "B305", "B311", "B323", "B324", "B413", "B501", "B502",
+                 "B503", "B504", "B505", "B507"}
+BANDIT_CREDENTIALS = {"B105", "B106", "B107"}
 
 VULN_PY = """\
 import hashlib, subprocess
@@ -88,15 +107,26 @@ def test_catalogue_is_valid_and_every_feature_has_an_evaluator() -> None:
         assert control is not None and not control.checks and control.manual
 
 
+def _category_controls(cmap: ControlMap, category: str) -> set[str]:
+    """The controls a category's findings reach: the category's own, and those of the
+    rules of the scanners that report it (sast reaches M11 through its TLS rules)."""
+    scanners = checking(category)
+    found = cmap.controls_of(f"category:{category}")
+    for cid, checks in cmap.checks.items():
+        if any(k.startswith("rule:") and k.split(":")[1] in scanners for k in checks):
+            found.add(cid)
+    return found
+
+
 def test_every_category_and_rule_of_the_default_policy_maps_to_controls() -> None:
     policy = load_policy("builtin:mojaloop")
     cmap = build_map(policy)
     assert policy.categories, "the default policy has categories"
     for name in policy.categories:
-        frameworks = _frameworks(cmap.controls_of(f"category:{name}"))
+        frameworks = _frameworks(_category_controls(cmap, name))
         assert "mojaloop" in frameworks, f"category {name} maps to no Mojaloop fact"
-        assert "pci-dss" in frameworks, f"category {name} maps to no PCI DSS requirement"
         if name not in NOT_SECURITY_OF_PROCESSING:
+            assert "pci-dss" in frameworks, f"category {name} maps to no PCI DSS requirement"
             assert "gdpr" in frameworks, f"category {name} maps to no GDPR article"
     scanners = registry()
     for key in policy.rules:
@@ -114,6 +144,97 @@ def test_rules_named_by_the_catalogue_exist() -> None:
                 assert check.name.split(":", 1)[1] in known, (control.id, check.key)
             if check.kind == "category":
                 assert check.name in load_policy("builtin:mojaloop").categories
+
+
+def test_findings_map_to_controls_by_what_they_are() -> None:
+    """M12 (card data, personal data, secrets) gets only credential and sensitive-data
+    checks; M11 (mTLS, JWS, crypto) only TLS and crypto ones; an injection neither, and a
+    whole category only where every finding of it is what the control is about."""
+    cmap = build_map(load_policy("builtin:mojaloop"))
+    meta = semgrep_rule_metadata()
+    assert set(cmap.checks["M12"]) >= {"category:secret", "category:data"}
+    for control, cwes, bandit, categories in (
+        ("M12", M12_CWES, BANDIT_CREDENTIALS, {"secret", "data"}),
+        ("M11", M11_CWES, BANDIT_CRYPTO, set()),
+    ):
+        for key in cmap.checks[control]:
+            kind, _, name = key.partition(":")
+            if kind == "category":
+                assert name in categories, f"{control} covers every {name} finding"
+            elif key.startswith("rule:semgrep:"):
+                rule_cwes = set(cmap.cwe[key])
+                assert rule_cwes & cwes, f"{control} cites {key} ({rule_cwes})"
+                assert not rule_cwes & INJECTION_CWES, f"{control} cites injection {key}"
+            elif key.startswith("rule:bandit:"):
+                assert name.split(":")[1] in bandit, f"{control} cites {key}"
+            elif kind == "rule":  # a rule of a scanner of a category the control covers
+                owners = {s for c in categories for s in checking(c)}
+                assert name.split(":")[0] in owners, f"{control} cites {key}"
+            else:
+                assert kind == "feature", key
+    for rule_id, m in meta.items():
+        rule_cwes = {c.split(":")[0] for c in m.get("cwe") or []}
+        controls = cmap.controls_of(f"rule:semgrep:{rule_id}")
+        if rule_cwes & INJECTION_CWES:
+            assert not controls & {"M11", "M12"}, f"{rule_id} ({rule_cwes}): {controls}"
+            assert not any(c.startswith("PCI DSS 3.") for c in controls), rule_id
+    # every injection rule of the taint packs is evidence for PCI DSS 6.2.4
+    for rule_id in ("py-taint-sql-injection", "js-sql-injection-taint",
+                    "py-taint-nosql-where-injection", "js-path-traversal-taint"):
+        assert cmap.controls_of(f"rule:semgrep:{rule_id}") == {"PCI DSS 6.2.4"}, rule_id
+    # the whole SAST category is evidence for PCI DSS 6.2.4 and GDPR Art. 32, not M11/M12
+    assert cmap.controls_of("category:sast") == {"PCI DSS 6.2.4", "GDPR Art. 32"}
+    # a licence is not cardholder-data security; a root container is not a floating tag
+    assert not any(c.startswith("PCI") for c in cmap.controls_of("category:license"))
+    assert "M9" not in cmap.controls_of("rule:dockerfile:root-user")
+    assert "M9" in cmap.controls_of("rule:dockerfile:unpinned-base-image")
+
+
+PAN_APP = "card_number = '{pan}'  # a real customer's card, pasted into a fixture\n"
+SQL_APP = """\
+import sqlite3
+
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/user")
+def user():
+    conn = sqlite3.connect("app.db")
+    name = request.args.get("name")
+    return str(conn.execute("SELECT * FROM users WHERE name = '" + name + "'").fetchall())
+"""
+
+
+def _violating(a: Any, control: str) -> set[str]:
+    return {d.finding.qualified_rule for d in a.result(control).violations}
+
+
+def test_a_card_number_maps_to_m12_and_pci_dss_3(scan_data: Callable[..., Any]) -> None:
+    from tests.test_data_protection import make_pan
+
+    data = scan_data({"fixtures.py": PAN_APP.format(pan=make_pan("4539", 16))},
+                     only=["data-protection"])
+    a = assess(data)
+    pan = "data-protection:pan"
+    assert pan in {d.finding.qualified_rule for d in data.evaluation.decisions}
+    for control in ("M12", "PCI DSS 3.2.1", "PCI DSS 3.5.1", "GDPR Art. 25"):
+        assert pan in _violating(a, control), control
+    for control in ("M11", "PCI DSS 6.2.4", "PCI DSS 8.6.2"):
+        assert pan not in _violating(a, control), control
+
+
+def test_an_sql_injection_is_not_card_data(scan_data: Callable[..., Any]) -> None:
+    data = scan_data({"app.py": SQL_APP}, only=["semgrep"])
+    a = assess(data)
+    sqli = {d.finding.qualified_rule for d in data.evaluation.decisions
+            if d.status is Status.VIOLATION and "CWE-89" in d.finding.cwe}
+    assert "semgrep:py-taint-sql-injection" in sqli
+    assert sqli <= _violating(a, "PCI DSS 6.2.4")
+    for control in ("M11", "M12", "PCI DSS 3.2.1", "PCI DSS 3.5.1", "PCI DSS 4.2.1",
+                    "PCI DSS 8.6.2"):
+        assert not sqli & _violating(a, control), control
 
 
 def test_policy_sources_change_the_evidence() -> None:
@@ -182,10 +303,10 @@ def test_statuses_from_a_real_scan(bandit_data: Any) -> None:
     assert a.result("GDPR Art. 32").status == FAIL
     # the dependency audit was not selected: its controls say so, naming the scanner
     m2 = a.result("M2")
-    assert m2.status == NOT_RUN
+    assert m2.status == NOT_CHECKED
     assert "pip-audit disabled: not selected on the command line" in m2.why
-    # semgrep did not run: a control covered only by its rules is not-run, not pass
-    assert a.result("PCI DSS 4.2.1").status == NOT_RUN
+    # semgrep did not run: a control covered only by its rules is not checked, not pass
+    assert a.result("PCI DSS 4.2.1").status == NOT_CHECKED
     # no automated check: not-covered, never pass
     for manual in ("M8", "M13", "M4", "PCI DSS 10.3.2"):
         assert a.result(manual).status == NOT_COVERED
@@ -193,7 +314,7 @@ def test_statuses_from_a_real_scan(bandit_data: Any) -> None:
     assert a.result("M3").status == PASS
 
 
-def test_a_scanner_disabled_by_the_policy_makes_its_controls_not_run(
+def test_a_scanner_disabled_by_the_policy_makes_its_controls_not_checked(
     scan_data: Callable[..., Any], tmp_path: Path,
 ) -> None:
     policy = tmp_path / "policy.yaml"
@@ -205,8 +326,137 @@ def test_a_scanner_disabled_by_the_policy_makes_its_controls_not_run(
     a = assess(data)
     for cid in ("M6", "M6a"):
         result = a.result(cid)
-        assert result.status == NOT_RUN
+        assert result.status == NOT_CHECKED
         assert "licenses disabled: disabled by the policy" in result.why
+
+
+def test_with_nothing_to_examine_no_control_passes(
+    scan_data: Callable[..., Any], tmp_path: Path,
+) -> None:
+    """Every control of the catalogue, on an empty tree with every scanner the policy
+    enables: each ran on nothing, so none passes; each says why."""
+    (tmp_path / "scanned").mkdir()
+    a = assess(scan_data({}))
+    assert {r.name for r in a.evidence.scanners if r.status == "ok"} >= {
+        "bandit", "semgrep", "kingfisher", "pip-audit", "osv", "licenses", "data-protection",
+        "dockerfile", "workflows", "coverage"}
+    for r in a.controls:
+        assert r.status != PASS, (r.control.id, r.why)
+        if r.status == NOT_CHECKED:
+            assert r.why, r.control.id
+    # what each check found nothing of, by name
+    m6 = a.result("M6")
+    assert m6.status == NOT_CHECKED
+    assert "licenses: no dependency files found" in m6.why
+    assert "bandit: no Python files found" in a.result("M11").why
+    assert "no npm lockfiles found" in a.result("M5").why
+    assert "no Dockerfiles found" in a.result("M9").why
+    assert "coverage: no coverage report found" in a.result("M7").why
+    # configuration alone is not evidence: the allowlist is set, but no licence was read
+    m6a = {c.check.key: c for c in a.result("M6a").checks}
+    assert m6a["feature:licence-allowlist"].status == NOTHING
+    assert a.result("M6a").status == NOT_CHECKED
+    assert a.result("M10").status == NOT_CHECKED  # tamper resistance set, no SBOM
+    assert "no third-party component" in a.result("M10").why
+
+
+def test_no_packages_is_not_checked_and_packages_are_counted(
+    scan_data: Callable[..., Any],
+) -> None:
+    """0 packages checked is "not checked", never the pass it used to be; once there are
+    packages, the evidence says how many of each ecosystem."""
+    a = assess(scan_data({"app.py": "print('hi')\n"}, only=["licenses"]))
+    for cid in ("M6", "M6a"):
+        assert a.result(cid).status == NOT_CHECKED, a.result(cid).why
+        assert "no dependency files found" in a.result(cid).why
+    data = scan_data({"requirements.txt": "requests==2.31.0\n"},
+                     only=["licenses", "pip-audit", "osv"])
+    a = assess(data)
+    lic = next(e for e in a.evidence.scanners if e.name == "licenses")
+    assert dict(lic.examined) == {"npm packages": 0, "Python packages": 1}
+    audit = next(e for e in a.evidence.scanners if e.name == "pip-audit")
+    assert dict(audit.examined) == {"pinned Python packages": 1}
+    assert "pip-audit: 1 pinned Python package" in a.result("M5").why
+    assert a.result("M5").status == PASS
+
+
+def test_python_licences_not_looked_up_is_not_checked(
+    scan_data: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Data missing: with no index to look Python licences up, the licence controls are
+    not checked, and say why, even though the npm packages beside them were."""
+    monkeypatch.delenv("POLICY_GATE_PYPI_URL")
+    lock = {"name": "svc", "lockfileVersion": 3, "packages": {
+        "": {"name": "svc", "dependencies": {"ms": "2.1.3"}},
+        "node_modules/ms": {"version": "2.1.3", "license": "MIT"}}}
+    data = scan_data({"requirements.txt": "requests==2.31.0\n",
+                      "package-lock.json": json.dumps(lock)}, only=["licenses"])
+    a = assess(data)
+    lic = next(e for e in a.evidence.scanners if e.name == "licenses")
+    assert lic.status == "not checked"
+    assert dict(lic.examined)["npm packages"] == 1
+    for cid in ("M6", "M6a"):
+        result = a.result(cid)
+        assert result.status == NOT_CHECKED, result.why
+        assert "licenses not checked: " in result.why and "Python" in result.why
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    ("failed", "exited 2: boom"),
+    ("skipped", "optional and could not run: not installed"),
+])
+def test_a_failed_or_skipped_scanner_is_not_checked(
+    bandit_data: Any, status: str, reason: str,
+) -> None:
+    """A fault injected into a real run: the scanner's controls say what happened."""
+    runs = [dataclasses.replace(r, status=status, reason=reason, output=None)
+            if r.name == "bandit" else r for r in bandit_data.result.runs]
+    data = dataclasses.replace(
+        bandit_data, result=dataclasses.replace(bandit_data.result, runs=runs),
+        evaluation=dataclasses.replace(bandit_data.evaluation, decisions=()))
+    result = assess(data).result("M11")
+    assert result.status == NOT_CHECKED
+    assert f"bandit {status}: {reason}" in result.why
+
+
+def test_diff_mode_with_no_file_of_a_kind_in_the_change(bandit_data: Any) -> None:
+    """In diff mode a file-local scanner reads the changed files only: none of its kind
+    changed is "nothing in the change", not "none found"."""
+    from policy_gate.base.gitdiff import ChangeSet
+
+    runs = [dataclasses.replace(r, output=dataclasses.replace(r.output, files_scanned=0))
+            if r.name == "bandit" and r.output is not None else r
+            for r in bandit_data.result.runs]
+    data = dataclasses.replace(
+        bandit_data, result=dataclasses.replace(
+            bandit_data.result, runs=runs,
+            changes=ChangeSet("main", "a" * 40, "b" * 40, {}, (), {})),
+        evaluation=dataclasses.replace(bandit_data.evaluation, decisions=()))
+    checks = {c.check.key: c for c in assess(data).result("M11").checks}
+    assert checks["rule:bandit:B324"].status == NOTHING
+    assert "bandit: no Python files in the change" in checks["rule:bandit:B324"].why
+
+
+def test_a_control_passes_only_when_a_check_examined_something() -> None:
+    """A check with nothing to examine does not stop a control whose other checks ran on
+    something from passing; a control whose checks all examined nothing, or that checks
+    only configuration, is not checked."""
+    control = load_catalogue().controls[0]
+    ran = ScannerEvidence("kingfisher", "ok", "1", examined=(("text files", 3),))
+    empty = ScannerEvidence("bandit", "ok", "1", examined=(("Python files", 0),))
+
+    def check(name: str, status: str, *ev: ScannerEvidence) -> CheckResult:
+        return CheckResult(Check("category", name), name, (), status, f"why {name}", ev)
+
+    passed = _judge(control, [check("a", PASS, ran), check("b", NOTHING, empty)],
+                    ControlMap({}, {}))
+    assert passed.status == PASS
+    assert "kingfisher: 3 text files" in passed.why
+    for checks in ([check("b", NOTHING, empty)], [check("c", PASS)],
+                   [check("c", PASS), check("b", NOTHING, empty)]):
+        result = _judge(control, checks, ControlMap({}, {}))
+        assert result.status == NOT_CHECKED, checks
+    assert "why b" in _judge(control, [check("b", NOTHING, empty)], ControlMap({}, {})).why
 
 
 def test_advisory_age_limit_weaker_than_m4a_fails_the_control(bandit_data: Any) -> None:
@@ -323,7 +573,7 @@ def test_cli_writes_markdown_and_self_contained_html(tmp_path: Path) -> None:
     assert sha in markdown and sha in page
     assert "<script" not in page.lower() and 'src="http' not in page
     m7 = next(line for line in markdown.splitlines() if line.startswith("| M7 "))
-    assert "not-run" in m7 or "not run" in m7
+    assert "not checked" in m7
 
 
 # -- how the assessment is worked out (at 10,000 findings it must stay fast) ---------------

@@ -3,7 +3,7 @@ gate check gives evidence for, and how one run stands against each of them.
 
 ``catalogue.load_catalogue()`` reads the shipped catalogue; ``catalogue.build_map(policy)``
 merges it with the policy's own citations; ``assess.assess(data, commit=head_commit(data))``
-judges every control as pass, fail, not-run or not-covered. ``policy_gate.reports.compliance``
+judges every control as pass, fail, not-checked or not-covered. ``policy_gate.reports.compliance``
 renders the result. Automated evidence supports an assessment; it is not one
 (docs/compliance.md).
 

@@ -1,5 +1,5 @@
-"""Judge every control of the catalogue against one gate run: pass, fail, not-run or
-not-covered, with the evidence behind each status.
+"""Judge every control of the catalogue against one gate run: pass, fail, not-checked or
+not-covered, with the evidence behind each status: what each check examined, and how many.
 
 :func:`assess` is a pure function of the report data (plus the commit, which the caller
 looks up with :func:`head_commit`), so the same run always gives the same answer and the
@@ -16,7 +16,13 @@ from functools import cached_property
 from itertools import compress
 
 from policy_gate import __version__
-from policy_gate.catalogue import AUDIT_SCANNERS, BY_NAME, LICENSES, SCANNERS, checking
+from policy_gate.catalogue import (
+    AUDIT_SCANNERS,
+    BY_NAME,
+    LICENSES,
+    SCANNERS,
+    checking,
+)
 from policy_gate.compliance.catalogue import (
     FRAMEWORKS,
     Catalogue,
@@ -33,19 +39,28 @@ from policy_gate.results import ScannerRun
 
 PASS = "pass"  # noqa: S105 - a status, not a password
 FAIL = "fail"
-NOT_RUN = "not-run"
+NOT_CHECKED = "not-checked"
 NOT_COVERED = "not-covered"
-STATUSES: tuple[str, ...] = (FAIL, NOT_RUN, NOT_COVERED, PASS)
+STATUSES: tuple[str, ...] = (FAIL, NOT_CHECKED, NOT_COVERED, PASS)
+# A check's status only: its scanners ran but found nothing of their kind to examine (no
+# Python files, no packages). A control passes when another of its checks examined
+# something; when none did, the control is not checked.
+NOTHING = "nothing-examined"
 
 GLOSSARY: dict[str, str] = {
-    PASS: "Every check covering the control ran to completion and found nothing that fails "
+    PASS: "Every check covering the control ran to completion, at least one on something "
+    "(the files or packages it examined are counted), and none found anything that fails "
     "the policy. Accepted findings (waived, baselined, pre-existing, suppressed) are listed.",
     FAIL: "At least one covering check found a violation, or the gate's configuration is "
     "weaker than the control requires. The violations are listed.",
-    NOT_RUN: "A covering check did not run: its scanner was disabled, not selected, failed "
-    "or skipped, or no scanner in this gate checks it. Absence of findings proves nothing.",
+    NOT_CHECKED: "A covering check did not run (its scanner was disabled, not selected, "
+    "failed or skipped, or no scanner in this gate checks it), could not check everything "
+    "it found (data missing), or no check had anything to examine (no files of its "
+    "language, no packages). Absence of findings proves nothing.",
     NOT_COVERED: "No automated check covers the control. Manual evidence is needed.",
 }
+# What a check's scanners did, as _coverage() decides it.
+_RAN = "ran"
 
 GATE = "policy-gate"  # the gate itself: looks for inline suppression comments on every scan
 _WAIVER_NOTICES = ("expired-waiver", "waiver-too-long", "stale-waiver")
@@ -54,10 +69,17 @@ _WAIVER_NOTICES = ("expired-waiver", "waiver-too-long", "stale-waiver")
 @dataclass(frozen=True)
 class ScannerEvidence:
     name: str
-    status: str  # ok | failed | skipped | disabled | missing
+    status: str  # ok | failed | skipped | disabled | missing | not checked
     version: str = ""
     reason: str = ""
     optional: bool = False
+    # What it examined and how many (("Python files", 12),), when it ran.
+    examined: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def total(self) -> int:
+        """How many things it examined, of every kind."""
+        return sum(n for _, n in self.examined) if self.status == "ok" else 0
 
 
 @dataclass(frozen=True)
@@ -65,11 +87,16 @@ class CheckResult:
     check: Check
     title: str
     origins: tuple[str, ...]
-    status: str  # pass | fail | not-run
+    status: str  # pass | fail | not-checked | nothing-examined
     why: str
     scanners: tuple[ScannerEvidence, ...] = ()
     decisions: tuple[Decision, ...] = ()
     cwe: tuple[str, ...] = ()
+
+    @property
+    def examined(self) -> int:
+        """How many things its scanners examined (0 for a check of configuration only)."""
+        return sum(e.total for e in self.scanners)
 
 
 @dataclass(frozen=True)
@@ -91,7 +118,7 @@ class ControlResult:
     accepted: tuple[Decision, ...]
     counts: Counter[str]  # decision status -> count, each finding once
     waivers: tuple[WaiverEvidence, ...]
-    not_run: tuple[tuple[str, str], ...]  # (what, why)
+    not_checked: tuple[tuple[str, str], ...]  # (what, why)
     failures: tuple[str, ...]  # configuration or budget failures (not findings)
     related: tuple[str, ...]
 
@@ -167,29 +194,74 @@ def _scanner_evidence(data: ReportData, name: str) -> ScannerEvidence:
     run = _runs(data).get(name)
     if run is None:
         return ScannerEvidence(name, "missing", reason="not part of this run", optional=optional)
-    if run.status == "ok" and run.output is not None and run.output.not_checked:
-        return ScannerEvidence(name, "not checked", run.version, run.output.not_checked, optional)
-    return ScannerEvidence(name, run.status, run.version, run.reason, optional)
+    if run.status != "ok" or run.output is None:
+        return ScannerEvidence(name, run.status, run.version, run.reason, optional)
+    info = BY_NAME.get(name)
+    examined = tuple(run.output.examined.items()) or (
+        (info.examines if info is not None else "files", run.output.files_scanned),)
+    if run.output.not_checked and any(n for _, n in examined):
+        # it checked some of what it found, not all (data missing): never a pass
+        return ScannerEvidence(name, "not checked", run.version, run.output.not_checked,
+                               optional, examined)
+    # it checked nothing: why (no coverage report) is what it found nothing of
+    return ScannerEvidence(name, "ok", run.version, run.output.not_checked or run.reason,
+                           optional, examined)
+
+
+def _gate_evidence(data: ReportData) -> ScannerEvidence:
+    """The gate itself: it reads every file in scope (in diff mode, the changed ones) for
+    inline suppression comments."""
+    files = data.result.changed_files if data.changes is not None else \
+        data.result.fileset.files
+    return ScannerEvidence(GATE, "ok", __version__, examined=(("files", len(files)),))
+
+
+def _none_found(data: ReportData, e: ScannerEvidence) -> str:
+    """Why a scanner that ran examined nothing: none of its kind in scope (or in the
+    change, for a scanner diff mode gives only the changed files)."""
+    if e.reason:
+        return f"{e.name}: {e.reason}"
+    what = " or ".join(kind for kind, _ in e.examined) or "files"
+    info = BY_NAME.get(e.name)
+    where = "in the change" if data.changes is not None and info is not None and \
+        info.file_local else "found"
+    return f"{e.name}: no {what} {where}"
+
+
+def counted_text(n: int, kind: str) -> str:
+    """"1 Python file", "12 Python files": every kind is a plural ending in s."""
+    return f"{n} {kind[:-1] if n == 1 and kind.endswith('s') else kind}"
+
+
+def examined_text(ev: Iterable[ScannerEvidence]) -> str:
+    """"bandit: 12 Python files; osv: 40 npm packages": what each scanner examined."""
+    parts = []
+    for e in ev:
+        counted = [counted_text(n, kind) for kind, n in e.examined if n]
+        if e.status == "ok" and counted:
+            parts.append(f"{e.name}: {', '.join(counted)}")
+    return "; ".join(parts)
 
 
 def _coverage(
     data: ReportData, scanners: list[str]
-) -> tuple[bool, str, tuple[ScannerEvidence, ...]]:
-    """Whether the scanners behind a check ran: every required one must complete; optional
-    ones (a second opinion) may be absent as long as one scanner completed."""
+) -> tuple[str, str, tuple[ScannerEvidence, ...]]:
+    """What the scanners behind a check did: ran (on something), nothing examined, or not
+    checked, and why. Every required scanner must complete and check everything it found;
+    optional ones (a second opinion) may be absent as long as one completed; and a check
+    runs on something only when one of them examined at least one file or package."""
     ev = tuple(_scanner_evidence(data, s) for s in scanners)
     if not ev:
-        return False, "no scanner in this gate checks it", ev
+        return NOT_CHECKED, "no scanner in this gate checks it", ev
     missing = [e for e in ev if e.status != "ok" and not e.optional]
-    if missing:
-        return False, "; ".join(
-            f"{e.name} {e.status}: {e.reason or 'no reason given'}" for e in missing
+    if missing or not any(e.status == "ok" for e in ev):
+        return NOT_CHECKED, "; ".join(
+            f"{e.name} {e.status}: {e.reason or 'no reason given'}" for e in missing or ev
         ), ev
-    if not any(e.status == "ok" for e in ev):
-        return False, "; ".join(
-            f"{e.name} {e.status}: {e.reason or 'no reason given'}" for e in ev
-        ), ev
-    return True, "", ev
+    if not any(e.total for e in ev):
+        return NOTHING, "nothing examined: " + "; ".join(
+            _none_found(data, e) for e in ev if e.status == "ok"), ev
+    return _RAN, "", ev
 
 
 def _category_scanners(category: str) -> list[str]:
@@ -197,23 +269,19 @@ def _category_scanners(category: str) -> list[str]:
     return [GATE, *names] if category == SUPPRESSION else names
 
 
-def _findings_status(decisions: Iterable[Decision], ran: bool, why_not: str,
-                     extra_fail: list[str]) -> tuple[str, str]:
+def _findings_status(decisions: Iterable[Decision], state: str, why_not: str,
+                     extra_fail: list[str], ev: Iterable[ScannerEvidence]) -> tuple[str, str]:
     ds = list(decisions)
     violations = sum(1 for d in ds if d.status is Status.VIOLATION)
     if violations or extra_fail:
         parts = [f"{violations} violation(s)"] if violations else []
         return FAIL, "; ".join(parts + extra_fail)
-    if not ran:
-        return NOT_RUN, why_not
+    if state != _RAN:
+        found = f" ({len(ds)} finding(s))" if ds else ""
+        return state, why_not + found
     accepted = sum(1 for d in ds if d.status in ACCEPTED)
-    return PASS, f"ran; no violations ({len(ds)} finding(s), {accepted} accepted)"
-
-
-def _with_gate(data: ReportData, ev: tuple[ScannerEvidence, ...]) -> tuple[ScannerEvidence, ...]:
-    return tuple(
-        ScannerEvidence(GATE, "ok", __version__) if e.name == GATE else e for e in ev
-    )
+    return PASS, (f"examined {examined_text(ev)}; no violations ({len(ds)} finding(s), "
+                  f"{accepted} accepted)")
 
 
 class _Index:
@@ -257,37 +325,36 @@ class _Index:
 
 
 def _check_category(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
-    ran, why, ev = _coverage(data, [s for s in _category_scanners(name) if s != GATE])
+    state, why, ev = _coverage(data, [s for s in _category_scanners(name) if s != GATE])
     if name == SUPPRESSION:  # the gate itself always looks
-        ran, why = True, ""
-        ev = (ScannerEvidence(GATE, "ok", __version__), *ev)
+        ev = (_gate_evidence(data), *ev)
+        state, why = (_RAN, "") if ev[0].total else (NOTHING, "nothing examined: no files")
     ds = (index or _Index(data.evaluation.decisions)).by_category.get(name, ())
     budgets = [
         f"budget exceeded: {b.found} {b.severity.label} finding(s), {b.allowed} allowed"
         for b in data.evaluation.budgets if b.category == name
     ]
     if name not in data.policy.categories:
-        return CheckResult(Check("category", name), f"category {name}", (), NOT_RUN,
-                           "the policy has no such category", _with_gate(data, ev), ds)
-    status, text = _findings_status(ds, ran, why, budgets)
-    return CheckResult(Check("category", name), f"category {name}", (), status, text,
-                       _with_gate(data, ev), ds)
+        return CheckResult(Check("category", name), f"category {name}", (), NOT_CHECKED,
+                           "the policy has no such category", ev, ds)
+    status, text = _findings_status(ds, state, why, budgets, ev)
+    return CheckResult(Check("category", name), f"category {name}", (), status, text, ev, ds)
 
 
 def _check_rule(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
     scanner = name.partition(":")[0]
-    ran, why, ev = _coverage(data, [scanner] if scanner in BY_NAME else [])
+    state, why, ev = _coverage(data, [scanner] if scanner in BY_NAME else [])
     if not ev:
         why = f"no scanner named {scanner} in this gate"
     ds = (index or _Index(data.evaluation.decisions)).by_rule.get(name, ())
-    status, text = _findings_status(ds, ran, why, [])
+    status, text = _findings_status(ds, state, why, [], ev)
     return CheckResult(Check("rule", name), f"rule {name}", (), status, text, ev, ds)
 
 
 def _check_scanner(data: ReportData, name: str, index: _Index | None = None) -> CheckResult:
-    ran, why, ev = _coverage(data, [name] if name in BY_NAME else [])
+    state, why, ev = _coverage(data, [name] if name in BY_NAME else [])
     ds = (index or _Index(data.evaluation.decisions)).by_scanner.get(name, ())
-    status, text = _findings_status(ds, ran, why, [])
+    status, text = _findings_status(ds, state, why, [], ev)
     return CheckResult(Check("scanner", name), f"scanner {name}", (), status, text, ev, ds)
 
 
@@ -327,7 +394,7 @@ def _feature_suppressions(data: ReportData, _p: dict[str, object]) -> FeatureRes
 def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResult:
     required = p.get("max_age_days")
     limit = data.policy.advisories.max_age_days
-    ran, why, ev = _coverage(data, list(AUDIT_SCANNERS))
+    state, why, ev = _coverage(data, list(AUDIT_SCANNERS))
     if limit is None:
         return FAIL, "the policy sets no advisory data age limit", ev
     if isinstance(required, int | float) and limit > required:
@@ -338,22 +405,24 @@ def _feature_advisory_age(data: ReportData, p: dict[str, object]) -> FeatureResu
         age = info.age_days(dt.datetime.fromtimestamp(data.result.started, dt.UTC))
         if age is not None and age > limit:
             return FAIL, f"advisory data {age:.1f} days old; the policy allows {limit:g}", ev
-    if not ran:
-        return NOT_RUN, why, ev
-    if data.result.advisories_unread:
-        return PASS, (f"no manifest or lockfile to audit, so {data.result.advisories} was "
-                      f"not read; limit {limit:g} days"), ev
+    if state != _RAN:
+        unread = (f"; {data.result.advisories} was not read" if data.result.advisories_unread
+                  else "")
+        return state, why + unread, ev
     if info is None:
-        return PASS, f"advisories queried live from OSV; limit {limit:g} days", ev
-    return PASS, f"{info.summary(dt.datetime.fromtimestamp(data.result.started, dt.UTC))}; "\
+        return PASS, (f"{examined_text(ev)} audited against advisories queried live from OSV; "
+                      f"limit {limit:g} days"), ev
+    return PASS, f"{examined_text(ev)} audited against the "\
+                 f"{info.summary(dt.datetime.fromtimestamp(data.result.started, dt.UTC))}; "\
                  f"limit {limit:g} days", ev
 
 
 def _feature_aliases(data: ReportData, _p: dict[str, object]) -> FeatureResult:
-    ran, why, ev = _coverage(data, list(AUDIT_SCANNERS))
-    if not ran:
-        return NOT_RUN, why, ev
-    return PASS, "waivers and baselines match any of a vulnerability's ids", ev
+    state, why, ev = _coverage(data, list(AUDIT_SCANNERS))
+    if state != _RAN:
+        return state, why, ev
+    return PASS, (f"{examined_text(ev)} audited; waivers and baselines match any of a "
+                  "vulnerability's ids"), ev
 
 
 def _feature_sbom(data: ReportData, _p: dict[str, object]) -> FeatureResult:
@@ -361,25 +430,29 @@ def _feature_sbom(data: ReportData, _p: dict[str, object]) -> FeatureResult:
     ev = tuple(_scanner_evidence(data, n) for n in names)
     ok = [e for e in ev if e.status == "ok"]
     if not ok:
-        return NOT_RUN, "no dependency or licence scanner completed", ev
+        return NOT_CHECKED, "no dependency or licence scanner completed", ev
     runs = _runs(data)
     components: set[tuple[str, str, str]] = set()
     for e in ok:
         output = runs[e.name].output
         if output is not None:
             components |= {(p.ecosystem, p.name, p.version) for p in output.inventory}
+    if not components:
+        return NOTHING, ("nothing examined: no third-party component found by "
+                         f"{', '.join(e.name for e in ok)}"), ev
     return PASS, (f"{len(components)} third-party component(s) inventoried by "
                   f"{', '.join(e.name for e in ok)}; `--format cyclonedx` writes the SBOM"), ev
 
 
 def _feature_licences(data: ReportData, _p: dict[str, object]) -> FeatureResult:
     allow = data.policy.licenses.get("allow") or []
-    ran, why, ev = _coverage(data, [LICENSES.name])
+    state, why, ev = _coverage(data, [LICENSES.name])
     if not allow:
         return FAIL, "the policy has no licence allowlist", ev
-    if not ran:
-        return NOT_RUN, why, ev
-    return PASS, f"{len(allow)} licence(s) allowed; any other licence fails", ev
+    if state != _RAN:
+        return state, why, ev
+    return PASS, (f"{examined_text(ev)} checked; {len(allow)} licence(s) allowed, any other "
+                  "licence fails"), ev
 
 
 def _feature_tamper(data: ReportData, _p: dict[str, object]) -> FeatureResult:
@@ -410,7 +483,7 @@ def _check_feature(data: ReportData, catalogue: Catalogue, name: str) -> CheckRe
     fn = FEATURES.get(name)
     title = feature.title if feature else f"feature {name}"
     if fn is None or feature is None:
-        return CheckResult(Check("feature", name), title, (), NOT_RUN,
+        return CheckResult(Check("feature", name), title, (), NOT_CHECKED,
                            "this gate has no evaluator for the feature")
     status, why, ev = fn(data, dict(feature.params))
     return CheckResult(Check("feature", name), title, (), status, why, ev)
@@ -495,10 +568,11 @@ def _judge(
                        d.waiver.reason, d.finding.location)
         for d in accepted if d.status is Status.WAIVED and d.waiver is not None
     )
-    not_run = tuple((c.title, c.why) for c in checks if c.status == NOT_RUN)
+    not_checked = tuple((c.title, c.why) for c in checks if c.status == NOT_CHECKED)
     failures = tuple(f"{c.title}: {c.why}" for c, t in zip(checks, tallies, strict=True)
                      if c.status == FAIL and not t.violations)
     related = list(control.related)
+    examined = [c for c in checks if c.status == PASS and c.examined]
     if not checks:
         status, why = NOT_COVERED, "no automated check; manual evidence needed"
     elif violations or failures:
@@ -506,16 +580,30 @@ def _judge(
         why = "; ".join(
             ([f"{len(violations)} violation(s)"] if violations else []) + list(failures)
         )
-    elif not_run:
-        status = NOT_RUN
-        why = "; ".join(f"{what}: {reason}" for what, reason in not_run)
+    elif not_checked:
+        status = NOT_CHECKED
+        why = "; ".join(f"{what}: {reason}" for what, reason in not_checked)
+    elif not examined:  # every check had nothing to examine, or checks configuration only
+        status = NOT_CHECKED
+        why = "; ".join(f"{c.title}: {c.why}" for c in checks if c.status == NOTHING) or \
+            "only the configuration was checked: nothing was examined"
     else:
         status = PASS
-        why = f"{len(checks)} check(s) ran with no violations"
+        why = (f"{len(checks)} check(s) ran with no violations, on "
+               f"{examined_text(_distinct_scanners(examined))}")
         if accepted:
             why += f"; {len(accepted)} finding(s) accepted"
     return ControlResult(control, status, why, tuple(checks), violations, accepted, counts,
-                         waivers, not_run, failures, tuple(related))
+                         waivers, not_checked, failures, tuple(related))
+
+
+def _distinct_scanners(checks: Iterable[CheckResult]) -> list[ScannerEvidence]:
+    """The scanners behind some checks, each once (several checks share a scanner)."""
+    seen: dict[str, ScannerEvidence] = {}
+    for c in checks:
+        for e in c.scanners:
+            seen.setdefault(e.name, e)
+    return list(seen.values())
 
 
 def _related(catalogue: Catalogue, cmap: ControlMap) -> dict[str, list[str]]:
@@ -608,7 +696,7 @@ def assess(
         result = _judge(control, checks, mapping, tallies)
         results.append(ControlResult(
             result.control, result.status, result.why, result.checks, result.violations,
-            result.accepted, result.counts, result.waivers, result.not_run, result.failures,
+            result.accepted, result.counts, result.waivers, result.not_checked, result.failures,
             tuple(related.get(control.id, ())),
         ))
     return Assessment(

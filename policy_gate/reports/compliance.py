@@ -23,8 +23,9 @@ from collections.abc import Iterable
 from policy_gate.compliance.assess import (
     FAIL,
     GLOSSARY,
+    NOT_CHECKED,
     NOT_COVERED,
-    NOT_RUN,
+    NOTHING,
     PASS,
     STATUSES,
     Assessment,
@@ -33,6 +34,7 @@ from policy_gate.compliance.assess import (
     Evidence,
     ScannerEvidence,
     assess,
+    counted_text,
     head_commit,
 )
 from policy_gate.policy.evaluate import Decision, Status
@@ -44,7 +46,8 @@ MAX_CELL = 240
 MAX_RULE_CHECKS = 3  # rule checks named in a summary cell; more are counted
 
 SHORT_FRAMEWORK = {"mojaloop": "Mojaloop", "pci-dss": "PCI DSS", "gdpr": "GDPR"}
-STATUS_LABEL = {PASS: "pass", FAIL: "fail", NOT_RUN: "not run", NOT_COVERED: "not covered"}
+STATUS_LABEL = {PASS: "pass", FAIL: "fail", NOT_CHECKED: "not checked",
+                NOT_COVERED: "not covered", NOTHING: "nothing examined"}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -76,8 +79,13 @@ def _plural(n: int, word: str) -> str:
 
 
 def _scanner_text(s: ScannerEvidence) -> str:
+    """Name, version, and what it examined ("bandit 1.9.2: 12 Python files") or its
+    status when it did not run to completion."""
     text = f"{s.name} {s.version}".rstrip()
-    return text if s.status == "ok" else f"{text} ({s.status})"
+    if s.status != "ok":
+        return f"{text} ({s.status})"
+    counted = ", ".join(counted_text(n, kind) for kind, n in s.examined)
+    return f"{text}: {counted}" if counted else text
 
 
 def _check_names(r: ControlResult) -> list[str]:
@@ -272,12 +280,12 @@ col.w-check{width:24%}col.w-by{width:12%}col.w-status{width:10%}col.w-scanners{w
  font-size:12px;font-weight:700;white-space:nowrap;line-height:18px}
 .s-pass{background:#dafbe1;color:#0a4d1d;border-color:#4ac26b}
 .s-fail{background:#ffebe9;color:#82071e;border-color:#ff8182}
-.s-not-run{background:#fff8c5;color:#5c3d00;border-color:#d4a72c}
+.s-not-checked,.s-nothing-examined{background:#fff8c5;color:#5c3d00;border-color:#d4a72c}
 .s-not-covered{background:#eaeef2;color:#32383f;border-color:#8c959f}
 .control{border:1px solid var(--line);border-left:6px solid #8c959f;border-radius:6px;
  padding:12px 16px;margin:14px 0;break-inside:avoid-page}
 .c-pass{border-left-color:#2da44e}.c-fail{border-left-color:#cf222e}
-.c-not-run{border-left-color:#bf8700}.c-not-covered{border-left-color:#8c959f}
+.c-not-checked{border-left-color:#bf8700}.c-not-covered{border-left-color:#8c959f}
 .control .why{margin:4px 0 8px}
 .meta{color:var(--muted);font-size:13px}
 .manual{background:#f6f8fa;border:1px dashed #8c959f;border-radius:4px;padding:6px 10px;

@@ -64,7 +64,7 @@ from policy_gate.findings import (
     content_key,
 )
 from policy_gate.packages import PYPI, Package
-from policy_gate.results import ScanOutput
+from policy_gate.results import ScanOutput, packages_examined
 from policy_gate.scanners.interface import ScanContext, Scanner, unscanned_finding
 
 RULE_DENIED = "license-denied"
@@ -199,7 +199,8 @@ class LicensesScanner(Scanner):
         if unused:
             notes.append(f"licence exceptions not needed by this tree: {', '.join(unused)}")
         notes.insert(0, _summary(len(inventory), findings))
-        return ScanOutput(findings, version, len(findings), found.files, notes, inventory)
+        return ScanOutput(findings, version, len(findings), found.files, notes, inventory,
+                          not_checked=found.not_checked, examined=packages_examined(inventory))
 
     def _npm_packages(self, ctx: ScanContext, found: _Found) -> None:
         """Every package of every npm lockfile, with the licence the lockfile records."""
@@ -227,6 +228,7 @@ class LicensesScanner(Scanner):
                 "licences not checked (set `licenses.pypi_url` in the policy, e.g. "
                 "https://pypi.org/pypi or a mirror, to look them up)"
             )
+            found.not_checked = found.notes[-1]  # the licence controls are not checked
         elif manifests.pinned and source is not None:
             pins = sorted({(p.name, p.version) for p in manifests.pinned})
             ctx.progress(self.name, f"looking up the licences of {len(pins)} Python packages")
@@ -334,6 +336,7 @@ class _Found:
     # (name, version) -> why PyPI gave no SPDX licence (None: not PyPI's metadata)
     reasons: dict[tuple[str, str], LicenseLookup] = field(default_factory=dict)
     files: int = 0
+    not_checked: str = ""  # packages found whose licences were not checked, and why
 
 
 def _summary(packages: int, findings: Sequence[Finding]) -> str:

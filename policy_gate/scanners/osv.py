@@ -114,7 +114,8 @@ class OSVScanner(Scanner):
             f"{len(vulnerable)} findings"
         ]
         return ScanOutput(
-            findings, self.version(ctx), len(findings), len(lockfiles), notes, inventory=inventory
+            findings, self.version(ctx), len(findings), len(lockfiles), notes, inventory=inventory,
+            examined={"npm packages": len(distinct)},
         )
 
     def _unaudited(self, ctx: ScanContext) -> list[Finding]:

@@ -146,7 +146,8 @@ class PipAuditScanner(Scanner):
             for p in manifests.pinned
         ]
         return ScanOutput(
-            findings, version, len(findings), len(manifests.manifests), notes, inventory=inventory
+            findings, version, len(findings), len(manifests.manifests), notes, inventory=inventory,
+            examined={"pinned Python packages": len(pins)},
         )
 
     def _audit(

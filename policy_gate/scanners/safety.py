@@ -54,7 +54,8 @@ class SafetyScanner(Scanner):
         manifests = parse_manifests(ctx.fileset)
         pins = distinct_pins(manifests.pinned)
         if not pins:
-            return ScanOutput([], version, 0, len(manifests.manifests))
+            return ScanOutput([], version, 0, len(manifests.manifests),
+                              examined={"pinned Python packages": 0})
         ctx.progress(self.name, f"auditing {len(pins)} pinned packages")
         with private_dir(ctx, self.name) as work:
             requirements = work / "pinned.txt"
@@ -79,7 +80,8 @@ class SafetyScanner(Scanner):
             f"safety reported {len(advisories)} vulnerabilities; mapped to "
             f"{len(findings)} manifest lines"
         ]
-        return ScanOutput(findings, version, len(findings), len(manifests.manifests), notes)
+        return ScanOutput(findings, version, len(findings), len(manifests.manifests), notes,
+                          examined={"pinned Python packages": len(pins)})
 
     def _parse(self, report: Any) -> list[Advisory]:
         vulns = require(self.name, report, "vulnerabilities", list, "report")
