@@ -119,7 +119,7 @@ SEMGREP = ScannerInfo(
     "Python and JavaScript/TypeScript static analysis with policy-gate's rule pack",
     file_local=True,
     suffixes=(".py", ".pyw", ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts"),
-    examines="Python and JavaScript/TypeScript files")
+    examines="Python or JavaScript/TypeScript files")
 DETECT_SECRETS = ScannerInfo(
     "detect-secrets", (SECRET, UNSCANNED),
     "Committed credentials and keys (Yelp detect-secrets)", file_local=True,

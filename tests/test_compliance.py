@@ -468,7 +468,8 @@ def test_a_control_passes_only_when_a_check_examined_something() -> None:
     passed = _judge(control, [check("a", PASS, ran), check("b", NOTHING, empty)],
                     ControlMap({}, {}))
     assert passed.status == PASS
-    assert "kingfisher: 3 text files" in passed.why
+    assert passed.why.startswith("1 check(s) ran with no violations, on kingfisher: 3 text")
+    assert "1 found nothing of their kind to examine" in passed.why
     for checks in ([check("b", NOTHING, empty)], [check("c", PASS)],
                    [check("c", PASS), check("b", NOTHING, empty)]):
         result = _judge(control, checks, ControlMap({}, {}))

@@ -595,8 +595,11 @@ def _judge(
             "only the configuration was checked: nothing was examined"
     else:
         status = PASS
-        why = (f"{len(checks)} check(s) ran with no violations, on "
+        why = (f"{len(examined)} check(s) ran with no violations, on "
                f"{examined_text(_distinct_scanners(examined))}")
+        idle = sum(1 for c in checks if c.status == NOTHING)
+        if idle:
+            why += f"; {idle} found nothing of their kind to examine"
         if accepted:
             why += f"; {len(accepted)} finding(s) accepted"
     return ControlResult(control, status, why, tuple(checks), violations, accepted, counts,
