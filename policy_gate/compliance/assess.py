@@ -597,6 +597,9 @@ def _judge(
         status = PASS
         why = (f"{len(examined)} check(s) ran with no violations, on "
                f"{examined_text(_distinct_scanners(examined))}")
+        configured = sum(1 for c in checks if c.status == PASS and not c.examined)
+        if configured:
+            why += f"; {configured} configuration check(s) passed"
         idle = sum(1 for c in checks if c.status == NOTHING)
         if idle:
             why += f"; {idle} found nothing of their kind to examine"
