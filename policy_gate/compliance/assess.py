@@ -59,6 +59,9 @@ GLOSSARY: dict[str, str] = {
     "it found (data missing), or no check had anything to examine (no files of its "
     "language, no packages). Absence of findings proves nothing.",
     NOT_COVERED: "No automated check covers the control. Manual evidence is needed.",
+    NOTHING: "A check's status only: its scanners completed but found nothing of their "
+    "kind to examine (no files of their language, no packages). It does not stop a "
+    "control whose other checks examined something from passing.",
 }
 # What a check's scanners did, as _coverage() decides it.
 _RAN = "ran"

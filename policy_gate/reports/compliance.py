@@ -191,7 +191,7 @@ def render_markdown(data: ReportData, assessment: Assessment | None = None) -> s
                   for src, where in a.unknown_sources]
         lines.append("")
     lines += ["## Statuses", ""]
-    lines += [f"- **{STATUS_LABEL[s]}**: {md(GLOSSARY[s])}" for s in STATUSES]
+    lines += [f"- **{STATUS_LABEL[s]}**: {md(GLOSSARY[s])}" for s in (*STATUSES, NOTHING)]
     lines.append("")
     return "\n".join(lines)
 
@@ -441,7 +441,7 @@ def _html_glossary() -> list[str]:
     """What each status and finding word means, for a reader without the docs."""
     return [
         '<section><h2 id="glossary">Statuses</h2><dl class="glossary">',
-        *(f"<dt>{_badge(s)}</dt><dd>{e(GLOSSARY[s])}</dd>" for s in STATUSES),
+        *(f"<dt>{_badge(s)}</dt><dd>{e(GLOSSARY[s])}</dd>" for s in (*STATUSES, NOTHING)),
         "<dt>accepted</dt><dd>Over the policy's fail threshold but not failing: waived (with "
         "owner and expiry), in the baseline, pre-existing at the diff base, or suppressed "
         "inline where the policy honours it.</dd>",
