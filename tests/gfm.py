@@ -25,6 +25,7 @@ class Rendered:
     hrefs: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)  # text nodes outside <code>
     unlinked: list[str] = field(default_factory=list)  # ... and outside links
+    code: list[str] = field(default_factory=list)  # the text of each <code>
     tables: list[list[list[str]]] = field(default_factory=list)  # table -> row -> cells
 
     def active(self) -> list[str]:
@@ -48,6 +49,7 @@ class _Parser(HTMLParser):
         self.out.tags.append(tag)
         if tag == "code":
             self._code += 1
+            self.out.code.append("")
         elif tag == "a":
             self._link += 1
             self.out.hrefs += [v or "" for k, v in attrs if k == "href"]
@@ -70,7 +72,9 @@ class _Parser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell += data
-        if not self._code:
+        if self._code:
+            self.out.code[-1] += data
+        else:
             self.out.text.append(data)
             if not self._link:
                 self.out.unlinked.append(data)

@@ -48,6 +48,8 @@ def test_verdict_first_then_counts_violations_and_footer(scan_data) -> None:
     assert "| dependency | — | not checked: no scanner for it ran | | | | |" in text
     assert "| svc/a.py:5 | bandit:B324 (CWE-328) |" in text  # readable, no link
     assert "](https://github.com/" not in text
+    for d in data.evaluation.violations:  # what a waiver or `policy-gate explain` takes
+        assert f"| `{d.finding.fingerprint}` |" in text
     assert "7 more annotations than GitHub shows" in text
     assert data.policy.sha256 in text
     assert "bandit 1.9" in text  # scanner versions
@@ -99,7 +101,8 @@ def test_untrusted_text_is_inert(scan_data, tmp_path: Path) -> None:
         page = gfm.render(text)
         assert set(page.tags) <= {"p", "h3", "hr", "ul", "li", "strong", "code", "a",
                                   "table", "thead", "tbody", "tr", "th", "td"}, page.tags
-        assert page.tags.count("code") == 1  # only around the policy sha256
+        # code only around the gate's own hashes: the policy's sha256, the fingerprints
+        assert page.code and all(re.fullmatch(r"[0-9a-f]{32}|[0-9a-f]{64}", c) for c in page.code)
         assert page.active() == []  # no mention, issue reference or autolink
         for href in page.hrefs:  # only the gate's own links
             assert href.startswith(("https://github.com/mojaloop/central-ledger/blob/",

@@ -256,9 +256,11 @@ def _violation_rows(violations: list[Decision], links: LinkBuilder | None) -> li
         if f.help_url and f.help_url.startswith(("https://", "http://")):
             more = f"[more]({quote(f.help_url, safe=':/?#=&%.,;~+-_')})"
             fix = f"{fix} {more}".strip()
+        # the fingerprint a waiver or `policy-gate explain` takes (hex, in code: no link)
+        fingerprint = f"`{f.fingerprint}`" if f.fingerprint.isalnum() else ""
         rows.append(
             f"| {_place(d, links)} | {md(f.qualified_rule, 120)}{ids} | {d.severity.label} | "
-            f"{md(f.message, MAX_CELL)} | {fix} |"
+            f"{md(f.message, MAX_CELL)} | {fix} | {fingerprint} |"
         )
     return rows
 
@@ -479,9 +481,9 @@ class _Parts:
                 if shown >= len(violations)
                 else f"### Violations (top {shown} of {len(violations)})"
             )
-            lines += [title, "", "| Where | Rule | Severity | Message | Fix |"]
+            lines += [title, "", "| Where | Rule | Severity | Message | Fix | Fingerprint |"]
             rows = self.rows if shown == self.shown else self.rows[:shown]
-            lines += ["|---|---|---|---|---|", *rows, ""]
+            lines += ["|---|---|---|---|---|---|", *rows, ""]
             if shown < len(violations):
                 lines += [
                     f"{len(violations) - shown} more not shown here (size limit); the JSON "
