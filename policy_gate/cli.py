@@ -289,7 +289,10 @@ def scan(
     check_outputs(scan_outputs(formats, outputs, args.in_github), err)
     data = _gate(args, err, formats)
     env = dict(os.environ)
-    summary = None if "-" in map(str, outputs) else partial(terminal.render, data, out)
+    summary = None if "-" in map(str, outputs) else partial(
+        terminal.render, data, out, quiet=args.quiet,
+        reports={fmt: str(path) for fmt, path in zip(formats, outputs, strict=True)},
+    )
     try:
         written = write_reports(data, list(zip(formats, outputs, strict=True)), summary,
                                 in_github=args.in_github)

@@ -35,6 +35,8 @@ from policy_gate import github
 from policy_gate.base.redact import mask, sha1_hex
 from policy_gate.cli_output import FORMATS
 from policy_gate.reports.interface import printable
+from policy_gate.reports.markdown import ZWJ
+from tests import gfm
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, WITH_DETECT_SECRETS
 
 REPOSITORY = "acme/switch"
@@ -503,8 +505,10 @@ HOSTILE_NAMES = ROUND_TRIP_NAMES + ESCAPED_NAMES
 HOSTILE_CONTENT = f"{VULN_PY}KEY = '{AWS_KEY}'\n"
 
 
-def _markdown_links(text: str) -> list[str]:
-    return re.findall(r"\]\(([^)\s]*)\)", text)
+# The elements the gate's own Markdown makes (headings, lists, tables, its bold, the policy
+# hash in code, links to files and help pages): nothing else may appear.
+MARKDOWN_TAGS = frozenset({"p", "h1", "h2", "h3", "hr", "ul", "li", "strong", "code",
+                           "a", "table", "thead", "tbody", "tr", "th", "td"})
 
 
 def test_hostile_file_names_are_scanned_and_stay_inert(tmp_path: Path) -> None:
@@ -531,21 +535,27 @@ def test_hostile_file_names_are_scanned_and_stay_inert(tmp_path: Path) -> None:
     for ch in ("\x1b", "\u202e", "\t", "\r"):
         assert ch not in run.stdout + run.stderr, repr(ch)
 
-    # Markdown (job summary, Markdown and compliance reports): no link, heading, list,
-    # mention, table cell or HTML of the names' making
+    # Markdown (job summary, Markdown and compliance reports), rendered as GitHub renders
+    # it: no link, heading, list, mention, table cell or HTML of the names' making
+    shown: list[str] = []
     for name in ("step-summary.md", "report.markdown", "report.compliance"):
-        text = run.outputs[name]
-        for url in _markdown_links(text):
+        page = gfm.render(run.outputs[name])
+        for url in page.hrefs:
             assert url.startswith((BLOB, "https://")), (name, url)
             if url.startswith(BLOB):
                 assert unquote(url[len(BLOB):].split("#L")[0]) in HOSTILE_NAMES, url
-        for payload in ("<script", "<img", "](javascript", "](http:/evil", "@everyone",
-                        "\n# heading", "\n- item", "`touch"):
-            assert payload not in text, (name, payload)
-        for table in _tables(text):  # a '|' in a name adds no column
-            assert len({row.count("|") for row in table}) == 1, (name, table)
+        assert set(page.tags) - {"em"} <= MARKDOWN_TAGS, (name, set(page.tags) - MARKDOWN_TAGS)
+        # the compliance report's own note under its title is the only emphasis
+        assert page.tags.count("em") == (name == "report.compliance"), name
+        assert page.active() == [], name  # no mention, issue reference or autolink
+        for table in page.tables:  # a '|' in a name adds no column
+            assert len({len(row) for row in table}) == 1, (name, table)
+        shown += page.text
+    for payload in ("<script>", "<img src=x", "`touch pwned`", "@everyone"):
+        assert payload in "".join(shown).replace(ZWJ, ""), payload  # shown as text, as it is
     blob_links = {unquote(u[len(BLOB):].split("#L")[0])
-                  for u in _markdown_links(run.outputs["step-summary.md"]) if u.startswith(BLOB)}
+                  for u in gfm.render(run.outputs["step-summary.md"]).hrefs
+                  if u.startswith(BLOB)}
     assert blob_links, "the job summary links to the files"
     html = run.outputs["report.compliance.html"]
     assert "<script" not in html.lower() and "<img" not in html
@@ -568,20 +578,6 @@ def test_hostile_file_names_are_scanned_and_stay_inert(tmp_path: Path) -> None:
 STEP_OUTPUTS = frozenset({"verdict", "exit-code", "violations", "findings", "review-required",
                           "waived", "baselined", "pre-existing", "suppressed", "counts",
                           "reports"})
-
-
-def _tables(text: str) -> list[list[str]]:
-    """Markdown tables: runs of lines that start with '|'."""
-    tables: list[list[str]] = []
-    previous = False
-    for line in text.splitlines():
-        row = line.startswith("|")
-        if row:
-            if not previous:
-                tables.append([])
-            tables[-1].append(line)
-        previous = row
-    return tables
 
 
 def _escaped(name: str) -> str:

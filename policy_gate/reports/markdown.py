@@ -23,14 +23,18 @@ scanner versions. Accepted and notice tables are capped (``MAX_ACCEPTED_ROWS``,
 ``MAX_NOTICES``): the summary is for a pull request's author, the JSON report is complete.
 
 Everything that comes from the scanned tree, the scanners or the policy files is passed
-through :func:`md`, which makes it inert for both Markdown and the HTML GitHub renders
-inside Markdown: HTML-special characters and every Markdown-active character (``|`` for
-tables, backticks, emphasis, links, headings, ``@`` mentions, ``#`` references, ``$``
-maths, ``:`` of autolinked schemes...) become character references (``@`` and ``#``
-also get a zero-width space, as GitHub finds mentions and references after decoding),
-and line breaks become spaces. Untrusted text is never put inside a code span
-(references are not decoded there). Characters that only act at the start of a line
-(``-``, ``+``, ``=``, digits) are left alone: untrusted text never starts a line.
+through :func:`md`, which makes it inert for GitHub Markdown while keeping it readable as
+plain text (the report file is read outside a renderer too): Markdown punctuation that
+could make code, emphasis, strikethrough, links, images, HTML, character references or
+table cells (`` ` * ~ [ ] < | \\ ``, ``&`` before ``name;``, ``_`` outside a word) gets a
+backslash escape; ``$`` (GitHub's maths, which a backslash does not stop) becomes
+``&#36;``; GitHub's mentions, issue references and autolinks, found in the rendered text
+after escapes are gone, are broken by an invisible zero-width joiner after ``@``, after
+``#`` before a digit, after the ``:`` of ``scheme://`` and after ``www``; line breaks
+become spaces and control characters are shown escaped. Characters that only act at the
+start of a line (``-``, ``+``, ``=``, ``#``, ``>``, digits) are left alone: untrusted text
+never starts a line. tests/test_markdown.py renders hostile text with GitHub's own parser
+(cmark-gfm) to hold this: no element of the text's making, the same cells, the same text.
 """
 
 from __future__ import annotations
@@ -63,43 +67,49 @@ MAX_CELL = 300  # characters of a message or fix shown in a table cell
 MAX_ACCEPTED_ROWS = 20  # waived / suppressed findings listed each
 MAX_NOTICES = 30
 
-_ACTIVE = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    '"': "&quot;",
-    "|": "&#124;",
-    "`": "&#96;",
-    "*": "&#42;",
-    "_": "&#95;",
-    "~": "&#126;",
-    "[": "&#91;",
-    "]": "&#93;",
-    # GitHub finds mentions and issue references in the rendered text (after character
-    # references are decoded), so a zero-width space must break ``@user`` and ``#123``.
-    "#": "&#35;&#8203;",
-    "@": "&#64;&#8203;",
-    "\\": "&#92;",
-    "$": "&#36;",
-    ":": "&#58;",  # no autolinks (``javascript:``, ``https:``) from scanned text
-}
-_ACTIVE_RE = re.compile("|".join(re.escape(c) for c in _ACTIVE))
+# Zero-width joiner: invisible in a plain-text reading, but GitHub finds mentions, issue
+# references and autolinks in the rendered text, where a backslash escape is gone.
+ZWJ = "\u200d"
+# What is escaped, one alternative per rule (see :func:`md`).
+_ACTIVE_RE = re.compile(
+    r"\\(?=[!-/:-@\[-`{-~]|\Z)"  # a backslash that would escape what follows it
+    r"|[`*~\[\]<|]"  # code, emphasis, strikethrough, links and images, HTML, table cells
+    r"|_"  # emphasis, unless inside a word (handled in _escape)
+    r"|&(?=#?[0-9A-Za-z]+;)"  # a character reference
+    r"|\$"  # maths
+    r"|@"  # mentions, e-mail autolinks
+    r"|#(?=[0-9])"  # issue references
+    r"|(?<=[0-9A-Za-z]):(?=//)"  # autolinks: https://, ftp://
+    r"|(?i:(?<![0-9A-Za-z])www)(?=\.)"  # autolinks: www.
+)
 _SPACE_RE = re.compile(r"[\r\n\t\f\v\u0085\u2028\u2029]+")
 
 
-def _active(match: re.Match[str]) -> str:
-    return _ACTIVE[match.group()]
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch == "_":
+        text, i = match.string, match.start()
+        if 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum():
+            return ch  # snake_case: an underscore inside a word never starts emphasis
+        return "\\_"
+    if ch == "$":
+        # GitHub's maths is found in the source, and a backslash does not stop it there
+        return "&#36;"
+    if ch in "@#:" or ch.lower() == "www":
+        return ch + ZWJ
+    return "\\" + ch
 
 
 def md(text: str, limit: int | None = None) -> str:
-    """Make untrusted text inert in GitHub Markdown (and its HTML); one line only."""
+    """Make untrusted text inert in GitHub Markdown (and its HTML), readable as plain
+    text; one line only."""
     if not text.isprintable():  # every character _SPACE_RE matches is unprintable
         text = unprintable_escaped(_SPACE_RE.sub(" ", text))
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     # ``.`` after digits would start an ordered list only at a line start, which a table
     # cell or an inline sentence never is.
-    return _ACTIVE_RE.sub(_active, text)
+    return _ACTIVE_RE.sub(_escape, text)
 
 
 @dataclass(frozen=True)
@@ -246,9 +256,11 @@ def _violation_rows(violations: list[Decision], links: LinkBuilder | None) -> li
         if f.help_url and f.help_url.startswith(("https://", "http://")):
             more = f"[more]({quote(f.help_url, safe=':/?#=&%.,;~+-_')})"
             fix = f"{fix} {more}".strip()
+        # the fingerprint a waiver or `policy-gate explain` takes (hex, in code: no link)
+        fingerprint = f"`{f.fingerprint}`" if f.fingerprint.isalnum() else ""
         rows.append(
             f"| {_place(d, links)} | {md(f.qualified_rule, 120)}{ids} | {d.severity.label} | "
-            f"{md(f.message, MAX_CELL)} | {fix} |"
+            f"{md(f.message, MAX_CELL)} | {fix} | {fingerprint} |"
         )
     return rows
 
@@ -469,9 +481,9 @@ class _Parts:
                 if shown >= len(violations)
                 else f"### Violations (top {shown} of {len(violations)})"
             )
-            lines += [title, "", "| Where | Rule | Severity | Message | Fix |"]
+            lines += [title, "", "| Where | Rule | Severity | Message | Fix | Fingerprint |"]
             rows = self.rows if shown == self.shown else self.rows[:shown]
-            lines += ["|---|---|---|---|---|", *rows, ""]
+            lines += ["|---|---|---|---|---|---|", *rows, ""]
             if shown < len(violations):
                 lines += [
                     f"{len(violations) - shown} more not shown here (size limit); the JSON "

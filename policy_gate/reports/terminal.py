@@ -13,7 +13,7 @@ capture and the legacy Windows console.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,7 +23,12 @@ from rich.text import Text
 
 from policy_gate.findings import Severity
 from policy_gate.policy.evaluate import Decision, Status, Verdict
-from policy_gate.reports.interface import ReportData, notice_place, printable
+from policy_gate.reports.interface import (
+    ACCEPTED_ORDER,
+    ReportData,
+    notice_place,
+    printable,
+)
 
 _SEV_STYLE = {
     "critical": "bold red",
@@ -42,6 +47,14 @@ _VERDICT_STYLE = {
 }
 _RUN_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
 MAX_BELOW = 50
+# The count table's columns: the statuses each counts.
+_COUNT_COLUMNS: tuple[tuple[tuple[Status, ...], str], ...] = (
+    ((Status.VIOLATION,), "violations"),
+    (ACCEPTED_ORDER, "accepted"),
+    ((Status.BELOW_THRESHOLD,), "below"),
+    ((Status.EXCLUDED,), "excluded"),
+    ((Status.DISABLED,), "disabled"),
+)
 MAX_NOTICES = 50
 
 Write = Callable[[str], None]
@@ -112,21 +125,35 @@ class _Out:
             console.print(line, end="")
 
 
-def render(data: ReportData, console: Console) -> None:
+def render(
+    data: ReportData,
+    console: Console,
+    *,
+    quiet: bool = False,
+    reports: Mapping[str, str] | None = None,
+) -> None:
     """The report, handed to ``console`` in one print: the verdict, the scanners, the
-    notices, what fails, what does not, how to proceed, and the verdict again."""
+    counts, the notices, what fails (grouped by rule), what does not, how to proceed, and
+    the verdict again. ``quiet``: only the verdict, what fails and why the gate could not
+    complete. ``reports``: {format: path} of the report files this run writes, so that a
+    hint names one that exists (or says how to get one)."""
     out = _Out(console)
     w, styled = out.write, out.styled
+    files = dict(reports or {})
     ordered = data.ordered()
     violations = [d for d in ordered if d.status is Status.VIOLATION]
     below = [d for d in ordered if d.status is Status.BELOW_THRESHOLD]
     _headline(data, len(violations), len(below), w, styled)
-    _scanners(data, w, styled)
-    _notices(data, w, styled)
+    if not quiet:
+        _scanners(data, w, styled)
+        _counts(data, w, styled)
+    _notices(data, w, styled, files, failing_only=quiet)
     _violations(violations, w, styled)
     _budgets(data, w, styled)
-    _not_failing(data, below, w, styled)
-    _how_to_proceed(data, w, styled)
+    if not quiet:
+        _not_failing(data, below, w, styled, files)
+        _reports_written(files, w)
+    _how_to_proceed(data, w, styled, hints=not quiet)
     ev = data.evaluation
     tail = "" if ev.verdict in (Verdict.PASS, Verdict.FAIL) else f"; {ev.verdict.headline}"
     _verdict(data, styled)
@@ -154,27 +181,68 @@ def _headline(data: ReportData, violations: int, below: int, w: Write, styled: S
     )
 
 
+def where_listed(reports: Mapping[str, str]) -> str:
+    """Where every finding can be read: the JSON report this run writes, or how to ask
+    for one (never a report that was not asked for)."""
+    path = reports.get("json")
+    if path is not None and path != "-":
+        return f"the JSON report {printable(path)} lists each"
+    return "`--format json --output FILE` writes a report listing each"
+
+
+def _counts(data: ReportData, w: Write, styled: Styled) -> None:
+    """Every finding counted once, by category and severity, in the status it ended in:
+    the table accounts for what the lists below leave out."""
+    rows = [
+        (category, sev, counts)
+        for category, sevs in data.table().items()
+        for sev, counts in sevs.items()
+        if counts
+    ]
+    if not rows:
+        return
+    styled("Findings", "bold")
+    w(" by category and severity:\n")
+    head = ("category", "severity", *(label for _, label in _COUNT_COLUMNS))
+    widths = [max(11, len(head[0])), 9, *(len(label) for _, label in _COUNT_COLUMNS)]
+    w("  " + _row(head, widths) + "\n")
+    for category, sev, counts in rows:
+        cells = [str(sum(counts[s.value] for s in statuses)) for statuses, _ in _COUNT_COLUMNS]
+        w("  " + _row((printable(category), sev, *cells), widths) + "\n")
+    w("\n")
+
+
+def _row(cells: tuple[str, ...], widths: list[int]) -> str:
+    """Text columns left-aligned, counts right-aligned, two spaces apart."""
+    parts = [cells[0].ljust(widths[0]), cells[1].ljust(widths[1])]
+    parts += [cell.rjust(width) for cell, width in zip(cells[2:], widths[2:], strict=True)]
+    return "  ".join(parts).rstrip()
+
+
 def _violations(violations: list[Decision], w: Write, styled: Styled) -> None:
-    """What fails the build, by category (with the policy's rationale for it), each with
-    how to fix it."""
+    """What fails the build, by category (with the policy's rationale for it), then by
+    rule: its message, fix and link once, then one line per place."""
     if not violations:
         return
+    groups = _by_rule(violations)
     styled(f"Violations ({len(violations)})", "bold")
-    w(" — these fail the build:\n")
-    groups: dict[str, list[Decision]] = {}
-    for d in violations:
-        groups.setdefault(d.finding.category, []).append(d)
-    for category, group in groups.items():
-        cat = group[0].category_policy
-        cites = f" [{', '.join(cat.sources)}]" if cat.sources else ""
-        styled(category, "bold")
-        w(f" ({len(group)}){printable(cites)}\n")
-        if cat.rationale:
-            w("  ")
-            styled(printable(cat.rationale), "dim")
-            w("\n")
-        for d in group:
-            _finding(w, styled, d, detail=True)
+    rules = "rule" if len(groups) == 1 else "rules"
+    w(f" of {len(groups)} {rules} — these fail the build:\n")
+    category = None
+    for group in groups:
+        first = group[0]
+        if first.finding.category != category:
+            category = first.finding.category
+            cat = first.category_policy
+            n = sum(len(g) for g in groups if g[0].finding.category == category)
+            cites = f" [{', '.join(cat.sources)}]" if cat.sources else ""
+            styled(printable(category), "bold")
+            w(f" ({n}){printable(cites)}\n")
+            if cat.rationale:
+                w("  ")
+                styled(printable(cat.rationale), "dim")
+                w("\n")
+        _group(w, styled, group, detail=True)
     w("\n")
 
 
@@ -188,39 +256,51 @@ def _budgets(data: ReportData, w: Write, styled: Styled) -> None:
         )
 
 
-def _not_failing(data: ReportData, below: list[Decision], w: Write, styled: Styled) -> None:
-    """What is over the threshold but accepted (counted: the JSON report says why), then
-    the reported findings below the threshold (the first ``MAX_BELOW``)."""
+def _not_failing(
+    data: ReportData, below: list[Decision], w: Write, styled: Styled, reports: Mapping[str, str]
+) -> None:
+    """What is over the threshold but accepted (counted, with where to read why), then
+    the reported findings below the threshold, grouped by rule (the first ``MAX_BELOW``
+    places)."""
     accepted = data.accepted_summary()
     if accepted:
         styled(f"Accepted ({sum(len(v) for v in data.accepted().values())})", "bold")
         w(
-            f" — over the fail threshold, not failing this run: {accepted} (the JSON report "
-            "says why, per finding)\n\n"
+            f" — over the fail threshold, not failing this run: {accepted} "
+            f"({where_listed(reports)}, with why)\n\n"
         )
     shown_below = [d for d in below if d.reported]
     if shown_below:
         styled(f"Below threshold ({len(below)})", "bold")
         w(" — reported, not failing:\n")
-        for d in shown_below[:MAX_BELOW]:
-            _finding(w, styled, d, detail=False)
+        for group in _by_rule(shown_below[:MAX_BELOW]):
+            _group(w, styled, group, detail=False)
         hidden = len(below) - min(len(shown_below), MAX_BELOW)
         if hidden:
-            w(f"  … and {hidden} more below the report threshold (see the JSON report)\n")
+            w(f"  … and {hidden} more below the threshold ({where_listed(reports)})\n")
         w("\n")
 
 
-def _how_to_proceed(data: ReportData, w: Write, styled: Styled) -> None:
+def _reports_written(reports: Mapping[str, str], w: Write) -> None:
+    files = [f"{printable(path)} ({fmt})" for fmt, path in reports.items() if path != "-"]
+    if files:
+        w(f"Reports: {', '.join(files)}\n")
+
+
+def _how_to_proceed(data: ReportData, w: Write, styled: Styled, *, hints: bool) -> None:
     """What to do next: fix or waive a violation, have a change to the gate's own inputs
-    reviewed, or (when a required scanner failed) know that this is not a pass."""
+    reviewed, or (when a required scanner failed, said even with ``hints`` off) know that
+    this is not a pass."""
     ev = data.evaluation
-    if ev.verdict is Verdict.FAIL:
+    if ev.verdict is Verdict.FAIL and hints:
         w(
-            "How to proceed: fix each violation as its line says; if a finding is a false "
-            "positive or an accepted risk, ask a security lead to record a waiver with a "
-            "reason, an owner and an expiry date (see docs/waivers.md).\n"
+            "How to proceed: fix each violation as its rule says; if a finding is a false "
+            "positive or an accepted risk, ask a security lead to waive it by its fingerprint "
+            "(the 32 hex characters after its place) with a reason, an owner and an expiry "
+            "date (docs/waivers.md). `policy-gate explain FINGERPRINT` shows how the policy "
+            "decided.\n"
         )
-    if ev.policy_change is not None and ev.verdict in (Verdict.FAIL, Verdict.REVIEW):
+    if ev.policy_change is not None and ev.verdict in (Verdict.FAIL, Verdict.REVIEW) and hints:
         lead = "How to proceed" if ev.verdict is Verdict.REVIEW else "Also"
         w(
             f"{lead}: this change modifies what the gate enforces (its policy, waivers or "
@@ -236,8 +316,15 @@ def _how_to_proceed(data: ReportData, w: Write, styled: Styled) -> None:
         w(": a required scanner failed. Exit code 3 — this is not a pass.\n")
 
 
-def _notices(data: ReportData, w: Write, styled: Styled) -> None:
-    notices = data.notices()
+def _notices(
+    data: ReportData,
+    w: Write,
+    styled: Styled,
+    reports: Mapping[str, str],
+    *,
+    failing_only: bool = False,
+) -> None:
+    notices = [n for n in data.notices() if n.fails or not failing_only]
     if not notices:
         return
     failing = sum(1 for n in notices if n.fails)
@@ -258,7 +345,7 @@ def _notices(data: ReportData, w: Write, styled: Styled) -> None:
         else:
             w(f" {n.kind}{where} {printable(n.message)}\n")
     if len(notices) > MAX_NOTICES:
-        w(f"  … and {len(notices) - MAX_NOTICES} more (see the JSON report)\n")
+        w(f"  … and {len(notices) - MAX_NOTICES} more ({where_listed(reports)})\n")
     w("\n")
 
 
@@ -298,25 +385,122 @@ def _scanners(data: ReportData, w: Write, styled: Styled) -> None:
     w("\n")
 
 
-def _finding(w: Write, styled: Styled, d: Decision, *, detail: bool) -> None:
-    f = d.finding
-    cell, style = _SEV_CELL[d.severity]
-    ids = f.ids
+def _by_rule(decisions: list[Decision]) -> list[list[Decision]]:
+    """Decisions by category, then by rule and severity, each group in the order of its
+    first member (the report's order: most severe first)."""
+    groups: dict[tuple[str, str, Severity], list[Decision]] = {}
+    for d in decisions:
+        key = (d.finding.category, d.finding.qualified_rule, d.severity)
+        groups.setdefault(key, []).append(d)
+    categories = list(dict.fromkeys(key[0] for key in groups))
+    return sorted(groups.values(), key=lambda g: categories.index(g[0].finding.category))
+
+
+def _shared(group: list[Decision], value: Callable[[Decision], str]) -> str | None:
+    """The value every member of ``group`` has, or None when they differ."""
+    first = value(group[0])
+    return first if all(value(d) == first for d in group[1:]) else None
+
+
+def _scanners_of(d: Decision) -> str:
+    return "+".join(d.finding.scanners)
+
+
+def _ids_of(d: Decision) -> str:
+    return ", ".join(d.finding.ids)
+
+
+def _message_of(d: Decision) -> str:
+    return d.finding.message
+
+
+def _fix_of(d: Decision) -> str:
+    return d.finding.fix
+
+
+def _url_of(d: Decision) -> str:
+    return d.finding.help_url or ""
+
+
+def _group(w: Write, styled: Styled, group: list[Decision], *, detail: bool) -> None:
+    """One rule's findings: severity, rule, scanners and ids, message, fix and link once
+    (where every place shares them), then a line per place with what differs there."""
+    first = group[0]
+    cell, style = _SEV_CELL[first.severity]
+    scanners, ids = _shared(group, _scanners_of), _shared(group, _ids_of)
+    about = ", ".join(x for x in (scanners, ids) if x)
     w("  ")
     styled(cell, style)
-    w(f" {printable(f.location)}  ")
-    styled(printable(f.qualified_rule), "bold")
-    w(
-        f" ({f.category}, {'+'.join(f.scanners)}"
-        f"{printable(' ' + ', '.join(ids)) if ids else ''})\n"
-        f"           {printable(f.message)}\n"
-    )
-    if detail:
-        if f.fix:
-            w("           ")
-            styled(f"fix: {printable(f.fix)}", "green")
-            w("\n")
-        if f.help_url:
-            w("           ")
-            styled(f"more: {printable(f.help_url)}", "dim")
-            w("\n")
+    w(" ")
+    styled(printable(first.finding.qualified_rule), "bold")
+    count = f"{len(group)} places" if len(group) > 1 else ""
+    about = "; ".join(x for x in (printable(about), count) if x)
+    w(f" ({about})\n" if about else "\n")
+    shared = {
+        "message": _shared(group, _message_of),
+        "fix": _shared(group, _fix_of) if detail else "",
+        "more": _shared(group, _url_of) if detail else "",
+    }
+    _texts(w, styled, shared, _INDENT)
+    if shared["message"] is not None:
+        for d in group:
+            _place(w, styled, d, scanners is None, ids is None, False)
+            _texts(w, styled, _own(d, shared), _INDENT + "  ")
+        return
+    # Places whose messages differ: each message once, its places below it.
+    by_message: dict[str, list[Decision]] = {}
+    for d in group:
+        by_message.setdefault(d.finding.message, []).append(d)
+    for message, places in by_message.items():
+        _texts(w, styled, {"message": message}, _INDENT)
+        for d in places:
+            w("  ")
+            _place(w, styled, d, scanners is None, ids is None, True)
+            _texts(w, styled, _own(d, shared), _INDENT + "    ")
+
+
+def _own(d: Decision, shared: Mapping[str, str | None]) -> dict[str, str]:
+    """The fix and link of one place, where the rule's places differ in them."""
+    return {
+        key: getter(d) if shared[key] is None else ""
+        for key, getter in (("fix", _fix_of), ("more", _url_of))
+    }
+
+
+_INDENT = " " * 11
+_TEXT_STYLE = {"message": None, "fix": "green", "more": "dim"}
+
+
+def _texts(w: Write, styled: Styled, texts: Mapping[str, str | None], indent: str) -> None:
+    for key, text in texts.items():
+        if not text:
+            continue
+        w(indent)
+        label = "" if key == "message" else f"{key}: "
+        styled(label + printable(text), _TEXT_STYLE[key])
+        w("\n")
+
+
+def _place(
+    w: Write, styled: Styled, d: Decision, scanners: bool, ids: bool, message: bool
+) -> None:
+    """``path:line  confidence  fingerprint``, then what only this place has: its
+    scanners and ids where the rule's places differ, the masked secret, the package."""
+    f = d.finding
+    confidence = f"{d.confidence.label} confidence" if d.confidence is not None else "certain"
+    w(f"{_INDENT}{printable(f.location)}  {confidence}  ")
+    styled(f.fingerprint, "dim")
+    extra = []
+    if scanners:
+        extra.append("+".join(f.scanners))
+    if f.secret is not None:
+        extra.append(f"{f.secret.preview} {f.secret.hash[:13]}")
+    dep = f.dependency
+    if dep is not None:
+        extra.append(f"{dep.package}@{dep.version}" if dep.version else dep.package)
+    own_message = f.message if message else ""
+    if ids and f.ids and not all(i in own_message for i in f.ids):  # else its message says
+        extra.append(", ".join(f.ids))
+    if f.commit:
+        extra.append(f"commit {f.commit[:12]}")
+    w(f"  {printable('  '.join(extra))}\n" if extra else "\n")
