@@ -22,6 +22,7 @@ import click
 from rich.console import Console
 
 from policy_gate import __version__
+from policy_gate.base.fileset import FileSet
 from policy_gate.cli_output import (
     FORMATS,
     ReportWriteError,
@@ -240,13 +241,21 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
     if not fs.files:  # a wrong path (or a checkout that did not happen) must not pass
         _usage(err, f"no files to scan in {printable(str(args.path))}: it is empty, or "
                f"everything in it is excluded ({len(fs.excluded)} excluded paths, "
-               f"{len(fs.symlinks)} symbolic links not followed); check the scan path "
-               "and the policy's exclude list")
+               f"{len(fs.symlinks)} symbolic links not followed{_ignored_hint(fs)}); check "
+               "the scan path and the policy's exclude list")
     prefix = _repo_prefix(run.result.root, env) if args.in_github else ""
     # Everything made so far lives until exit: keep the collector from walking it again
     # while the reports are written (a full pass costs ~0.1 s with 10,000 findings).
     gc.freeze()
     return ReportData(run.result, run.policy, run.evaluation, path_prefix=prefix)
+
+
+def _ignored_hint(fs: FileSet) -> str:
+    """In a git work tree: how many untracked entries git ignores, which are not read."""
+    if not fs.unselected:
+        return ""
+    return (f", {len(fs.unselected)} untracked entries git ignores, not read: "
+            "--all-files reads them")
 
 
 def _today(env: dict[str, str]) -> dt.date | None:

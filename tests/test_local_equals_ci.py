@@ -208,3 +208,15 @@ def test_coverage_reports_a_ci_job_wrote_are_read_though_git_ignores_them(
     out = CoverageScanner().scan(ScanContext(fs, ScannerSettings(timeout=60, options=M7)))
     assert ("coverage/cobertura-coverage.xml", "total-branches") in {
         (f.path, f.rule_id) for f in out.findings}
+
+
+def test_a_scan_path_git_ignores_says_so(gate: Gate, repo: Path) -> None:
+    """`scan build/` of an ignored directory has nothing git lists: exit 2, saying why and
+    how to read it anyway."""
+    run = gate(repo / "build", "--scanner", "bandit")
+    assert run.code == 2, run.output
+    assert "no files to scan" in run.stderr
+    assert "1 untracked entries git ignores, not read: --all-files reads them" in run.stderr
+    run = gate(repo / "build", "--scanner", "bandit", "--all-files")
+    assert run.code == 0, run.output
+    assert run.report is not None and run.report["scan"]["files"] == 1
