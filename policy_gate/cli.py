@@ -22,6 +22,7 @@ import click
 from rich.console import Console
 
 from policy_gate import __version__
+from policy_gate.base.fileset import FileSet
 from policy_gate.cli_output import (
     FORMATS,
     ReportWriteError,
@@ -122,6 +123,12 @@ def scan_options(func: Callable[..., None]) -> Callable[..., None]:
             "(default: on when GITHUB_ACTIONS=true).",
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print only the verdict and violations."),
+        click.option(
+            "--all-files",
+            is_flag=True,
+            help="Read every file under PATH. Default in a git work tree: what git tracks and "
+            "the untracked files it does not ignore (what CI's checkout has).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -142,6 +149,7 @@ class ScanArgs:
     full_scan: bool
     github: bool | None
     quiet: bool
+    all_files: bool = False
 
     @property
     def in_github(self) -> bool:
@@ -168,8 +176,10 @@ def _reports_ahead(formats: Sequence[str], in_github: bool) -> Callable[[], None
     return prepare
 
 
-def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportData:
-    """Run the gate; a bad policy, waivers file, baseline or diff set-up exits 2."""
+def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
+          outputs: Sequence[tuple[str, Path]] = ()) -> ReportData:
+    """Run the gate (never scanning the ``outputs`` it will write); a bad policy, waivers
+    file, baseline or diff set-up exits 2."""
     from policy_gate import gate
     from policy_gate.base.gitrun import GitError
     from policy_gate.cache import CacheError
@@ -209,6 +219,8 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportDa
                 today=_today(env),
                 cache_dir=args.cache_dir,
                 while_scanning=_reports_ahead(formats, args.in_github),
+                all_files=args.all_files,
+                outputs=tuple(p for _, p in outputs if str(p) != "-"),
             )
         )
     except PolicyError as exc:
@@ -229,13 +241,21 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = ()) -> ReportDa
     if not fs.files:  # a wrong path (or a checkout that did not happen) must not pass
         _usage(err, f"no files to scan in {printable(str(args.path))}: it is empty, or "
                f"everything in it is excluded ({len(fs.excluded)} excluded paths, "
-               f"{len(fs.symlinks)} symbolic links not followed); check the scan path "
-               "and the policy's exclude list")
+               f"{len(fs.symlinks)} symbolic links not followed{_ignored_hint(fs)}); check "
+               "the scan path and the policy's exclude list")
     prefix = _repo_prefix(run.result.root, env) if args.in_github else ""
     # Everything made so far lives until exit: keep the collector from walking it again
     # while the reports are written (a full pass costs ~0.1 s with 10,000 findings).
     gc.freeze()
     return ReportData(run.result, run.policy, run.evaluation, path_prefix=prefix)
+
+
+def _ignored_hint(fs: FileSet) -> str:
+    """In a git work tree: how many untracked entries git ignores, which are not read."""
+    if not fs.unselected:
+        return ""
+    return (f", {len(fs.unselected)} untracked entries git ignores, not read: "
+            "--all-files reads them")
 
 
 def _today(env: dict[str, str]) -> dt.date | None:
@@ -286,8 +306,9 @@ def scan(
         _usage(
             err, f"give one --output per --format ({len(formats)} formats, {len(outputs)} outputs)"
         )
-    check_outputs(scan_outputs(formats, outputs, args.in_github), err)
-    data = _gate(args, err, formats)
+    written_to = scan_outputs(formats, outputs, args.in_github)
+    check_outputs(written_to, err)
+    data = _gate(args, err, formats, written_to)
     env = dict(os.environ)
     summary = None if "-" in map(str, outputs) else partial(
         terminal.render, data, out, quiet=args.quiet,

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from policy_gate.base.fileset import walk
+from policy_gate.base.fileset import Selection, walk
 from policy_gate.base.git import Repo
 from policy_gate.base.gitdiff import ChangeSet
+from policy_gate.base.gitrun import GitError, printable
 from policy_gate.base.patterns import compile_patterns
 from policy_gate.base.treefile import TreeFileError, read_tree_file
 from policy_gate.base_inputs import MAX_INPUT_BYTES, BaseRefSource, trusted_source
@@ -59,6 +60,10 @@ class GateOptions:
     cache_dir: Path | None = None
     # Work for the otherwise idle main thread while the scanners run (see runner.scan).
     while_scanning: Callable[[], None] | None = None
+    # Read every file, not only what git lists (see select_files).
+    all_files: bool = False
+    # The files this run writes (reports, step outputs): never scanned.
+    outputs: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -104,6 +109,8 @@ def run(opts: GateOptions) -> GateRun:
             repo=repo if changes is not None else None,
             cache=cache,
             while_scanning=opts.while_scanning,
+            selection=select_files(opts.root, all_files=opts.all_files),
+            outputs=opts.outputs,
         )
         # Free text of the gate's own files that may hold a secret (a waiver's reason, an
         # inline comment, a policy's reason) is replaced here, once, for every report.
@@ -128,6 +135,34 @@ def run(opts: GateOptions) -> GateRun:
         evaluation = evaluate(policy, result.findings, (r.outcome for r in result.runs), inputs)
         result.notes.extend(notes)
         return GateRun(policy, result, evaluation, notes)
+
+
+def select_files(root: Path, *, all_files: bool = False) -> Selection:
+    """What the scan reads. In a git work tree: what git tracks and the untracked files it
+    does not ignore, as a CI checkout (plus what the job wrote that git would see) has
+    them, read from the working tree; ``all_files``: everything, git's listing telling only
+    which generated files are not the repository's. Outside git, or when git cannot
+    answer: everything, saying why (never fewer files than CI reads)."""
+    try:
+        repo = Repo.open(root)
+        listed, whole = repo.listed()
+    except GitError as exc:
+        if not _in_work_tree(root):
+            return Selection(why="not a git work tree")
+        return Selection(why=f"git could not list the repository's files ({printable(str(exc))}), "
+                         "so untracked files git ignores are read too; scan with git for "
+                         "what CI reads")
+    # a listed path that is a directory: a checked-out submodule, read whole
+    whole += tuple(p + "/" for p in listed if (repo.root / p).is_dir()
+                   and not (repo.root / p).is_symlink())
+    return Selection(listed=listed, whole=whole, read_all=all_files,
+                     why="--all-files" if all_files else "")
+
+
+def _in_work_tree(root: Path) -> bool:
+    """Whether root or a directory above it has a `.git` (without asking git)."""
+    start = root.resolve()
+    return any(os.path.lexists(d / ".git") for d in (start, *start.parents))
 
 
 def _policy_paths(root: Path, policy: Policy) -> dict[str, str]:

@@ -13,17 +13,16 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from policy_gate.advisories.database import AdvisoryDBError, AdvisoryIndex, coverage_reason
-from policy_gate.base.fileset import FileSet, walk
+from policy_gate.base.fileset import FileSet, Selection, walk
 from policy_gate.base.git import Repo
 from policy_gate.base.gitdiff import ChangeSet
-from policy_gate.base.gitrun import GitError
 from policy_gate.base.process import ScannerError
 from policy_gate.cache import ResultsCache, cached_scan, has_run, summarise_file_notes
 from policy_gate.catalogue import AUDIT_ECOSYSTEMS, AUDIT_SCANNERS, ScannerSettings
@@ -67,8 +66,12 @@ def scan(
     repo: Repo | None = None,
     cache: ResultsCache | None = None,
     while_scanning: Callable[[], None] | None = None,
+    selection: Selection | None = None,
+    outputs: Sequence[Path] = (),
 ) -> ScanResult:
-    """Scan ``root``. With ``changes`` (diff mode), the file-local scanners read only the
+    """Scan ``root``: the files ``selection`` lists (in a git work tree, what a checkout
+    has; None: every file), never the gate's own ``outputs``. With ``changes`` (diff
+    mode), the file-local scanners read only the
     changed files, and with ``repo`` every commit of the change is searched for secrets.
     With ``cache``, what the scanners said about unchanged content is reused.
     ``while_scanning`` runs on this thread once every scanner has started: whatever the
@@ -82,7 +85,7 @@ def scan(
         early = _start_early(root, policy, stack, only=only, jobs=jobs)
         plan = _plan(root, policy, stack, notify, only=only, osv_url=osv_url,
                      advisories=advisories, jobs=jobs, changes=changes, repo=repo, cache=cache,
-                     early=early)
+                     early=early, selection=selection, outputs=outputs)
         launched, database = _launch(plan, policy, cache, notify, stack)
         # The gate's own look at the same files, while the scanners run.
         suppressions = find_suppressions(
@@ -174,13 +177,16 @@ def _plan(
     repo: Repo | None,
     cache: ResultsCache | None,
     early: Mapping[str, EarlyStart],
+    selection: Selection | None,
+    outputs: Sequence[Path],
 ) -> _Plan:
     """Which scanners run, on which files, with which settings and scratch directory. The
     command line's choices (``only``, the database, the OSV URL) win over the policy's."""
     fileset = walk(root, policy.exclude, skip=[cache.directory] if cache else [],
-                   generated=policy.generated, limit=policy.max_file_bytes)
+                   generated=policy.generated, limit=policy.max_file_bytes,
+                   selection=selection, outputs=outputs)
     # generated content is out of code analysis, but the secret scanners read it too
-    fileset, searched = _secret_scope(fileset, changes)
+    searched = fileset.secret_scope()
     local_fileset, local_searched = fileset, searched
     if changes is not None:
         local_fileset = fileset.only(f for f in fileset.files if changes.is_changed(f))
@@ -391,27 +397,6 @@ def _merge(
     if any(run.name == HISTORY for run in runs):
         raw = drop_history_duplicates(raw)
     return merge_findings(raw)
-
-
-def _secret_scope(fileset: FileSet, changes: ChangeSet | None) -> tuple[FileSet, FileSet]:
-    """(the inventory, noting the generated files not searched for secrets; what the
-    READS_GENERATED scanners read). On a full scan of a git work tree, generated files git
-    ignores and does not track are not read: an install's or a test run's output, not in
-    the repository. Diff mode reads only changed files, which git tracks or does not
-    ignore. Outside git every generated file is read."""
-    if not fileset.generated or changes is not None:
-        return fileset, fileset.secret_scope(None)
-    try:
-        paths = Repo.open(fileset.root).ignored()
-    except GitError:
-        return fileset, fileset.secret_scope(None)
-    dirs = tuple(p for p in paths if p.endswith("/"))
-
-    def ignored(rel: str) -> bool:
-        return rel in paths or rel.startswith(dirs)
-
-    unsearched = tuple(f for f in fileset.generated if ignored(f))
-    return replace(fileset, unsearched=unsearched), fileset.secret_scope(ignored)
 
 
 def stale_reason(

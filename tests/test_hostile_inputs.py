@@ -436,7 +436,9 @@ def test_generated_content_git_ignores_is_not_searched_for_secrets(
     gate: Callable[..., GateRun], tree: Callable[[dict[str, str | bytes]], Path]
 ) -> None:
     """What `npm ci` or a test run writes into the work tree (ignored, untracked) is not in
-    the repository; the same content committed (even by force) is searched."""
+    the repository: not read at all, and with --all-files left out of code analysis as
+    generated and not searched for secrets; the same content committed (even by force) is
+    searched."""
     files = _installed_tree()
     files["node_modules/leftpad/test/fixture.js"] = f'module.exports = "{AWS_KEY}"\n'
     files[".gitignore"] = "node_modules/\npublic/\ncoverage/\n.venv/\n"
@@ -444,11 +446,19 @@ def test_generated_content_git_ignores_is_not_searched_for_secrets(
     _git(root, "init", "-q")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "service")
-    run = gate(root, "--scanner", "kingfisher", "--scanner", "data-protection")
-    assert run.report is not None, run.output
-    assert not run.findings(category="secret"), run.findings(category="secret")
-    assert run.report["scan"]["generated_not_searched_for_secrets"] > 5
-    assert run.code == 0, run.output
+    for args in ((), ("--all-files",)):
+        run = gate(root, "--scanner", "kingfisher", "--scanner", "data-protection", *args)
+        assert run.report is not None, run.output
+        assert not run.findings(category="secret"), run.findings(category="secret")
+        assert run.code == 0, run.output
+        scan = run.report["scan"]
+        if args:
+            assert scan["generated_not_searched_for_secrets"] > 5
+            assert scan["selection"]["by"] == "all"
+        else:
+            assert scan["generated_not_searched_for_secrets"] == scan["generated_files"] == 0
+            assert scan["selection"] == {"by": "git", "files": 2, "reason": "",
+                                         "untracked_ignored_not_read": 4}
 
     _git(root, "add", "--force", "node_modules/leftpad/test/fixture.js")
     _git(root, "commit", "-q", "-m", "vendored by hand")

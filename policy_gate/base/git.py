@@ -99,7 +99,7 @@ class Repo:
         """The repository whose work tree contains root; GitError if there is none."""
         exe = shutil.which("git")
         if exe is None:
-            raise GitError("git is not installed or not on PATH (diff mode needs git)")
+            raise GitError("git is not installed or not on PATH")
         try:
             root = Path(root).resolve(strict=True)
         except OSError as exc:
@@ -496,14 +496,19 @@ class Repo:
         )
         return [p for p in out.split(b"\0") if p]
 
-    def ignored(self) -> frozenset[str]:
-        """Untracked paths git ignores, relative to root (a wholly ignored directory once,
-        with a trailing '/'): what an install or a test run wrote into the work tree, which
-        no commit made from it carries (only `git add --force` would, and then it is
-        tracked)."""
-        _, out, _ = self._call(["ls-files", "-z", "--others", "--ignored", "--exclude-standard",
-                                "--directory", "--full-name", "--", "."])
-        return frozenset(p for p in (self._rel(raw) for raw in out.split(b"\0") if raw) if p)
+    def listed(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """What a checkout of this work tree has below root, as git lists it: (files,
+        directories). Files: every tracked path (whether or not the working tree still has
+        it, and whatever `.gitignore` says: ignore rules apply to untracked files only)
+        and every untracked file that `.gitignore`, `.git/info/exclude` don't exclude (the
+        user's own excludes file is never read: the same answer on every machine).
+        Directories, with a trailing '/': ones git does not look inside (a nested
+        repository). A submodule is listed as a path, its gitlink."""
+        _, out, _ = self._call(["ls-files", "-z", "--cached", "--others", "--exclude-standard",
+                                "--full-name", "--", "."])
+        names = {p for p in (self._rel(raw) for raw in out.split(b"\0") if raw) if p}
+        dirs = tuple(sorted(p for p in names if p.endswith("/")))
+        return frozenset(p for p in names if not p.endswith("/")), dirs
 
     def _is_shallow(self) -> bool:
         rc, out, _ = self._call(["rev-parse", "--is-shallow-repository"], ok=(0, 128))

@@ -49,7 +49,7 @@ def _header(data: ReportData) -> dict[str, Any]:
         },
         "scan": {
             "seconds": round(result.seconds, 3),
-            "files": len(result.fileset.files),
+            "files": len(result.fileset.files), "selection": result.fileset.selection(),
             "excluded": list(result.fileset.excluded),
             # why each entry is excluded (policy pattern, or the evidence it is generated)
             "excluded_reasons": result.fileset.exclusions(),

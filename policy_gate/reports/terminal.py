@@ -367,6 +367,7 @@ def _scanners(data: ReportData, w: Write, styled: Styled) -> None:
         f"  {len(fs.files)} files in scope, {len(fs.excluded)} excluded paths{why}, "
         f"{len(fs.symlinks)} symlinks not followed; {data.result.seconds:.1f}s in all\n"
     )
+    w(f"  files read: {printable(fs.selection_summary())}\n")
     if data.result.advisory_info is not None:
         w(f"  {printable(data.result.advisory_info.summary())}\n")
     changes = data.changes

@@ -150,7 +150,8 @@ def _skipped(rel: str) -> bool:
 
 def find_reports(fileset: FileSet, patterns: Iterable[str] = ()) -> tuple[str, ...]:
     """Coverage reports in the tree: scanned files, and excluded ones too (walked here,
-    without following links), since policies exclude ``coverage/`` from scanning."""
+    without following links), since policies exclude ``coverage/`` from scanning and git
+    ignores the reports a CI job writes."""
     pattern_list = [str(p) for p in patterns]
     spec = compile_patterns(pattern_list) if pattern_list else None
 
@@ -163,7 +164,8 @@ def find_reports(fileset: FileSet, patterns: Iterable[str] = ()) -> tuple[str, .
 
     found = {rel for rel in fileset.files if wanted(rel)}
     budget = [MAX_WALK_ENTRIES]
-    for entry in fileset.excluded:
+    # excluded by the policy, or untracked files git ignores (a CI job's reports)
+    for entry in (*fileset.excluded, *fileset.unselected):
         if entry.endswith("/"):
             rel_dir = entry.rstrip("/")
             if not _skipped(rel_dir):
