@@ -508,7 +508,11 @@ def _load(ref: str, err: Console) -> Policy:
 
 
 def _problems(err: Console, what: str, problems: Sequence[object]) -> NoReturn:
-    err.print(f"policy-gate: {what} ({len(problems)} problem(s)):", markup=False)
+    """One line for one problem; a count, then one line each, for several."""
+    if len(problems) == 1:
+        err.print(f"policy-gate: {what}: {printable(str(problems[0]))}", markup=False)
+        sys.exit(EXIT_USAGE)
+    err.print(f"policy-gate: {what} ({len(problems)} problems):", markup=False)
     for problem in problems:
         err.print(f"  {printable(str(problem))}", markup=False)
     sys.exit(EXIT_USAGE)

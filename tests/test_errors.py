@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from policy_gate.base.process import Completed
+from policy_gate.policy.loader import PolicyError, load_policy
 from policy_gate.scanners.pip_audit import failure_reason
 from tests.conftest import OFFLINE_POLICY, make_tree
 
@@ -83,3 +86,155 @@ def test_pip_audit_without_osv_exits_3_with_the_next_step(tmp_path: Path) -> Non
         + OSV_NEXT
     )
     assert expected in proc.stdout.splitlines(), proc.stdout
+
+
+# -- policies: file and line, plain words, the fix ---------------------------------------
+
+
+def test_missing_extends_target_names_the_file_and_line_that_extends_it(
+    tmp_path: Path,
+) -> None:
+    make_tree(tmp_path, {"child.yaml": "name: child\nextends:\n  - builtin:mojaloop\n"
+                                       "  - ./org/base.yaml\n"})
+    line = error_line(policy_gate("validate", "child.yaml", cwd=tmp_path), 2)
+    assert line == (
+        f"policy-gate: invalid policy: child.yaml:4:5: extends: './org/base.yaml' not found: "
+        f"there is no {tmp_path.resolve()}/org/base.yaml (paths in extends are relative to "
+        "child.yaml; correct the path, or extend a built-in policy: builtin:mojaloop)"
+    )
+
+
+def test_missing_policy_on_the_command_line(tmp_path: Path) -> None:
+    line = error_line(policy_gate("scan", str(tmp_path), "--policy", "nope.yaml",
+                                  "--quiet", cwd=tmp_path), 2)
+    assert line == ("policy-gate: invalid policy input: nope.yaml: policy file not found "
+                    "(give a path to a .yaml file or builtin:mojaloop)")
+
+
+# Each kind of schema rule a policy can break, and the words it is reported in.
+SCHEMA_CASES = {
+    "dependentRequired": (
+        "rules:\n  bandit:B101: {severity: high}\n",
+        "policy.yaml:2:3: rules.bandit:B101: `severity` needs `reason` beside it "
+        "(add `reason: <why the rule is changed>`)"),
+    "required": (
+        "overrides:\n  - description: tests\n",
+        "policy.yaml:2:5: overrides.0: missing `paths` (add `paths:` here)"),
+    "additionalProperties": (
+        "scanners:\n  bandit: {enabld: true}\n",
+        "policy.yaml:2:12: scanners.bandit.enabld: unknown key 'enabld' (did you mean "
+        "'enabled'? allowed here: enabled, optional, timeout)"),
+    "enum": (
+        "categories:\n  sast:\n    fail: {severity: hgh}\n",
+        "policy.yaml:3:12: categories.sast.fail.severity: 'hgh' is not allowed (did you mean "
+        "'high'? use one of: critical, high, medium, low, info, none)"),
+    "type": (
+        "scanners:\n  semgrep: {timeout: 10m}\n",
+        "policy.yaml:2:13: scanners.semgrep.timeout: expected a number of seconds, got a "
+        "string ('10m') (e.g. timeout: 600)"),
+    "pattern": (
+        "advisories: {osv_url: ftp://mirror}\n",
+        "policy.yaml:1:14: advisories.osv_url: 'ftp://mirror' is not an http(s) URL "
+        "(e.g. https://osv.internal.example)"),
+    "exclusiveMinimum": (
+        "scanners:\n  bandit: {timeout: 0}\n",
+        "policy.yaml:2:12: scanners.bandit.timeout: 0 seconds is too small (give more than 0 "
+        "and at most 86400 seconds)"),
+    "maximum": (
+        "waivers:\n  max_days: {critical: 5000}\n",
+        "policy.yaml:2:14: waivers.max_days.critical: 5000 days is too large (give at least 0 "
+        "and at most 3650 days)"),
+    "minimum": (
+        "max_file_bytes: 10\n",
+        "policy.yaml:1:1: max_file_bytes: 10 bytes is too small (give at least 1024 and at "
+        "most 1073741824 bytes)"),
+    "const": ("version: 2\n", "policy.yaml:1:1: version: 2 is not allowed (write `version: 1`)"),
+    "minLength": ("name: ''\n", "policy.yaml:1:1: name: is empty (write a value, or leave the "
+                                "key out)"),
+    "maxLength": (
+        f"exclude: ['{'a' * 1001}']\n",
+        "policy.yaml:1:11: exclude.0: is 1001 characters long (at most 1000 are allowed)"),
+    "minItems": (
+        "overrides:\n  - paths: []\n",
+        "policy.yaml:2:5: overrides.0.paths: is empty (list at least 1)"),
+    "maxItems": (
+        f"extends: [{', '.join(['builtin:mojaloop'] * 17)}]\n",
+        "policy.yaml:1:1: extends: lists 17 items (at most 16 are allowed)"),
+    "uniqueItems": (
+        "generated: [coverage-output, coverage-output]\n",
+        "policy.yaml:1:1: generated: lists 'coverage-output' more than once (list each once)"),
+    "oneOf": (
+        "extends: notes.txt\n",
+        "policy.yaml:1:1: extends: 'notes.txt' is not a policy (give a .yaml file (relative to "
+        "this one) or builtin:mojaloop)"),
+    "anyOf": (
+        "rules:\n  bandit:B101: {reason: fine}\n",
+        "policy.yaml:2:3: rules.bandit:B101: a rule setting needs `disable` or `severity` (and "
+        "a `reason` saying why)"),
+    "propertyNames": (
+        "rules:\n  bandt:B101: {disable: true, reason: x}\n",
+        "policy.yaml:2:3: rules.bandt:B101: unknown scanner 'bandt' (did you mean 'bandit'? "
+        "known scanners: bandit, semgrep, detect-secrets, kingfisher, pip-audit, osv, "
+        "licenses, safety, data-protection, dockerfile, workflows, coverage, policy-gate)"),
+}
+# Words of jsonschema's own that must never reach a policy's author.
+JARGON = ("is a dependency of", "is not valid under", "should be non-empty", "is less than",
+          "is greater than", "non-unique", "is too long", "is a required property",
+          "does not match", "was expected", "is not one of", "is not of type")
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEMA_CASES))
+def test_schema_errors_in_plain_words(tmp_path: Path, kind: str) -> None:
+    """In-process (the command line's one-line shape is the extends test's): file, line,
+    key, what is wrong in plain words, and the fix."""
+    text, expected = SCHEMA_CASES[kind]
+    (tmp_path / "policy.yaml").write_text(text)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(tmp_path / "policy.yaml")
+    assert [str(p).removeprefix(f"{tmp_path}/") for p in caught.value.problems] == [expected]
+    assert not any(j in expected for j in JARGON), expected
+
+
+def _keywords(node: object) -> set[str]:
+    """Every keyword a JSON schema uses (property names and definitions are not)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.add(key)
+            children = value.values() if key in NAMED and isinstance(value, dict) else [value]
+            for name, child in zip(value if key in NAMED else [key], children, strict=True):
+                # scannerProps: a map of property schemas, which scanners' schemas $ref
+                grand = child.values() if name == "scannerProps" else [child]
+                for schema in grand:
+                    found |= _keywords(schema)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _keywords(item)
+    return found
+
+
+NAMED = ("properties", "$defs", "patternProperties", "dependentSchemas", "dependentRequired")
+# Keywords that hold other schemas or say nothing a value can break.
+STRUCTURE = {"$schema", "$id", "$ref", "$defs", "title", "description", "properties",
+             "items", "dependentSchemas"}
+
+
+def test_every_schema_keyword_has_plain_words() -> None:
+    """A keyword added to a schema without words for it would show jsonschema's message."""
+    from policy_gate.policy import loader, waivers
+
+    used = _keywords(loader.schema()) | _keywords(waivers.schema())
+    covered = set(SCHEMA_CASES) | STRUCTURE
+    assert used - covered == set()
+
+
+def test_timeouts_say_seconds() -> None:
+    """Every timeout the policy sets is described, reported and shown in seconds."""
+    from policy_gate.base.process import timeout_reason
+    from policy_gate.policy import loader
+
+    props = loader.schema()["$defs"]["scannerProps"]["timeout"]
+    assert props["description"].startswith("Seconds")
+    assert timeout_reason("semgrep", 900) == (
+        "timed out after 900 seconds (the policy's scanners.semgrep.timeout, in seconds; "
+        "raise it there if the tree is this large)")

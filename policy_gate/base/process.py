@@ -79,6 +79,12 @@ class ScannerError(Exception):
         self.reason = reason
 
 
+def timeout_reason(scanner: str, seconds: float) -> str:
+    """Why a scanner was stopped: the policy's limit, in seconds, and where to raise it."""
+    return (f"timed out after {seconds:g} seconds (the policy's scanners.{scanner}.timeout, "
+            "in seconds; raise it there if the tree is this large)")
+
+
 @dataclass(frozen=True, slots=True)
 class Completed:
     argv: tuple[str, ...]
@@ -235,8 +241,7 @@ class Started:
         except subprocess.TimeoutExpired:
             kill_group(proc)
             limit = timeout if budget is None else budget
-            raise ScannerError(self.scanner, f"timed out after {limit:g} s (policy timeout)"
-                               ) from None
+            raise ScannerError(self.scanner, timeout_reason(self.scanner, limit)) from None
         except OutputLimitError as exc:
             kill_group(proc)
             raise ScannerError(self.scanner, f"{exc} of output; its report cannot be trusted"
