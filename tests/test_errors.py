@@ -6,8 +6,10 @@ of the environment 3; never a traceback, never exit 1 for an error.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,10 @@ import pytest
 from policy_gate.base.process import Completed
 from policy_gate.policy.loader import PolicyError, load_policy
 from policy_gate.scanners.pip_audit import failure_reason
-from tests.conftest import OFFLINE_POLICY, make_tree
+from tests.conftest import OFFLINE_POLICY, REPO, make_tree
+from tests.test_hostile_inputs import NOBODY, _as_unprivileged, _workspace
+from tests.test_hostile_inputs import shared_dir as shared_dir  # a fixture
+from tests.test_hostile_inputs import tripwire as tripwire  # a fixture
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
 RECORDED = Path(__file__).parent / "recorded"
@@ -27,14 +32,26 @@ OSV_NEXT = (
 
 
 def policy_gate(*args: str, cwd: Path, env: dict[str, str] | None = None,
+                prefix: Sequence[str] = (), module: str = "policy_gate",
                 ) -> subprocess.CompletedProcess[str]:
-    """``policy-gate ARGS`` in a process of its own, as a user runs it (no proxy but the
-    one ``env`` names)."""
+    """``policy-gate ARGS`` (or the Action's entrypoint, ``module``) in a process of its
+    own, as a user runs it: this tree's code, no proxy but the one ``env`` names, after
+    ``prefix`` (a command that drops root, say)."""
     base = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
+    full = {**base, "NO_COLOR": "1", "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "policy_gate", *args], capture_output=True, text=True,
-        cwd=cwd, env={**base, "NO_COLOR": "1", **(env or {})}, timeout=300, check=False,
+        [*prefix, sys.executable, "-m", module, *args], capture_output=True, text=True,
+        cwd=cwd, env=full, timeout=300, check=False,
     )
+
+
+def action(ws: Path, bindir: dict[str, str], prefix: Sequence[str] = ()
+           ) -> subprocess.CompletedProcess[str]:
+    """The Docker image's entrypoint as GitHub runs it (inputs in INPUT_*)."""
+    env = {"HOME": str(ws.parent), "GITHUB_WORKSPACE": str(ws), "INPUT_SCANNERS": "bandit",
+           **bindir}
+    return policy_gate(cwd=ws.parent, env=env, prefix=prefix,
+                       module="policy_gate.action_entrypoint")
 
 
 def error_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -238,3 +255,89 @@ def test_timeouts_say_seconds() -> None:
     assert timeout_reason("semgrep", 900) == (
         "timed out after 900 seconds (the policy's scanners.semgrep.timeout, in seconds; "
         "raise it there if the tree is this large)")
+
+
+# -- outputs: checked before any scanner starts ------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["unknown-format-to-stdout", "trailing-slash", "twice",
+                                  "directory", "unwritable-missing-parent"])
+def test_outputs_refused_before_the_scan(
+    shared_dir: Path, tripwire: tuple[Path, dict[str, str]], case: str
+) -> None:
+    """Every --output is judged before a scanner starts (the tripwire scanner records a
+    start), and a bad one is bad input: exit 2, one line, the next step."""
+    ws = _workspace(shared_dir)
+    wire, bindir = tripwire
+    scan = ["scan", str(ws), "--scanner", "bandit", "--policy", str(OFFLINE_POLICY)]
+    prefix: list[str] = []
+    if case == "unknown-format-to-stdout":
+        args, expected = [*scan, "--format", "x", "--output", "-"], (
+            "policy-gate: scan: Invalid value for '--format': 'x' is not one of 'json', "
+            "'sarif', 'junit', 'markdown', 'cyclonedx', 'openvex', 'compliance'. (see "
+            "`policy-gate scan --help`)")
+    elif case == "trailing-slash":
+        args, expected = [*scan, "--format", "json", "--output", "out/"], (
+            "policy-gate: scan: Invalid value for '--output': 'out/' ends in '/', so it names "
+            "a directory; give a file name, e.g. out/report.json (see `policy-gate scan "
+            "--help`)")
+    elif case == "twice":
+        args, expected = [*scan, "--format", "json", "--output", "r.json", "--format", "sarif",
+                          "--output", "./r.json"], (
+            "policy-gate: --output (sarif) r.json: --output (json) writes that file too; give "
+            "each report a file of its own")
+    elif case == "directory":
+        (shared_dir / "out.json").mkdir()
+        args, expected = [*scan, "--format", "json", "--output", "out.json"], (
+            "policy-gate: scan: Invalid value for '--output': File 'out.json' is a directory. "
+            "(see `policy-gate scan --help`)")
+    else:
+        (shared_dir / "ro").mkdir(mode=0o555)
+        (shared_dir / "ro").chmod(0o555)
+        prefix = _as_unprivileged()
+        if not prefix:
+            pytest.skip("permissions do not apply")
+        args = [*scan, "--format", "json", "--output", str(shared_dir / "ro/new/r.json")]
+        expected = (f"policy-gate: --output (json) {shared_dir}/ro/new/r.json cannot be "
+                    f"written: {shared_dir}/ro belongs to uid 0, not to this process's uid "
+                    f"{NOBODY}; write it somewhere else, or run as its owner")
+    proc = policy_gate(*args, cwd=shared_dir, env={**bindir, "HOME": str(shared_dir)},
+                       prefix=prefix)
+    assert error_line(proc, 2) == expected
+    assert not wire.exists(), "a scanner started before the outputs were checked"
+
+
+def test_action_in_an_unwritable_workspace_names_the_user_fix(
+    shared_dir: Path, tripwire: tuple[Path, dict[str, str]]
+) -> None:
+    """The Action in a workspace its user may not write: exit 3 (the environment), one
+    line naming the directory, both users and the cure (docs/github-action.md's --user)."""
+    ws = _workspace(shared_dir)  # owned by root, 0755: the gate runs as another user
+    prefix = _as_unprivileged()
+    if not prefix:
+        pytest.skip("needs a user other than the workspace's owner")
+    proc = action(ws, tripwire[1], prefix)
+    assert error_line(proc, 3) == (
+        f"policy-gate action: report {ws}/policy-gate-results/policy-gate.sarif cannot be "
+        f"written: {ws} belongs to uid 0, not to this process's uid {NOBODY}; run the "
+        "container as the workspace's owner: docker run --user \"$(id -u):$(id -g)\" "
+        "(GitHub-hosted runners use uid 1001, as the image does; docs/github-action.md)")
+    assert not tripwire[0].exists()
+
+
+def test_action_in_a_read_only_workspace(
+    shared_dir: Path, tripwire: tuple[Path, dict[str, str]]
+) -> None:
+    """A workspace mounted read-only (as root, too): exit 3, the file system named."""
+    ws = _workspace(shared_dir)
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-m", "true"], check=False).returncode:
+        pytest.skip("needs a mount namespace for a read-only bind mount")
+    mount = f"mount --bind {ws} {ws} && mount -o remount,bind,ro {ws} && exec \"$@\""
+    proc = action(ws, tripwire[1], [unshare, "-m", "sh", "-c", mount, "sh"])
+    assert error_line(proc, 3) == (
+        f"policy-gate action: report {ws}/policy-gate-results/policy-gate.sarif cannot be "
+        f"written: {ws} is on a read-only file system; run the container as the "
+        "workspace's owner: docker run --user \"$(id -u):$(id -g)\" (GitHub-hosted runners "
+        "use uid 1001, as the image does; docs/github-action.md)")
+    assert not tripwire[0].exists()
