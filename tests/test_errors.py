@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -341,3 +343,101 @@ def test_action_in_a_read_only_workspace(
         "workspace's owner: docker run --user \"$(id -u):$(id -g)\" (GitHub-hosted runners "
         "use uid 1001, as the image does; docs/github-action.md)")
     assert not tripwire[0].exists()
+
+
+# -- other inputs: one line each, the right exit code ------------------------------------
+
+
+def _tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "repo", {"app.py": "x = 1\n"})
+
+
+@pytest.mark.parametrize("case", ["unknown-scanner", "jobs-0", "advisories-missing",
+                                  "advisories-empty", "not-a-baseline", "waiver-bad-date",
+                                  "unknown-command"])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    root = _tree(tmp_path)
+    scan = ["scan", str(root), "--policy", str(OFFLINE_POLICY), "--scanner", "bandit"]
+    cases: dict[str, tuple[list[str], str]] = {
+        "unknown-scanner": (["scan", str(root), "--scanner", "bandt"],
+                            "policy-gate: --scanner: unknown scanner 'bandt' (did you mean "
+                            "'bandit'? known: bandit, semgrep, detect-secrets, kingfisher, "
+                            "pip-audit, osv, licenses, safety, data-protection, dockerfile, "
+                            "workflows, coverage)"),
+        "jobs-0": ([*scan, "--jobs", "0"],
+                   "policy-gate: scan: Invalid value for '--jobs': 0 is not in the range "
+                   "1<=x<=256. (see `policy-gate scan --help`)"),
+        "advisories-missing": ([*scan, "--advisories", "nowhere"],
+                               "policy-gate: scan: Invalid value for '--advisories': Path "
+                               "'nowhere' does not exist. (see `policy-gate scan --help`)"),
+        "advisories-empty": ([*scan[:-1], "pip-audit", "--advisories", "empty"],
+                             "policy-gate: advisory database empty: no OSV records found "
+                             "(give --advisories, or the policy's advisories.database, a "
+                             "directory of OSV records or an all.zip, e.g. osv.dev's "
+                             "PyPI/all.zip)"),
+        "not-a-baseline": ([*scan, "--baseline", "report.json"],
+                           "policy-gate: invalid baseline: report.json:1:1: version: required "
+                           "key is missing (add \"version\": 1)"),
+        "waiver-bad-date": (scan,
+                            "policy-gate: invalid policy input: .policy-gate/waivers.yaml:5:5: "
+                            "waivers.0.expires: 2026-13-45 is not a real date (check the "
+                            "month and the day)"),
+        "unknown-command": (["scna", "."], "policy-gate: No such command 'scna'. Did you mean "
+                                           "'scan'? (see `policy-gate --help`)"),
+    }
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "report.json").write_text('{"verdict": "pass", "findings": []}\n')
+    if case == "advisories-empty":  # read only when there is something to audit
+        make_tree(root, {"requirements.txt": "requests==2.19.0\n"})
+    if case == "waiver-bad-date":
+        make_tree(root, {".policy-gate/waivers.yaml": (
+            "version: 1\nwaivers:\n  - rule: bandit:B101\n    paths: [app.py]\n"
+            "    expires: 2026-13-45\n    reason: test code only here\n    owner: me\n")})
+    args, expected = cases[case]
+    proc = policy_gate(*args, *(["--quiet"] if args[0] == "scan" else []), cwd=tmp_path)
+    assert error_line(proc, 2) == expected
+
+
+def test_damaged_cache_is_an_environment_fault(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "v2").write_text("not a directory\n")
+    proc = policy_gate("scan", str(root), "--policy", str(OFFLINE_POLICY), "--scanner",
+                       "bandit", "--cache-dir", str(tmp_path / "cache"), "--quiet",
+                       cwd=tmp_path, env={"POLICY_GATE_CACHE_KEY": "k" * 32})
+    assert error_line(proc, 3) == (
+        f"policy-gate: the results cache {tmp_path}/cache is damaged (File exists: "
+        f"{tmp_path}/cache/v2); delete it and the next run rebuilds it")
+
+
+def test_ctrl_c_stops_the_scanners_with_one_line(
+    tmp_path: Path, scanner_bin: Callable[[dict[str, str]], dict[str, str]]
+) -> None:
+    """SIGINT while a scanner runs: its process (in a session of its own, which the
+    terminal's Ctrl-C does not reach) is killed, one line says so, exit 130."""
+    root = _tree(tmp_path)
+    started = tmp_path / "started"
+    bindir = scanner_bin({"bandit": (
+        "import os, sys, time\nif '--version' in sys.argv:\n    print('bandit 1.9.4')\n"
+        f"    sys.exit(0)\nopen({str(started)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(120)\n")})
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO), **bindir}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "policy_gate", "scan", str(root), "--scanner", "bandit",
+         "--policy", str(OFFLINE_POLICY)], cwd=tmp_path, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            if started.exists() and started.read_text():
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    # click ends the terminal's '^C' line first: a blank line, then the one message
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "policy-gate: interrupted; no verdict (exit 130)"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(started.read_text()), 0)
