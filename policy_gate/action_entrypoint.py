@@ -486,8 +486,10 @@ def _code(code: object) -> int:
         return EXIT_PASS
     if isinstance(code, int):
         return code
-    print(code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits 1
-    return EXIT_VIOLATIONS if code else EXIT_PASS
+    # sys.exit("message") (Python would print it and exit 1): an error, never a verdict
+    print(f"policy-gate action: {str(code).splitlines()[0] if str(code) else code}",
+          file=sys.stderr)
+    return EXIT_INTERNAL if code else EXIT_PASS
 
 
 # The likely cause of a workspace the container cannot write, and the cure.

@@ -441,3 +441,15 @@ def test_ctrl_c_stops_the_scanners_with_one_line(
         "policy-gate: interrupted; no verdict (exit 130)"]
     with pytest.raises(ProcessLookupError):
         os.kill(int(started.read_text()), 0)
+
+
+def test_a_message_given_to_sys_exit_is_an_error_not_a_verdict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``sys.exit("text")`` inside the CLI would make Python exit 1, the code for
+    violations: the Action reports it as an error (3), in one line."""
+    from policy_gate import action_entrypoint
+
+    assert action_entrypoint._code("cannot go on\nmore detail") == 3
+    assert capsys.readouterr().err == "policy-gate action: cannot go on\n"
+    assert action_entrypoint._code(None) == 0
