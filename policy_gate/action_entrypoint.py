@@ -486,8 +486,17 @@ def _code(code: object) -> int:
         return EXIT_PASS
     if isinstance(code, int):
         return code
-    print(code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits 1
-    return EXIT_VIOLATIONS if code else EXIT_PASS
+    # sys.exit("message") (Python would print it and exit 1): an error, never a verdict
+    print(f"policy-gate action: {str(code).splitlines()[0] if str(code) else code}",
+          file=sys.stderr)
+    return EXIT_INTERNAL if code else EXIT_PASS
+
+
+# The likely cause of a workspace the container cannot write, and the cure.
+USER_HINT = (
+    "run the container as the workspace's owner: docker run --user \"$(id -u):$(id -g)\" "
+    "(GitHub-hosted runners use uid 1001, as the image does; docs/github-action.md)"
+)
 
 
 def _fail(message: str, annotate: bool, code: int = EXIT_USAGE) -> NoReturn:
@@ -518,6 +527,8 @@ def run_action(env: Mapping[str, str]) -> int:
         _prepare_output_dir(workspace, action.reports)
         _check_step_files(env)
     except OutputError as exc:
+        if exc.code == EXIT_INTERNAL:  # the container's user and the workspace's differ
+            exc.cure = USER_HINT
         _fail(str(exc), annotate, exc.code)
     print(f"policy-gate {' '.join(_shown(action.argv))}", file=sys.stderr, flush=True)
     code = _run_cli(action.argv, action.env)

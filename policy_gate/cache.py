@@ -49,6 +49,7 @@ from policy_gate.advisories.database import documents
 from policy_gate.base.digest import sha256_json, tree_digest
 from policy_gate.base.process import find_tool
 from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.exit_codes import EXIT_INTERNAL, EXIT_USAGE
 from policy_gate.findings import Confidence, DependencyInfo, Finding, SecretInfo, Severity, Source
 from policy_gate.packages import Package
 from policy_gate.results import CacheUse, DatabaseInfo, ScanOutput
@@ -76,8 +77,13 @@ WHERE_INSTEAD = (
 
 
 class CacheError(Exception):
-    """A cache directory or key the gate will not trust (exit 2); the message says why and
-    what to do instead."""
+    """A cache directory or key the gate will not trust (exit 2), or a cache directory it
+    cannot use (``code`` 3: the environment's fault); the message says why and what to do
+    instead."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Seal:
@@ -134,6 +140,7 @@ class ResultsCache:
         self.root = directory / f"v{FORMAT}"
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.seal = seal if seal is not None else Seal(secrets.token_bytes(KEY_FILE_BYTES))
+        self.store_error = ""  # why an answer could not be stored (the first reason)
         # Content digests of this run, shared by every scanner that reads the same file.
         self._digests: dict[tuple[Path, int | None], str | None] = {}
         self._lock = threading.Lock()
@@ -184,11 +191,15 @@ class ResultsCache:
         if not self.seal.writable:
             return
         path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps(payload, separators=(",", ":")).encode()
         header = {"format": FORMAT, "kind": kind, "key": key, "scheme": self.seal.scheme,
                   "seal": self.seal.make(self._message(kind, key, body))}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:  # a damaged or full cache costs the next run time, never this run its result
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError as exc:
+            self.store_error = self.store_error or f"{exc.strerror or exc}: {exc.filename}"
+            return
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(json.dumps(header, separators=(",", ":")).encode() + b"\n" + body)
@@ -298,6 +309,12 @@ def cached_scan(
     from the scanner for the rest; what the scanner says is stored for next time. Entries
     that failed authentication are said in a note (never stored with the answer)."""
     output = _answer(cache, scanner, ctx, use)
+    if cache.store_error:
+        output.notes = [*output.notes, (
+            f"the results cache {cache.directory} could not store answers "
+            f"({cache.store_error}); this scan is complete, the next is not faster: delete "
+            "the cache directory and it is rebuilt"
+        )]
     if use.rejected:
         output.notes = [*output.notes, (
             f"{use.rejected} results-cache entries failed authentication (written under "
@@ -458,7 +475,14 @@ def open_cache(directory: Path, root: Path, env: Mapping[str, str] | None = None
         raise CacheError(
             f"the results cache {directory} cannot be created: {exc.strerror or exc}"
         ) from None
-    return ResultsCache(directory, load_seal(directory, env))
+    seal = load_seal(directory, env)
+    try:
+        return ResultsCache(directory, seal)
+    except OSError as exc:
+        raise CacheError(
+            f"the results cache {directory} is damaged ({exc.strerror or exc}: "
+            f"{exc.filename}); delete it and the next run rebuilds it", EXIT_INTERNAL
+        ) from None
 
 
 def check_location(directory: Path, root: Path, env: Mapping[str, str]) -> None:

@@ -25,6 +25,7 @@ from policy_gate import __version__
 from policy_gate.base.fileset import FileSet
 from policy_gate.cli_output import (
     FORMATS,
+    OutputPath,
     ReportWriteError,
     check_outputs,
     report_module,
@@ -181,6 +182,7 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
     """Run the gate (never scanning the ``outputs`` it will write); a bad policy, waivers
     file, baseline or diff set-up exits 2."""
     from policy_gate import gate
+    from policy_gate.advisories.database import AdvisoryDBError
     from policy_gate.base.gitrun import GitError
     from policy_gate.cache import CacheError
     from policy_gate.policy.baseline import BaselineError
@@ -188,9 +190,10 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
 
     unknown = [s for s in args.scanners if s not in registry()]
     if unknown:
-        _usage(
-            err, f"unknown scanner {', '.join(map(repr, unknown))}; known: {', '.join(registry())}"
-        )
+        from policy_gate.policy.problems import did_you_mean
+
+        _usage(err, f"--scanner: unknown scanner {', '.join(map(repr, unknown))} "
+               f"({did_you_mean(unknown[0], list(registry()))}known: {', '.join(registry())})")
     env = dict(os.environ)
     diff_base = args.diff_base
     if diff_base and args.full_scan:
@@ -234,7 +237,12 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
         _usage(err, f"diff mode: {printable(str(exc))}")
     except CacheError as exc:
         stop()
-        _usage(err, printable(str(exc)))
+        _usage(err, printable(str(exc)), exc.code)
+    except AdvisoryDBError as exc:
+        stop()
+        _usage(err, f"advisory database {printable(str(exc))} (give --advisories, or the "
+               "policy's advisories.database, a directory of OSV records or an all.zip, e.g. "
+               "osv.dev's PyPI/all.zip)")
     finally:
         stop()
     fs = run.result.fileset
@@ -283,7 +291,7 @@ def _today(env: dict[str, str]) -> dt.date | None:
     "--output",
     "outputs",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(),
     help="Where to write the report of the matching --format ('-' for stdout).",
 )
 @click.option(
@@ -343,7 +351,7 @@ def baseline() -> None:
     "--output",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(),
     help="Where to write the baseline (JSON).",
 )
 def baseline_create(output: Path, **kwargs: Any) -> None:
@@ -532,16 +540,27 @@ def _load(ref: str, err: Console) -> Policy:
 
 
 def _problems(err: Console, what: str, problems: Sequence[object]) -> NoReturn:
-    err.print(f"policy-gate: {what} ({len(problems)} problem(s)):", markup=False)
+    """One line for one problem; a count, then one line each, for several."""
+    if len(problems) == 1:
+        err.print(f"policy-gate: {what}: {printable(str(problems[0]))}", markup=False)
+        sys.exit(EXIT_USAGE)
+    err.print(f"policy-gate: {what} ({len(problems)} problems):", markup=False)
     for problem in problems:
         err.print(f"  {printable(str(problem))}", markup=False)
     sys.exit(EXIT_USAGE)
 
 
-def _usage(err: Console, message: str) -> NoReturn:
+def _usage(err: Console, message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr, and the exit code: 2 (bad input) unless ``code`` says 3 (the
+    environment's fault)."""
     err.print(f"policy-gate: {message}", markup=False)
-    sys.exit(EXIT_USAGE)
+    sys.exit(code)
 
+
+# The shell's code for a run ended by Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+# Set on Ctrl-C: the progress lines stop, so the interruption is the last word.
+_INTERRUPTED = threading.Event()
 
 # How often a log without a terminal (CI) says what is still running.
 HEARTBEAT_SECONDS = 10.0
@@ -577,6 +596,8 @@ def _progress(err: Console, quiet: bool) -> tuple[Listener | None, Callable[[], 
         status.start()
 
         def live(event: str, scanner: str, detail: str) -> None:
+            if _INTERRUPTED.is_set():
+                return
             with lock:
                 track(event, scanner, detail)
                 if event == "done":
@@ -595,6 +616,8 @@ def _progress(err: Console, quiet: bool) -> tuple[Listener | None, Callable[[], 
                     err.print(f"{elapsed()} running: {busy()}", markup=False, highlight=False)
 
     def plain(event: str, scanner: str, detail: str) -> None:
+        if _INTERRUPTED.is_set():
+            return
         with lock:
             track(event, scanner, detail)
             if event == "done":
@@ -605,23 +628,46 @@ def _progress(err: Console, quiet: bool) -> tuple[Listener | None, Callable[[], 
     return plain, stopped.set
 
 
+def _usage_line(exc: click.UsageError) -> str:
+    """A usage error in one line, with the command's help to read next (click's own form
+    is three lines: usage, a hint, the error)."""
+    names: list[str] = []
+    ctx = exc.ctx
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    command = " ".join(["policy-gate", *names])
+    where = f"{' '.join(names)}: " if names else ""
+    return f"{where}{exc.format_message()} (see `{command} --help`)"
+
+
 def main() -> None:
+    """The command line's entry point: every error is one line on stderr and an exit code
+    (2 bad input, 3 environment or internal failure, 130 interrupted), never a traceback."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except click.UsageError as exc:
+        print(f"policy-gate: {printable(_usage_line(exc))}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except click.ClickException as exc:
+        print(f"policy-gate: {printable(exc.format_message())}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except (click.Abort, KeyboardInterrupt):
+        from policy_gate.base.process import stop_all
+
+        _INTERRUPTED.set()  # the scanners' last words are not news
+        stop_all()
+        print("policy-gate: interrupted; no verdict (exit 130)", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     except SystemExit:
         raise
     except Exception as exc:  # never a traceback-and-pass: an internal error is exit 3
         print(
-            f"policy-gate: internal error: {type(exc).__name__}: {printable(str(exc))}",
+            f"policy-gate: internal error: {type(exc).__name__}: {printable(str(exc))} "
+            "(a fault of policy-gate, not of the scanned code: please report it with the "
+            "command line)",
             file=sys.stderr,
         )
         sys.exit(EXIT_INTERNAL)

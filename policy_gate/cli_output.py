@@ -6,6 +6,7 @@ it, each report format by its module in policy_gate.reports.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import secrets
@@ -14,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 from rich.console import Console
@@ -45,28 +47,38 @@ class ReportWriteError(Exception):
 class OutputError(Exception):
     """An output the run could not write, found before scanning: ``code`` is 2 when the
     path itself is wrong (a directory, below a file) and 3 when the environment does not
-    let us write it (permissions, a read-only file system)."""
+    let us write it (permissions, a read-only file system). ``cure`` is the next step,
+    which a caller that knows more (the Action: the container's user) may replace."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, cure: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.message = message
+        self.cure = cure
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.cure}" if self.cure else self.message
 
 
-def check_output(path: Path, what: str) -> None:
+def check_output(path: Path, what: str, unwritable: int = EXIT_INTERNAL) -> None:
     """Raise OutputError if ``path`` (a report, the job summary, ``$GITHUB_OUTPUT``) could
     not be written: a tree can hold a directory where a report goes, and a runner an
     unwritable workspace. Checked before the scan, so that minutes of scanning never end
-    in a traceback; nothing is created or changed."""
+    in a traceback; nothing is created or changed. A place the process may not write is
+    ``unwritable`` (3, the environment's fault; 2 for a path given as an option)."""
     target = Path.cwd() / path  # lexical: a link at the path is judged as it stands
     shown = printable(str(path))
     if target.is_dir():
         raise OutputError(EXIT_USAGE, f"{what} {shown} is a directory; give a file name")
+    if target.is_symlink() and not target.exists():  # written through: judge where it leads
+        target = Path(os.path.realpath(target))
     ancestor = target.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputError(
-            EXIT_USAGE, f"{what} {shown}: {printable(str(ancestor))} is not a directory"
+            EXIT_USAGE, f"{what} {shown}: {printable(str(ancestor))} is not a directory; "
+            "give a path in a directory"
         )
     try:
         if target.exists():
@@ -75,24 +87,65 @@ def check_output(path: Path, what: str) -> None:
         else:  # an anonymous file in the directory that will hold the new one
             tempfile.TemporaryFile(dir=ancestor).close()
     except OSError as exc:
-        raise OutputError(
-            EXIT_INTERNAL,
-            f"{what} {shown} cannot be written: {exc.strerror or exc} "
-            f"({printable(str(exc.filename or ancestor))})",
-        ) from None
+        place = target if target.exists() else ancestor
+        cause, cure = _why(exc, place)
+        raise OutputError(unwritable, f"{what} {shown} cannot be written: {cause}", cure
+                          ) from None
+
+
+def _why(exc: OSError, place: Path) -> tuple[str, str]:
+    """Why ``place`` cannot be written, and what to do."""
+    shown = printable(str(place))
+    if exc.errno == errno.EROFS:
+        return f"{shown} is on a read-only file system", "write it somewhere writable"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        try:
+            owner = place.stat().st_uid
+        except OSError:
+            owner = -1
+        if owner != os.geteuid() and owner >= 0:
+            return (f"{shown} belongs to uid {owner}, not to this process's uid "
+                    f"{os.geteuid()}", "write it somewhere else, or run as its owner")
+        return f"{shown} is not writable ({exc.strerror})", "write it somewhere else"
+    return f"{exc.strerror or exc} ({shown})", ""
 
 
 def check_outputs(outputs: Sequence[tuple[str, Path]], err: Console) -> None:
     """check_output for each (what, path), exiting 2 or 3 with one line on the first
-    problem. '-' (stdout) is always writable."""
+    problem. '-' (stdout) is always writable. An option (``--output``) that cannot be
+    written is the user's to change (2); a file the environment names (``GITHUB_*``) is
+    the environment's fault (3). Two outputs to one file are refused (2): the second would
+    overwrite the first."""
+    seen: dict[str, str] = {}
     for what, path in outputs:
         if str(path) == "-":
             continue
+        key = os.path.normpath(Path.cwd() / path)
         try:
-            check_output(path, what)
+            if key in seen:
+                raise OutputError(
+                    EXIT_USAGE, f"{what} {printable(str(path))}: {seen[key]} writes that "
+                    "file too; give each report a file of its own")
+            seen[key] = what
+            check_output(path, what, EXIT_USAGE if what.startswith("--") else EXIT_INTERNAL)
         except OutputError as exc:
             err.print(f"policy-gate: {exc}", markup=False)
             sys.exit(exc.code)
+
+
+class OutputPath(click.Path):
+    """``--output``'s type: a file name. ``reports/`` (a trailing slash) names a directory,
+    which the plain Path type would quietly turn into a file called ``reports``."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value != "-" and value.endswith(("/", os.sep)):
+            self.fail(f"{value!r} ends in '/', so it names a directory; give a file name, "
+                      f"e.g. {value}report.json", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def scan_outputs(

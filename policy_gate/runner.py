@@ -23,7 +23,7 @@ from policy_gate.advisories.database import AdvisoryDBError, AdvisoryIndex, cove
 from policy_gate.base.fileset import FileSet, Selection, walk
 from policy_gate.base.git import Repo
 from policy_gate.base.gitdiff import ChangeSet
-from policy_gate.base.process import ScannerError
+from policy_gate.base.process import ScannerError, timeout_reason
 from policy_gate.cache import ResultsCache, cached_scan, has_run, summarise_file_notes
 from policy_gate.catalogue import AUDIT_ECOSYSTEMS, AUDIT_SCANNERS, ScannerSettings
 from policy_gate.dependencies import submodules
@@ -291,7 +291,7 @@ class _Launched:
         for name, (thread, deadline, timeout) in self.watched.items():
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
-                reason = f"timed out after {timeout:g} s (policy timeout)"
+                reason = timeout_reason(name, timeout)
                 self.runs[name] = ScannerRun(name, "failed", reason, seconds=timeout)
                 self.notify("done", name, _outcome_line(self.runs[name]))
         for run in self.runs.values():

@@ -251,7 +251,7 @@ def expected_reason(exe: str, fault: str) -> str:
         "missing": f"'{exe}' is not installed",
         "crash": "RuntimeError: simulated crash",
         "partial": "exited 2: fatal: out of memory",
-        "timeout": f"timed out after {TIMEOUT} s",
+        "timeout": f"timed out after {TIMEOUT} seconds",
         "garbage": "not JSON",
         "missing-fields": f"has no '{MISSING_FIELDS[exe].field}' field",
         "signal": "killed by SIGKILL",
@@ -416,7 +416,7 @@ IN_PROCESS_REASONS = {
     "crash": "internal error in the {name} adapter: RuntimeError: injected crash",
     "error": "injected: gave up part way",
     "exit": "internal error in the {name} adapter: SystemExit",
-    "hang": f"timed out after {TIMEOUT} s",
+    "hang": f"timed out after {TIMEOUT} seconds",
     "inconsistent": "internal accounting error",
 }
 

@@ -3,7 +3,8 @@ put where the gate writes, comments or decides what is third-party code.
 
 * Outputs are checked before the scan: a directory (committed, or planted) at a report
   path, a parent that is a file, an unwritable workspace or step-output file end the run
-  with one line and exit 2 (the path is wrong) or 3 (the environment cannot be written),
+  with one line and exit 2 (the path, or the --output given, is wrong) or 3 (the
+  environment's workspace or step files cannot be written),
   never a traceback, never exit 1, and never after a scan.
 * The sticky PR comment is only ever one the token's own identity wrote: a comment that
   quotes the gate's marker is not taken over.
@@ -192,7 +193,7 @@ def test_cli_outputs_checked_before_the_scan(
         prefix = _as_unprivileged()
         if not prefix:
             pytest.skip("permissions do not apply")
-        code, word = 3, "cannot be written"
+        code, word = 2, "cannot be written"  # an --output the user gave: bad input
     elif case == "summary-is-directory":
         (shared_dir / "summary").mkdir()
         env.update(GITHUB_STEP_SUMMARY=str(shared_dir / "summary"), GITHUB_ACTIONS="true")

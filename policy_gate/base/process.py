@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,12 @@ class ScannerError(Exception):
         super().__init__(f"{scanner}: {reason}")
         self.scanner = scanner
         self.reason = reason
+
+
+def timeout_reason(scanner: str, seconds: float) -> str:
+    """Why a scanner was stopped: the policy's limit, in seconds, and where to raise it."""
+    return (f"timed out after {seconds:g} seconds (the policy's scanners.{scanner}.timeout, "
+            "in seconds; raise it there if the tree is this large)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,8 +242,7 @@ class Started:
         except subprocess.TimeoutExpired:
             kill_group(proc)
             limit = timeout if budget is None else budget
-            raise ScannerError(self.scanner, f"timed out after {limit:g} s (policy timeout)"
-                               ) from None
+            raise ScannerError(self.scanner, timeout_reason(self.scanner, limit)) from None
         except OutputLimitError as exc:
             kill_group(proc)
             raise ScannerError(self.scanner, f"{exc} of output; its report cannot be trusted"
@@ -244,6 +250,9 @@ class Started:
         except BaseException:
             kill_group(proc)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
         if rc < 0:
             try:
                 name = signal.Signals(-rc).name
@@ -265,6 +274,8 @@ class Started:
         waited for, nothing is killed: its process id may belong to another process."""
         if self.proc.returncode is None:
             kill_group(self.proc)
+        with _RUNNING_LOCK:
+            _RUNNING.discard(self.proc)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
@@ -301,6 +312,8 @@ def start_tool(
         )
     except OSError as exc:
         raise ScannerError(scanner, f"could not start '{exe}': {exc.strerror or exc}") from exc
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
     return Started(scanner, proc, full, started)
 
 
@@ -311,6 +324,23 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(OSError):
         proc.kill()
     proc.wait()
+
+
+# Scanner processes started and not yet waited for: each in a session of its own, so a
+# Ctrl-C at the terminal does not reach them; stop_all ends them when the gate is stopped.
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every scanner process (group) still running: the gate was interrupted, and
+    nothing they find can be used."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _stderr_tail(err: bytes, limit: int = 400) -> str:

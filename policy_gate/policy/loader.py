@@ -11,8 +11,7 @@ import bisect
 import copy
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from itertools import islice
@@ -36,13 +35,17 @@ from policy_gate.policy.model import (
     Threshold,
     WaiverPolicy,
 )
+from policy_gate.policy.problems import MAX_PROBLEMS as MAX_PROBLEMS
+from policy_gate.policy.problems import RULE_SCANNERS as RULE_SCANNERS
+from policy_gate.policy.problems import PolicyError as PolicyError
+from policy_gate.policy.problems import Problem as Problem
+from policy_gate.policy.problems import dotted as dotted
+from policy_gate.policy.problems import schema_problem as schema_problem
+from policy_gate.policy.problems import shown as shown
+from policy_gate.policy.problems import type_name as type_name
 
 SCANNER_NAMES = tuple(s.name for s in SCANNERS)
-# Rule keys may also name the gate's own checks (e.g. policy-gate:bare-nosec).
-RULE_SCANNERS = (*SCANNER_NAMES, "policy-gate")
 BUILTIN_PREFIX = "builtin:"
-# Reported per file (and a line saying there are more); the rest are not even looked for.
-MAX_PROBLEMS = 50
 # Patterns checked per file, beyond the schema (the schema allows 1,000 excludes).
 MAX_PATTERNS = 2000
 DEFAULT_POLICY = "builtin:mojaloop"
@@ -114,34 +117,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int | None
-    column: int | None
-    where: str  # dotted path of the key, e.g. categories.sast.fail.severity
-    message: str
-    hint: str = ""
-
-    def __str__(self) -> str:
-        loc = self.file
-        if self.line:
-            loc += f":{self.line}"
-            if self.column:
-                loc += f":{self.column}"
-        where = f" {self.where}:" if self.where else ""
-        hint = f" ({self.hint})" if self.hint else ""
-        return f"{loc}:{where} {self.message}{hint}"
-
-
-class PolicyError(Exception):
-    """One or more problems in a policy; the CLI prints each and exits 2."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
 @cache
 def schema() -> dict[str, Any]:
     text = resources.files("policy_gate.policy").joinpath("schema.json").read_text("utf-8")
@@ -204,53 +179,57 @@ def load_policy(ref: str | Path, source: PolicySource | None = None) -> Policy:
 
 
 _Chain = list[tuple[str, dict[str, Any], list[TextSource]]]
+# The policy file that names another in `extends`, and the line and column it does so at.
+_Referrer = tuple[str, int | None, int | None]
+
+
+def _at(referrer: _Referrer | None, display: str, ref: str, message: str,
+        hint: str = "") -> PolicyError:
+    """A problem with a policy file that another names in ``extends``: reported at the
+    ``extends`` line that names it, or (the file given on the command line) at the file."""
+    if referrer is None:
+        return PolicyError([Problem(display, None, None, "", message, hint)])
+    name, line, col = referrer
+    return PolicyError([Problem(name, line, col, "extends", f"{ref!r} {message}", hint)])
 
 
 def _load_chain(
-    ref: str, parent: Path | None, seen: tuple[str, ...], source: PolicySource
+    ref: str, parent: Path | None, seen: tuple[str, ...], source: PolicySource,
+    referrer: _Referrer | None = None,
 ) -> _Chain:
-    path, display = _resolve(ref, parent, seen)
+    path, display = _resolve(ref, parent, referrer)
     if not ref.startswith(BUILTIN_PREFIX):
         path = _placed(path, str(path), display, "extends" if parent else "", source)
     key = str(path)
     if key in seen:
         cycle = " -> ".join((*seen, key))
-        raise PolicyError(
-            [
-                Problem(
-                    display, None, None, "extends", f"extends itself: {cycle}", "remove the cycle"
-                )
-            ]
-        )
+        raise _at(referrer, display, ref, f"extends itself: {cycle}",
+                  "remove the cycle: a policy cannot build on itself")
     if len(seen) >= 8:
-        raise PolicyError([Problem(display, None, None, "extends", "extends chain deeper than 8")])
+        raise _at(referrer, display, ref, "extends chain deeper than 8",
+                  "extend fewer policies in a row")
     try:
         raw = path.read_bytes() if ref.startswith(BUILTIN_PREFIX) else source.read(path)
     except OSError as exc:
-        raise PolicyError(
-            [Problem(display, None, None, "", f"cannot read policy: {exc.strerror}")]
-        ) from None
+        raise _at(referrer, display, ref, f"cannot be read: {exc.strerror}",
+                  "check the file's permissions") from None
     if raw is None:
-        raise PolicyError(
-            [
-                Problem(
-                    display,
-                    None,
-                    None,
-                    "",
-                    "policy file not found",
-                    "give a path to a .yaml file or builtin:mojaloop",
-                )
-            ]
-        )
+        if referrer is None:
+            raise _at(None, display, ref, "policy file not found",
+                      "give a path to a .yaml file or builtin:mojaloop")
+        raise _at(referrer, display, ref, f"not found: there is no {display}",
+                  f"paths in extends are relative to {referrer[0]}; correct the path, or "
+                  f"extend a built-in policy: {_builtins()}")
     located = _parse_located(raw, display)
     doc: dict[str, Any] = located.data
     texts = [TextSource(text, display, first, last)
              for _, text, first, last in free_texts(located, raw, FREE_TEXT_KEYS)]
     chain: _Chain = []
     extends = doc.get("extends", [])
-    for base in [extends] if isinstance(extends, str) else extends:
-        chain += _load_chain(base, path.parent, (*seen, key), source)
+    single = isinstance(extends, str)
+    for i, base in enumerate([extends] if single else extends):
+        line, col = located.where(("extends",) if single else ("extends", i))
+        chain += _load_chain(base, path.parent, (*seen, key), source, (display, line, col))
     # Paths inside a policy are relative to that policy's file.
     semgrep = doc.get("scanners", {}).get("semgrep", {})
     if "rules" in semgrep:
@@ -285,26 +264,22 @@ def _placed(path: Path, value: str, display: str, where: str, source: PolicySour
         ) from None
 
 
-def _resolve(ref: str, parent: Path | None, seen: tuple[str, ...]) -> tuple[Path, str]:
+def _resolve(ref: str, parent: Path | None, referrer: _Referrer | None) -> tuple[Path, str]:
     if ref.startswith(BUILTIN_PREFIX):
         name = ref[len(BUILTIN_PREFIX) :]
         try:
             return builtin_path(name), ref
         except FileNotFoundError:
-            raise PolicyError(
-                [
-                    Problem(
-                        seen[-1] if seen else ref,
-                        None,
-                        None,
-                        "extends",
-                        f"no built-in policy '{name}'",
-                        f"built-in policies: {', '.join(builtin_names())}",
-                    )
-                ]
+            raise _at(
+                referrer, ref, ref, "is not a built-in policy",
+                f"built-in policies: {_builtins()}",
             ) from None
     path = Path(ref) if parent is None else parent / ref
     return path, str(path)
+
+
+def _builtins() -> str:
+    return ", ".join(BUILTIN_PREFIX + n for n in builtin_names())
 
 
 def builtin_names() -> list[str]:
@@ -377,174 +352,9 @@ def _parse_located(text: str | bytes, name: str) -> yamlsafe.Located:
     return located
 
 
-def shown(problems: list[Problem], name: str) -> list[Problem]:
-    """The first MAX_PROBLEMS problems, and a line saying there are more: a file of
-    60,000 mistakes is refused at once, not validated and listed for minutes."""
-    if len(problems) <= MAX_PROBLEMS:
-        return problems
-    return [
-        *problems[:MAX_PROBLEMS],
-        Problem(name, None, None, "", "... and more problems not shown",
-                "fix these first, then validate again"),
-    ]
-
-
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
-
-
-def dotted(path: Sequence[str | int]) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def schema_problem(
-    name: str, located: yamlsafe.Located, err: jsonschema.ValidationError
-) -> Problem:
-    """A schema error in words a policy's author can act on: the key it is about, what is
-    wrong there and what is allowed, instead of jsonschema's view of the schema."""
-    path = tuple(err.absolute_path)
-    sub: Any = err.schema if isinstance(err.schema, dict) else {}
-    return (
-        _unknown_key_problem(name, located, err, path, sub)
-        or _rule_key_problem(name, located, err, path)
-        or _value_problem(name, located, err, path, sub)
-    )
-
-
-def _unknown_key_problem(
-    name: str,
-    located: yamlsafe.Located,
-    err: jsonschema.ValidationError,
-    path: tuple[str | int, ...],
-    sub: Any,
-) -> Problem | None:
-    """A key the schema does not know, located at the key itself and listing the keys
-    allowed there (the usual typo); None for any other error."""
-    if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
-        return None
-    if sub.get("additionalProperties") is not False:
-        return None
-    allowed = sorted(sub.get("properties", {}))
-    extras = [k for k in err.instance if k not in allowed]
-    key = extras[0] if extras else ""
-    line, col = located.where((*path, key))
-    return Problem(
-        name,
-        line,
-        col,
-        dotted((*path, key)),
-        f"unknown key '{key}'",
-        f"allowed here: {', '.join(allowed)}",
-    )
-
-
-def _rule_key_problem(
-    name: str,
-    located: yamlsafe.Located,
-    err: jsonschema.ValidationError,
-    path: tuple[str | int, ...],
-) -> Problem | None:
-    """A key of ``rules`` (or an override's) that is not ``scanner:rule-id``, or names a
-    scanner there is none of; None for any other error."""
-    if err.validator != "propertyNames" and "propertyNames" not in err.absolute_schema_path:
-        return None
-    bad = err.instance
-    line, col = located.where((*path, str(bad)) if isinstance(bad, str) else path)
-    scanner = str(bad).split(":", 1)[0]
-    if ":" in str(bad) and scanner not in RULE_SCANNERS:
-        return Problem(
-            name,
-            line,
-            col,
-            dotted((*path, str(bad))),
-            f"unknown scanner '{scanner}'",
-            f"known scanners: {', '.join(RULE_SCANNERS)}",
-        )
-    return Problem(
-        name,
-        line,
-        col,
-        dotted((*path, str(bad))),
-        f"'{bad}' is not a rule key",
-        "write it as scanner:rule-id, e.g. bandit:B101",
-    )
-
-
-def _value_problem(
-    name: str,
-    located: yamlsafe.Located,
-    err: jsonschema.ValidationError,
-    path: tuple[str | int, ...],
-    sub: Any,
-) -> Problem:
-    """A value that is not allowed where it is: what was found and what would be, by the
-    kind of rule it breaks; else jsonschema's message and the schema's description."""
-    line, col = located.where(path)
-    where = dotted(path)
-    validator = err.validator
-    if validator == "enum":
-        return Problem(
-            name,
-            line,
-            col,
-            where,
-            f"{err.instance!r} is not allowed",
-            "use one of: " + ", ".join(map(str, sub.get("enum", []))),
-        )
-    if validator == "const":
-        return Problem(
-            name,
-            line,
-            col,
-            where,
-            f"{err.instance!r} is not allowed",
-            f"use {err.validator_value!r}",
-        )
-    if validator == "type":
-        return Problem(
-            name,
-            line,
-            col,
-            where,
-            f"expected {err.validator_value}, got {type_name(err.instance)}",
-        )
-    if validator == "required":
-        return Problem(name, line, col, where, err.message)
-    if validator in ("anyOf", "oneOf") and path and path[0] == "rules":
-        return Problem(
-            name,
-            line,
-            col,
-            where,
-            "a rule setting needs `disable` or `severity`",
-            "and a `reason` saying why",
-        )
-    if validator == "dependentRequired":
-        return Problem(name, line, col, where, err.message, "say why the rule is changed")
-    if validator == "pattern":
-        return Problem(
-            name,
-            line,
-            col,
-            where,
-            f"{err.instance!r} does not have the expected form",
-            f"expected to match {err.validator_value}",
-        )
-    description = sub.get("description") if isinstance(sub, dict) else None
-    return Problem(name, line, col, where, err.message, description or "")
-
-
-def type_name(value: object) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        type(None): "nothing (null)",
-    }.get(type(value), type(value).__name__)
 
 
 def _semantic_problems(name: str, located: yamlsafe.Located) -> list[Problem]:

@@ -52,9 +52,15 @@ from policy_gate.findings import (
 from policy_gate.packages import NPM, Package
 from policy_gate.results import ScanOutput
 from policy_gate.scanners.interface import ScanContext, Scanner
-from policy_gate.scanners.vulnerability import not_audited, vulnerable_package
+from policy_gate.scanners.vulnerability import (
+    PUBLIC_OSV_API,
+    network_cause,
+    not_audited,
+    osv_unreachable,
+    vulnerable_package,
+)
 
-PUBLIC_API = "https://api.osv.dev"
+PUBLIC_API = PUBLIC_OSV_API
 UNPARSEABLE_FIX = ("Make it a file npm itself can read (regenerate it with npm or yarn); "
                    "until then nothing it installs is audited.")
 BATCH = 1000  # osv.dev's limit per querybatch
@@ -165,19 +171,12 @@ def _request(scanner: str, url: str, payload: object | None, timeout: float) -> 
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         raise ScannerError(
-            scanner,
-            f"the OSV API at {url} answered HTTP {exc.code}; vulnerability data is "
-            "unavailable, so the npm packages cannot be audited (M4a: fail closed)",
+            scanner, osv_unreachable(url, f"it answered HTTP {exc.code}", "the npm packages")
         ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ScannerError(
-            scanner,
-            f"cannot reach the OSV API at {url} ({reason}); vulnerability data is "
-            "unavailable, so the npm packages cannot be audited. Offline, give an advisory "
-            "database (--advisories or the policy's advisories.database) (M4a: fail "
-            "closed)",
-        ) from None
+        reason = str(getattr(exc, "reason", exc))
+        why = network_cause(reason) or reason
+        raise ScannerError(scanner, osv_unreachable(url, why, "the npm packages")) from None
     except ValueError as exc:
         raise ScannerError(scanner, f"the OSV API at {url} answered non-JSON ({exc})") from None
 

@@ -13,6 +13,7 @@ not match, so a Windows-only pin would never be audited on a Linux runner.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections import defaultdict
@@ -28,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 from policy_gate.advisories.database import Advisory as MergedAdvisory
 from policy_gate.advisories.database import fix_version, severity_of
 from policy_gate.base.fileset import FileSet
-from policy_gate.base.process import ScannerError, run_tool, stderr_tail
+from policy_gate.base.process import Completed, ScannerError, run_tool, stderr_tail
 from policy_gate.catalogue import PIP_AUDIT
 from policy_gate.dependencies.python import (
     ManifestScan,
@@ -50,7 +51,14 @@ from policy_gate.findings import (
 from policy_gate.packages import PYPI, Package
 from policy_gate.results import ScanOutput
 from policy_gate.scanners.interface import ScanContext, Scanner, parse_report, require
-from policy_gate.scanners.vulnerability import RULE, not_audited, vulnerable_package
+from policy_gate.scanners.vulnerability import (
+    PUBLIC_OSV_API,
+    RULE,
+    network_cause,
+    not_audited,
+    osv_unreachable,
+    vulnerable_package,
+)
 
 # pip-audit exits 0 when nothing is vulnerable and 1 when something is, but also 1 on a
 # fatal error or an uncaught exception: exit 1 is trusted only with a report listing a
@@ -186,12 +194,10 @@ class PipAuditScanner(Scanner):
                 remaining = max(1.0, deadline - time.monotonic())
                 completed = run_tool(self.name, argv, timeout=remaining, cwd=work,
                                      budget=ctx.settings.timeout)
-                if completed.returncode not in (EXIT_CLEAN, EXIT_VULNERABLE):
-                    raise ScannerError(
-                        self.name, f"exited {completed.returncode}{stderr_tail(completed)}"
-                    )
-                if completed.returncode == EXIT_VULNERABLE and not completed.stdout.strip():
-                    raise ScannerError(self.name, f"failed (exit 1){stderr_tail(completed)}")
+                if completed.returncode not in (EXIT_CLEAN, EXIT_VULNERABLE) or (
+                    completed.returncode == EXIT_VULNERABLE and not completed.stdout.strip()
+                ):
+                    raise ScannerError(self.name, failure_reason(completed, ctx.osv_url))
                 found, skips = self._parse(parse_report(self.name, completed), layer)
                 if completed.returncode == EXIT_VULNERABLE and not found:
                     raise ScannerError(
@@ -245,6 +251,27 @@ class PipAuditScanner(Scanner):
                 f"(e.g. {', '.join(missing[:3])})",
             )
         return advisories, skipped
+
+
+# The line a Python program's uncaught exception ends with ("requests.exceptions.X: …"),
+# or one pip-audit logs before it exits ("ERROR:pip_audit._cli:…").
+_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b|ERROR\b).*")
+REASON_CHARS = 300
+
+
+def failure_reason(completed: Completed, osv_url: str | None) -> str:
+    """Why pip-audit gave no report, in one line: the OSV service it could not reach (and
+    the ways on), else the error it ended with, never its traceback."""
+    cause = network_cause(completed.stderr)
+    if cause is not None:
+        url = osv_url or f"{PUBLIC_OSV_API}/v1/query"
+        return osv_unreachable(url, cause, "the Python packages")
+    lines = [line.strip() for line in completed.stderr.splitlines() if line.strip()]
+    last = next((line for line in reversed(lines) if _ERROR_LINE.match(line)),
+                lines[-1] if lines else "no error message")
+    if len(last) > REASON_CHARS:
+        last = last[:REASON_CHARS] + "…"
+    return f"exited {completed.returncode} without a report: {last}"
 
 
 def _normalise(version: str) -> str:
