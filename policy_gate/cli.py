@@ -388,12 +388,12 @@ def init(jobs: int | None, **kwargs: Any) -> None:
 
     err = _console(sys.stderr)
 
-    def record(root: Path, policy: Path) -> tuple[str, int]:
+    def record(root: Path, policy: Path) -> tuple[str, list[str]]:
         args = ScanArgs(path=root, policy_ref=str(policy), scanners=(), advisories=None,
                         osv_url=None, jobs=jobs, baseline=None, diff_base=None,
                         cache_dir=None, full_scan=True, github=False, quiet=True)
         created = _record(args, err)
-        return baselines.dumps(created), len(created.entries)
+        return baselines.dumps(created), [e.category for e in created.entries]
 
     try:
         init_repo.run(init_repo.InitOptions(**kwargs), record, click.echo)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -81,8 +82,9 @@ class Plan:
     ci_file: str | None  # the CI file written, if any
 
 
-# The baseline maker: (repository root, policy file) -> (the baseline's JSON text, entries).
-Record = Callable[[Path, Path], tuple[str, int]]
+# The baseline maker: (repository root, policy file) -> (the baseline's JSON text, the
+# categories of its entries, one per entry).
+Record = Callable[[Path, Path], tuple[str, list[str]]]
 
 
 def run(opts: InitOptions, record: Record, echo: Callable[[str], None]) -> None:
@@ -92,9 +94,9 @@ def run(opts: InitOptions, record: Record, echo: Callable[[str], None]) -> None:
     with _restoring_on_failure() as written:
         for planned in plan.files:
             _write(plan.root, planned, opts.force, written)
-        baseline_text, entries = record(plan.root, plan.root / POLICY)
+        baseline_text, categories = record(plan.root, plan.root / POLICY)
         _write(plan.root, Planned(BASELINE, baseline_text), opts.force, written)
-    echo(next_steps(plan, entries))
+    echo(next_steps(plan, categories))
 
 
 def make_plan(opts: InitOptions) -> Plan:
@@ -152,10 +154,11 @@ def policy_text(opts: InitOptions, name: str) -> str:
     })
 
 
-def next_steps(plan: Plan, entries: int) -> str:
+def next_steps(plan: Plan, categories: Sequence[str]) -> str:
     """What to do now: commit, see the baselined findings, shrink the baseline."""
-    lines = ["policy-gate: written " + ", ".join(
-        [f.path for f in plan.files] + [BASELINE]) + f" ({entries} finding(s) baselined)."]
+    counts = ", ".join(f"{c} {n}" for c, n in sorted(Counter(categories).items()))
+    lines = ["policy-gate: written " + ", ".join([f.path for f in plan.files] + [BASELINE])
+             + f" ({len(categories)} finding(s) baselined{': ' if counts else ''}{counts})."]
     if plan.printed is not None:
         lines += [f"policy-gate: {plan.printed_into} exists and was not changed; add this "
                   "job to it (and to a workflow's jobs):", "", "jobs:", plan.printed]
@@ -166,9 +169,10 @@ def next_steps(plan: Plan, entries: int) -> str:
         "     The pull request that adds them changes the gate's own inputs: it gets the "
         "verdict `review` until a security lead merges it.",
         f"  2. See the baselined findings: policy-gate scan . --policy {POLICY} "
-        f"--baseline {BASELINE}",
-        "     (each is listed as baselined; `policy-gate explain FINGERPRINT "
-        f"--policy {POLICY} --baseline {BASELINE}` says why)",
+        f"--baseline {BASELINE} --format json --output ../policy-gate.json",
+        "     passes, counting them as accepted (in the baseline); the JSON report lists "
+        "each with \"baselined\": true, and `policy-gate explain FINGERPRINT "
+        f"--policy {POLICY} --baseline {BASELINE}` says why one is accepted.",
         "  3. Shrink the baseline: fix a baselined finding, then record again with "
         f"`policy-gate baseline create . --policy {POLICY} --output {BASELINE}`; a "
         "fixed finding drops out, and no new one may be added that way without review.",
