@@ -79,7 +79,6 @@ class Plan:
     files: tuple[Planned, ...]
     printed: str | None  # a CircleCI job to add by hand to a config that exists
     printed_into: str | None  # where it goes
-    ci_file: str | None  # the CI file written, if any
 
 
 # The baseline maker: (repository root, policy file) -> (the baseline's JSON text, the
@@ -110,10 +109,9 @@ def make_plan(opts: InitOptions) -> Plan:
     values = {"version": __version__, "branch": branch}
     files = [Planned(POLICY, policy_text(opts, root.name)),
              Planned(WAIVERS, _template("waivers.yaml", values))]
-    printed = printed_into = ci_file = None
+    printed = printed_into = None
     if opts.ci == "github":
         repo, sha = _action(opts.action_ref)
-        ci_file = WORKFLOW
         files.append(Planned(WORKFLOW, _template(
             "github-workflow.yml", {**values, "action": repo, "action_sha": sha})))
     else:
@@ -126,9 +124,10 @@ def make_plan(opts: InitOptions) -> Plan:
             printed_into = None
     refused = [f.path for f in (*files, Planned(BASELINE, "")) if _exists(root / f.path)]
     if refused and not opts.force:
-        raise InitError(f"{', '.join(refused)} already exist in {printable(str(root))}: "
+        verb = "exists" if len(refused) == 1 else "exist"
+        raise InitError(f"{', '.join(refused)} already {verb} in {printable(str(root))}: "
                         "init overwrites nothing without --force")
-    return Plan(root, tuple(files), printed, printed_into, ci_file if printed is None else None)
+    return Plan(root, tuple(files), printed, printed_into)
 
 
 def policy_text(opts: InitOptions, name: str) -> str:

@@ -275,7 +275,7 @@ def test_refusals_are_one_line_exit_2_and_change_nothing(tmp_path: Path, case: s
     elif case == "exists":
         (repo / ".policy-gate").mkdir()
         (repo / ".policy-gate/waivers.yaml").write_text("version: 1\n")
-        expected = ".policy-gate/waivers.yaml already exist"
+        expected = ".policy-gate/waivers.yaml already exists"
     elif case == "no-action-ref":
         args, expected = [], "give --action-ref OWNER/REPO@COMMIT"
     elif case == "bad-image":
