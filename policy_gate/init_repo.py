@@ -254,7 +254,7 @@ def _uses_build_orb(config: Path) -> bool:
 
 
 def _template(name: str, values: dict[str, str]) -> str:
-    text = resources.files("policy_gate.init_templates").joinpath(name).read_text("utf-8")
+    text = resources.files("policy_gate").joinpath("init_templates", name).read_text("utf-8")
     missing = {m for m in _PLACEHOLDER.findall(text) if m not in values}
     if missing:  # a template and its values out of step is a bug, not a user error
         raise KeyError(f"{name}: no value for {', '.join(sorted(missing))}")
