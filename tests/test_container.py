@@ -282,9 +282,14 @@ def test_image_has_no_build_leftovers(image: str) -> None:
 # (the image cannot see the host's path) and names the advisories in it: no network.
 
 
-def _adopted(tmp_path: Path, *init_args: str) -> tuple[Path, str]:
+def _adopted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             *init_args: str) -> tuple[Path, str]:
     from tests.test_init import init, legacy_repo
 
+    # The baseline is recorded on the host and enforced in the image: the same environment
+    # for both, so no licence look-ups at the suite's fake PyPI (the image cannot reach it,
+    # and its answers would be baselined findings the image never reports).
+    monkeypatch.delenv("POLICY_GATE_PYPI_URL", raising=False)
     repo = legacy_repo(tmp_path / "service")
     shutil.copy(REPO / "tests" / "policies" / "offline-snapshot.yaml",
                 repo / ".github" / "mojaloop-offline.yaml")
@@ -296,10 +301,11 @@ def _adopted(tmp_path: Path, *init_args: str) -> tuple[Path, str]:
     return repo, proc.stdout
 
 
-def test_init_github_workflow_runs_in_the_image_and_passes(image: str, tmp_path: Path) -> None:
+def test_init_github_workflow_runs_in_the_image_and_passes(
+        image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_init import SHA, assert_all_baselined, workflow_inputs
 
-    repo, _ = _adopted(tmp_path, "--action-ref", SHA)
+    repo, _ = _adopted(tmp_path, monkeypatch, "--action-ref", SHA)
     workflow = yaml.safe_load((repo / ".github/workflows/policy-gate.yml").read_text())
     (repo / ".runner").mkdir()  # stands in for /github/file_commands
     for name in ("step_summary.md", "output.txt"):
@@ -314,7 +320,7 @@ def test_init_github_workflow_runs_in_the_image_and_passes(image: str, tmp_path:
 
 
 def test_init_circleci_job_runs_in_the_image_as_the_docker_executor_would(
-        image: str, tmp_path: Path) -> None:
+        image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """CircleCI ignores a primary container's ENTRYPOINT and runs each `run` step with the
     image's shell (bash -eo pipefail where bash exists), as the image's USER, in the
     checked-out working directory (~/project); `checkout` needs git and ssh there."""
@@ -322,7 +328,7 @@ def test_init_circleci_job_runs_in_the_image_as_the_docker_executor_would(
 
     inspected = json.loads(_buildah("inspect", "--type", "image", image).stdout)
     pinned = f"localhost/policy-gate@{inspected['FromImageDigest']}"
-    repo, _ = _adopted(tmp_path, "--ci", "circleci", "--image", pinned)
+    repo, _ = _adopted(tmp_path, monkeypatch, "--ci", "circleci", "--image", pinned)
     config = yaml.safe_load((repo / ".circleci/config.yml").read_text())
     assert config["jobs"]["policy-gate"]["docker"] == [{"image": pinned}]
     results = tmp_path / "results"  # the job's /tmp/policy-gate-results, to read here
