@@ -76,9 +76,14 @@ LABEL org.opencontainers.image.title="policy-gate" \
 # later steps, where root-owned files would not be; and the scanners never run as root
 # on the hostile code they read. On a runner that is not uid 1001, see
 # docs/github-action.md ("Self-hosted runners").
+# openssh-client: the image is also CircleCI's primary container (`policy-gate init --ci
+# circleci`), whose `checkout` step clones over SSH; CircleCI's custom-image guide lists
+# git, ssh, tar, gzip and ca-certificates (and a shell) as what a primary container needs,
+# and the Debian base has the shell, tar and gzip already. CircleCI ignores the ENTRYPOINT
+# of a primary container and runs each step with the image's shell as its USER.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates \
+ && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && git config --system --add safe.directory /github/workspace \
  && groupadd --gid 1001 policygate \

@@ -1,4 +1,5 @@
-"""Command line: ``policy-gate scan``, ``baseline create``, ``explain`` and ``validate``.
+"""Command line: ``policy-gate scan``, ``baseline create``, ``init``, ``explain`` and
+``validate``.
 
 Exit codes: 0 pass, 1 violations, 2 usage or policy error, 3 scanner or internal failure.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 from rich.console import Console
@@ -38,6 +39,9 @@ from policy_gate.policy.model import Policy
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData, printable
 from policy_gate.runner import Listener
+
+if TYPE_CHECKING:
+    from policy_gate.policy.baseline import Baseline
 
 
 def _console(stream: TextIO, *, force_plain: bool = False) -> Console:
@@ -362,16 +366,7 @@ def baseline_create(output: Path, **kwargs: Any) -> None:
     args = ScanArgs(**kwargs)
     err = _console(sys.stderr)
     check_outputs([("--output", output)], err)
-    data = _gate(args, err)
-    failed = [r for r in data.result.runs if r.status == "failed"]
-    if failed:
-        for r in failed:
-            err.print(f"policy-gate: {r.name} failed: {printable(r.reason)}", markup=False)
-        err.print("policy-gate: no baseline written", markup=False)
-        sys.exit(EXIT_INTERNAL)
-    created = baselines.create(
-        data.result.findings, policy_sha256=data.policy.sha256, created=data.generated_at
-    )
+    created = _record(args, err)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(baselines.dumps(created), "utf-8")
@@ -379,6 +374,63 @@ def baseline_create(output: Path, **kwargs: Any) -> None:
         err.print(f"policy-gate: cannot write the baseline: {printable(str(exc))}", markup=False)
         sys.exit(EXIT_INTERNAL)
     click.echo(f"policy-gate: baseline of {len(created.entries)} finding(s) written to {output}")
+
+
+def _record(args: ScanArgs, err: Console) -> Baseline:
+    """Scan and record every finding (`baseline create`, `init`); exit 3 when a scanner
+    failed, so that no baseline hides what was never looked at."""
+    from policy_gate.policy import baseline as baselines
+
+    data = _gate(args, err)
+    failed = [r for r in data.result.runs if r.status == "failed"]
+    if failed:
+        for r in failed:
+            err.print(f"policy-gate: {r.name} failed: {printable(r.reason)}", markup=False)
+        err.print("policy-gate: no baseline written", markup=False)
+        sys.exit(EXIT_INTERNAL)
+    return baselines.create(
+        data.result.findings, policy_sha256=data.policy.sha256, created=data.generated_at
+    )
+
+
+@cli.command("init")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ci", type=click.Choice(["github", "circleci"]), default="github",
+              show_default=True, help="The CI system to write the job for.")
+@click.option("--action-ref", help="GitHub: OWNER/REPO@COMMIT of the policy-gate action "
+              "(full 40-hex commit; the commit alone means mojaloop/policy-gate).")
+@click.option("--image", help="CircleCI: the policy-gate image, NAME@sha256:DIGEST.")
+@click.option("--extends", default=DEFAULT_POLICY, show_default=True,
+              help="The policy the repository's policy extends (builtin:<name> or a path "
+              "relative to .github/).")
+@click.option("--branch", help="The default branch (default: main, or master if only "
+              "that exists).")
+@click.option("--advisories", metavar="DIR", help="Offline OSV database inside the "
+              "repository (relative to its top), written into the policy.")
+@click.option("--force", is_flag=True, help="Overwrite the policy, waivers, baseline and "
+              "workflow if they exist (a CircleCI config is never rewritten).")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Cores the scanners may use.")
+def init(jobs: int | None, **kwargs: Any) -> None:
+    """Adopt the gate in the git repository at PATH: write its policy, an empty waivers
+    file, the CI job and a baseline of today's findings, so the repository passes and
+    only new findings fail; then print the next steps. Exit 2 if PATH is not the top of
+    a repository, a file exists (without --force) or cannot be written."""
+    from policy_gate import init_repo
+    from policy_gate.policy import baseline as baselines
+
+    err = _console(sys.stderr)
+
+    def record(root: Path, policy: Path) -> tuple[str, list[str]]:
+        args = ScanArgs(path=root, policy_ref=str(policy), scanners=(), advisories=None,
+                        osv_url=None, jobs=jobs, baseline=None, diff_base=None,
+                        cache_dir=None, full_scan=True, github=False, quiet=True)
+        created = _record(args, err)
+        return baselines.dumps(created), [e.category for e in created.entries]
+
+    try:
+        init_repo.run(init_repo.InitOptions(**kwargs), record, click.echo)
+    except init_repo.InitError as exc:
+        _usage(err, str(exc))
 
 
 @cli.command()

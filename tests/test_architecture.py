@@ -23,7 +23,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "run": ("runner", "cache", "history"),
     "reports": ("reports", "compliance"),
     "gate": ("gate", "base_inputs"),
-    "front": ("cli", "cli_output", "action_entrypoint", "github", "__main__"),
+    "front": ("cli", "cli_output", "action_entrypoint", "github", "init_repo", "__main__"),
 }
 ALLOWED: dict[str, frozenset[str]] = {
     "base": frozenset(),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CONTAINER = REPO.parent / "shared" / "container"
@@ -273,3 +274,88 @@ def test_image_has_no_build_leftovers(image: str) -> None:
         assert not list((root / "var/lib/apt/lists").glob("*_Packages"))
     finally:
         _podman("image", "unmount", image, check=False)
+
+
+# ---- `policy-gate init`: what the generated workflow and CircleCI job run, in the image ----
+# init runs on the host (as a maintainer runs it); the image runs what it generated. The
+# repository's policy extends a copy of the offline-snapshot policy kept in the repository
+# (the image cannot see the host's path) and names the advisories in it: no network.
+
+
+def _adopted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+             *init_args: str) -> tuple[Path, str]:
+    from tests.test_init import init, legacy_repo
+
+    # The baseline is recorded on the host and enforced in the image: the same environment
+    # for both, so no licence look-ups at the suite's fake PyPI (the image cannot reach it,
+    # and its answers would be baselined findings the image never reports).
+    monkeypatch.delenv("POLICY_GATE_PYPI_URL", raising=False)
+    repo = legacy_repo(tmp_path / "service")
+    shutil.copy(REPO / "tests" / "policies" / "offline-snapshot.yaml",
+                repo / ".github" / "mojaloop-offline.yaml")
+    proc = init(repo, *init_args, "--extends", "mojaloop-offline.yaml",
+                "--advisories", "advisories")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for path in (repo, *repo.rglob("*")):
+        os.chown(path, UID, UID, follow_symlinks=False)
+    return repo, proc.stdout
+
+
+def test_init_github_workflow_runs_in_the_image_and_passes(
+        image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_init import SHA, assert_all_baselined, workflow_inputs
+
+    repo, _ = _adopted(tmp_path, monkeypatch, "--action-ref", SHA)
+    workflow = yaml.safe_load((repo / ".github/workflows/policy-gate.yml").read_text())
+    (repo / ".runner").mkdir()  # stands in for /github/file_commands
+    for name in ("step_summary.md", "output.txt"):
+        (repo / ".runner" / name).write_text("")
+        os.chown(repo / ".runner" / name, UID, UID)
+    os.chown(repo / ".runner", UID, UID)
+    proc = run_action(image, repo, **workflow_inputs(workflow))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert_all_baselined(repo, json.loads((repo / "policy-gate-results/policy-gate.json")
+                                          .read_text()))
+    assert read_outputs(repo / ".runner" / "output.txt")["verdict"] == "pass"
+
+
+def test_init_circleci_job_runs_in_the_image_as_the_docker_executor_would(
+        image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CircleCI ignores a primary container's ENTRYPOINT and runs each `run` step with the
+    image's shell (bash -eo pipefail where bash exists), as the image's USER, in the
+    checked-out working directory (~/project); `checkout` needs git and ssh there."""
+    from tests.test_init import assert_all_baselined, circleci_command
+
+    inspected = json.loads(_buildah("inspect", "--type", "image", image).stdout)
+    pinned = f"localhost/policy-gate@{inspected['FromImageDigest']}"
+    repo, _ = _adopted(tmp_path, monkeypatch, "--ci", "circleci", "--image", pinned)
+    config = yaml.safe_load((repo / ".circleci/config.yml").read_text())
+    assert config["jobs"]["policy-gate"]["docker"] == [{"image": pinned}]
+    results = tmp_path / "results"  # the job's /tmp/policy-gate-results, to read here
+    results.mkdir()
+    os.chown(results, UID, UID)
+    user = inspected["OCIv1"]["config"]["User"]
+    project = "/home/policygate/project"
+    ctr = _buildah("from", image).stdout.strip()
+    try:
+        def run(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+            flags = [f"--env={k}={v}" for k, v in env.items()]
+            return _buildah("run", "--isolation", "chroot", "--user", user,
+                            f"--volume={repo}:{project}", f"--volume={results}:/tmp/"
+                            "policy-gate-results", "--workingdir", project, *flags, ctr,
+                            "--", *argv, check=False)
+
+        tools = run("/bin/sh", "-c", "command -v bash git ssh tar gzip && ls /etc/ssl/certs"
+                    " | grep -c . && echo \"$HOME\"")
+        assert tools.returncode == 0, tools.stdout + tools.stderr
+        assert tools.stdout.strip().endswith("/home/policygate"), tools.stdout
+        proc = run("/bin/bash", "-eo", "pipefail", "-c", circleci_command(config),
+                   CIRCLE_BRANCH="main", CIRCLECI="true", NO_COLOR="1")
+    finally:
+        _buildah("rm", ctr, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert_all_baselined(repo, json.loads((results / "policy-gate.json").read_text()))
+    junit = (results / "junit" / "policy-gate.xml").read_text()
+    assert "<testsuite" in junit and "<failure" not in junit
+    for path in results.rglob("*"):
+        assert path.stat().st_uid == UID, f"{path} is owned by uid {path.stat().st_uid}"
