@@ -614,3 +614,37 @@ def test_a_key_found_decoded_ends_within_its_file(tmp_path: Path) -> None:
     assert keys, "the encoded key is found"
     assert all(f.start_line <= f.end_line <= 4 for f in keys), [
         (f.start_line, f.end_line) for f in keys]
+
+
+def test_helper_rules_are_kingfishers() -> None:
+    """kf.HELPER_RULES is the pinned kingfisher's set of hidden helper rules (`visible:
+    false`): its exit status ignores their findings, so the gate must know them."""
+    proc = subprocess.run(
+        [kf.kingfisher_command(), "rules", "list", "--format", "json", "--rules-path",
+         str(KINGFISHER_RULES_DIR)], capture_output=True, text=True, check=True, timeout=300)
+    hidden = {r["id"] for r in json.loads(proc.stdout) if r.get("visible") is False}
+    assert hidden == set(kf.HELPER_RULES)
+
+
+def test_a_helper_rules_finding_alone_is_accounted_for_and_graded_by_what_it_holds(
+    tmp_path: Path,
+) -> None:
+    """A file where only helper rules match (a baseline naming the Azure account-name rule
+    beside ordinary words: kingfisher exits 0 yet lists them) is a scan that completed: the
+    identifier is reported below the threshold; a helper that holds a secret (an AWS secret
+    key without its key id) still fails."""
+    entry = ('    {{"rule": "kingfisher:betterleaks.azure-storage-account-name",\n'
+             '     "path": "tests/{name}.py", "title": "azure-storage-account-name in source"}}')
+    baseline = "[\n" + ",\n".join(entry.format(name=n) for n in ("a", "b")) + "\n]\n"
+    root = build(tmp_path / "repo", {"baseline.json": baseline})
+    run = run_gate(root, tmp_path / "out", "--scanner", "kingfisher", formats=("json",))
+    assert run.code == 0, run.stdout[-2000:]
+    found = [f for f in run.report["findings"] if f["category"] == "secret"]
+    assert found and {f["confidence"] for f in found} == {"low"}, found
+    assert all(f["status"] == "below-threshold" for f in found), found
+    secret = rand(string.ascii_letters + string.digits + "/+", 40)
+    root2 = build(tmp_path / "repo2", {"deploy.sh": f'aws_secret_access_key = "{secret}"\n'})
+    run2 = run_gate(root2, tmp_path / "out2", "--scanner", "kingfisher", formats=("json",))
+    assert run2.code == 1, run2.stdout[-2000:]
+    assert any(f["status"] == "violation" and f["path"] == "deploy.sh"
+               for f in run2.report["findings"]), run2.report["findings"]

@@ -101,6 +101,46 @@ KEYWORD_RULES = frozenset({
     "betterleaks.curl-auth-header",
     "betterleaks.curl-auth-user",
 })
+# Helper rules (`visible: false` in the pinned version: `kingfisher rules list --format
+# json`; tests/test_kingfisher.py checks this list against it): parts another rule pairs
+# with a credential to validate it. kingfisher's exit status ignores their findings; the
+# gate asks for them (--include-hidden-findings) because some are secrets (an AWS secret
+# key found without its key id). True: the part is a secret, graded by its context like a
+# name-found credential; False: an identifier (an account name, a client id, a host),
+# never a credential by itself: graded low.
+HELPER_RULES: dict[str, bool] = {
+    **dict.fromkeys((
+        "betterleaks.aws-secret-access-key", "betterleaks.alibaba-sts-security-token",
+        "betterleaks.cloudinary-api-key", "betterleaks.exoscale-api-secret",
+        "betterleaks.ovh-application-key", "betterleaks.ovh-consumer-key",
+        "betterleaks.polymarket-api-secret", "betterleaks.polymarket-passphrase",
+        "veles.secrets/packagistsecret-api-key",
+    ), True),
+    **dict.fromkeys((
+        "betterleaks.aikido-client-id", "betterleaks.algolia-application-id",
+        "betterleaks.alibaba-access-key-id", "betterleaks.alibaba-sts-access-key-id",
+        "betterleaks.artifactory-jfrog-url", "betterleaks.auth0-client-id.1",
+        "betterleaks.auth0-domain.1", "betterleaks.azure-client-id",
+        "betterleaks.azure-storage-account-name", "betterleaks.azure-tenant-id",
+        "betterleaks.browserstack-username.1", "betterleaks.canva-client-id",
+        "betterleaks.clickhouse-cloud-key-id", "betterleaks.cloudflare-account-id.1",
+        "betterleaks.cloudinary-cloud-name", "betterleaks.ebay-client-id",
+        "betterleaks.langfuse-public-key.1", "betterleaks.lark-app-id",
+        "betterleaks.miro-client-id", "betterleaks.mongodb-atlas-service-account-id",
+        "betterleaks.mux-access-token-id.1", "betterleaks.paypal-client-id.1",
+        "betterleaks.planetscale-id", "betterleaks.plivo-auth-id",
+        "betterleaks.polymarket-address", "betterleaks.ramp-client-id",
+        "betterleaks.razorpay-key-id.1", "betterleaks.salesforce-instance-url.1",
+        "betterleaks.snowflake-account-host.1", "betterleaks.supabase-project-url",
+        "betterleaks.tableau-personal-access-token-name.1", "betterleaks.tableau-server-host.1",
+        "betterleaks.upstash-redis-rest-url.1", "betterleaks.wiz-client-id.1",
+        "betterleaks.zoho-client-id.1", "veles.secrets/hcpclientcredentials-client-id",
+        "veles.secrets/packagistorgreadtoken-repository",
+        "veles.secrets/packagistorgupdatetoken-repository",
+    ), False),
+}
+HELPER_IDENTIFIER = ("a part another rule pairs with a credential to check it (an account "
+                     "name, a client id, a host), not a secret by itself")
 OWN_RULE_PREFIX = "policy-gate."
 # Built-in rules policy-gate's own replace (same format, placeholders left out): not run.
 REPLACED_RULES = ("betterleaks.slack-webhook-url",)
@@ -127,7 +167,7 @@ def keyword_rule(rule_id: str) -> bool:
     """Whether the rule finds a credential by its name rather than its format."""
     if rule_id.startswith(OWN_RULE_PREFIX):
         return rule_id not in own_provider_rules()
-    return rule_id in KEYWORD_RULES
+    return rule_id in KEYWORD_RULES or HELPER_RULES.get(rule_id, False)
 
 
 def rule_key(rule_id: str) -> str:
@@ -280,9 +320,11 @@ def _results(completed: Completed, records: list[dict[str, Any]], mirror: Mirror
         raise _fail(completed, "unexpected output: no single audit record at the end")
     results = [_result(r, i, mirror) for i, r in enumerate(records[:-1], 1)]
     _audit(records[-1]["audit"], mirror, len(results))
-    if EXIT_CODES[completed.returncode] != bool(results):
+    # its exit status counts the findings of visible rules only (HELPER_RULES)
+    shown = sum(1 for r in results if r.rule_id not in HELPER_RULES)
+    if EXIT_CODES[completed.returncode] != bool(shown):
         raise ScannerError(name, f"exit status {completed.returncode} does not match the "
-                                 f"{len(results)} findings it reported")
+                                 f"{shown} findings of visible rules it reported")
     return results
 
 
@@ -357,6 +399,9 @@ def graded(result: _Result, line: str, before: str, shown: str) -> tuple[Confide
     identifier or an entropy-only value with no credential context is LOW and says so; a
     provider format keeps kingfisher's own grade (or lower)."""
     kind = result.rule_name
+    if HELPER_RULES.get(result.rule_id) is False:
+        return Confidence.LOW, (f"{kind} {shown}, graded low confidence: {HELPER_IDENTIFIER}."
+                                " The credential it belongs to is reported by its own rule")
     keyword = keyword_rule(result.rule_id)
     grade = grade_secret(not keyword, result.value, line, result.path, keyword=keyword,
                          before=before)
