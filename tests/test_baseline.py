@@ -277,6 +277,27 @@ def test_copy_of_a_flaw_in_another_file_is_new(base: Base) -> None:
     assert bl.unmatched_entries(base.baseline, matched) == ()
 
 
+def test_copy_of_a_flaw_in_a_new_file_is_new_in_diff_mode(base: Base) -> None:
+    """In diff mode only the changed files are scanned, so the originals' entries go
+    unclaimed; a copy in a file the change adds must not take them (their files were not
+    touched: the flaws are still there). A file the change moves releases its entries."""
+    added = {
+        "src/tools.py": f"import subprocess\n\n\ndef run(cmd):\n    return {SHELL}\n",
+        "web/other.js": APP_JS,
+    }
+    copies = base.rescan(added)  # what diff mode scans: the change's files only
+
+    def everything(_f: Finding) -> bool:  # every line of an added file is new
+        return True
+
+    kept = bl.match(base.baseline, copies, everything, released=added.__contains__)
+    assert kept == {}
+    assert bl.match(base.baseline, copies, everything) != {}  # what let them through
+    moved = {"web/app.js", *added}  # web/app.js renamed to web/other.js: its entry moves
+    took = bl.match(base.baseline, copies, everything, released=moved.__contains__)
+    assert {f.path for f in copies if f.fingerprint in took} == {"web/other.js"}
+
+
 def test_copy_of_a_flaw_in_the_same_file_is_new(base: Base) -> None:
     files = {
         **BASE,

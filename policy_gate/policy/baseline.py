@@ -260,6 +260,7 @@ def match(
     baseline: Baseline,
     findings: Sequence[Finding],
     introduced: Callable[[Finding], bool] | None = None,
+    released: Callable[[str], bool] | None = None,
 ) -> dict[str, BaselineEntry]:
     """Which findings the baseline excuses: fingerprint of each matched finding -> the
     entry it matched. Pure and deterministic (independent of the order of *findings*).
@@ -273,6 +274,11 @@ def match(
     fingerprint counts identical flaws in a file from the top, so a copy inserted above a
     baselined flaw takes over its fingerprint: such a finding is excused only when no
     finding that was already there can take the entry, and the copy is the new one.
+    ``released`` says which entries' files the change touched (changed, renamed or
+    deleted): in diff mode an untouched file is not scanned again, so its baselined flaw is
+    still there though no finding claims its entry, and a flaw the change introduces may
+    take only an entry of a touched file (a moved flaw), never one an unscanned original
+    holds (a copy of an old flaw in a new file is new).
     """
     _check_fingerprints(findings)
     is_new = introduced or (lambda _f: False)
@@ -302,12 +308,13 @@ def match(
     for key, group in by_key.items():
         candidates = remaining.get(key)
         if candidates:
-            matched.update((f.fingerprint, e) for f, e in _pair(group, candidates))
+            matched.update((f.fingerprint, e) for f, e in _pair(group, candidates, released))
     return matched
 
 
 def _pair(
-    group: Sequence[tuple[Finding, bool]], candidates: Sequence[BaselineEntry]
+    group: Sequence[tuple[Finding, bool]], candidates: Sequence[BaselineEntry],
+    released: Callable[[str], bool] | None = None,
 ) -> list[tuple[Finding, BaselineEntry]]:
     """Pass 2 for one match key, in tiers: findings that were already there before those
     the change introduced; within each, entries of the same path, then of the same file
@@ -316,6 +323,8 @@ def _pair(
     free = {j: e for j, e in enumerate(sorted(candidates, key=_entry_sort_key))}
     out: list[tuple[Finding, BaselineEntry]] = []
     for new in (False, True):
+        if new and released is not None:  # entries an unscanned original still holds
+            free = {j: e for j, e in free.items() if released(e.path)}
         todo = sorted((f for f, n in group if n is new), key=_finding_sort_key)
         for scope in (_whole, posixpath.basename):
             todo = _pair_within(scope, todo, free, out)

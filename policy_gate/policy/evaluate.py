@@ -79,6 +79,14 @@ class DiffScope:
     # removed, `USER $NAME` when an ARG changes), so "already present" is asked directly.
     base_findings: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
+    def released(self, path: str) -> bool:
+        """Whether the change touched this file (changed, renamed away or deleted), so that
+        a flaw recorded there may have moved: an untouched file is not scanned again in
+        diff mode, and its recorded flaws are still in it."""
+        changes = self.changes
+        return (changes.is_changed(path) or path in changes.deleted
+                or path in changes.renamed.values())
+
     def introduced(self, finding: Finding) -> bool:
         """Whether the change brings this finding in: a secret found in one of its commits,
         a finding whose flagged code has an added or modified line (or lost one from inside
@@ -310,8 +318,10 @@ def evaluate(
     introduced = inputs.diff.introduced if inputs.diff is not None else None
     if introduced is not None and not inputs.renumbered:
         inputs = replace(inputs, renumbered=base_occurrences(findings, introduced))
+    released = inputs.diff.released if inputs.diff is not None else None
     baseline = (
-        match_baseline(inputs.baseline, findings, introduced) if inputs.baseline else {}
+        match_baseline(inputs.baseline, findings, introduced, released)
+        if inputs.baseline else {}
     )
     decisions = [decide(ctx, f, inputs, baseline) for f in findings]
     decisions, breaches = apply_budgets(decisions)
