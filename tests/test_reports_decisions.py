@@ -428,6 +428,9 @@ def test_terminal_shows_notices_accepted_counts_suppressions_and_diff(full: Repo
     assert text.index("POLICY CHANGE") < text.index("stale-waiver")
     assert notices < text.index("Violations (2)")
     assert "Accepted (5)" in text
+    # each accepted status names the rules it holds, counted (not a line per finding)
+    assert "  in the baseline: bandit:B602 (1)\n" in text
+    assert "  pre-existing: bandit:B602 (1), pip-audit:PYSEC-2099-1 (1)\n" in text
     assert "inline suppressions: 2 found, 1 honoured" in text
     assert f"diff mode: against origin/main (base {BASE[:12]}), 6 changed file(s)" in text
     # markup from the waivers file is shown, not interpreted

@@ -25,6 +25,7 @@ from policy_gate.findings import Severity
 from policy_gate.policy.evaluate import Decision, Status, Verdict
 from policy_gate.reports.interface import (
     ACCEPTED_ORDER,
+    ACCEPTED_WORDS,
     ReportData,
     notice_place,
     printable,
@@ -47,6 +48,7 @@ _VERDICT_STYLE = {
 }
 _RUN_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
 MAX_BELOW = 50
+MAX_ACCEPTED_RULES = 8  # rules named per accepted status; the rest are counted
 # The count table's columns: the statuses each counts.
 _COUNT_COLUMNS: tuple[tuple[tuple[Status, ...], str], ...] = (
     ((Status.VIOLATION,), "violations"),
@@ -267,8 +269,12 @@ def _not_failing(
         styled(f"Accepted ({sum(len(v) for v in data.accepted().values())})", "bold")
         w(
             f" — over the fail threshold, not failing this run: {accepted} "
-            f"({where_listed(reports)}, with why)\n\n"
+            f"({where_listed(reports)}, with why)\n"
         )
+        for status, decisions in data.accepted().items():
+            if decisions:
+                w(f"  {ACCEPTED_WORDS.get(status, status.value)}: {_rule_counts(decisions)}\n")
+        w("\n")
     shown_below = [d for d in below if d.reported]
     if shown_below:
         styled(f"Below threshold ({len(below)})", "bold")
@@ -279,6 +285,18 @@ def _not_failing(
         if hidden:
             w(f"  … and {hidden} more below the threshold ({where_listed(reports)})\n")
         w("\n")
+
+
+def _rule_counts(decisions: list[Decision]) -> str:
+    """'bandit:B324 (2), semgrep:js-weak-hash (1)' (most first, the first MAX_ACCEPTED_RULES):
+    which rules a baseline or the waivers hold, without a line per finding."""
+    counts: dict[str, int] = {}
+    for d in decisions:
+        counts[d.finding.qualified_rule] = counts.get(d.finding.qualified_rule, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{printable(rule)} ({n})" for rule, n in ranked[:MAX_ACCEPTED_RULES])
+    more = len(ranked) - MAX_ACCEPTED_RULES
+    return shown + (f", … {more} more rules" if more > 0 else "")
 
 
 def _reports_written(reports: Mapping[str, str], w: Write) -> None:
