@@ -119,6 +119,10 @@ class NpmRegistry:
             return LicenseLookup(None, reason=f"{self.base_url} answered with a document "
                                  f"that is not {name}@{version}")
         declared = manifest_license(document)
+        if declared is None and any(document.get(k) not in (None, "", []) for k in
+                                    ("license", "licenses")):
+            return LicenseLookup(None, reason=f"{self.base_url} answered a licence that is "
+                                 "neither a string nor a list of them")
         if declared is None:
             return LicenseLookup(None, reason="the registry's metadata declares no licence",
                                  available=True)
