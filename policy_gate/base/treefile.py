@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def read_below(root: Path, rel: str, limit: int) -> bytes:
                 raise TreeFileError(f"could not be read ({exc.strerror or exc})") from None
             os.close(fd)
             fd = child
+        # an open relative to a directory names only the file to audit hooks: say which
+        sys.audit("open", os.path.join(root, rel), "r", _READ_FLAGS)
         return _read_fd(*_open_regular(parts[-1], limit, fd), limit)
     finally:
         os.close(fd)
