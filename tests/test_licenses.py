@@ -236,7 +236,7 @@ def test_npm_lockfile_under_mojaloop(gate: Callable[..., GateRun],
     # packages in its data
     unresolved = found["1 packages@None"]
     assert unresolved["dependency"]["packages"] == ["nolicense@0.1.0"]
-    assert "1 npm packages' licences could not be resolved: nolicense@0.1.0" in (
+    assert "1 npm package's licence could not be resolved: nolicense@0.1.0" in (
         unresolved["message"])
     assert "registry lookups are off" in unresolved["message"]
     assert unresolved["severity"] == "high"

@@ -62,7 +62,7 @@ def read_below(root: Path, rel: str, limit: int) -> bytes:
             os.close(fd)
             fd = child
         # an open relative to a directory names only the file to audit hooks: say which
-        sys.audit("open", os.path.join(root, rel), "r", _READ_FLAGS)
+        sys.audit("open", str(root / rel), "r", _READ_FLAGS)
         return _read_fd(*_open_regular(parts[-1], limit, fd), limit)
     finally:
         os.close(fd)

@@ -309,17 +309,21 @@ def unresolved_finding(scanner: str, ecosystem: str,
     reasons = sorted({lookup.reason for _, lookup in items if lookup.reason})
     shown = ", ".join(refs[:SHOWN_UNRESOLVED]) + (
         f" and {len(refs) - SHOWN_UNRESOLVED} more" if len(refs) > SHOWN_UNRESOLVED else "")
-    where = "registry" if ecosystem == NPM else "index"
-    setting = "npm_url" if ecosystem == NPM else "pypi_url"
-    message = (
-        f"{len(refs)} {ecosystem} packages' licences could not be resolved: {shown}. "
-        f"Neither the lockfile nor an installed package says, and the {where} gave no "
-        f"answer ({'; '.join(reasons[:3]) or 'no lookup'}); a licence that cannot be "
-        "checked is never assumed to be allowed. Run the gate with access to the "
-        f"{where} or a mirror (`licenses.{setting}` in the policy, or "
-        f"POLICY_GATE_{setting.upper()}), or install the dependencies first so that "
-        "node_modules holds their package.json."
-    )
+    why = "; ".join(reasons[:3]) or "no lookup"
+    if ecosystem == NPM:
+        how = ("The lockfile does not record them, node_modules does not hold them, and the "
+               f"npm registry gave no answer ({why})")
+        fix = ("Run the gate with access to the npm registry or a mirror (`licenses.npm_url` "
+               "in the policy, or POLICY_GATE_NPM_URL), or install the dependencies first "
+               "(`npm ci --ignore-scripts`) so that node_modules holds their package.json.")
+    else:
+        how = f"Python manifests record no licences, and the index gave no answer ({why})"
+        fix = ("Run the gate with access to PyPI or a mirror (`licenses.pypi_url` in the "
+               "policy, or POLICY_GATE_PYPI_URL).")
+    count = (f"1 {ecosystem} package's licence could not" if len(refs) == 1
+             else f"{len(refs)} {ecosystem} packages' licences could not")
+    message = (f"{count} be resolved: {shown}. {how}; a licence that cannot be checked is "
+               f"never assumed to be allowed. {fix}")
     first = min((pkg for pkg, _ in items), key=lambda p: (p.manifest, p.line or 0))
     return Finding(
         category=LICENSE,
