@@ -485,6 +485,31 @@ def open_cache(directory: Path, root: Path, env: Mapping[str, str] | None = None
         ) from None
 
 
+METADATA_CACHE_ENV = "POLICY_GATE_METADATA_CACHE"
+
+
+def metadata_cache(root: Path, env: Mapping[str, str] | None = None) -> ResultsCache | None:
+    """Where registry answers (the licences of published versions) are kept when no
+    results cache is given: ``POLICY_GATE_METADATA_CACHE`` (a directory, or ``off``), else
+    ``$XDG_CACHE_HOME/policy-gate/metadata`` (``~/.cache/...``). Entries are authenticated
+    like the results cache's; a place the gate will not trust (inside the tree) or cannot
+    create means none: every answer is then looked up again."""
+    env = os.environ if env is None else env
+    chosen = env.get(METADATA_CACHE_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        directory = Path(chosen)
+    else:
+        base = env.get("XDG_CACHE_HOME", "").strip()
+        home = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+        directory = home / "policy-gate" / "metadata"
+    try:
+        return open_cache(directory, root, env)
+    except (CacheError, OSError, RuntimeError):  # RuntimeError: no home directory
+        return None
+
+
 def check_location(directory: Path, root: Path, env: Mapping[str, str]) -> None:
     """Refuse a cache directory inside what a pull request controls: the scanned tree, the
     workspace (``GITHUB_WORKSPACE``) or the git repository around the tree (a committed
@@ -699,8 +724,9 @@ def decode_finding(data: dict[str, Any]) -> Finding:
         values["secret"] = SecretInfo(**data["secret"])
     if data["dependency"] is not None:
         dep = dict(data["dependency"])
-        for name in ("fixed_versions", "aliases", "path"):
-            dep[name] = tuple(dep[name])
+        for name in ("fixed_versions", "aliases", "path", "packages"):
+            if name in dep:
+                dep[name] = tuple(dep[name])
         values["dependency"] = DependencyInfo(**dep)
     return Finding(**values)
 

@@ -123,6 +123,9 @@ class DependencyInfo:
     path: tuple[str, ...] = ()  # "name@version" from a direct dependency down to this one
     fix_version: str | None = None  # lowest version that fixes every advisory on it
     license: str | None = None  # SPDX expression as declared
+    # A finding about many packages at once (licences that could not be resolved): each
+    # one's "name@version", in the finding's data rather than only its message.
+    packages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _mask_urls(self, "package", "version", "requirement")

@@ -24,7 +24,13 @@ from policy_gate.base.fileset import FileSet, Selection, walk
 from policy_gate.base.git import Repo
 from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.base.process import ScannerError, timeout_reason
-from policy_gate.cache import ResultsCache, cached_scan, has_run, summarise_file_notes
+from policy_gate.cache import (
+    ResultsCache,
+    cached_scan,
+    has_run,
+    metadata_cache,
+    summarise_file_notes,
+)
 from policy_gate.catalogue import AUDIT_ECOSYSTEMS, AUDIT_SCANNERS, ScannerSettings
 from policy_gate.dependencies import submodules
 from policy_gate.findings import Finding, merge_findings
@@ -195,6 +201,9 @@ def _plan(
     osv = osv_url or policy.advisories.osv_url
     scanners = registry()
     work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="policy-gate-")))
+    # registry answers (licences) outlive the run: in the results cache, else the user's
+    store = cache if cache is not None else (
+        metadata_cache(root) if "licenses" not in _selected(policy, only) else None)
 
     def context(name: str, settings: ScannerSettings, files: FileSet) -> ScanContext:
         (work / name).mkdir()
@@ -210,6 +219,7 @@ def _plan(
             osv_url=osv,
             work_dir=work / name,
             licenses=policy.licenses,
+            metadata_store=store,
         )
 
     contexts: dict[str, ScanContext] = {}

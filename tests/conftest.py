@@ -85,9 +85,14 @@ def _pypi_server() -> Any:
 @pytest.fixture(autouse=True)
 def pypi(_pypi_server: FakePyPI, monkeypatch: pytest.MonkeyPatch) -> FakePyPI:
     """Licence lookups go to a local fake of the PyPI JSON API, never to pypi.org (gate
-    subprocesses inherit the environment). Packages it does not know answer 404."""
+    subprocesses inherit the environment). Packages it does not know answer 404. npm
+    registry lookups are off unless a test serves a mirror, and registry answers are not
+    kept between runs unless a test names a cache: no test touches the internet or the
+    user's cache directory."""
     _pypi_server.reset()
     monkeypatch.setenv("POLICY_GATE_PYPI_URL", _pypi_server.url)
+    monkeypatch.setenv("POLICY_GATE_NPM_URL", "off")
+    monkeypatch.setenv("POLICY_GATE_METADATA_CACHE", "off")
     return _pypi_server
 
 

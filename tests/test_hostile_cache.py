@@ -458,8 +458,12 @@ CLASS_TREE: dict[str, str | bytes] = {
     "web/package-lock.json": json.dumps({
         "name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
         "packages": {"": {"name": "web", "version": "1.0.0", "dependencies": {"lib-h": "1"}},
-                     "node_modules/lib-h": {"version": "1.0.0", "license": "MIT"}},
+                     "node_modules/lib-h": {"version": "1.0.0", "license": "MIT"},
+                     "node_modules/lib-n": {"version": "2.0.0"}},
     }),
+    # a licence the lockfile does not record is read from the installed package
+    "web/node_modules/lib-n/package.json": json.dumps(
+        {"name": "lib-n", "version": "2.0.0", "license": "ISC"}),
     "web/package.json": json.dumps({"name": "web", "dependencies": {"lib-h": "1"}}),
     "ui/yarn.lock": YARN_LOCK,
     "ui/package.json": json.dumps({"name": "ui", "devDependencies": {"lib-h": "^1.0.0"}}),
@@ -472,10 +476,15 @@ CLASS_TREE: dict[str, str | bytes] = {
 }
 
 
-def test_every_file_a_scanner_reads_is_in_its_cache_key(tmp_path: Path) -> None:
+def test_every_file_a_scanner_reads_is_in_its_cache_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The class, not the instances: each cacheable scanner, run in this process on a tree
     with includes, constraints and lockfiles beside their package.json, opens no file of
-    the tree that its key leaves out (a file-local scanner: none but its targets)."""
+    the tree that its key leaves out (a file-local scanner: none but its targets). The
+    licence check is cacheable only with registry lookups off (an online answer is never
+    reused)."""
+    monkeypatch.setenv("POLICY_GATE_PYPI_URL", "off")
     root = make_tree(tmp_path / "repo", CLASS_TREE)
     policy = load_policy(str(OFFLINE_POLICY))
     fileset = walk(root, policy.exclude)

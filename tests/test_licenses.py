@@ -19,6 +19,7 @@ from policy_gate.dependencies.pypi_metadata import PyPIMetadata, license_from_me
 from policy_gate.dependencies.spdx import ALLOWED, DENIED, NOT_ALLOWED, UNKNOWN, Judge
 from policy_gate.findings import LICENSE, Severity
 from policy_gate.scanners.interface import ScanContext
+from policy_gate.scanners.license_sources import registry_url
 from policy_gate.scanners.licenses import LicensesScanner
 from tests.conftest import OFFLINE_POLICY, REPO, GateRun, make_tree
 from tests.fake_pypi import FakePyPI
@@ -33,15 +34,15 @@ NPM_PACKAGES: dict[str, tuple[str, str | None]] = {
     "both": ("3.1.0", "Apache-2.0 AND BSD-3-Clause"),
     "nolicense": ("0.1.0", None),
     "proprietary": ("4.0.0", "UNLICENSED"),
-    "weird": ("1.0.1", "Apache 2.0"),
-    "devtool": ("5.0.0", "LGPL-3.0-or-later"),
+    "weird": ("1.0.1", "BSD"),  # which BSD? not guessed
+    "named": ("1.1.0", "Apache License, Version 2.0"),  # corrected by LicenseLynx's map
+    "devtool": ("5.0.0", "LGPL-3.0-or-later"),  # dev only: not checked under Mojaloop
 }
 EXPECTED_RULES = {
     "gpl-only@2.0.0": "license-denied",
-    "nolicense@0.1.0": "license-unknown",
     "proprietary@4.0.0": "license-not-allowed",
     "weird@1.0.1": "license-unknown",
-    "devtool@5.0.0": "license-denied",
+    "1 packages@None": "license-unresolved",  # nolicense@0.1.0, offline (npm lookups off)
 }
 
 
@@ -110,9 +111,21 @@ def licence_findings(run: GateRun) -> dict[str, dict[str, Any]]:
         ("UNLICENSED", NOT_ALLOWED, ("UNLICENSED",)),
         (None, UNKNOWN, ()),
         ("", UNKNOWN, ()),
-        ("Apache 2.0", UNKNOWN, ()),  # not SPDX, and the library does not normalise it
+        # not SPDX, corrected by LicenseLynx's reviewed map of licence names
+        ("Apache 2.0", ALLOWED, ()),
+        ("MIT License", ALLOWED, ()),
+        ("The MIT License", ALLOWED, ()),
+        ("MIT OR Apache2", ALLOWED, ()),
+        ("(MIT AND Zlib)", NOT_ALLOWED, ("Zlib",)),
+        ("(Apache License, Version 2.0) OR (GPLv3)", ALLOWED, ()),
+        ("GPLv3", DENIED, ("GPL-3.0-only",)),
+        ("MIT/X11", NOT_ALLOWED, ("X11",)),
+        ("BlueOak-1.0.0", ALLOWED, ()),  # on Mojaloop's own allowlist (policy comment)
+        ("0BSD", ALLOWED, ()),
+        # an ambiguous name stays unknown: which BSD?
         ("BSD", UNKNOWN, ()),
-        ("MIT/X11", UNKNOWN, ()),
+        ("GPL", NOT_ALLOWED, ("GPL-1.0-or-later",)),  # the SPDX library's own alias
+        ("MIT*", UNKNOWN, ()),  # license-checker's guess from a file, not a declaration
         ("MIT OR", UNKNOWN, ()),
         ("MIT WITH Apache-2.0", UNKNOWN, ()),  # a licence is not an exception
         ("SEE LICENSE IN LICENSE.md", UNKNOWN, ()),
@@ -149,13 +162,15 @@ def _info(**info: Any) -> dict[str, Any]:
         ({"license": "apache-2.0"}, "Apache-2.0", "license"),
         ({"license": "Apache 2.0",
           "classifiers": ["License :: OSI Approved :: Apache Software License"]},
-         "Apache-2.0", "classifiers"),
+         "Apache-2.0", "license"),
+        ({"license": "BSD", "classifiers": [
+            "License :: OSI Approved :: Apache Software License"]}, "Apache-2.0", "classifiers"),
         ({"license": "", "classifiers": ["License :: OSI Approved :: MIT License",
                                          "License :: OSI Approved :: Apache Software License"]},
          "MIT OR Apache-2.0", "classifiers"),
         ({"license": "GPLv3", "classifiers": [
             "License :: OSI Approved :: GNU General Public License v3 (GPLv3)"]},
-         "GPL-3.0-only", "classifiers"),
+         "GPL-3.0-only", "license"),
         ({"license": "BSD", "classifiers": ["License :: OSI Approved :: BSD License"]}, None,
          ""),
         ({"license": "MIT License\n\nCopyright (c) ...\nPermission is hereby granted"}, None, ""),
@@ -205,22 +220,34 @@ def test_npm_lockfile_under_mojaloop(gate: Callable[..., GateRun],
         assert f["status"] == "violation"
         assert f["effective_severity"] == "high"  # unknown_severity and the category default
         assert f["confidence"] == "high"
-        assert f["path"] == "package-lock.json" and f["start_line"]
-        assert ref in f["message"] and "licenses.exceptions" in f["message"]
+        assert f["path"] == "package-lock.json"
         assert f["dependency"]["ecosystem"] == "npm"
+        if f["rule_id"] != "license-unresolved":
+            assert f["start_line"] and ref in f["message"]
+            assert "licenses.exceptions" in f["message"]
     gpl = found["gpl-only@2.0.0"]
     assert "'GPL-3.0-only' is on the licence deny list" in gpl["message"]
     assert gpl["severity"] is None  # graded by the license category's default
     assert gpl["dependency"]["license"] == "GPL-3.0-only"
     assert gpl["dependency"]["direct"] is True
-    assert found["devtool@5.0.0"]["dependency"]["dev"] is True
-    assert "'Apache 2.0' is not a valid SPDX expression" in found["weird@1.0.1"]["message"]
-    assert "no licence is declared" in found["nolicense@0.1.0"]["message"]
+    assert "'BSD' is not a valid SPDX expression" in found["weird@1.0.1"]["message"]
     assert "UNLICENSED" in found["proprietary@4.0.0"]["message"]
+    # no licence anywhere and the registry off: one finding for the ecosystem, the
+    # packages in its data
+    unresolved = found["1 packages@None"]
+    assert unresolved["dependency"]["packages"] == ["nolicense@0.1.0"]
+    assert "1 npm package's licence could not be resolved: nolicense@0.1.0" in (
+        unresolved["message"])
+    assert "registry lookups are off" in unresolved["message"]
+    assert unresolved["severity"] == "high"
     scanner = run.scanner("licenses")
     assert scanner["status"] == "ok"
     assert scanner["raw_results"] == scanner["results_in_report"] == len(EXPECTED_RULES)
-    assert "checked the licences of 8 packages" in scanner["notes"][0]
+    assert scanner["notes"][0] == (
+        "checked the licences of 8 packages: 1 license-denied, 1 license-not-allowed, "
+        "1 license-unknown, 1 license-unresolved, 0 license-exception")
+    assert "1 development-only packages not checked (licenses.include_dev is false)" in (
+        scanner["notes"])
 
 
 def test_exception_valid_and_expired(gate: Callable[..., GateRun], tree: Callable[..., Path],
@@ -250,8 +277,9 @@ def test_exception_valid_and_expired(gate: Callable[..., GateRun], tree: Callabl
 
 def test_exceptions_cover_everything_passes(gate: Callable[..., GateRun],
                                             tree: Callable[..., Path], tmp_path: Path) -> None:
+    refs = [*(r for r in EXPECTED_RULES if "@None" not in r), "nolicense@0.1.0"]
     policy = policy_file(tmp_path, [
-        {"package": ref, "reason": "accepted", "expires": "2999-01-01"} for ref in EXPECTED_RULES
+        {"package": ref, "reason": "accepted", "expires": "2999-01-01"} for ref in refs
     ])
     run = gate(tree(package_lock()), "--scanner", "licenses", "--policy", str(policy))
     assert run.code == 0, run.output
@@ -285,12 +313,15 @@ def test_exception_expiry_uses_injected_today(tmp_path: Path, today: dt.date, ru
 
 
 def test_inventory_lists_every_package_with_its_licence(tmp_path: Path) -> None:
+    """What was checked, each licence as the check read it (development-only packages are
+    not checked under Mojaloop)."""
     root = make_tree(tmp_path / "repo", package_lock())
     out = _scan_direct(root, dt.date(2030, 1, 1), [])
     licences = {p.ref: p.license for p in out.inventory}
+    shown = {"dual": "MIT OR GPL-3.0-only", "named": "Apache-2.0"}
     assert licences == {
-        f"{name}@{version}": ("MIT OR GPL-3.0-only" if name == "dual" else lic)
-        for name, (version, lic) in NPM_PACKAGES.items()
+        f"{name}@{version}": shown.get(name, lic)
+        for name, (version, lic) in NPM_PACKAGES.items() if name != "devtool"
     }
     assert out.raw_results == len(out.findings) == len(EXPECTED_RULES)
 
@@ -334,22 +365,24 @@ def test_python_licences_from_pypi(scan_data: Callable[..., Any], pypi: FakePyPI
               for f in data.result.findings if f.category == LICENSE and f.dependency}
     assert {ref: f.rule_id for ref, f in by_ref.items()} == {
         "gplthing@1.0": "license-denied",
-        "jinja2@2.10": "license-unknown",
-        "ghost@0.0.1": "license-unknown",
+        "jinja2@2.10": "license-unknown",  # the index answered: a licence, just not SPDX
+        "1 packages@None": "license-unresolved",  # ghost: the index has no such release
     }
     assert "GPL-3.0-or-later" in by_ref["gplthing@1.0"].message
-    assert "metadata unavailable" in by_ref["ghost@0.0.1"].message
-    assert "HTTP 404" in by_ref["ghost@0.0.1"].message
+    ghost = by_ref["1 packages@None"]
+    assert ghost.dependency is not None and ghost.dependency.packages == ("ghost@0.0.1",)
+    assert "HTTP 404" in ghost.message and "could not be resolved" in ghost.message
     assert "BSD License" in by_ref["jinja2@2.10"].message
     assert "metadata unavailable" not in by_ref["jinja2@2.10"].message
-    assert by_ref["ghost@0.0.1"].severity == Severity.HIGH  # licenses.unknown_severity
+    assert ghost.severity == Severity.HIGH  # licenses.unknown_severity
     assert all(f.dependency and f.dependency.ecosystem == "PyPI" for f in by_ref.values())
     assert {d.finding.rule_id for d in data.evaluation.violations} == {
-        "license-denied", "license-unknown"}
+        "license-denied", "license-unknown", "license-unresolved"}
     assert run.output is not None
     licences = {(p.ref, p.manifest): p.license for p in run.output.inventory}
     assert licences[("flask@3.0.0", "requirements.txt")] == "BSD-3-Clause"
     assert licences[("requests@2.31.0", "requirements.txt")] == "Apache-2.0"
+    assert licences[("ghost@0.0.1", "requirements.txt")] is None
     assert licences[("attrs@23.1.0", "sub/requirements-dev.txt")] == "MIT"
     assert len(licences) == 7
     # one lookup per distinct name@version (attrs is pinned twice)
@@ -359,17 +392,25 @@ def test_python_licences_from_pypi(scan_data: Callable[..., Any], pypi: FakePyPI
                                            ("jinja2", "2.10"), ("ghost", "0.0.1")])
 
 
-def test_python_offline_is_unknown_not_pass(gate: Callable[..., GateRun],
-                                            tree: Callable[..., Path]) -> None:
-    run = gate(tree({"requirements.txt": "attrs==23.1.0\n"}), "--scanner", "licenses",
+def test_python_offline_is_one_unresolved_finding(gate: Callable[..., GateRun],
+                                                  tree: Callable[..., Path]) -> None:
+    """No index reachable: not one finding per package, one for the ecosystem, which fails
+    under Mojaloop (never a pass)."""
+    pins = "attrs==23.1.0\nrequests==2.32.3\nsix==1.16.0\n"
+    run = gate(tree({"requirements.txt": pins}), "--scanner", "licenses",
                env={"POLICY_GATE_PYPI_URL": "http://127.0.0.1:9/pypi"})
     assert run.code == 1, run.output
     (finding,) = run.findings(category=LICENSE)
-    assert finding["rule_id"] == "license-unknown"
-    assert "metadata unavailable: cannot reach" in finding["message"]
-    off = gate(tree({"requirements.txt": "attrs==23.1.0\n"}), "--scanner", "licenses",
+    assert finding["rule_id"] == "license-unresolved" and finding["status"] == "violation"
+    assert finding["dependency"]["packages"] == ["attrs@23.1.0", "requests@2.32.3",
+                                                 "six@1.16.0"]
+    assert "3 PyPI packages' licences could not be resolved" in finding["message"]
+    assert "cannot reach" in finding["message"]
+    off = gate(tree({"requirements.txt": pins}), "--scanner", "licenses",
                env={"POLICY_GATE_PYPI_URL": "off"})
-    assert "lookups are disabled" in off.findings(category=LICENSE)[0]["message"]
+    (finding,) = off.findings(category=LICENSE)
+    assert "registry lookups are off" in finding["message"] and off.code == 1
+    assert off.scanner("licenses")["notes"][0].startswith("checked the licences of 3 ")
 
 
 def test_no_manifests_no_findings(gate: Callable[..., GateRun],
@@ -380,13 +421,16 @@ def test_no_manifests_no_findings(gate: Callable[..., GateRun],
     assert not run.findings(category=LICENSE)
 
 
-def test_python_licences_are_not_looked_up_without_an_index(gate, tree, monkeypatch) -> None:
-    """No `licenses.pypi_url` and no POLICY_GATE_PYPI_URL: no network calls, and the
-    report says which packages were not checked instead of failing or passing them."""
-    monkeypatch.delenv("POLICY_GATE_PYPI_URL", raising=False)
-    run = gate(tree({"requirements.txt": "requests==2.32.3\n"}), "--scanner", "licenses",
-               env={"POLICY_GATE_PYPI_URL": ""})
-    assert run.code == 0, run.output
-    entry = run.scanner("licenses")
-    assert any("licences not checked" in n for n in entry["notes"])
-    assert not run.findings(category="license")
+def test_registry_lookups_are_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a setting, licences are looked up in the public registries; the
+    environment overrides the policy, and either can name a mirror or turn lookups off."""
+    for env in ("POLICY_GATE_PYPI_URL", "POLICY_GATE_NPM_URL"):
+        monkeypatch.delenv(env)
+    assert registry_url("npm", {}) == "https://registry.npmjs.org"
+    assert registry_url("PyPI", {}) == "https://pypi.org/pypi"
+    section = {"npm_url": "https://npm.example/", "pypi_url": "off"}
+    assert registry_url("npm", section) == "https://npm.example/"
+    assert registry_url("PyPI", section) == "off"
+    monkeypatch.setenv("POLICY_GATE_NPM_URL", "OFF")
+    assert registry_url("npm", section) == "off"
+    assert registry_url("npm", section, {"npm": "http://127.0.0.1:1"}) == "http://127.0.0.1:1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,8 +33,45 @@ def open_tree_file(path: Path | str, limit: int) -> tuple[int, int]:
     scanned tree must: only a regular file (a link swapped in after the walk is refused,
     O_NOFOLLOW; a FIFO cannot block us, O_NONBLOCK) of at most ``limit`` bytes. The
     caller closes it; TreeFileError says why it was not opened."""
+    return _open_regular(path, limit)
+
+
+def read_below(root: Path, rel: str, limit: int) -> bytes:
+    """A file ``rel`` (POSIX, relative) below the directory ``root``, read as
+    :func:`read_tree_file` reads, with no component of ``rel`` allowed to be a link: each
+    directory is opened relative to its parent with O_NOFOLLOW, so a linked
+    ``node_modules/pkg`` cannot lead out of the tree, even when swapped in meanwhile."""
+    parts = rel.split("/")
+    if not rel or any(p in ("", ".", "..") for p in parts):
+        raise TreeFileError("not a plain relative path")
+    dir_flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, _READ_FLAGS)
+        fd = os.open(root, dir_flags)
+    except FileNotFoundError:
+        raise TreeFileError("does not exist", missing=True) from None
+    except OSError as exc:
+        raise TreeFileError(f"could not be read ({exc.strerror or exc})") from None
+    try:
+        for part in parts[:-1]:
+            try:
+                child = os.open(part, dir_flags, dir_fd=fd)
+            except FileNotFoundError:
+                raise TreeFileError("does not exist", missing=True) from None
+            except OSError as exc:  # ELOOP/ENOTDIR: a link or not a directory
+                raise TreeFileError(f"could not be read ({exc.strerror or exc})") from None
+            os.close(fd)
+            fd = child
+        # an open relative to a directory names only the file to audit hooks: say which
+        sys.audit("open", str(root / rel), "r", _READ_FLAGS)
+        return _read_fd(*_open_regular(parts[-1], limit, fd), limit)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path | str, limit: int, dir_fd: int | None = None) -> tuple[int, int]:
+    """:func:`open_tree_file`, optionally relative to an open directory."""
+    try:
+        fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         raise TreeFileError("does not exist", missing=True) from None
     except OSError as exc:
@@ -59,7 +97,11 @@ def read_tree_file(path: Path, limit: int) -> bytes:
     Plain ``os.read`` calls sized by the file, not a buffered file object: every file of
     the tree is read this way, several times, and ``read(limit + 1)`` on a buffered file
     maps (and unmaps) a buffer of ``limit`` bytes for each one."""
-    fd, size = open_tree_file(path, limit)
+    return _read_fd(*open_tree_file(path, limit), limit)
+
+
+def _read_fd(fd: int, size: int, limit: int) -> bytes:
+    """Read and close an open tree file (of ``size`` bytes when opened)."""
     try:
         # one byte more than its size, so that a file grown since is not cut silently
         chunks = [os.read(fd, size + 1)]

@@ -39,6 +39,7 @@ from typing import Any
 from policy_gate.base import jsontext, yamlsafe
 from policy_gate.base.fileset import FileSet
 from policy_gate.base.treefile import TreeFileError, read_tree_file
+from policy_gate.dependencies.npm_registry import declared_license
 from policy_gate.packages import NPM, Package
 
 PACKAGE_LOCK = "package-lock.json"
@@ -158,6 +159,16 @@ def read_text(root: Path, rel: str, limit: int = MAX_LOCKFILE_BYTES) -> str:
 
 def parse_lockfile(root: Path, rel: str) -> list[Package]:
     """Every package the lockfile at ``root/rel`` installs. Raises LockfileError."""
+    return _graph(root, rel).packages(rel)
+
+
+def locate_lockfile(root: Path, rel: str) -> list[tuple[Package, str]]:
+    """:func:`parse_lockfile`, each package with its ``node_modules`` location relative to
+    the lockfile's directory (see ``_Graph.located``). Raises LockfileError."""
+    return _graph(root, rel).located(rel)
+
+
+def _graph(root: Path, rel: str) -> _Graph:
     text = read_text(root, rel)
     manifest = _sibling_manifest(root, rel)
     if rel.rsplit("/", 1)[-1] == YARN_LOCK:
@@ -167,7 +178,7 @@ def parse_lockfile(root: Path, rel: str) -> list[Package]:
             graph = _yarn_classic(rel, text, manifest)
     else:
         graph = _package_lock(rel, text, manifest)
-    return graph.packages(rel)
+    return graph
 
 
 # --- the common graph ---------------------------------------------------------------
@@ -202,15 +213,22 @@ class _Graph:
     peer_starts: frozenset[str] = frozenset()
 
     def packages(self, manifest: str) -> list[Package]:
+        return [pkg for pkg, _key in self.located(manifest)]
+
+    def located(self, manifest: str) -> list[tuple[Package, str]]:
+        """Every package with where npm installs it, relative to the lockfile's directory
+        (yarn does not say: the top-level ``node_modules/<name>`` is where it would be
+        hoisted to)."""
         paths = self._shortest_paths()
         if self.infer_flags and self.starts is not None:
             self._infer_flags()
         direct = set(self.starts or ())
-        out = []
+        out: list[tuple[Package, str]] = []
         for key in sorted(self.nodes, key=lambda k: (self.nodes[k].line or 0, k)):
             node = self.nodes[key]
             path = paths.get(key) or self._nesting_path(key)
-            out.append(
+            where = key if key.startswith(_NM) or ("/" + _NM) in key else _NM + node.name
+            out.append((
                 Package(
                     ecosystem=NPM,
                     name=node.name,
@@ -223,8 +241,9 @@ class _Graph:
                     peer=node.peer,
                     path=path,
                     license=node.license,
-                )
-            )
+                ),
+                where,
+            ))
         return out
 
     def _shortest_paths(self) -> dict[str, tuple[str, ...]]:
@@ -328,17 +347,6 @@ def _str_map(rel: str, obj: Any, where: str) -> dict[str, str]:
     return dict(obj)
 
 
-def _license(value: object) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("type"), str):
-        return str(value["type"])  # the deprecated {"type": ..., "url": ...} form
-    if isinstance(value, list):
-        kinds = [_license(v) for v in value]
-        return " OR ".join(k for k in kinds if k) or None
-    return None
-
-
 def _bare_name(location: str) -> str:
     return location.rsplit(_NM, 1)[-1]
 
@@ -396,7 +404,7 @@ def _lock_v2(rel: str, text: str, doc: dict[str, Any]) -> _Graph:
             dev=entry.get("dev") is True,
             optional=entry.get("optional") is True or entry.get("devOptional") is True,
             peer=entry.get("peer") is True,
-            license=_license(entry.get("license")),
+            license=declared_license(entry.get("license")),
             parent=_parent_location(location) or None,
         )
     # Links point at workspace dirs; a dependency resolved to a link is followed there.

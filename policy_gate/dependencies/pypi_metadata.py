@@ -8,27 +8,29 @@ classifiers are read as a choice: ``A OR B``). Classifiers that name no single l
 fails (offline, timeout, HTTP error, not JSON) gives no licence and a reason, which the
 licence check reports as unknown: never as a pass.
 
-The base URL is ``https://pypi.org/pypi`` unless ``POLICY_GATE_PYPI_URL`` names a mirror
-(any server answering the same JSON API, e.g. a devpi or Artifactory PyPI remote).
+The base URL is ``https://pypi.org/pypi`` unless the policy's ``licenses.pypi_url`` or
+``POLICY_GATE_PYPI_URL`` names a mirror (any server answering the same JSON API, e.g. a
+devpi or Artifactory PyPI remote), or ``off``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
-from policy_gate import __version__
+from policy_gate.dependencies.license_lookup import (
+    DEFAULT_TIMEOUT,
+    LicenseLookup,
+    check_base_url,
+    fetch_json,
+)
 from policy_gate.dependencies.spdx import parse
+from policy_gate.packages import PYPI
 
 DEFAULT_PYPI_URL = "https://pypi.org/pypi"
 PYPI_URL_ENV = "POLICY_GATE_PYPI_URL"
-DEFAULT_TIMEOUT = 15.0
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 # Trove classifiers that name exactly one SPDX licence. "Apache Software License" carries
@@ -69,28 +71,15 @@ CLASSIFIERS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class LicenseLookup:
-    """What the metadata says: an SPDX expression (and where it came from), or None and
-    why not."""
-
-    license: str | None
-    source: str = ""  # "license_expression" | "license" | "classifiers"
-    reason: str = ""  # when license is None
-    available: bool = False  # the metadata was fetched (a None licence is then its fault)
-    declared: str | None = None  # the License field as written, when it is not SPDX
-
-
 class PyPIMetadata:
-    """Licence lookups against one PyPI JSON API, cached for the life of the object (one
-    scan). Safe to call from several threads."""
+    """Licence lookups against one PyPI JSON API (a ``license_lookup.Registry``), kept for
+    the life of the object (one scan). Safe to call from several threads."""
+
+    ecosystem = PYPI
 
     def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        base = base_url or os.environ.get(PYPI_URL_ENV) or DEFAULT_PYPI_URL
-        scheme = urllib.parse.urlsplit(base).scheme
-        if scheme not in ("http", "https"):
-            raise ValueError(f"the PyPI URL must be http(s), not {base!r}")
-        self.base_url = base.rstrip("/")
+        self.base_url = check_base_url(
+            base_url or os.environ.get(PYPI_URL_ENV) or DEFAULT_PYPI_URL, "PyPI")
         self.timeout = timeout
         self._cache: dict[tuple[str, str], LicenseLookup] = {}
         self._lock = threading.Lock()
@@ -111,32 +100,13 @@ class PyPIMetadata:
         return result
 
     def _lookup(self, name: str, version: str, timeout: float) -> LicenseLookup:
-        url = self.url(name, version)
-        request = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            url, headers={"Accept": "application/json",
-                          "User-Agent": f"policy-gate/{__version__}"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=max(0.1, timeout)) as response:  # noqa: S310
-                body = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return LicenseLookup(None, reason=f"{self.base_url} has no release "
-                                     f"{name} {version} (HTTP 404)")
-            return LicenseLookup(None, reason=f"{self.base_url} answered HTTP {exc.code}")
-        except urllib.error.URLError as exc:
-            return LicenseLookup(None, reason=f"cannot reach {self.base_url} ({exc.reason})")
-        except TimeoutError:
-            return LicenseLookup(None, reason=f"{self.base_url} did not answer within "
-                                 f"{timeout:.0f}s")
-        except OSError as exc:
-            return LicenseLookup(None, reason=f"cannot reach {self.base_url} ({exc})")
-        if len(body) > MAX_RESPONSE_BYTES:
-            return LicenseLookup(None, reason="the metadata response is implausibly large")
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return LicenseLookup(None, reason=f"{self.base_url} did not answer JSON")
+        document, why, status = fetch_json(self.url(name, version), timeout,
+                                           MAX_RESPONSE_BYTES)
+        if status == 404:
+            return LicenseLookup(None, reason=f"{self.base_url} has no release "
+                                 f"{name} {version} (HTTP 404)")
+        if document is None:
+            return LicenseLookup(None, reason=why)
         return license_from_metadata(document)
 
 

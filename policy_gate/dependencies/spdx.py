@@ -14,16 +14,22 @@ Semantics (docs/dependencies.md, "Licences"):
 * ``A WITH exception`` is judged by its base licence ``A``.
 * An expression that fails is *denied* when an id that makes it fail is on ``deny``,
   else *not allowed*.
-* Only what the library itself recognises is normalised. Strings such as ``Apache 2.0``,
-  ``BSD`` or ``MIT/X11`` are not valid SPDX and are *unknown*, as are a missing licence,
-  ``NOASSERTION``/``NONE`` and npm's ``SEE LICENSE IN <file>``. npm's ``UNLICENSED``
-  ("no rights granted") is not an SPDX id either, but it is a clear statement rather
-  than missing data: it is *not allowed*.
+* A string that is not valid SPDX is corrected only by curated data, never guessed: the
+  whole string, else each operand between ``(``, ``)``, ``OR``, ``AND`` and ``WITH``, is
+  looked up in LicenseLynx's reviewed map of licence names to SPDX ids (its "stable"
+  map only: ``Apache 2.0``, ``Apache2``, ``MIT License``, ``The MIT License``,
+  ``BSD 3-Clause`` …); the result must then parse as SPDX. What is still not SPDX is
+  *unknown*: ambiguous names such as ``BSD`` or ``GPL`` (which BSD? which GPL?), a
+  missing licence, ``NOASSERTION``/``NONE`` and npm's ``SEE LICENSE IN <file>`` (a
+  custom licence only a person can read). npm's ``UNLICENSED`` ("no rights granted") is
+  not an SPDX id either, but it is a clear statement rather than missing data: it is
+  *not allowed*.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +41,7 @@ from license_expression import (
     Licensing,
     get_spdx_licensing,
 )
+from licenselynx.licenselynx import LicenseLynx
 
 ALLOWED = "allowed"
 NOT_ALLOWED = "not-allowed"
@@ -75,6 +82,67 @@ def parse(declared: str | None) -> Parsed:
         return Parsed(declared, None, f"the licence is only given as '{text}'")
     if text == NPM_UNLICENSED:
         return Parsed(declared, NPM_UNLICENSED)
+    strict = _strict(declared, text)
+    if strict.expression is not None or strict.reason == _NOTHING:
+        return strict
+    corrected = _corrected(text)
+    if corrected is not None and corrected != text:
+        again = _strict(declared, corrected)
+        if again.expression is not None:
+            return again
+    return strict
+
+
+_NOTHING = "no licence is declared"
+# What separates the operands of an expression, as SPDX and npm's spdx-correct read it.
+_OPERATORS = re.compile(r"(\(|\)|\s+(?:OR|AND|WITH)\s+)", re.IGNORECASE)
+MAX_DECLARED_CHARS = 400  # a licence field longer than this is a licence text, not a name
+
+
+def _corrected(text: str) -> str | None:
+    """The SPDX expression a non-SPDX licence string stands for, by LicenseLynx's curated
+    map (the whole string, else operand by operand), or None."""
+    if len(text) > MAX_DECLARED_CHARS:
+        return None
+    whole = _mapped(text.strip("() \t"))
+    if whole is not None:
+        return whole
+    out: list[str] = []
+    for token in _OPERATORS.split(text):
+        if not token.strip():
+            continue
+        if _OPERATORS.fullmatch(token):
+            out.append(token.strip().upper() if token.strip() not in "()" else token.strip())
+            continue
+        operand = token.strip()
+        known = _known_id(operand) or _mapped(operand)
+        if known is None:
+            return None
+        out.append(known)
+    return " ".join(out).replace("( ", "(").replace(" )", ")")
+
+
+def _known_id(operand: str) -> str | None:
+    """A single SPDX id (or LicenseRef) as written, normalised by the library."""
+    parsed = _strict(operand, operand)
+    if parsed.expression is not None and isinstance(parsed.tree, LicenseSymbol):
+        return parsed.expression
+    return None
+
+
+def _mapped(name: str) -> str | None:
+    """The SPDX id LicenseLynx's reviewed ("stable") map gives a licence name, if any."""
+    try:
+        found = LicenseLynx.map(name)
+    except Exception:  # a library fault is no licence, never a crash of the check
+        return None
+    if found is None or not found.is_spdx_identifier():
+        return None
+    return str(found.id)
+
+
+def _strict(declared: str | None, text: str) -> Parsed:
+    """``text`` parsed as SPDX as it stands."""
     spdx = licensing()
     try:
         tree = spdx.parse(text, validate=False)
@@ -83,7 +151,7 @@ def parse(declared: str | None) -> Parsed:
     except Exception as exc:  # the library raises assorted errors on odd input
         return Parsed(declared, None, f"'{text}' is not a valid SPDX expression ({exc})")
     if tree is None:
-        return Parsed(declared, None, "no licence is declared")
+        return Parsed(declared, None, _NOTHING)
     unknown = [
         k for k in spdx.unknown_license_keys(tree) if not k.lower().startswith(_CUSTOM_PREFIXES)
     ]

@@ -99,7 +99,8 @@ DEFAULTS: dict[str, Any] = {
         "stale": "warn",
     },
     "review": {"policy_change": "fail", "paths": []},
-    "licenses": {"allow": [], "deny": [], "unknown_severity": "medium", "exceptions": []},
+    "licenses": {"allow": [], "deny": [], "unknown_severity": "medium", "exceptions": [],
+                 "include_dev": True},
     "categories": {
         name: {
             "fail": {"severity": "low", "confidence": "low"},

@@ -130,7 +130,9 @@ class Policy:
     rules: Mapping[str, RulePolicy]
     overrides: tuple[DirectoryOverride, ...] = ()
     advisories: AdvisorySettings = field(default_factory=AdvisorySettings)
-    licenses: Mapping[str, Any] = field(default_factory=dict)  # validated `licenses` section
+    # The validated `licenses` section: allow, deny, unknown_severity, exceptions,
+    # include_dev, and where missing licences are looked up (npm_url, pypi_url)
+    licenses: Mapping[str, Any] = field(default_factory=dict)
     waivers: WaiverPolicy = field(default_factory=WaiverPolicy)
     review: ReviewPolicy = field(default_factory=ReviewPolicy)
     # Generated and installed content recognised by evidence (policy_gate.base.generated.KINDS)

@@ -343,7 +343,8 @@ class _Findings(JsonText):
             f',"advisory":{s(dep.advisory)},"aliases":{self.array(dep.aliases)}'
             f',"requirement":{s(dep.requirement)},"direct":{flag(dep.direct)}'
             f',"dev":{flag(dep.dev)},"path":{self.array(dep.path)}'
-            f',"fix_version":{s(dep.fix_version)},"license":{s(dep.license)}}}'
+            f',"fix_version":{s(dep.fix_version)},"license":{s(dep.license)}'
+            f',"packages":{self.array(dep.packages)}}}'
         )
 
 

@@ -26,6 +26,7 @@ from policy_gate.base.process import (
 )
 from policy_gate.base.treefile import TreeFileError, within_limit
 from policy_gate.catalogue import DEFAULT_MAX_FILE_BYTES, ScannerInfo, ScannerSettings
+from policy_gate.dependencies.license_lookup import MetadataStore
 from policy_gate.findings import UNSCANNED, Confidence, Finding, Severity, Source, content_key
 from policy_gate.results import ScanOutput
 from policy_gate.scanners.filetext import binary_asset
@@ -70,6 +71,9 @@ class ScanContext:
     advisory_digest: str = ""
     # What the scanner started before the walk (``Scanner.start_early``), if anything.
     early: EarlyStart | None = None
+    # Where registry answers (licences of published versions) are kept between runs: the
+    # results cache, or the user's own cache directory; None: not kept.
+    metadata_store: MetadataStore | None = None
 
     @property
     def root(self) -> Path:

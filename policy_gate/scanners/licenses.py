@@ -29,11 +29,8 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
-import os
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
@@ -43,7 +40,7 @@ from policy_gate import __version__
 from policy_gate.base.fileset import FileSet
 from policy_gate.catalogue import LICENSES
 from policy_gate.dependencies import npm
-from policy_gate.dependencies.pypi_metadata import PYPI_URL_ENV, LicenseLookup, PyPIMetadata
+from policy_gate.dependencies.license_lookup import OFF, LicenseLookup
 from policy_gate.dependencies.python import find_manifests, parse_manifests
 from policy_gate.dependencies.spdx import (
     DENIED,
@@ -63,17 +60,28 @@ from policy_gate.findings import (
     Source,
     content_key,
 )
-from policy_gate.packages import PYPI, Package
+from policy_gate.packages import NPM, PYPI, Package
 from policy_gate.results import ScanOutput, packages_examined
-from policy_gate.scanners.interface import ScanContext, Scanner, unscanned_finding
+from policy_gate.scanners.interface import ScanContext, Scanner
+from policy_gate.scanners.license_sources import (
+    FROM_INSTALLED,
+    FROM_LOCKFILE,
+    FROM_REGISTRY,
+    FROM_STORE,
+    Collected,
+    collect,
+    distinct,
+    origins,
+    registry_url,
+)
 
 RULE_DENIED = "license-denied"
 RULE_NOT_ALLOWED = "license-not-allowed"
 RULE_UNKNOWN = "license-unknown"
 RULE_EXCEPTION = "license-exception"
+RULE_UNRESOLVED = "license-unresolved"
 HELP_URL = "https://spdx.org/licenses/"
-OFFLINE = "off"  # POLICY_GATE_PYPI_URL=off: no lookups, every Python licence is unknown
-MAX_LOOKUP_THREADS = 8
+SHOWN_UNRESOLVED = 20  # packages named in an unresolved finding's message (all in its data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,7 @@ class LicensePolicy:
     judge: Judge
     unknown_severity: Severity
     exceptions: tuple[LicenseException, ...]
+    include_dev: bool = True
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> LicensePolicy:
@@ -122,6 +131,7 @@ class LicensePolicy:
             judge=Judge(section.get("allow", ()), section.get("deny", ())),
             unknown_severity=Severity.parse(str(section.get("unknown_severity", "medium"))),
             exceptions=tuple(exceptions),
+            include_dev=section.get("include_dev", True) is not False,
         )
 
     def exception_for(self, pkg: Package, today: dt.date) -> LicenseException | None:
@@ -154,199 +164,124 @@ class LicensesScanner(Scanner):
         *,
         today: Callable[[], dt.date] = utc_today,
         pypi_url: str | None = None,
+        npm_url: str | None = None,
         lookup_timeout: float | None = None,
     ) -> None:
         self._today = today
-        self._pypi_url = pypi_url
+        self._urls = {PYPI: pypi_url, NPM: npm_url}
         self._lookup_timeout = lookup_timeout
 
     def version(self, ctx: ScanContext) -> str:
         library = importlib.metadata.version("license-expression")
         return f"{__version__} (license-expression {library})"
 
+    def urls(self, ctx: ScanContext) -> dict[str, str]:
+        """Where each ecosystem's missing licences are looked up (``off``: nowhere)."""
+        return {eco: registry_url(eco, ctx.licenses, self._urls) for eco in (NPM, PYPI)}
+
+    def cacheable(self, ctx: ScanContext) -> bool:
+        """With registry lookups on, the answer depends on what a server says (and a
+        failed lookup must be tried again next time): never from the results cache; the
+        registry's answers are kept on their own (``ScanContext.metadata_store``)."""
+        return all(url == OFF for url in self.urls(ctx).values())
+
     def cache_inputs(self, ctx: ScanContext) -> Mapping[str, Any]:
-        # allow/deny lists, exceptions, and where licences are looked up (the environment
-        # may name another index than the policy, or switch lookups off)
-        return {"licenses": dict(ctx.licenses), "pypi_url": self._metadata_source(ctx)}
+        # allow/deny lists, exceptions, include_dev, and where licences are looked up
+        return {"licenses": dict(ctx.licenses), "urls": self.urls(ctx)}
 
     def targets(self, fileset: FileSet) -> tuple[str, ...]:
         return npm.find_lockfiles(fileset) + find_manifests(fileset)
 
     def cache_files(self, ctx: ScanContext) -> tuple[str, ...]:
-        """The lockfiles, the package.json beside each, and every Python manifest with the
-        files its includes pull in: all the answer reads."""
+        """The lockfiles, the package.json beside each, the installed package.json of
+        every locked package that has no licence in its lockfile, and every Python
+        manifest with the files its includes pull in: all the answer reads."""
         lockfiles = npm.find_lockfiles(ctx.fileset)
+        installed: list[str] = []
+        for rel in lockfiles:
+            here = rel.rsplit("/", 1)[0] + "/" if "/" in rel else ""
+            try:
+                located = npm.locate_lockfile(ctx.root, rel)
+            except npm.LockfileError:
+                continue
+            installed += [f"{here}{where}/package.json" for pkg, where in located
+                          if not pkg.license]
         return (*self.targets(ctx.fileset), *(npm.manifest_path(rel) for rel in lockfiles),
-                *parse_manifests(ctx.fileset).manifests)
+                *parse_manifests(ctx.fileset).manifests, *sorted(set(installed)))
 
     def scan(self, ctx: ScanContext) -> ScanOutput:
         version = self.version(ctx)
         if not self.targets(ctx.fileset):
-            return ScanOutput([], version, 0, 0)
+            return ScanOutput([], version, 0, 0, not_checked="no lockfile or pinned manifest")
         policy = LicensePolicy.from_section(ctx.licenses)
-        deadline = time.monotonic() + ctx.settings.timeout
-        found = _Found()
-        self._npm_packages(ctx, found)
-        self._python_packages(ctx, deadline, found)
-        inventory = distinct(found.packages)
+        found = collect(ctx, self.name, include_dev=policy.include_dev, urls=self.urls(ctx),
+                        timeout=self._lookup_timeout)
         today = self._today()
-        judged, used = self._judge(inventory, policy, today, found.reasons)
+        judged, used = self._judge(found, policy, today)
         findings = found.findings + judged
-        inventory = [replace(p, license=_shown(p.license)) for p in inventory]
+        inventory = [replace(p, license=_shown(p.license)) for p in found.packages]
         notes = found.notes
         unused = [e.package for e in policy.exceptions
                   if e.package not in used and e.live(today)]
         if unused:
             notes.append(f"licence exceptions not needed by this tree: {', '.join(unused)}")
-        notes.insert(0, _summary(len(inventory), findings))
+        notes[:0] = _summary(found, findings)
+        resolved = sum(1 for p in found.packages if found.unresolved(p) is None)
+        not_checked = ("" if resolved else "no package's licence could be resolved"
+                       if found.packages else "no package to check")
         return ScanOutput(findings, version, len(findings), found.files, notes, inventory,
-                          not_checked=found.not_checked, examined=packages_examined(inventory))
-
-    def _npm_packages(self, ctx: ScanContext, found: _Found) -> None:
-        """Every package of every npm lockfile, with the licence the lockfile records."""
-        for rel in npm.find_lockfiles(ctx.fileset):
-            found.files += 1
-            try:
-                found.packages += npm.parse_lockfile(ctx.root, rel)
-            except npm.LockfileError as exc:
-                found.findings.append(
-                    unscanned_finding(self.name, exc.path, exc.reason, exc.line))
-
-    def _python_packages(self, ctx: ScanContext, deadline: float, found: _Found) -> None:
-        """Every pinned Python package, with the licence its index metadata gives (when
-        an index is configured: otherwise a note says they were not checked)."""
-        manifests = parse_manifests(ctx.fileset)
-        found.files += len(manifests.manifests)
-        for err in manifests.errors:
-            found.findings.append(unscanned_finding(self.name, err.path, err.reason, err.line))
-        source = self._metadata_source(ctx)
-        if manifests.pinned and source is None:
-            # Python lockfiles carry no licences; looking them up needs an index. Without
-            # one configured the gate says so instead of guessing or calling out.
-            found.notes.append(
-                f"{len({(p.name, p.version) for p in manifests.pinned})} pinned Python packages: "
-                "licences not checked (set `licenses.pypi_url` in the policy, e.g. "
-                "https://pypi.org/pypi or a mirror, to look them up)"
-            )
-            found.not_checked = found.notes[-1]  # the licence controls are not checked
-        elif manifests.pinned and source is not None:
-            pins = sorted({(p.name, p.version) for p in manifests.pinned})
-            ctx.progress(self.name, f"looking up the licences of {len(pins)} Python packages")
-            lookups = self._lookup(pins, deadline, source)
-            for pin in manifests.pinned:
-                looked_up = lookups[(pin.name, pin.version)]
-                if looked_up.license is None:
-                    found.reasons[(pin.name, pin.version)] = looked_up
-                found.packages.append(
-                    Package(PYPI, pin.name, pin.version, pin.manifest_path, pin.line,
-                            license=looked_up.license or looked_up.declared)
-                )
-        if manifests.unpinned:
-            found.notes.append(
-                f"{len(manifests.unpinned)} Python requirements are not pinned; their licences "
-                "were not checked (pip-audit reports them)"
-            )
+                          not_checked=not_checked, examined=packages_examined(inventory))
 
     def _judge(
-        self, inventory: list[Package], policy: LicensePolicy, today: dt.date,
-        reasons: Mapping[tuple[str, str], LicenseLookup],
+        self, found: Collected, policy: LicensePolicy, today: dt.date
     ) -> tuple[list[Finding], set[str]]:
-        """A finding per package whose licence fails, and the exceptions that were live
-        and used (the rest are named in a note)."""
+        """A finding per package whose licence fails, one per ecosystem for those whose
+        licence could not be resolved at all, and the exceptions that were live and used
+        (the rest are named in a note)."""
         findings: list[Finding] = []
         used: set[str] = set()
-        for pkg in inventory:
+        unresolved: dict[str, list[tuple[Package, LicenseLookup]]] = {}
+        for pkg in found.packages:
             judgement = policy.judge.judge(pkg.license)
             if judgement.passes:
                 continue
             exception = policy.exception_for(pkg, today)
-            if exception is not None and exception.live(today):
+            live = exception is not None and exception.live(today)
+            missing = found.unresolved(pkg)
+            if missing is not None and not live:
+                unresolved.setdefault(pkg.ecosystem, []).append((pkg, missing))
+                continue
+            if live and exception is not None:
                 used.add(exception.package)
-            lookup = reasons.get((pkg.name, pkg.version)) if pkg.ecosystem == PYPI else None
+            lookup = found.lookups.get((pkg.ecosystem, pkg.name, pkg.version))
             findings.append(
                 license_finding(self.name, pkg, judgement, policy, exception, today, lookup)
             )
+        findings += [unresolved_finding(self.name, eco, items, policy)
+                     for eco, items in sorted(unresolved.items())]
         return findings, used
 
-    def _metadata_source(self, ctx: ScanContext) -> str | None:
-        """Where Python licence metadata comes from: the constructor (tests), the
-        POLICY_GATE_PYPI_URL environment variable (operators, mirrors), then the policy's
-        `licenses.pypi_url`; None means no lookups."""
-        configured = ctx.licenses.get("pypi_url") if ctx.licenses else None
-        return (
-            self._pypi_url
-            or os.environ.get(PYPI_URL_ENV)
-            or (str(configured) if configured else None)
-        )
 
-    def _lookup(
-        self, pins: Sequence[tuple[str, str]], deadline: float, base: str
-    ) -> dict[tuple[str, str], LicenseLookup]:
-        if base is not None and base.strip().lower() == OFFLINE:
-            off = LicenseLookup(None, reason=f"lookups are disabled ({PYPI_URL_ENV}=off)")
-            return dict.fromkeys(pins, off)
-        try:
-            client = PyPIMetadata(base) if self._lookup_timeout is None else PyPIMetadata(
-                base, self._lookup_timeout)
-        except ValueError as exc:
-            failed = LicenseLookup(None, reason=str(exc))
-            return dict.fromkeys(pins, failed)
-
-        def one(pin: tuple[str, str]) -> LicenseLookup:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return LicenseLookup(None, reason="the licences scanner ran out of time")
-            return client.license(*pin, timeout=min(client.timeout, remaining))
-
-        workers = max(1, min(MAX_LOOKUP_THREADS, len(pins)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pypi") as pool:
-            return dict(zip(pins, pool.map(one, pins), strict=True))
-
-
-def distinct(packages: Iterable[Package]) -> list[Package]:
-    """One entry per (ecosystem, name@version, manifest): a lockfile may install the same
-    version at several places. It is direct if any copy is, dev only if every copy is."""
-    merged: dict[tuple[str, str, str], Package] = {}
-    for pkg in packages:
-        key = (pkg.ecosystem, pkg.ref, pkg.manifest)
-        seen = merged.get(key)
-        if seen is None:
-            merged[key] = pkg
-            continue
-        direct = (True if seen.direct or pkg.direct
-                  else None if seen.direct is None or pkg.direct is None else False)
-        merged[key] = replace(
-            seen,
-            direct=direct,
-            dev=seen.dev and pkg.dev,
-            optional=seen.optional and pkg.optional,
-            license=seen.license or pkg.license,
-            line=seen.line if seen.line is not None else pkg.line,
-        )
-    return sorted(merged.values(), key=lambda p: (p.manifest, p.ecosystem, p.name, p.version))
-
-
-@dataclass
-class _Found:
-    """What the lockfiles and manifests yielded, before any licence is judged."""
-
-    packages: list[Package] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)  # files that could not be read
-    notes: list[str] = field(default_factory=list)
-    # (name, version) -> why PyPI gave no SPDX licence (None: not PyPI's metadata)
-    reasons: dict[tuple[str, str], LicenseLookup] = field(default_factory=dict)
-    files: int = 0
-    not_checked: str = ""  # packages found whose licences were not checked, and why
-
-
-def _summary(packages: int, findings: Sequence[Finding]) -> str:
-    """The first note: how many packages were checked, and the findings by rule."""
+def _summary(found: Collected, findings: Sequence[Finding]) -> list[str]:
+    """The first notes: how many packages were checked, the findings by rule, where the
+    licences came from, and what was left out."""
     counts = {
-        rule: sum(1 for f in findings if f.rule_id == rule)
-        for rule in (RULE_DENIED, RULE_NOT_ALLOWED, RULE_UNKNOWN, RULE_EXCEPTION)
+        rule: sum(len(f.dependency.packages) if rule == RULE_UNRESOLVED and f.dependency
+                  else 1 for f in findings if f.rule_id == rule)
+        for rule in (RULE_DENIED, RULE_NOT_ALLOWED, RULE_UNKNOWN, RULE_UNRESOLVED,
+                     RULE_EXCEPTION)
     }
-    return (f"checked the licences of {packages} packages: "
-            + ", ".join(f"{n} {rule}" for rule, n in counts.items()))
+    out = [f"checked the licences of {len(found.packages)} packages: "
+           + ", ".join(f"{n} {rule}" for rule, n in counts.items())]
+    came = origins(found)
+    if came:
+        out.append("licences from " + ", ".join(
+            f"{where}: {came[where]}" for where in
+            (FROM_LOCKFILE, FROM_INSTALLED, FROM_STORE, FROM_REGISTRY) if came[where]))
+    if found.dev_skipped:
+        out.append(f"{found.dev_skipped} development-only packages not checked "
+                   "(licenses.include_dev is false)")
+    return out
 
 
 def _shown(declared: str | None) -> str | None:
@@ -361,6 +296,50 @@ def _ids(ids: Sequence[str]) -> str:
     if len(quoted) == 1:
         return f"{quoted[0]} is"
     return f"{', '.join(quoted[:-1])} and {quoted[-1]} are"
+
+
+def unresolved_finding(scanner: str, ecosystem: str,
+                       items: Sequence[tuple[Package, LicenseLookup]],
+                       policy: LicensePolicy) -> Finding:
+    """One finding for every package of an ecosystem whose licence could not be found at
+    all (offline, lookups off, the registry failing): graded as an unknown licence, the
+    packages named in its data (``dependency.packages``), the first of them and the
+    reasons in its message."""
+    refs = tuple(sorted({pkg.ref for pkg, _ in items}))
+    reasons = sorted({lookup.reason for _, lookup in items if lookup.reason})
+    shown = ", ".join(refs[:SHOWN_UNRESOLVED]) + (
+        f" and {len(refs) - SHOWN_UNRESOLVED} more" if len(refs) > SHOWN_UNRESOLVED else "")
+    why = "; ".join(reasons[:3]) or "no lookup"
+    if ecosystem == NPM:
+        how = ("The lockfile does not record them, node_modules does not hold them, and the "
+               f"npm registry gave no answer ({why})")
+        fix = ("Run the gate with access to the npm registry or a mirror (`licenses.npm_url` "
+               "in the policy, or POLICY_GATE_NPM_URL), or install the dependencies first "
+               "(`npm ci --ignore-scripts`) so that node_modules holds their package.json.")
+    else:
+        how = f"Python manifests record no licences, and the index gave no answer ({why})"
+        fix = ("Run the gate with access to PyPI or a mirror (`licenses.pypi_url` in the "
+               "policy, or POLICY_GATE_PYPI_URL).")
+    count = (f"1 {ecosystem} package's licence could not" if len(refs) == 1
+             else f"{len(refs)} {ecosystem} packages' licences could not")
+    message = (f"{count} be resolved: {shown}. {how}; a licence that cannot be checked is "
+               f"never assumed to be allowed. {fix}")
+    first = min((pkg for pkg, _ in items), key=lambda p: (p.manifest, p.line or 0))
+    return Finding(
+        category=LICENSE,
+        sources=(Source(scanner, RULE_UNRESOLVED, policy.unknown_severity, Confidence.HIGH,
+                        message),),
+        path=first.manifest,
+        start_line=None,
+        end_line=None,
+        message=message,
+        flaw_key=f"license-unresolved:{ecosystem}",
+        content_key=content_key("\n".join(refs)),
+        title=f"Licences not resolved: {len(refs)} {ecosystem} packages",
+        help_url=HELP_URL,
+        dependency=DependencyInfo(ecosystem=ecosystem, package=f"{len(refs)} packages",
+                                  version=None, packages=refs),
+    )
 
 
 def license_finding(
@@ -488,7 +467,10 @@ __all__ = [
     "RULE_EXCEPTION",
     "RULE_NOT_ALLOWED",
     "RULE_UNKNOWN",
+    "RULE_UNRESOLVED",
     "LicensePolicy",
     "LicensesScanner",
+    "distinct",
     "license_finding",
+    "unresolved_finding",
 ]
