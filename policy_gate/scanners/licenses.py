@@ -325,6 +325,7 @@ def unresolved_finding(scanner: str, ecosystem: str,
     message = (f"{count} be resolved: {shown}. {how}; a licence that cannot be checked is "
                f"never assumed to be allowed. {fix}")
     first = min((pkg for pkg, _ in items), key=lambda p: (p.manifest, p.line or 0))
+    packages = "1 package" if len(refs) == 1 else f"{len(refs)} packages"
     return Finding(
         category=LICENSE,
         sources=(Source(scanner, RULE_UNRESOLVED, policy.unknown_severity, Confidence.HIGH,
@@ -335,9 +336,9 @@ def unresolved_finding(scanner: str, ecosystem: str,
         message=message,
         flaw_key=f"license-unresolved:{ecosystem}",
         content_key=content_key("\n".join(refs)),
-        title=f"Licences not resolved: {len(refs)} {ecosystem} packages",
+        title=f"Licences not resolved: {ecosystem}, {packages}",
         help_url=HELP_URL,
-        dependency=DependencyInfo(ecosystem=ecosystem, package=f"{len(refs)} packages",
+        dependency=DependencyInfo(ecosystem=ecosystem, package=packages,
                                   version=None, packages=refs),
     )
 
