@@ -42,7 +42,7 @@ EXPECTED_RULES = {
     "gpl-only@2.0.0": "license-denied",
     "proprietary@4.0.0": "license-not-allowed",
     "weird@1.0.1": "license-unknown",
-    "1 packages@None": "license-unresolved",  # nolicense@0.1.0, offline (npm lookups off)
+    "1 package@None": "license-unresolved",  # nolicense@0.1.0, offline (npm lookups off)
 }
 
 
@@ -234,7 +234,7 @@ def test_npm_lockfile_under_mojaloop(gate: Callable[..., GateRun],
     assert "UNLICENSED" in found["proprietary@4.0.0"]["message"]
     # no licence anywhere and the registry off: one finding for the ecosystem, the
     # packages in its data
-    unresolved = found["1 packages@None"]
+    unresolved = found["1 package@None"]
     assert unresolved["dependency"]["packages"] == ["nolicense@0.1.0"]
     assert "1 npm package's licence could not be resolved: nolicense@0.1.0" in (
         unresolved["message"])
@@ -366,10 +366,10 @@ def test_python_licences_from_pypi(scan_data: Callable[..., Any], pypi: FakePyPI
     assert {ref: f.rule_id for ref, f in by_ref.items()} == {
         "gplthing@1.0": "license-denied",
         "jinja2@2.10": "license-unknown",  # the index answered: a licence, just not SPDX
-        "1 packages@None": "license-unresolved",  # ghost: the index has no such release
+        "1 package@None": "license-unresolved",  # ghost: the index has no such release
     }
     assert "GPL-3.0-or-later" in by_ref["gplthing@1.0"].message
-    ghost = by_ref["1 packages@None"]
+    ghost = by_ref["1 package@None"]
     assert ghost.dependency is not None and ghost.dependency.packages == ("ghost@0.0.1",)
     assert "HTTP 404" in ghost.message and "could not be resolved" in ghost.message
     assert "BSD License" in by_ref["jinja2@2.10"].message
