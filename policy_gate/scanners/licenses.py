@@ -226,11 +226,9 @@ class LicensesScanner(Scanner):
         if unused:
             notes.append(f"licence exceptions not needed by this tree: {', '.join(unused)}")
         notes[:0] = _summary(found, findings)
-        resolved = sum(1 for p in found.packages if found.unresolved(p) is None)
-        not_checked = ("" if resolved else "no package's licence could be resolved"
-                       if found.packages else "no package to check")
         return ScanOutput(findings, version, len(findings), found.files, notes, inventory,
-                          not_checked=not_checked, examined=packages_examined(inventory))
+                          not_checked=_not_checked(found),
+                          examined=packages_examined(inventory))
 
     def _judge(
         self, found: Collected, policy: LicensePolicy, today: dt.date
@@ -260,6 +258,20 @@ class LicensesScanner(Scanner):
         findings += [unresolved_finding(self.name, eco, items, policy)
                      for eco, items in sorted(unresolved.items())]
         return findings, used
+
+
+def _not_checked(found: Collected) -> str:
+    """Why the licence controls are not (wholly) checked: no package, or packages whose
+    licence nothing resolved (their finding may fail too; a policy that grades it below
+    the threshold must still not make the controls pass)."""
+    if not found.packages:
+        return "no package to check"
+    missing: dict[str, int] = {}
+    for pkg in found.packages:
+        if found.unresolved(pkg) is not None:
+            missing[pkg.ecosystem] = missing.get(pkg.ecosystem, 0) + 1
+    return "; ".join(f"the licences of {n} {eco} package{'s' if n > 1 else ''} could not be "
+                     "resolved" for eco, n in sorted(missing.items()))
 
 
 def _summary(found: Collected, findings: Sequence[Finding]) -> list[str]:
