@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fake_pypi import FakePyPI, serve
 
@@ -36,6 +37,13 @@ REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "kingfisher", "pip-audit
                  "pysemgrep", "semgrep-core", "zizmor")
 
 
+# No verdict may depend on the machine's load: hypothesis' defaults fail a test whose example
+# takes over 200 ms of wall time (deadline) or whose data generation is slow (too_slow), and
+# the suite runs beside other work on both cores. A test's own @settings still apply.
+settings.register_profile("policy-gate", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("policy-gate")
+
 def pytest_configure(config: pytest.Config) -> None:
     """Compile the gate's modules once, as installing a package does. The tests start the
     gate in many hundreds of new interpreters; with the editable install under
@@ -45,18 +53,55 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(REPO / "policy_gate", quiet=2)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The container tests go last, when the image built in the background since the
+    session's start is ready. Under pytest-xdist (`--dist loadfile`: a module's tests on one
+    worker, so its module-scoped fixtures are made once) modules are handed out in this
+    order too, so the worker that gets them has both cores' worth of work done first."""
+    items.sort(key=lambda item: item.path.name == CONTAINER_TESTS)  # stable
+
+
+CONTAINER_TESTS = "test_container.py"
+
+
 @pytest.hookimpl(trylast=True)  # after -k/-m have deselected what they will
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The container tests run last, and the image they need is built in the background
-    from now on: its minutes of downloads and layer copies overlap the rest of the suite
-    instead of adding to it. (Not under xdist workers: each would build its own.)"""
-    container = [item for item in items if item.path.name == "test_container.py"]
-    if not container or hasattr(config, "workerinput") or config.option.collectonly:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without xdist: the image the container tests need starts building in the
+    background now, its minutes of downloads and layer copies overlapping the rest of
+    the suite. (Under xdist the controller does this once, not each worker.)"""
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly:
         return
-    items[:] = [item for item in items if item.path.name != "test_container.py"] + container
-    module = container[0].module  # type: ignore[attr-defined]  # as pytest imported it
-    module.start_build(Path(tempfile.mkdtemp(prefix="policy-gate-image-build-")))
-    _AT_SESSION_END.append(module.stop_build)
+    container = [item for item in session.items if item.path.name == CONTAINER_TESTS]
+    if container:
+        module = container[0].module  # type: ignore[attr-defined]  # as pytest imported it
+        module.start_build(Path(tempfile.mkdtemp(prefix="policy-gate-image-build-")))
+        _AT_SESSION_END.append(module.stop_build)
+
+
+_IMAGE_BUILD: dict[str, str] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: tell each worker where the one image build of this run will
+    write its log and exit code, and the tag it builds."""
+    if not _IMAGE_BUILD:
+        _IMAGE_BUILD["folder"] = tempfile.mkdtemp(prefix="policy-gate-image-build-")
+        _IMAGE_BUILD["tag"] = f"localhost/policy-gate:test-{os.getpid()}"
+    node.workerinput["policy_gate_image_build"] = dict(_IMAGE_BUILD)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist controller: once a worker has collected (after -k/-m, before any test runs),
+    start the image build if container tests are among what will run."""
+    if node.config.option.collectonly or not _IMAGE_BUILD or _AT_SESSION_END:
+        return
+    if any(i.split("::")[0].endswith("/" + CONTAINER_TESTS) for i in ids):
+        from tests import test_container
+        test_container.start_build(Path(_IMAGE_BUILD["folder"]), _IMAGE_BUILD["tag"])
+        _AT_SESSION_END.append(test_container.stop_build)
 
 
 _AT_SESSION_END: list[Callable[[], None]] = []
@@ -65,6 +110,8 @@ _AT_SESSION_END: list[Callable[[], None]] = []
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for action in _AT_SESSION_END:
         action()
+    if _IMAGE_BUILD and not hasattr(session.config, "workerinput"):
+        shutil.rmtree(_IMAGE_BUILD["folder"], ignore_errors=True)
 
 
 def cpu_seconds() -> float:

@@ -58,73 +58,99 @@ def _podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 BUILD_TIMEOUT = 1800
+# The build's exit code is written here when it ends, so that any process can wait for it:
+# under pytest-xdist the controller builds and a worker runs the container tests.
+EXIT_CODE = "exit-code"
 
 
 @dataclass
 class Build:
     """The image build started in the background at the session's start (see
-    start_build), with where its output goes."""
-    proc: subprocess.Popen[bytes]
-    log: Path
-    started: float
+    start_build): where its log and exit code go, and the tag it builds."""
+    folder: Path
+    tag: str
+    proc: subprocess.Popen[bytes] | None = None  # None where another process started it
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "image-build.log"
+
+    def wait(self) -> int:
+        """The build's exit code, once it has ended."""
+        code = self.folder / EXIT_CODE
+        deadline = time.monotonic() + BUILD_TIMEOUT  # a hung build, not a slow one
+        while not code.exists():
+            if self.proc is not None and self.proc.poll() is not None and not code.exists():
+                pytest.fail(f"the image build was ended before it wrote {code}")
+            if self.proc is None and not self.log.exists():
+                pytest.fail(f"the image build in {self.folder} is gone")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the image build did not end within {BUILD_TIMEOUT}s")
+            time.sleep(1)
+        return int(code.read_text())
 
 
 BACKGROUND: list[Build] = []
 
 
-def start_build(log_dir: Path) -> None:
+def start_build(folder: Path, tag: str = TAG) -> None:
     """Start building the image now, while the rest of the suite runs: the build takes
     minutes (downloads, layer copies under vfs) with a core mostly idle. Only where the
     tools are already there; otherwise the `image` fixture installs them, or skips."""
     if BACKGROUND or not CONTAINER.is_dir() or not all(shutil.which(t) for t in TOOLS):
         return
-    log = log_dir / "image-build.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["bash", str(CONTAINER / "build-image.sh"), "Dockerfile", ".", TAG],
+    build = Build(folder, tag)
+    code = folder / EXIT_CODE
+    with build.log.open("wb") as out:
+        build.proc = subprocess.Popen(
+            ["bash", "-c", 'bash "$0" Dockerfile . "$1"; echo $? >"$2.part"; mv "$2.part" "$2"',
+             str(CONTAINER / "build-image.sh"), tag, str(code)],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # so that stop_build ends buildah too
         )
-    BACKGROUND.append(Build(proc, log, time.monotonic()))
+    BACKGROUND.append(build)
 
 
 def stop_build() -> None:
     """At the session's end: end a background build nobody waited for (the session was
-    interrupted), and remove its log."""
+    interrupted), remove its image if no test did, and its log."""
     for build in BACKGROUND:
+        assert build.proc is not None
         if build.proc.poll() is None:
             os.killpg(build.proc.pid, signal.SIGKILL)
-            build.proc.wait()
-        shutil.rmtree(build.log.parent, ignore_errors=True)
+        build.proc.wait()
+        _buildah("rmi", "--force", build.tag, check=False)
+        shutil.rmtree(build.folder, ignore_errors=True)
 
 
-def _build() -> tuple[int, str, float]:
-    """The build's exit code, the end of its output and when it started: the background
-    build if there is one, else one started here."""
-    if BACKGROUND:
-        build = BACKGROUND[0]
-        code = build.proc.wait(timeout=BUILD_TIMEOUT)
-        return code, build.log.read_text(errors="replace")[-8000:], build.started
-    started = time.monotonic()
+def _build(config: pytest.Config) -> tuple[int, str, str]:
+    """The build's exit code, the end of its output and its tag: the background build if
+    this process or the xdist controller started one, else one started here."""
+    shared = getattr(config, "workerinput", {}).get("policy_gate_image_build")
+    if BACKGROUND or (shared and (Path(shared["folder"]) / "image-build.log").exists()):
+        build = BACKGROUND[0] if BACKGROUND else Build(Path(shared["folder"]), shared["tag"])
+        code = build.wait()
+        return code, build.log.read_text(errors="replace")[-8000:], build.tag
     proc = subprocess.run(
         ["bash", str(CONTAINER / "build-image.sh"), "Dockerfile", ".", TAG],
         cwd=REPO, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
     )
-    return proc.returncode, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", started
+    return proc.returncode, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", TAG
 
 
 @pytest.fixture(scope="module")
-def image() -> Iterator[str]:
+def image(request: pytest.FixtureRequest) -> Iterator[str]:
     if not CONTAINER.is_dir():
         pytest.fail(f"{CONTAINER} is missing: the container scripts come with ../shared")
     _ensure_tools()
-    code, log, started = _build()
+    started = time.monotonic()
+    code, log, tag = _build(request.config)
     assert code == 0, f"image build failed:\n{log}"
-    print(f"image built in {time.monotonic() - started:.0f}s")
+    print(f"waited {time.monotonic() - started:.0f}s for the image")
     try:
-        yield TAG
+        yield tag
     finally:
-        _buildah("rmi", "--force", TAG, check=False)
+        _buildah("rmi", "--force", tag, check=False)
 
 
 @pytest.fixture

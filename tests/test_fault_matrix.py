@@ -286,7 +286,9 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def survivors(pids: list[int], wait: float = 5.0) -> list[int]:
+def survivors(pids: list[int], wait: float = 60.0) -> list[int]:
+    """The pids still alive once the ended ones had time to go (on a loaded machine, the
+    kernel may take seconds to tear down a killed process); the wait ends when all are."""
     deadline = time.monotonic() + wait
     left = [p for p in pids if alive(p)]
     while left and time.monotonic() < deadline:
