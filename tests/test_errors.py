@@ -105,6 +105,11 @@ def test_pip_audit_without_osv_exits_3_with_the_next_step(tmp_path: Path) -> Non
         + OSV_NEXT
     )
     assert expected in proc.stdout.splitlines(), proc.stdout
+    full = policy_gate("scan", str(root), "--scanner", "pip-audit", "--policy",
+                       str(OFFLINE_POLICY), cwd=tmp_path, env={"HTTPS_PROXY": "http://127.0.0.1:9"})
+    assert full.returncode == 3  # without --quiet: the scanner table points at the one line
+    assert full.stdout.count("cannot reach the OSV service") == 1, full.stdout
+    assert "failed pip-audit" in full.stdout and "why: at the end" in full.stdout
 
 
 # -- policies: file and line, plain words, the fix ---------------------------------------

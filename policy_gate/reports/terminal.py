@@ -374,6 +374,8 @@ def _scanners(data: ReportData, w: Write, styled: Styled) -> None:
         out = run.output
         detail = f"{out.raw_results} result(s), {out.files_scanned} file(s)" if out else ""
         reason = f" — {printable(run.reason)}" if run.reason else ""
+        if run.status == "failed" and data.evaluation.verdict is Verdict.ERROR:
+            reason = " — why: at the end"  # said once, where the verdict is explained
         w("  ")
         styled(f"{run.status:>7}", _RUN_STYLE.get(run.status))
         w(f" {run.name} {printable(run.version)} {run.seconds:.1f}s {detail}{reason}\n")
