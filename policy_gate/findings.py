@@ -267,6 +267,7 @@ class Finding:
                 "path": list(self.dependency.path),
                 "fix_version": self.dependency.fix_version,
                 "license": self.dependency.license,
+                "packages": list(self.dependency.packages),
             },
             "sources": [
                 {
