@@ -125,7 +125,7 @@ def test_dockerignore_is_an_allow_list() -> None:
 
 def test_scanner_lock_covers_scanners_txt() -> None:
     def names(path: Path) -> dict[str, str]:
-        pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", path.read_text(), re.M)
+        pins = re.findall(r"^([A-Za-z0-9_.-]+)(?:\[[^]]*\])?==(\S+)", path.read_text(), re.M)
         return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in pins}
 
     lock = names(REPO / "requirements" / "scanners.lock.txt")
