@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -149,6 +150,54 @@ class Registry(Protocol):
     timeout: float
 
     def license(self, name: str, version: str, timeout: float) -> LicenseLookup: ...
+
+
+class RegistryClient:
+    """Licence lookups against one registry (a ``Registry``), each release asked once for
+    the life of the object; safe to call from several threads. A subclass says where a
+    release's document is (``url``), how the registry names a release (``release``) and
+    what licence the document declares (``read``)."""
+
+    ecosystem = ""
+    what = ""  # the registry, as errors name it
+    url_env = ""  # the environment variable naming a mirror
+    default_url = ""
+    max_bytes = 0  # the largest answer read
+
+    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base_url = check_base_url(
+            base_url or os.environ.get(self.url_env) or self.default_url, self.what)
+        self.timeout = timeout
+        self._seen: dict[tuple[str, str], LicenseLookup] = {}
+        self._lock = threading.Lock()
+
+    def url(self, name: str, version: str) -> str:
+        raise NotImplementedError
+
+    def release(self, name: str, version: str) -> str:
+        raise NotImplementedError
+
+    def read(self, document: Any, name: str, version: str) -> LicenseLookup:
+        raise NotImplementedError
+
+    def license(self, name: str, version: str, timeout: float | None = None) -> LicenseLookup:
+        with self._lock:
+            seen = self._seen.get((name, version))
+        if seen is not None:
+            return seen
+        found = self._lookup(name, version, self.timeout if timeout is None else timeout)
+        with self._lock:
+            self._seen[(name, version)] = found
+        return found
+
+    def _lookup(self, name: str, version: str, timeout: float) -> LicenseLookup:
+        document, why, status = fetch_json(self.url(name, version), timeout, self.max_bytes)
+        if status == 404:
+            return LicenseLookup(None, reason=f"{self.base_url} has no release "
+                                 f"{self.release(name, version)} (HTTP 404)")
+        if document is None:
+            return LicenseLookup(None, reason=why)
+        return self.read(document, name, version)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ when it is a JSON object for the same name and version.
 
 from __future__ import annotations
 
-import os
-import threading
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,12 +20,7 @@ from typing import Any
 
 from policy_gate.base import jsontext
 from policy_gate.base.treefile import TreeFileError, read_below
-from policy_gate.dependencies.license_lookup import (
-    DEFAULT_TIMEOUT,
-    LicenseLookup,
-    check_base_url,
-    fetch_json,
-)
+from policy_gate.dependencies.license_lookup import LicenseLookup, RegistryClient
 from policy_gate.packages import NPM
 
 DEFAULT_NPM_URL = "https://registry.npmjs.org"
@@ -80,41 +73,24 @@ def installed_license(lockfile_dir: Path, location: str, name: str,
     return manifest_license(doc)
 
 
-class NpmRegistry:
+class NpmRegistry(RegistryClient):
     """Licence lookups against one npm registry (a ``license_lookup.Registry``), kept for
     the life of the object. Safe to call from several threads."""
 
     ecosystem = NPM
-
-    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.base_url = check_base_url(
-            base_url or os.environ.get(NPM_URL_ENV) or DEFAULT_NPM_URL, "npm registry")
-        self.timeout = timeout
-        self._seen: dict[tuple[str, str], LicenseLookup] = {}
-        self._lock = threading.Lock()
+    what = "npm registry"
+    url_env = NPM_URL_ENV
+    default_url = DEFAULT_NPM_URL
+    max_bytes = MAX_DOCUMENT_BYTES
 
     def url(self, name: str, version: str) -> str:
         quote = urllib.parse.quote
         return f"{self.base_url}/{quote(name, safe='@')}/{quote(version, safe='')}"
 
-    def license(self, name: str, version: str, timeout: float | None = None) -> LicenseLookup:
-        with self._lock:
-            seen = self._seen.get((name, version))
-        if seen is not None:
-            return seen
-        found = self._lookup(name, version, self.timeout if timeout is None else timeout)
-        with self._lock:
-            self._seen[(name, version)] = found
-        return found
+    def release(self, name: str, version: str) -> str:
+        return f"{name}@{version}"
 
-    def _lookup(self, name: str, version: str, timeout: float) -> LicenseLookup:
-        document, why, status = fetch_json(self.url(name, version), timeout,
-                                           MAX_DOCUMENT_BYTES)
-        if status == 404:
-            return LicenseLookup(None, reason=f"{self.base_url} has no release "
-                                 f"{name}@{version} (HTTP 404)")
-        if document is None:
-            return LicenseLookup(None, reason=why)
+    def read(self, document: Any, name: str, version: str) -> LicenseLookup:
         if not _same_release(document, name, version):
             return LicenseLookup(None, reason=f"{self.base_url} answered with a document "
                                  f"that is not {name}@{version}")

@@ -15,17 +15,10 @@ devpi or Artifactory PyPI remote), or ``off``.
 
 from __future__ import annotations
 
-import os
-import threading
 import urllib.parse
 from typing import Any
 
-from policy_gate.dependencies.license_lookup import (
-    DEFAULT_TIMEOUT,
-    LicenseLookup,
-    check_base_url,
-    fetch_json,
-)
+from policy_gate.dependencies.license_lookup import LicenseLookup, RegistryClient
 from policy_gate.dependencies.spdx import parse
 from policy_gate.packages import PYPI
 
@@ -71,42 +64,24 @@ CLASSIFIERS: dict[str, str] = {
 }
 
 
-class PyPIMetadata:
+class PyPIMetadata(RegistryClient):
     """Licence lookups against one PyPI JSON API (a ``license_lookup.Registry``), kept for
     the life of the object (one scan). Safe to call from several threads."""
 
     ecosystem = PYPI
-
-    def __init__(self, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.base_url = check_base_url(
-            base_url or os.environ.get(PYPI_URL_ENV) or DEFAULT_PYPI_URL, "PyPI")
-        self.timeout = timeout
-        self._cache: dict[tuple[str, str], LicenseLookup] = {}
-        self._lock = threading.Lock()
+    what = "PyPI"
+    url_env = PYPI_URL_ENV
+    default_url = DEFAULT_PYPI_URL
+    max_bytes = MAX_RESPONSE_BYTES
 
     def url(self, name: str, version: str) -> str:
         quote = urllib.parse.quote
         return f"{self.base_url}/{quote(name, safe='')}/{quote(version, safe='')}/json"
 
-    def license(self, name: str, version: str, timeout: float | None = None) -> LicenseLookup:
-        key = (name, version)
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        result = self._lookup(name, version, self.timeout if timeout is None else timeout)
-        with self._lock:
-            self._cache[key] = result
-        return result
+    def release(self, name: str, version: str) -> str:
+        return f"{name} {version}"
 
-    def _lookup(self, name: str, version: str, timeout: float) -> LicenseLookup:
-        document, why, status = fetch_json(self.url(name, version), timeout,
-                                           MAX_RESPONSE_BYTES)
-        if status == 404:
-            return LicenseLookup(None, reason=f"{self.base_url} has no release "
-                                 f"{name} {version} (HTTP 404)")
-        if document is None:
-            return LicenseLookup(None, reason=why)
+    def read(self, document: Any, name: str, version: str) -> LicenseLookup:
         return license_from_metadata(document)
 
 
