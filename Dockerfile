@@ -54,10 +54,8 @@ RUN python3 -m venv /tmp/build-venv \
 # ---------------------------------------------------------------------------- final
 FROM ${BASE_IMAGE}
 
-ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="policy-gate" \
       org.opencontainers.image.description="SAST, secret scanning, dependency and licence audit, card-data, Dockerfile, workflow and coverage checks on a repository, enforcing a YAML security policy (Mojaloop's by default)." \
-      org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/mojaloop/policy-gate" \
       org.opencontainers.image.documentation="https://github.com/mojaloop/policy-gate/blob/main/docs/github-action.md" \
