@@ -22,6 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "scanners": ("scanners",),
     "run": ("runner", "cache", "history"),
     "reports": ("reports", "compliance"),
+    "org": ("org",),
     "gate": ("gate", "base_inputs"),
     "front": ("cli", "cli_output", "action_entrypoint", "github", "init_repo", "__main__"),
 }
@@ -33,6 +34,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "scanners": frozenset({"base", "model", "data"}),
     "run": frozenset({"base", "model", "data", "policy", "scanners"}),
     "reports": frozenset({"base", "model", "data", "policy"}),
+    "org": frozenset({"base", "model", "reports"}),
     "gate": frozenset({"base", "model", "data", "policy", "scanners", "run", "reports"}),
     "front": frozenset(LAYERS) - {"front"},
 }

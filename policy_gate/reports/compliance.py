@@ -237,7 +237,7 @@ def _md_control(r: ControlResult) -> list[str]:
 
 
 # ---------------------------------------------------------------- HTML
-_CSS = """
+PAGE_CSS = """
 :root{--fg:#1f2328;--muted:#4d5560;--line:#d0d7de;--soft:#f6f8fa}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
@@ -328,7 +328,7 @@ def render_html(data: ReportData, assessment: Assessment | None = None) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title, 120)}</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{PAGE_CSS}</style></head><body><main>",
         *_html_header(title, a.evidence),
         *_html_summary(a),
         *_html_controls(a),

@@ -31,7 +31,6 @@ def build(data: ReportData) -> dict[str, Any]:
 def _header(data: ReportData) -> dict[str, Any]:
     """Everything but the findings, in the report's key order ("findings" comes last)."""
     result, policy, evaluation = data.result, data.policy, data.evaluation
-    per_scanner = _per_scanner(data)
     return {
         "$schema": SCHEMA_ID,
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -64,22 +63,7 @@ def _header(data: ReportData) -> dict[str, Any]:
             if result.advisory_info is not None
             else None,
         },
-        "scanners": [
-            {
-                "name": run.name,
-                "status": run.status,
-                "reason": run.reason,
-                "version": run.version,
-                "seconds": round(run.seconds, 3),
-                "files_scanned": run.output.files_scanned if run.output else 0,
-                "raw_results": run.output.raw_results if run.output else 0,
-                "results_in_report": per_scanner.get(run.name, 0),
-                "notes": run.output.notes if run.output else [],
-                # With --cache-dir: how much of the answer came from the results cache.
-                "cache": run.cache.to_dict() if run.cache is not None else None,
-            }
-            for run in result.runs
-        ],
+        "scanners": _scanners(data),
         "summary": {
             "findings": len(evaluation.decisions),
             "by_status": {
@@ -107,6 +91,7 @@ def _header(data: ReportData) -> dict[str, Any]:
         "diff": _diff(data),
         "waivers": _waivers(data),
         "baseline": _baseline(data),
+        "compliance": _compliance(data),
     }
 
 
@@ -194,6 +179,52 @@ def _baseline(data: ReportData) -> dict[str, Any] | None:
     if inputs is None or inputs.baseline is None:
         return None
     return {"source": inputs.baseline.source, "entries": len(inputs.baseline.entries)}
+
+
+def _scanners(data: ReportData) -> list[dict[str, Any]]:
+    per_scanner = _per_scanner(data)
+    return [
+        {
+            "name": run.name,
+            "status": run.status,
+            "reason": run.reason,
+            "version": run.version,
+            "seconds": round(run.seconds, 3),
+            "files_scanned": run.output.files_scanned if run.output else 0,
+            "raw_results": run.output.raw_results if run.output else 0,
+            "results_in_report": per_scanner.get(run.name, 0),
+            "notes": run.output.notes if run.output else [],
+            # With --cache-dir: how much of the answer came from the results cache.
+            "cache": run.cache.to_dict() if run.cache is not None else None,
+        }
+        for run in data.result.runs
+    ]
+
+
+def _compliance(data: ReportData) -> dict[str, Any]:
+    """Each control's status, so one report (or `policy-gate aggregate` over many) answers
+    "which controls fail" without the compliance page; the page has the evidence."""
+    from policy_gate.compliance.assess import assess, head_commit
+
+    commit, commit_source = head_commit(data)
+    assessment = assess(data, commit=(commit, commit_source))
+    return {
+        "commit": commit,
+        "commit_source": commit_source,
+        "controls": [
+            {
+                "id": c.control.id,
+                "framework": c.control.framework,
+                "title": c.control.title,
+                "status": c.status,
+                "why": c.why,
+                "violations": len(c.violations),
+                "accepted": len(c.accepted),
+                "fingerprints": sorted({d.finding.fingerprint for d in c.violations}),
+            }
+            for c in assessment.controls
+        ],
+    }
 
 
 def _per_scanner(data: ReportData) -> Counter[str]:

@@ -1,0 +1,1 @@
+"""The organisation view over many repositories' JSON reports (`policy-gate aggregate`)."""
