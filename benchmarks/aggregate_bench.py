@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,11 +77,29 @@ def synthesise(seed: dict[str, object], index: int, findings: int, rng: random.R
     return "".join(parts) + '\n  "findings": [\n    ' + ",\n    ".join(out) + "\n  ]\n}\n"
 
 
+def screenshot(page: Path, png: Path) -> None:
+    """The page as a browser draws it (Debian's chromium; flags that keep it off the
+    network), to look at: the matrix must stay readable with hundreds of rows."""
+    with tempfile.TemporaryDirectory() as profile:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,2400",
+             f"--screenshot={png}", page.as_uri()],
+            capture_output=True, text=True, timeout=300, check=False)
+    if proc.returncode != 0 or not png.exists():
+        raise RuntimeError(f"chromium failed: {proc.stderr[-800:]}")
+    log(f"screenshot {png} in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", type=int, default=200)
     parser.add_argument("--findings", type=int, default=5000)
     parser.add_argument("--write", action="store_true", help="write the results into README.md")
+    parser.add_argument("--screenshot", type=Path, metavar="PNG",
+                        help="also render the HTML page in headless Chromium into PNG")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aggregate-bench-") as tmp:
         work = Path(tmp)
@@ -115,6 +134,8 @@ def main() -> int:
             f"| {m.cpu_seconds:.2f} s | {m.tree_rss_kb / 1024:.0f} MiB | "
             f"{m.seconds / floor:.2f}x ({floor:.2f} s, one process) | {html / 1024:.0f} KiB |\n")
         print(table)
+        if args.screenshot:
+            screenshot(out / "org.html", args.screenshot)
         if args.write:
             write_readme_section(BEGIN, END, "Aggregate over many reports (issue 19, "
                                  "aggregate_bench.py)", table)

@@ -46,6 +46,9 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "fail-on-violations": "true",
     "jobs": None,
     "cache-dir": None,
+    "aggregate": None,
+    "expected": None,
+    "expiring-within": "30",
 }
 
 #: Report format → file name inside output-dir.
@@ -517,6 +520,8 @@ def run_action(env: Mapping[str, str]) -> int:
     except OSError as exc:
         _fail(f"cannot enter GITHUB_WORKSPACE {str(workspace)!r}: {exc.strerror}", annotate,
               EXIT_INTERNAL)
+    if read_input(env, "aggregate"):
+        return _run_aggregate(env, workspace, annotate)
     try:
         action = plan(env, workspace, capabilities())
     except ActionError as exc:
@@ -550,6 +555,60 @@ def run_action(env: Mapping[str, str]) -> int:
         else:
             print(f"policy-gate action: {message}", file=sys.stderr, flush=True)
     return final
+
+
+AGGREGATE_FILES = {"json": "policy-gate-org.json", "html": "policy-gate-org.html",
+                   "markdown": "policy-gate-org.md"}
+SCAN_ONLY_INPUTS = ("policy", "formats", "scanners", "advisories", "osv-url", "diff-base",
+                    "full-scan", "baseline", "pr-comment", "cache-dir")
+
+
+def aggregate_plan(env: Mapping[str, str], workspace: Path) -> list[str]:
+    """The ``policy-gate aggregate`` argv of the organisation fan-in: the reports in the
+    ``aggregate`` directory (each in its own folder, named by it) into output-dir, the
+    Markdown also into the job summary. A scan input given with it is an error (it would
+    be ignored)."""
+    _reject_unknown_inputs(env)
+    given = [n for n in SCAN_ONLY_INPUTS
+             if (env.get(input_env_name(n)) or "").strip()
+             and read_input(env, n) != (INPUT_DEFAULTS.get(n) or "")]
+    if given:
+        raise ActionError(f"input 'aggregate' reads reports and scans nothing: remove "
+                          f"{', '.join(map(repr, given))}")
+    reports = confine(workspace, "aggregate", read_input(env, "aggregate"), must_exist=True)
+    if not (workspace / reports).is_dir():
+        raise ActionError(f"input 'aggregate': {reports!r} is not a directory")
+    days = read_input(env, "expiring-within")
+    if not days.isdigit() or int(days) > 3650:
+        raise ActionError(f"input 'expiring-within': {days!r} is not a number of days (0-3650)")
+    out_dir = _output_dir(env, workspace)
+    argv = ["aggregate", reports, "--expiring-within", days]
+    if read_input(env, "expected"):
+        argv += ["--expect", confine(workspace, "expected", read_input(env, "expected"),
+                                     must_exist=True)]
+    for fmt, name in AGGREGATE_FILES.items():
+        argv += [f"--{fmt}", f"{out_dir}/{name}"]
+    return argv
+
+
+def _run_aggregate(env: Mapping[str, str], workspace: Path, annotate: bool) -> int:
+    try:
+        argv = aggregate_plan(env, workspace)
+    except ActionError as exc:
+        _fail(str(exc), annotate)
+    (workspace / argv[argv.index("--json") + 1]).parent.mkdir(parents=True, exist_ok=True)
+    print(f"policy-gate {' '.join(argv)}", file=sys.stderr, flush=True)
+    code = _run_cli(argv, {})
+    summary = env.get("GITHUB_STEP_SUMMARY")
+    markdown = workspace / argv[argv.index("--markdown") + 1]
+    if code == EXIT_PASS and summary and markdown.is_file():
+        try:
+            with Path(summary).open("a", encoding="utf-8") as fh:
+                fh.write(markdown.read_text("utf-8"))
+        except OSError as exc:
+            _fail(f"cannot write GITHUB_STEP_SUMMARY: {exc.strerror or exc}", annotate,
+                  EXIT_INTERNAL)
+    return code
 
 
 def _prepare_output_dir(workspace: Path, reports: Mapping[str, str]) -> None:

@@ -484,11 +484,14 @@ def explain(finding: str, report_path: Path | None, **kwargs: Any) -> None:
               metavar="DAYS", help="List waivers that expire within DAYS (and expired ones).")
 @click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="The day expiries are counted from (default: today, UTC).")
+@click.option("--expect", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The repositories that should have a report (a JSON list, or one name per "
+                   "line): each one without is listed as failed to report.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Processes reading reports "
               "(default: all cores).")
 def aggregate(reports: tuple[Path, ...], json_path: Path | None, markdown_path: Path | None,
               html_path: Path | None, expiring_within: int, as_of: dt.datetime | None,
-              jobs: int | None) -> None:
+              expect: Path | None, jobs: int | None) -> None:
     """One view over many repositories' JSON reports (files, or directories searched for
     *.json, each named by its folder): verdicts, a repository x control matrix, advisories
     by repositories hit, waivers expiring soon by owner, scanner failures and stale data."""
@@ -500,10 +503,11 @@ def aggregate(reports: tuple[Path, ...], json_path: Path | None, markdown_path: 
         if not named:
             _usage(err, "no *.json report found in " + ", ".join(map(str, reports)))
         summaries = reader.read_all(_distinct_names(named), jobs)
+        expected = reader.expected_names(expect) if expect else []
     except reader.ReportError as exc:
         _usage(err, printable(str(exc)))
     today = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
-    org = view.build(summaries, today, expiring_within)
+    org = view.build(summaries, today, expiring_within, expected)
     outputs = [(json_path, json_out.render), (markdown_path, markdown.render),
                (html_path, html.render)]
     if not any(path for path, _ in outputs):

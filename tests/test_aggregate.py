@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import cmarkgfm
 import pytest
+import yaml
 from conftest import gate_process, make_tree
 
 from policy_gate.org import reader, view
@@ -89,7 +92,7 @@ def test_verdicts_and_counts_per_repository(org: dict[str, Any]) -> None:
     assert repos["mojaloop/clean"]["by_status"].get("violation", 0) == 0
     assert doc["summary"] == {"repositories": 3, "verdicts": {"fail": 2, "pass": 1},
                               "violations": 4, "advisories": 4, "expiring_waivers": 1,
-                              "problems": 0}
+                              "problems": 0, "without_report": 0}
 
 
 def test_control_matrix_names_where_each_control_fails(org: dict[str, Any]) -> None:
@@ -203,3 +206,85 @@ def test_view_ranks_and_flags_what_weakens_a_verdict() -> None:
     assert [(p.repository, p.kind) for p in v.problems] == [
         ("b", "scanner-failure"), ("a", "stale-advisories"), ("c", "no-controls")]
     assert v.control_counts("M2") == {"pass": 2, "no-data": 1}
+
+
+WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "org-policy-gate.yml"
+
+
+def test_fan_in_step_as_the_org_workflow_runs_it(reports: Path, tmp_path: Path) -> None:
+    """The workflow's last job: every report downloaded into reports/<owner>/<repo>/, the
+    list of repositories that should have one, then the action with `aggregate:`. A
+    repository whose scan job died is named, not silently missing."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(reports, workspace / "reports")
+    (workspace / "expected.json").write_text(json.dumps([*REPOS, "mojaloop/broken"]))
+    summary = tmp_path / "summary.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env |= {"GITHUB_WORKSPACE": str(workspace), "GITHUB_STEP_SUMMARY": str(summary),
+            "INPUT_AGGREGATE": "reports", "INPUT_EXPECTED": "expected.json",
+            "INPUT_EXPIRING-WITHIN": "14", "INPUT_OUTPUT-DIR": "org-view"}
+    proc = subprocess.run([sys.executable, "-m", "policy_gate.action_entrypoint"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((workspace / "org-view" / "policy-gate-org.json").read_text())
+    assert doc["summary"]["without_report"] == 1
+    assert doc["problems"][0]["repository"] == "mojaloop/broken"
+    assert (workspace / "org-view" / "policy-gate-org.html").is_file()
+    assert summary.read_text() == (workspace / "org-view" / "policy-gate-org.md").read_text()
+    assert "**mojaloop/broken** no-report" in summary.read_text()
+    env["INPUT_POLICY"] = "policies/other.yaml"
+    proc = subprocess.run([sys.executable, "-m", "policy_gate.action_entrypoint"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2
+    assert "input 'aggregate' reads reports and scans nothing: remove 'policy'" in proc.stderr
+
+
+def test_org_workflow_fans_out_and_always_fans_in() -> None:
+    wf = yaml.safe_load(WORKFLOW.read_text())
+    assert wf["permissions"] == {}
+    jobs = wf["jobs"]
+    scan = jobs["scan"]
+    assert scan["strategy"]["fail-fast"] is False
+    assert scan["strategy"]["max-parallel"] == "${{ inputs.max-parallel }}"
+    assert scan["timeout-minutes"] == "${{ inputs.timeout-minutes }}"
+    assert scan["permissions"] == {"contents": "read"}
+    gate = next(s for s in scan["steps"] if s.get("uses") == "$/")
+    assert gate["with"]["formats"] == "json" and gate["with"]["fail-on-violations"] is False
+    assert gate["with"]["output-dir"] == "org-reports/${{ matrix.repository }}"
+    upload = scan["steps"][-1]
+    assert upload["if"] == "${{ !cancelled() }}" and upload["with"]["path"] == "org-reports/"
+    fan_in = jobs["aggregate"]
+    assert fan_in["if"] == "${{ !cancelled() }}" and fan_in["needs"] == ["list", "scan"]
+    assert fan_in["permissions"] == {}
+    download = fan_in["steps"][0]["with"]
+    assert upload["with"]["name"].startswith(download["pattern"].rstrip("*"))
+    assert download["merge-multiple"] is True
+    step = next(s for s in fan_in["steps"] if s.get("uses") == "$/")
+    assert step["with"]["aggregate"] == download["path"]
+    assert step["with"]["expected"] == "expected.json"
+
+
+@pytest.mark.parametrize(("given", "file", "expected"), [
+    ("mojaloop/a, mojaloop/b\nmojaloop/a", "", '["mojaloop/a", "mojaloop/b"]'),
+    ("", "mojaloop/c  # ledger\n\n# none\nmojaloop/d\n", '["mojaloop/c", "mojaloop/d"]'),
+    ("mojaloop/a;rm -rf /", "", None),
+    ("", "", None),
+])
+def test_org_workflow_lists_repositories(tmp_path: Path, given: str, file: str,
+                                         expected: str | None) -> None:
+    """The list job's own script, run as the runner runs `shell: python3 {0}`."""
+    step = yaml.safe_load(WORKFLOW.read_text())["jobs"]["list"]["steps"][1]
+    script = tmp_path / "list.py"
+    script.write_text(step["run"])
+    (tmp_path / "repos.txt").write_text(file)
+    out = tmp_path / "out"
+    out.write_text("")
+    env = {"PATH": os.environ["PATH"], "REPOSITORIES": given, "GITHUB_OUTPUT": str(out),
+           "REPOSITORIES_FILE": str(tmp_path / "repos.txt") if file else ""}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    if expected is None:
+        assert proc.returncode == 1 and "give 1 to 256 owner/name entries" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_text() == f"repositories={expected}\n"

@@ -62,8 +62,9 @@ def render(view: OrgView) -> str:
 
 def _matrix(view: OrgView) -> list[str]:
     out = ["<h2>Repositories &times; controls</h2>",
-           '<p class="meta">✓ pass · ✗ fail · ? not checked · &ndash; not covered (manual) · '
-           "· no data. A repository's name links to its evidence below.</p>",
+           '<p class="meta">✓ pass, ✗ fail, ? not checked, &ndash; not covered (manual '
+           "evidence), · no data in the report. A repository's name links to its evidence "
+           "below.</p>",
            '<table class="matrix"><thead><tr><th>Repository</th><th>Verdict</th>'
            "<th>Violations</th>"]
     out += [f'<th class="c" title="{e(title)}">{e(cid)}</th>' for cid, _fw, title in view.controls]

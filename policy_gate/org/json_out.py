@@ -28,6 +28,7 @@ def build(view: OrgView) -> dict[str, Any]:
             "advisories": len(view.advisories),
             "expiring_waivers": len(view.expiring),
             "problems": len(view.problems),
+            "without_report": sum(p.kind == "no-report" for p in view.problems),
         },
         "repositories": [_repo(view, r) for r in view.repos],
         "controls": [

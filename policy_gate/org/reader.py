@@ -276,6 +276,23 @@ def _waivers(findings: list[dict[str, Any]]) -> list[WaiverUse]:
             for name, (w, n) in uses.items()]
 
 
+def expected_names(path: Path) -> list[str]:
+    """Repository names from a JSON list of strings, or one per line (``#`` comments)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: cannot read it ({exc})") from None
+    if text.lstrip().startswith("["):
+        try:
+            names = json.loads(text)
+        except ValueError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ReportError(f"{path}: not a JSON list of repository names")
+        return [n.strip() for n in names if n.strip()]
+    return [n for line in text.splitlines() if (n := line.split("#", 1)[0].strip())]
+
+
 def days_until(expires: str, today: dt.date) -> int | None:
     """Days from ``today`` to an ISO date (negative: already expired); None if unreadable."""
     try:

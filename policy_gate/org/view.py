@@ -46,7 +46,7 @@ class Problem:
     """Something that makes a repository's verdict mean less than it says."""
 
     repository: str
-    kind: str  # scanner-failure | stale-advisories | no-controls
+    kind: str  # no-report | scanner-failure | stale-advisories | no-controls
     detail: str
 
 
@@ -76,16 +76,22 @@ class OrgView:
         return Counter(self.control_status(r, control_id) for r in self.repos)
 
 
-def build(reports: Sequence[RepoReport], as_of: dt.date, within_days: int) -> OrgView:
+def build(reports: Sequence[RepoReport], as_of: dt.date, within_days: int,
+          expected: Sequence[str] = ()) -> OrgView:
     """The view of ``reports`` (one per repository; a later report of the same name is a
-    different run and is kept as its own row, named with its file)."""
+    different run and is kept as its own row, named with its file). Each name in
+    ``expected`` without a report is a problem: its scan failed before writing one."""
     repos = tuple(sorted(reports, key=lambda r: (r.exit_code == 0, r.name)))
+    have = {r.name for r in repos}
+    missing = [Problem(name, "no-report", "no report: its scan job failed, timed out or "
+                       "could not check it out (see that job's log)")
+               for name in dict.fromkeys(expected) if name not in have]
     return OrgView(
         as_of=as_of, within_days=within_days, repos=repos,
         controls=_controls(repos),
         advisories=_advisories(repos),
         expiring=_expiring(repos, as_of, within_days),
-        problems=_problems(repos),
+        problems=(*missing, *_problems(repos)),
     )
 
 
