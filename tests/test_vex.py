@@ -291,7 +291,7 @@ def test_the_command_line_writes_no_file_removes_an_old_one_and_says_so(
     assert not target.exists()
     assert report.exists() and written == {"json": str(report)}
     text = shown.getvalue()
-    assert f"OpenVEX: {target} not written: nothing to state" in text
+    assert f"OpenVEX: {target} not written, nothing to state (no waiver" in text
     reports_line = next(line for line in text.splitlines() if line.startswith("Reports:"))
     assert str(target) not in reports_line
 

@@ -53,8 +53,8 @@ ID_PREFIX = "https://openvex.dev/docs/public/vex-"
 JUSTIFICATIONS = tuple(vex.JUSTIFICATIONS)
 # Said on the terminal when the run has nothing to state (and so writes no document).
 NOTHING_TO_STATE = (
-    "nothing to state: no waiver this run applied covers an advisory on a pinned "
-    "dependency, and an OpenVEX document needs at least one statement"
+    "nothing to state (no waiver this run applied covers an advisory on a pinned "
+    "dependency, and an OpenVEX document needs at least one statement)"
 )
 
 _RFC3339 = re.compile(

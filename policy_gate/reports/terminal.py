@@ -313,7 +313,7 @@ def _reports_written(data: ReportData, reports: Mapping[str, str], w: Write) -> 
     if files:
         w(f"Reports: {', '.join(files)}\n")
     if unwritten:
-        w(f"OpenVEX: {printable(unwritten)} not written: {openvex.NOTHING_TO_STATE}\n")
+        w(f"OpenVEX: {printable(unwritten)} not written, {openvex.NOTHING_TO_STATE}\n")
 
 
 def _how_to_proceed(data: ReportData, w: Write, styled: Styled, *, hints: bool) -> None:
