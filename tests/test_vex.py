@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 from pathlib import Path
@@ -37,6 +38,7 @@ from policy_gate.findings import (
 from policy_gate.policy import baseline as bl
 from policy_gate.policy.evaluate import Inputs, Status, evaluate
 from policy_gate.policy.loader import load_policy
+from policy_gate.policy.model import Policy
 from policy_gate.policy.waivers import load_waivers, schema
 from policy_gate.reports import cyclonedx, openvex, terminal, vex
 from policy_gate.reports.interface import ReportData
@@ -119,8 +121,13 @@ FINDINGS = {
 }
 
 
+@functools.cache
+def _policy() -> Policy:
+    return load_policy(OFFLINE_POLICY)
+
+
 def _data(waivers: str = WAIVERS) -> ReportData:
-    policy = load_policy(OFFLINE_POLICY)
+    policy = _policy()
     findings = merge_findings([f for f, _ in FINDINGS.values()])
     baselined = [f for f in findings if f.dependency and f.dependency.package == "express"]
     baseline = bl.create(baselined, policy_sha256=policy.sha256, created="2026-11-01T00:00:00Z")
