@@ -190,11 +190,20 @@ def write_reports(
     meanwhile: reports only read ``data``, which the child shares copy-on-write, so the
     files are the same as written one after another. Any failure, in either process, is a
     ReportWriteError.
+
+    A report with nothing to say (OpenVEX with no statement: its schema asks for one)
+    renders as empty text: it is written as no file, and a copy an earlier run left at that
+    path is removed, as writing would have replaced it (a stale VEX document would state
+    decisions this run did not make). The terminal says so.
     """
     files = [(fmt, target) for fmt, target in requests if str(target) != "-"]
     for fmt, target in requests:
         if str(target) == "-":
             text = _render_text(fmt, data)[0]
+            if not text:
+                sys.stderr.write(f"policy-gate: the {fmt} report has nothing to state; "
+                                 "nothing written to stdout\n")
+                continue
             if in_github:
                 token = secrets.token_hex(16)
                 text = f"::stop-commands::{token}\n{text.rstrip(chr(10))}\n::{token}::\n"
@@ -223,7 +232,8 @@ def write_reports(
                     f"the process writing {', '.join(f for f, _ in child)} ended with {code}"
                 )
     for fmt, target in child:
-        written.update(_report_paths(fmt, target))
+        if target.exists():  # not when it had nothing to say
+            written.update(_report_paths(fmt, target))
     return {fmt: written[fmt] for fmt in [f for f, _ in files] + ["compliance-html"]
             if fmt in written}
 
@@ -275,6 +285,9 @@ def _report_paths(fmt: str, target: Path) -> dict[str, str]:
 def _write_report(fmt: str, target: Path, data: ReportData) -> dict[str, str]:
     text, page = _render_text(fmt, data, page=True)
     try:
+        if not text:  # nothing to say: no file, and none left from an earlier run
+            target.unlink(missing_ok=True)
+            return {}
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, "utf-8")
         if page is not None:

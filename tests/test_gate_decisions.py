@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import EXAMPLE_ADVISORIES, EXTENDS_OFFLINE, OFFLINE_POLICY, GateRun
+from tests.test_cyclonedx import assert_valid as assert_valid_cyclonedx
+from tests.test_openvex import assert_valid_openvex
 
 TODAY = "2026-11-25"
 FLAWED = {
@@ -130,17 +132,22 @@ def test_advisory_waiver_matches_any_alias_and_exports_openvex(
     expires: 2026-12-01
 """)
     waivers(root, "waivers:\n" + "".join(dict.fromkeys(entries)))
-    vex = tmp_path / "waivers.vex.json"
+    vex, sbom = tmp_path / "waivers.vex.json", tmp_path / "sbom.cdx.json"
     run = gate(root, "--scanner", "pip-audit", "--format", "openvex", "--output", str(vex),
-               env={"POLICY_GATE_TODAY": TODAY})
+               "--format", "cyclonedx", "--output", str(sbom), env={"POLICY_GATE_TODAY": TODAY})
     assert run.code == 0, run.output
     assert {f["status"] for f in run.findings(category="dependency")} == {"waived"}
     doc = json.loads(vex.read_text())
-    assert doc["@context"].startswith("https://openvex.dev/ns/")
+    assert_valid_openvex(doc)
     assert doc["statements"]
     for statement in doc["statements"]:
-        assert statement["status"] == "not_affected"
+        # no justification: a risk accepted until the expiry, not "not affected"
+        assert statement["status"] == "affected"
+        assert "team-core" in statement["action_statement"]
         assert any(p["@id"].startswith("pkg:pypi/jinja2@2.10") for p in statement["products"])
+    analyses = [v["analysis"] for v in assert_valid_cyclonedx(sbom.read_text())["vulnerabilities"]]
+    assert analyses and all(a["state"] == "exploitable" and a["response"] == ["will_not_fix"]
+                            for a in analyses)
 
 
 def test_stale_waiver_warns_or_fails_as_the_policy_says(

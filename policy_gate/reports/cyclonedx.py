@@ -11,7 +11,12 @@ of Materials ships with each release"), in the form of the CycloneDX Python libr
   hangs off the package before it on its dependency path, when the lockfile says;
 * vulnerabilities: one per advisory in the dependency findings, affecting every component
   it was found on, rated with the severity the policy gave it, with the fix version as the
-  recommendation and the policy's decision as the analysis detail;
+  recommendation and the policy's decision as the analysis: its detail always, and, when
+  waivers decided it on every component, the state, justification and response the
+  OpenVEX export states too (``vex``: ``not_affected`` with the mapped justification, or
+  ``exploitable`` with ``will_not_fix`` for an accepted risk). An advisory that any
+  component has without a waiver has no state: nobody analysed it there, and a state
+  covers every component the entry lists;
 * metadata: policy-gate as the tool, the scan's start as the timestamp, the scanned root
   as the subject component.
 
@@ -66,6 +71,7 @@ from policy_gate.dependencies.spdx import parse
 from policy_gate.findings import DEPENDENCY, Severity
 from policy_gate.packages import Package
 from policy_gate.policy.evaluate import Decision
+from policy_gate.reports import vex
 from policy_gate.reports.interface import ReportData
 
 if TYPE_CHECKING:
@@ -73,7 +79,11 @@ if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component
     from cyclonedx.model.license import License
-    from cyclonedx.model.vulnerability import Vulnerability, VulnerabilitySource
+    from cyclonedx.model.vulnerability import (
+        Vulnerability,
+        VulnerabilityAnalysis,
+        VulnerabilitySource,
+    )
 
 SPEC_VERSION = "1.6"
 SCHEMA_URI = "http://cyclonedx.org/schema/bom-1.6.schema.json"
@@ -237,10 +247,13 @@ class _Advisory:
     description: str
     detail: str
     recommendation: str
-    analysis: str
+    analysis: str  # the detail
     affects: list[tuple[str, list[str]]]  # (bom-ref, versions), both sorted
     statuses: list[str]  # sorted
     justification: str  # of the rating: the policy graded it
+    state: str | None = None  # the analysis: CycloneDX's state, justification, responses
+    analysis_justification: str | None = None
+    responses: tuple[str, ...] = ()
 
     @property
     def bom_ref(self) -> str:
@@ -275,6 +288,7 @@ def _advisories(
         fixes = sorted({_fix_text(d) for d in decisions} - {""})
         statuses = sorted({d.status.value for d in decisions})
         places = sorted({d.finding.location for d in decisions})
+        state, label, responses, said = _analysis(decisions)
         yield _Advisory(
             id=advisory,
             aliases=aliases,
@@ -285,11 +299,34 @@ def _advisories(
             detail=first.message,
             recommendation="; ".join(fixes) if fixes else "No fixed version is published.",
             analysis=f"policy-gate decision: {', '.join(statuses)} (policy '{policy}'); "
-            f"found at {', '.join(places)}",
+            f"found at {', '.join(places)}" + "".join(f"; {text}" for text in said),
             affects=[(ref, sorted(versions)) for ref, versions in sorted(targets.items())],
             statuses=statuses,
             justification=f"severity as graded under the policy '{policy}'",
+            state=state,
+            analysis_justification=label,
+            responses=responses,
         )
+
+
+def _analysis(
+    decisions: list[Decision],
+) -> tuple[str | None, str | None, tuple[str, ...], list[str]]:
+    """The analysis of one advisory: (state, justification, responses) and what each
+    waiver says, in words. The least permissive decision wins, as one state covers every
+    component: a decision without a waiver leaves the state out; an accepted risk makes it
+    ``exploitable``; only when every waiver gives a reason it does not apply is it
+    ``not_affected`` (with the justification when they all map to the same one)."""
+    waivers = [d.waiver for d in decisions if d.waiver is not None]
+    said = sorted({vex.not_affected(w) if w.justification else vex.accepted(w)
+                   for w in waivers})
+    if len(waivers) < len(decisions):
+        return None, None, (), said
+    stances = {vex.stance(w) for w in waivers}
+    if any(s.cyclonedx_state != vex.NOT_AFFECTED for s in stances):
+        return vex.EXPLOITABLE, None, (vex.WILL_NOT_FIX,), said
+    labels = {s.cyclonedx_justification for s in stances}
+    return vex.NOT_AFFECTED, labels.pop() if len(labels) == 1 else None, (), said
 
 
 def _fix_text(decision: Decision) -> str:
@@ -417,7 +454,6 @@ def _library_vulnerability(a: _Advisory) -> Vulnerability:
         BomTarget,
         BomTargetVersionRange,
         Vulnerability,
-        VulnerabilityAnalysis,
         VulnerabilityRating,
         VulnerabilityReference,
         VulnerabilitySeverity,
@@ -441,7 +477,7 @@ def _library_vulnerability(a: _Advisory) -> Vulnerability:
         description=a.description,
         detail=a.detail,
         recommendation=a.recommendation,
-        analysis=VulnerabilityAnalysis(detail=a.analysis),
+        analysis=_library_analysis(a),
         affects=[
             BomTarget(
                 ref=ref,
@@ -450,6 +486,23 @@ def _library_vulnerability(a: _Advisory) -> Vulnerability:
             for ref, versions in a.affects
         ],
         properties=_library_properties(a.properties()),
+    )
+
+
+def _library_analysis(a: _Advisory) -> VulnerabilityAnalysis:
+    from cyclonedx.model.impact_analysis import (
+        ImpactAnalysisJustification,
+        ImpactAnalysisResponse,
+        ImpactAnalysisState,
+    )
+    from cyclonedx.model.vulnerability import VulnerabilityAnalysis
+
+    return VulnerabilityAnalysis(
+        state=None if a.state is None else ImpactAnalysisState(a.state),
+        justification=(None if a.analysis_justification is None
+                       else ImpactAnalysisJustification(a.analysis_justification)),
+        responses=[ImpactAnalysisResponse(r) for r in a.responses],
+        detail=a.analysis,
     )
 
 
@@ -604,7 +657,7 @@ def _vulnerability_dict(a: _Advisory) -> dict[str, Any]:
                                       for v in versions]}
             for ref, versions in a.affects
         ],
-        "analysis": {"detail": a.analysis},
+        "analysis": _analysis_dict(a),
         "bom-ref": a.bom_ref,
     }
     if a.cwes:
@@ -623,6 +676,18 @@ def _vulnerability_dict(a: _Advisory) -> dict[str, Any]:
         vulnerability["references"] = [{"id": x, "source": _source_dict(x)} for x in a.aliases]
     vulnerability["source"] = _source_dict(a.id)
     return vulnerability
+
+
+def _analysis_dict(a: _Advisory) -> dict[str, Any]:
+    """The analysis as the library writes it: keys sorted."""
+    analysis: dict[str, Any] = {"detail": a.analysis}
+    if a.analysis_justification is not None:
+        analysis["justification"] = a.analysis_justification
+    if a.responses:
+        analysis["response"] = list(a.responses)
+    if a.state is not None:
+        analysis["state"] = a.state
+    return analysis
 
 
 def _json(value: Any, newline: str = "\n") -> str:

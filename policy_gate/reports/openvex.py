@@ -1,24 +1,30 @@
 """OpenVEX v0.2.0 export of the waivers applied to dependency findings.
 
 Mojaloop scans container images with grype, which keeps its own ignore list (M4); without
-an export, an advisory accepted here would be raised again there, and someone would waive
-it twice with two reasons and two end dates. An OpenVEX document lets trivy, grype and
-other VEX-aware tools honour the same decision.
+an export, an advisory decided here would be decided again there, by someone else, with
+another reason and another end date. An OpenVEX document lets trivy, grype and other
+VEX-aware tools read the same decision.
 
 * one statement per (advisory, waiver): the vulnerability is named by the finding's
   primary advisory id with every other id as an alias (M5), and the products are the purls
   (package@version) of every dependency finding that waiver covers (or, when the caller
   names the image they ship in, that image with the packages as its subcomponents);
-* status ``not_affected`` with the waiver's OpenVEX ``justification`` when it gives one,
-  else an ``impact_statement`` saying who accepted the risk, until when and why (the spec
-  requires one of the two and its schema forbids both, so the other facts go in
-  ``status_notes``);
+* what the statement says is the waiver's decision (``vex.stance``): a waiver with a
+  technical ``justification`` is ``not_affected`` with that justification and its reason
+  as the impact statement (the spec recommends both); a waiver without one is a risk
+  accepted for a time, ``affected`` with an action statement naming the owner, the reason
+  and the expiry (and ``action_statement_timestamp``, the waiver's ``created`` day, when
+  it has one). Scanners suppress ``not_affected`` for good, so only a technical reason
+  earns it;
 * findings that are not dependency advisories, and unpinned dependencies (no version, so
   no purl that would not also cover fixed versions), are left out.
 
 ``build`` is pure: the caller passes only the waivers it applied (not expired, within the
 policy's lifetime caps), the author and the timestamp; the same input gives the same
-document, and the document ``@id`` is a hash of its content unless one is given.
+document, and the document ``@id`` is a hash of its content unless one is given. With
+nothing to state there is no document (the schema asks for at least one statement):
+``build`` returns None and ``render`` an empty text, which the command line writes as no
+file.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from packageurl import PackageURL
 from policy_gate import __version__
 from policy_gate.findings import DEPENDENCY, DependencyInfo, Finding
 from policy_gate.policy.waivers import Waiver
+from policy_gate.reports import vex
 
 if TYPE_CHECKING:
     from policy_gate.reports.interface import ReportData
@@ -43,13 +50,11 @@ if TYPE_CHECKING:
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
 # The namespace OpenVEX's own tools (vexctl, go-vex) use for content-addressed documents.
 ID_PREFIX = "https://openvex.dev/docs/public/vex-"
-NOT_AFFECTED = "not_affected"
-JUSTIFICATIONS = (
-    "component_not_present",
-    "vulnerable_code_not_present",
-    "vulnerable_code_not_in_execute_path",
-    "vulnerable_code_cannot_be_controlled_by_adversary",
-    "inline_mitigations_already_exist",
+JUSTIFICATIONS = tuple(vex.JUSTIFICATIONS)
+# Said on the terminal when the run has nothing to state (and so writes no document).
+NOTHING_TO_STATE = (
+    "nothing to state (no waiver this run applied covers an advisory on a pinned "
+    "dependency, and an OpenVEX document needs at least one statement)"
 )
 
 _RFC3339 = re.compile(
@@ -89,12 +94,13 @@ def build(
     timestamp: str,
     document_id: str | None = None,
     product: str | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Build the OpenVEX document for the (finding, waiver) pairs the gate applied.
 
     ``timestamp`` is RFC 3339 with an offset (the scan's start); ``author`` is whoever
-    answers for the document (an e-mail address or team). With nothing to state, the
-    statements list is empty.
+    answers for the document (an e-mail address or team). With nothing to state, None:
+    OpenVEX's schema requires at least one statement, and a document that states nothing
+    would only tell a consumer that nothing was decided, which no file says as well.
 
     By default the vulnerable packages are the products, which trivy matches directly.
     grype matches products against what it scans (an image), so for grype pass that
@@ -117,6 +123,8 @@ def build(
     statements = [
         _statement(advisory, waiver, group, product) for (advisory, waiver), group in ordered
     ]
+    if not statements:
+        return None
     body: dict[str, Any] = {
         "@context": CONTEXT,
         "author": author,
@@ -148,20 +156,21 @@ def _statement(
     if group.aliases:
         vulnerability["aliases"] = sorted(group.aliases)
     packages = [{"@id": p} for p in sorted(group.packages)]
+    decision = vex.stance(waiver)
     statement: dict[str, Any] = {
         "vulnerability": vulnerability,
         "products": [{"@id": product, "subcomponents": packages}] if product else packages,
-        "status": NOT_AFFECTED,
+        "status": decision.openvex_status,
     }
-    accepted = (
-        f"Risk accepted by {waiver.owner} until {waiver.expires.isoformat()}: {waiver.reason}"
-    )
-    if waiver.justification:
-        statement["justification"] = waiver.justification
-        statement["status_notes"] = f"{accepted}; recorded as policy-gate {waiver.describe()}"
+    if decision.openvex_justification is not None:
+        statement["justification"] = decision.openvex_justification
+        statement["impact_statement"] = waiver.reason
     else:
-        statement["impact_statement"] = accepted
-        statement["status_notes"] = f"Recorded as policy-gate {waiver.describe()}"
+        statement["action_statement"] = vex.accepted(waiver)
+        issued = vex.issued(waiver)
+        if issued is not None:
+            statement["action_statement_timestamp"] = issued
+    statement["status_notes"] = f"Recorded as policy-gate {waiver.describe()}"
     return statement
 
 
@@ -177,10 +186,11 @@ def _check_timestamp(timestamp: str) -> None:
 
 
 def render(data: ReportData) -> str:
-    """``--format openvex``: the waivers this run applied, as the CLI writes every format.
+    """``--format openvex``: the waivers this run applied, as the CLI writes every format;
+    empty (no file) when there is nothing to state.
 
     The author is the waivers' owners, who made the decisions the statements carry (the
-    gate only records them); with no applied waiver it is the gate itself.
+    gate only records them).
     """
     waived = [(d.finding, d.waiver) for d in data.evaluation.decisions if d.waiver is not None]
     owners = sorted({w.owner for f, w in waived if _advisory_product(f) is not None})
@@ -189,4 +199,13 @@ def render(data: ReportData) -> str:
         author=", ".join(owners) if owners else "policy-gate",
         timestamp=data.generated_at,
     )
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return "" if doc is None else json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def has_statements(data: ReportData) -> bool:
+    """Whether ``render`` writes a document: some waiver this run applied covers an
+    advisory on a pinned dependency."""
+    return any(
+        d.waiver is not None and _advisory_product(d.finding) is not None
+        for d in data.evaluation.decisions
+    )

@@ -154,7 +154,7 @@ def render(
     _budgets(data, w, styled)
     if not quiet:
         _not_failing(data, below, w, styled, files)
-        _reports_written(files, w)
+        _reports_written(data, files, w)
     _how_to_proceed(data, w, styled, hints=not quiet)
     ev = data.evaluation
     tail = "" if ev.verdict in (Verdict.PASS, Verdict.FAIL) else f"; {ev.verdict.headline}"
@@ -299,10 +299,21 @@ def _rule_counts(decisions: list[Decision]) -> str:
     return shown + (f", … {more} more rules" if more > 0 else "")
 
 
-def _reports_written(reports: Mapping[str, str], w: Write) -> None:
-    files = [f"{printable(path)} ({fmt})" for fmt, path in reports.items() if path != "-"]
+def _reports_written(data: ReportData, reports: Mapping[str, str], w: Write) -> None:
+    """The report files, and the OpenVEX file not written because it has nothing to state
+    (its schema asks for at least one statement; cli_output removes an old copy)."""
+    unwritten = ""
+    if reports.get("openvex", "-") != "-":
+        from policy_gate.reports import openvex
+
+        if not openvex.has_statements(data):
+            unwritten = reports["openvex"]
+    files = [f"{printable(path)} ({fmt})" for fmt, path in reports.items()
+             if path not in ("-", unwritten)]
     if files:
         w(f"Reports: {', '.join(files)}\n")
+    if unwritten:
+        w(f"OpenVEX: {printable(unwritten)} not written, {openvex.NOTHING_TO_STATE}\n")
 
 
 def _how_to_proceed(data: ReportData, w: Write, styled: Styled, *, hints: bool) -> None:
