@@ -78,6 +78,8 @@ PLANTED: list[tuple[str, str, str]] = [
     (".pre-commit-config.yaml", "    rev: {v}", crc_token(p("gh", "p_"))(RNG)),
     (".github/workflows/ci.yml", "      - uses: octo/act@{v}", _aws_key_id()),
     (".github/workflows/ci.yml", "      API_TOKEN: {v}", hx(40)),
+    # a provider's rule (sendbird's: 40 hex under its name) is not lowered by a git word
+    (".github/workflows/ci.yml", "      SENDBIRD_REV: {v}", hx(40)),
     (".pre-commit-config.yaml", '    # password: "{v}"', pick(RNG, ALNUM, 24) + "7"),
 ]
 
@@ -106,9 +108,12 @@ def test_a_pin_is_an_identifier_for_an_entropy_engine(path: str, template: str,
 ])
 def test_a_provider_format_in_a_pins_place_stays_a_credential(line: str) -> None:
     """A pin's place lowers no provider rule: a GitHub token or an AWS key id where a
-    commit would stand is what its rule says it is."""
-    for value in (crc_token(p("gh", "p_"))(RNG), _aws_key_id()):
+    commit would stand is what its rule says it is; so is hex that a provider's rule
+    matched under a git name."""
+    for value in (crc_token(p("gh", "p_"))(RNG), _aws_key_id(), hx(40)):
         assert grade(True, value, line.format(v=value)).confidence == Confidence.HIGH
+    assert grade(True, value := hx(40), f"SENDBIRD_REV: {value}").confidence == Confidence.HIGH
+    assert grade(False, value, f"    rev: {value}").confidence == Confidence.LOW
 
 
 @pytest.mark.parametrize("line", [
