@@ -126,11 +126,12 @@ def test_a_planted_credential_refuses_the_commit(
     repo, env, _ = hooked
     head = run(["git", "rev-parse", "HEAD"], repo, env).stdout
     key_id = p("AK", "IA") + pick(random.Random(20), B32, 16)
-    (repo / "settings.py").write_text(f'AWS_ACCESS_KEY_ID = "{key_id}"\n')
-    done = _commit(repo, env, "add settings")
+    # in a .env file: no code scanner (semgrep, bandit) starts for it, only the secret ones
+    (repo / ".env").write_text(f"AWS_ACCESS_KEY_ID={key_id}\n")
+    done = _commit(repo, env, "add the environment")
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
     assert re.search(r"policy-gate \(.*\)\.+Failed", output), output
-    assert "aws-access-key-id" in output and "settings.py:1" in output, output
+    assert "aws-access-key-id" in output and ".env:1" in output, output
     assert key_id not in output
     assert run(["git", "rev-parse", "HEAD"], repo, env).stdout == head  # nothing committed
