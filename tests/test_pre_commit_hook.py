@@ -7,11 +7,11 @@ Everything is real except where pip gets packages from. pre-commit clones this r
 at the pinned commit, reads its `.pre-commit-hooks.yaml`, makes its own virtualenv and
 runs `pip install . <the hook's additional_dependencies>` in it; offline (tests never use
 the internet), pip has no index and is shown the distributions of the interpreter running
-the tests on PYTHONPATH, so it must find every pinned scanner version there (a pin that
-differs from what the project installs fails the install) and builds policy-gate from the
-clone with the hatchling pinned in requirements/test.txt (no build isolation: it would
-need an index). The gate that runs is the one pip built from the pinned commit. Not
-exercised: downloading the wheels from PyPI.
+the tests (less policy-gate's own) on PYTHONPATH, so it must find every pinned scanner
+version there (a pin that differs from what the project installs fails the install), and
+it builds policy-gate from the clone with the hatchling pinned in requirements/test.txt
+(no build isolation: that would need an index). The gate that runs is the one pip built
+from the pinned commit. Not exercised: downloading the wheels from PyPI.
 """
 
 from __future__ import annotations
@@ -41,6 +41,17 @@ def documented_config() -> str:
     return match.group(1)
 
 
+def installed_view(work: Path) -> Path:
+    """The test interpreter's installed distributions, as a directory for PYTHONPATH,
+    without policy-gate's own: the hook's gate must be the one built from the pin."""
+    view = work / "installed"
+    view.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if "policy_gate" not in entry.name.lower().replace("-", "_"):
+            (view / entry.name).symlink_to(entry)
+    return view
+
+
 def offline_env(work: Path) -> dict[str, str]:
     """The user's environment, with pre-commit's and pip's state kept in ``work`` and no
     package index (see the module docstring)."""
@@ -52,10 +63,11 @@ def offline_env(work: Path) -> dict[str, str]:
         VIRTUALENV_OVERRIDE_APP_DATA=str(work / "virtualenv-data"),
         VIRTUALENV_NO_PERIODIC_UPDATE="1",  # else it starts `pip download` of newer seeds
         PIP_CONFIG_FILE=os.devnull,  # no machine or user pip configuration
+        PIP_CACHE_DIR=str(work / "pip-cache"),
         PIP_NO_INDEX="1",
         PIP_NO_BUILD_ISOLATION="0",  # pip's inverted switch: "0" turns isolation off
         PIP_DISABLE_PIP_VERSION_CHECK="1",
-        PYTHONPATH=sysconfig.get_paths()["purelib"],
+        PYTHONPATH=str(installed_view(work)),
         PATH=os.pathsep.join([here, env.get("PATH", "")]),  # the scanners' executables
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
@@ -116,8 +128,13 @@ def test_a_clean_commit_with_the_pinned_config_passes(
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert re.search(r"policy-gate \(.*\)\.+Passed", output), output
-    installed = list(Path(env["PRE_COMMIT_HOME"]).glob("repo*/py_env-*/bin/policy-gate"))
+    home = Path(env["PRE_COMMIT_HOME"])
+    installed = list(home.glob("repo*/py_env-*/bin/policy-gate"))
     assert len(installed) == 1, installed
+    # the package itself is in the hook's virtualenv, and nowhere else it could be imported
+    built = list(home.glob("repo*/py_env-*/lib/python*/site-packages/policy_gate/__init__.py"))
+    assert len(built) == 1, built
+    assert not (Path(env["PYTHONPATH"]) / "policy_gate").exists()
 
 
 def test_a_planted_credential_refuses_the_commit(
