@@ -63,6 +63,10 @@ PINS: list[tuple[str, str, str]] = [
     ("requirements.txt", "requests==2.32.3 --hash=sha256:{v}", hx(64)),
     ("requirements.txt", "foo @ git+https://github.com/a/foo@{v}", hx(40)),
     ("Gemfile.lock", "  revision: {v}", hx(40)),
+    ("Cargo.lock", 'checksum = "{v}"', hx(64)),
+    ("Cargo.lock", 'source = "git+https://github.com/o/b?rev={v}#{v}"', hx(40)),
+    ("composer.lock", '            "reference": "{v}"', hx(40)),
+    ("package.json", '    "lib": "github:user/lib#{v}"', hx(40)),
     ("flake.lock", '      "rev": "{v}",', hx(40)),
     ("infra/main.tf", '  source = "git::https://github.com/org/vpc.git?ref={v}"', hx(40)),
 ]
