@@ -411,10 +411,13 @@ def unglued(value: str) -> str:
 def locate(kind: str, hashed: str, lines: list[str], number: int) -> tuple[int, str | None]:
     """(the line the credential is on, the credential): on the reported line, or when
     that line opens a YAML block scalar, on the block's first line (a PEM key's BEGIN; a
-    value that spans lines is on none of them, so no further line is searched)."""
+    value that spans lines is on none of them, so no further line is searched); an
+    entropy or keyword value not on its line, on the nearest line that has it."""
     text = lines[number - 1] if 0 < number <= len(lines) else ""
     value = credential(kind, text, hashed)
-    if value is not None or not _BLOCK_START.search(text[:MAX_GRADED_LINE]):
+    if value is None and not _BLOCK_START.search(text[:MAX_GRADED_LINE]):
+        return _nearest(kind, hashed, lines, number) if kind in VALUE_KINDS else (number, None)
+    if value is not None:
         return number, value
     indent = len(text) - len(text.lstrip())
     for at, below in enumerate(lines[number : number + 50], number + 1):
@@ -423,6 +426,25 @@ def locate(kind: str, hashed: str, lines: list[str], number: int) -> tuple[int, 
                 break  # an empty block
             value = credential(kind, below, hashed)
             return (at, value) if value is not None else (number, None)
+    return number, None
+
+
+# detect-secrets parses YAML, and after a flow mapping (`- {repo: …, rev: '…'}`, as
+# pre-commit configs are written) reports a quoted value a line or two before or after
+# its own. The value it hashed is exact, so its nearest line within this reach is its own.
+YAML_LINE_REACH = 8
+VALUE_KINDS = ENTROPY_KINDS | {KEYWORD_KIND}
+
+
+def _nearest(kind: str, hashed: str, lines: list[str], number: int) -> tuple[int, str | None]:
+    """The line nearest ``number`` holding the value hashed to ``hashed``, and the value;
+    (number, None) when no line within YAML_LINE_REACH has it."""
+    for offset in range(1, YAML_LINE_REACH + 1):
+        for at in (number - offset, number + offset):
+            if 0 < at <= len(lines):
+                value = credential(kind, lines[at - 1], hashed)
+                if value is not None:
+                    return at, value
     return number, None
 
 

@@ -155,7 +155,8 @@ def identifier(
 
     ``unnamed``: whether a shape a credential can have too (32 hex characters, a UUID)
     counts when no name on the line calls it anything; adapters pass False for a provider
-    pattern's match, which only a structure or an identifier's name turns into one."""
+    pattern's match, which only a structure or an identifier's name (not a git name: a
+    commit pin is no provider's format) turns into one."""
     del path  # nothing is an identifier because of where it is
     value = _core(value)
     what = _structure(value, line)
@@ -166,7 +167,7 @@ def identifier(
         return None
     names = names_for(value, line, before)
     named = _identifier_name(names[0]) if names else None
-    if named is not None and shape.form in named[1]:
+    if named is not None and shape.form in named[1] and (unnamed or named[0] != GIT_ID):
         return _named_identifier(named[0], shape.what)
     if shape.needs_name or not unnamed or credential_context(value, line, before=before):
         return None
@@ -334,6 +335,10 @@ def _ambiguous_shape(value: str) -> _Shape | None:
 
 
 _HEXES = frozenset({"hex", "hex16"})
+# A git name (a pre-commit `rev:`, a `commit:`) says its hex value is a commit pin: an
+# identifier for an entropy or keyword result, but no cover for a provider's format (a
+# provider rule that matches hex needs the provider's name in the key: `sendbird_rev: …`).
+GIT_ID = "a git object id"
 # What a name says an identifier is, by the name's last word(s), and the shapes it fits.
 _ID_NAMES: tuple[tuple[frozenset[str], str, frozenset[str]], ...] = (
     (frozenset({"fingerprint", "fingerprints"}), "a finding fingerprint", _HEXES),
@@ -346,7 +351,7 @@ _ID_NAMES: tuple[tuple[frozenset[str], str, frozenset[str]], ...] = (
     (frozenset({"fulfilment", "fulfillment", "fulfil", "fulfill", "preimage"}),
      "an ILP fulfilment", frozenset({"b64", "hex"})),
     (frozenset({"commit", "rev", "revision", "oid", "tree", "blob", "head", "ref", "sha"}),
-     "a git object id", frozenset({"hex"})),
+     GIT_ID, frozenset({"hex"})),
     (frozenset({"hash", "hashed", "hashes", "checksum", "checksums", "digest", "digests",
                 "sum", "shasum", "md5", "sha1", "sha224", "sha256", "sha384", "sha512",
                 "integrity", "thumbprint", "x5t", "signature", "hmac", "mac"}),
