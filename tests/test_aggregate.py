@@ -217,6 +217,8 @@ def test_fan_in_step_as_the_org_workflow_runs_it(reports: Path, tmp_path: Path) 
     repository whose scan job died is named, not silently missing."""
     workspace = tmp_path / "ws"
     shutil.copytree(reports, workspace / "reports")
+    # The gate's other outputs beside a report are not reports, and are left alone.
+    (workspace / "reports/mojaloop/clean/policy-gate.cdx.json").write_text('{"bomFormat": 1}')
     (workspace / "expected.json").write_text(json.dumps([*REPOS, "mojaloop/broken"]))
     summary = tmp_path / "summary.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}

@@ -19,6 +19,9 @@ from typing import Any
 
 READABLE_MAJOR = "1"  # schema versions 1.x: fields are only ever added within a major
 MAX_REPORT_BYTES = 512 * 1024 * 1024
+# The gate's other JSON outputs, which a results directory holds beside the report: skipped
+# in a directory (any other JSON file there is refused, not skipped).
+OTHER_OUTPUTS = (".cdx.json", ".vex.json", "policy-gate-org.json")
 
 
 class ReportError(Exception):
@@ -87,13 +90,14 @@ class RepoReport:
 
 def report_files(paths: Iterable[Path]) -> list[tuple[str, Path]]:
     """(repository name, report file) for each file given, and each ``*.json`` below each
-    directory given, named by its folder relative to that directory (a fan-out job's
-    artifact folder) or by its file name when it lies in the directory itself."""
+    directory given (but the gate's SBOM, VEX and organisation view), named by its folder
+    relative to that directory (a fan-out job's artifact folder) or by its file name when it
+    lies in the directory itself."""
     found: list[tuple[str, Path]] = []
     for given in paths:
         if given.is_dir():
             for file in sorted(given.rglob("*.json")):
-                if file.is_symlink() or not file.is_file():
+                if file.is_symlink() or not file.is_file() or file.name.endswith(OTHER_OUTPUTS):
                     continue
                 rel = file.relative_to(given)
                 found.append((str(rel.parent) if rel.parent != Path() else rel.stem, file))
