@@ -55,6 +55,7 @@ from policy_gate.catalogue import BY_NAME
 from policy_gate.policy.evaluate import Decision, Notice, Status
 from policy_gate.reports.interface import ReportData, notice_repo_path
 from policy_gate.reports.sarif_results import (
+    FINGERPRINT_KEY,
     SRCROOT,
     ResultWriter,
     Texts,
@@ -206,12 +207,26 @@ def _policy_properties(data: ReportData) -> dict[str, Any]:
     }
 
 
+def category_base(data: ReportData) -> str:
+    """What every run's ``automationDetails.id`` starts with: ``--sarif-category``, else
+    ``policy-gate`` plus the scanned directory's path in the repository, so that scans of
+    two directories of one repository never share a category (a scan of the top keeps the
+    ids of earlier versions, and so its alerts)."""
+    if data.sarif_category:
+        return data.sarif_category
+    prefix = data.path_prefix.strip("/")
+    return f"{GATE_TOOL}/{prefix}" if prefix else GATE_TOOL
+
+
 def _category(name: str, data: ReportData) -> str:
-    """The run's ``automationDetails.id``; a partial analysis (diff mode, a scanner that
-    read only the changed files) gets its own, so it cannot close the full scan's alerts."""
+    """The run's ``automationDetails.id``, ``<base>/<scanner>/``: GitHub takes all before
+    the last slash as the category, and upload-sarif's own ``category`` input applies only
+    to a run without one. A partial analysis (diff mode, a scanner that read only the
+    changed files) gets its own, so it cannot close the full scan's alerts."""
+    base = category_base(data)
     if data.changes is not None and _reads_changed_files_only(name):
-        return f"{GATE_TOOL}/{name}/diff/"
-    return f"{GATE_TOOL}/{name}/"
+        return f"{base}/{name}/diff/"
+    return f"{base}/{name}/"
 
 
 def _reads_changed_files_only(name: str) -> bool:
@@ -295,6 +310,7 @@ def _scanner_run(plan: _Plan, data: ReportData, writer: ResultWriter) -> dict[st
         for note in (run.output.notes if run.output else [])
     ]
     notifications += cut
+    notifications += _unhashed(plan, data, writer)
     properties: dict[str, Any] = {
         "policy": _policy_properties(data),
         "scanner": {
@@ -305,18 +321,46 @@ def _scanner_run(plan: _Plan, data: ReportData, writer: ResultWriter) -> dict[st
         },
         **truncated,
     }
+    # Every run names its tool's version (Multitool SARIF2005): a scanner that runs no
+    # tool, and the search of the change's commits (whose engine may have had nothing to
+    # read), are the gate's own code, so theirs is the gate's; the engine's is a property.
+    own = run.name == HISTORY or not run.version
     driver: dict[str, Any] = {
         "name": run.name,
+        "version": __version__ if own else run.version,
         "informationUri": INFORMATION_URI.get(run.name, GATE_URI),
         "rules": rules,
     }
-    if run.version:
-        driver["version"] = run.version
+    if run.name == HISTORY and run.version:
+        properties["scanner"]["engineVersion"] = run.version
     tool = {
         "driver": driver,
         "extensions": [{"name": GATE_TOOL, "version": __version__, "informationUri": GATE_URI}],
     }
     return _run(data, run.name, tool, True, notifications, results, properties)
+
+
+def _unhashed(plan: _Plan, data: ReportData, writer: ResultWriter) -> list[dict[str, Any]]:
+    """Why results of this run have no ``primaryLocationLineHash``: their file could not
+    be read (gone, a link, too big). upload-sarif could not compute one either; code
+    scanning matches them by the gate's own fingerprint."""
+    missing = writer.unhashed(plan.decisions[: plan.keep])
+    if not missing:
+        return []
+    shown = sorted(missing.items())[:5]
+    listed = "; ".join(f"{data.repo_path(path)}: {why}" for path, why in shown)
+    more = f"; and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
+    return [
+        {
+            "level": "note",
+            "message": {
+                "text": f"no primaryLocationLineHash for the results in {len(missing)} "
+                f"file(s) that could not be read ({listed}{more}): they are matched by "
+                f"{FINGERPRINT_KEY} alone"
+            },
+            "properties": {"lineHashOmitted": len(missing)},
+        }
+    ]
 
 
 def _base_ids(data: ReportData) -> dict[str, Any]:
@@ -348,6 +392,7 @@ def _gate_run(data: ReportData, layout: _Layout, writer: ResultWriter) -> dict[s
         *_not_run_notifications(data),
         *_left_out_notifications(layout),
         *cut,
+        *_unhashed(layout.own, data, writer),
     ]
     successful = not any(r.status in ("failed", "skipped") for r in data.result.runs)
     tool = {
