@@ -4,9 +4,13 @@ locations) is in sarif_results.py, what a rule says in sarif_rules.py.
 
 Layout
 ------
-* One run per scanner that ran (status ``ok``), named after the scanner, with
-  ``automationDetails.id = "policy-gate/<scanner>/"`` so that every run in the file has its
-  own tool and category (GitHub rejects two runs with the same tool and category).
+* One run per scanner that ran (status ``ok``), named after the scanner and its version,
+  with ``automationDetails.id = "<category>/<scanner>/"`` so that every run in the file has
+  its own tool and category (GitHub rejects two runs with the same tool and category).
+  ``<category>`` is ``--sarif-category``, else ``policy-gate`` plus the scanned directory's
+  path in the repository: two directories of one repository never share a category, and
+  upload-sarif's own ``category`` input (applied only to runs without automationDetails)
+  is not needed.
 * One extra run for the gate itself (tool ``policy-gate``) that records the verdict, the
   policy, and every scanner that did *not* run as a ``toolExecutionNotification`` (failed:
   error, skipped: warning, disabled: note), with ``executionSuccessful: false`` when a
@@ -25,7 +29,7 @@ Layout
   ``secrets-history`` run that found it, not in detect-secrets' run of the head.
 * Diff mode: the scanners that read files one by one (bandit, semgrep, detect-secrets)
   and the gate's own check read only the changed files, so their runs use the category
-  ``policy-gate/<scanner>/diff/``. Under the full scan's category such a partial analysis
+  ``<category>/<scanner>/diff/``. Under the full scan's category such a partial analysis
   would mark every alert in an unchanged file fixed. Dependency audits always read every
   manifest and keep their category.
 

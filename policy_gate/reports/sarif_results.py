@@ -20,11 +20,14 @@ findings and ``new`` for the others.
 Locations
 ---------
 Relative URIs (percent-encoded) against ``%SRCROOT%``, the repository root
-(``ReportData.path_prefix`` is prepended when a subdirectory was scanned). A finding without a
-known line gets no ``region`` (SARIF: the whole file) rather than an invented line 1; the
-upload-sarif action skips line hashing for such results and keeps our own
-``partialFingerprints``. The other scanners that reported a finding are its
-``relatedLocations``.
+(``ReportData.path_prefix`` is prepended when a subdirectory was scanned: ``repo_path``,
+which JUnit and the annotations use too). A region has the lines and the columns the
+scanner gave; a finding without a known line gets no ``region`` (SARIF: the whole file)
+rather than an invented line 1. ``partialFingerprints`` holds the gate's own
+``policyGate/v1`` and, for a result with a line in a file that can be read, GitHub's
+``primaryLocationLineHash`` as upload-sarif computes it (line_hash.py; upload-sarif keeps
+one that is there and skips results without a line). The other scanners that reported a
+finding are its ``relatedLocations``.
 """
 
 from __future__ import annotations
