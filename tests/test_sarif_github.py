@@ -13,7 +13,6 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import click
@@ -21,13 +20,16 @@ import pytest
 from rich.console import Console
 
 from policy_gate import __version__, cli
+from policy_gate.base.fileset import FileSet
 from policy_gate.base.gitdiff import ChangeSet
+from policy_gate.catalogue import ScannerSettings
 from policy_gate.reports import sarif
 from policy_gate.reports.line_hash import Hasher, line_hashes
 from policy_gate.results import HISTORY, ScannerRun, ScanOutput
-from policy_gate.scanners.interface import columns
+from policy_gate.scanners.interface import ScanContext, columns
+from policy_gate.scanners.semgrep import SemgrepScanner
 from tests.conftest import gate_process, make_tree
-from tests.sarif_check import assert_valid_sarif
+from tests.sarif_check import assert_valid_sarif, multitool_github_problems
 from tests.test_sarif import sast_finding, synthetic
 
 # github/codeql-action src/fingerprints.test.ts, test "hash": the input and the hash the
@@ -187,58 +189,28 @@ def test_columns_are_one_based_and_consistent() -> None:
     assert columns(11, 5, 0, True) == (12, None)  # one line, end before start: dropped
     assert columns("1", None, 1, True) == (None, None)
     finding = dataclasses.replace(sast_finding("a.py", 3), start_column=5, end_column=9)
-    doc = sarif.build(synthetic([finding]))
-    region = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    (run,) = [r for r in sarif.build(synthetic([finding]))["runs"] if r["results"]]
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 3, "startColumn": 5, "endLine": 3, "endColumn": 9}
 
 
+def test_semgrep_columns_are_kept(tmp_path: Path) -> None:
+    """semgrep's JSON (recorded from semgrep 1.185 on this file with `pattern: eval(...)`)
+    counts columns from 1 and ends after the match, as SARIF does."""
+    root = make_tree(tmp_path / "t", {"a.js": "x = 1;\nres.send(eval(req.query.code));\n"})
+    ctx = ScanContext(fileset=FileSet(root, ("a.js",)), settings=ScannerSettings())
+    item = {"check_id": "rules.ev", "path": "a.js",
+            "start": {"line": 2, "col": 10, "offset": 16},
+            "end": {"line": 2, "col": 30, "offset": 36},
+            "extra": {"message": "m", "severity": "ERROR", "metadata": {}}}
+    found = SemgrepScanner()._finding(ctx, item, "results[0]", {})
+    assert (found.start_column, found.end_column) == (10, 30)
+    (run,) = [r for r in sarif.build(synthetic([found]))["runs"] if r["results"]]
+    region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 2, "startColumn": 10, "endLine": 2, "endColumn": 30}
+
+
 # ----------------------------------------------------------------------- the Multitool's rules
-
-
-def multitool_github_problems(doc: dict[str, Any]) -> list[str]:
-    """The checks of the SARIF Multitool's GitHub rule set (`sarif validate --rule-kind-option
-    Gh`, microsoft/sarif-sdk) that apply to the gate's files, plus SARIF2005:
-    GH1001 every result location gives physicalLocation.artifactLocation.uri; GH1002 thread
-    flow locations inline (the gate writes none); GH1003 a region gives startLine; GH1004
-    GitHub's array limits (20 runs, 25,000 rules and results a run, 1,000 locations a
-    result, 20 tags a rule); GH1005 locations are relative URIs; GH1006 an absolute URI
-    needs a checkout path (none is absolute); GH1007 every message is fully formatted
-    (text, never only an id and arguments); SARIF2005 every tool gives name, version and
-    informationUri."""
-    problems: list[str] = []
-    runs = doc["runs"]
-    if len(runs) > 20:
-        problems.append(f"GH1004: {len(runs)} runs")
-    for run in runs:
-        driver = run["tool"]["driver"]
-        name = driver.get("name", "?")
-        for key in ("name", "version", "informationUri"):
-            if not driver.get(key):
-                problems.append(f"SARIF2005: {name} has no tool.driver.{key}")
-        rules, results = driver.get("rules", []), run.get("results", [])
-        if len(rules) > 25_000 or len(results) > 25_000:
-            problems.append(f"GH1004: {name}: {len(rules)} rules, {len(results)} results")
-        problems += [f"GH1004: {name}: rule {r['id']} has {len(r['properties']['tags'])} tags"
-                     for r in rules if len(r.get("properties", {}).get("tags", [])) > 20]
-        for result in results:
-            if "text" not in result.get("message", {}):
-                problems.append(f"GH1007: {name}: a result message without text")
-            locations = result.get("locations", []) + result.get("relatedLocations", [])
-            if len(locations) > 1000:
-                problems.append(f"GH1004: {name}: {len(locations)} locations")
-            if "codeFlows" in result:
-                problems.append(f"GH1002: {name}: code flows")
-            for loc in locations:
-                physical = loc.get("physicalLocation", {})
-                uri = physical.get("artifactLocation", {}).get("uri")
-                if not uri:
-                    problems.append(f"GH1001: {name}: a location without a URI")
-                elif urlsplit(uri).scheme or uri.startswith("/"):
-                    problems.append(f"GH1005/GH1006: {name}: {uri} is not relative")
-                region = physical.get("region")
-                if region is not None and "startLine" not in region:
-                    problems.append(f"GH1003: {name}: a region without startLine")
-    return problems
 
 
 def test_multitool_checks_catch_what_they_check() -> None:
