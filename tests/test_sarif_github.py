@@ -188,6 +188,8 @@ def test_columns_are_one_based_and_consistent() -> None:
     assert columns(11, 5, 0, False) == (12, 6)  # ends on a later line
     assert columns(11, 5, 0, True) == (12, None)  # one line, end before start: dropped
     assert columns("1", None, 1, True) == (None, None)
+    assert columns(0, 5, 0, True, "x = 'é'") == (None, None)  # bytes vs UTF-16: none
+    assert columns(0, 5, 0, True, "x = 'e'") == (1, 6)
     finding = dataclasses.replace(sast_finding("a.py", 3), start_column=5, end_column=9)
     (run,) = [r for r in sarif.build(synthetic([finding]))["runs"] if r["results"]]
     region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
@@ -296,3 +298,24 @@ def test_cli_junit_files_agree_with_sarif(cli_scan: dict[str, Any]) -> None:
     cases = [case for case in cli_scan["junit"].iter("testcase") if case.get("file")]
     assert cases and {case.get("file") for case in cases} == {"svc/app.py"}
     assert all(case.get("name", "").endswith(" app.py:12") for case in cases)  # root-relative
+
+
+def test_kingfisher_columns_are_kept() -> None:
+    """kingfisher 2.14's JSON for an access key id at the start of a line (recorded: line 1,
+    column_start 0, column_end 19 for the 20-character id): 0-based, the end inclusive."""
+    from policy_gate.findings import Confidence
+    from policy_gate.scanners import kingfisher
+
+    key = "AKIA" + "IOSFODNN7EXAMPLF"
+
+    class Lines(kingfisher._Lines):
+        def __init__(self, text: str) -> None:
+            self.cache = {"c.py": text.split("\n")}
+            self.by_rel = {}
+
+    found = kingfisher._Result("kingfisher.aws.1", "AWS Access Key ID", key, "c.py", 1,
+                               Confidence.HIGH, "line 1", 0, 19)
+    finding = kingfisher.to_finding(found, Lines(f"{key}\nx = 1\n"))
+    assert (finding.start_column, finding.end_column) == (1, 21)
+    other = kingfisher.to_finding(found, Lines(f"{key}\u00e9\n"))
+    assert (other.start_column, other.end_column) == (None, None)  # not ASCII

@@ -173,8 +173,9 @@ class BanditScanner(Scanner):
         first = min([line, *(x for x in listed if x >= 1)])
         # bandit's offsets are the flagged node's: on its first and last lines, which are
         # the finding's only when it starts on the reported line
+        span = read_span(ctx.root / path, first, end, cache)
         first_col, last_col = columns(item.get("col_offset"), item.get("end_col_offset"), 0,
-                                      line == end)
+                                      line == end, span)
         if first != line:
             first_col = last_col = None
         cwe = BANDIT.cwe_corrections.get(test_id) or cwe_id(item.get("issue_cwe"))
@@ -191,7 +192,7 @@ class BanditScanner(Scanner):
             span_start=first if first < line else None,
             message=message,
             flaw_key=cwe or f"{self.name}:{test_id}",
-            content_key=content_key(read_span(ctx.root / path, first, end, cache)),
+            content_key=content_key(span),
             cwe=(cwe,) if cwe else (),
             title=str(item.get("test_name") or test_id),
             help_url=item.get("more_info") if isinstance(item.get("more_info"), str) else None,

@@ -176,7 +176,8 @@ class SemgrepScanner(Scanner):
         ends = require(self.name, item, "end", dict, where)
         start = require(self.name, begins, "line", int, f"{where}.start")
         end = require(self.name, ends, "line", int, f"{where}.end")
-        first_col, last_col = columns(begins.get("col"), ends.get("col"), 1, start == end)
+        span = read_span(ctx.root / path, start, end, cache)
+        first_col, last_col = columns(begins.get("col"), ends.get("col"), 1, start == end, span)
         extra = require(self.name, item, "extra", dict, where)
         message = require(self.name, extra, "message", str, f"{where}.extra")
         meta = extra.get("metadata") if isinstance(extra.get("metadata"), dict) else {}
@@ -205,7 +206,7 @@ class SemgrepScanner(Scanner):
             end_column=last_col,
             message=message,
             flaw_key=cwes[0] if cwes else f"{self.name}:{rule_id}",
-            content_key=content_key(read_span(ctx.root / path, start, end, cache)),
+            content_key=content_key(span),
             cwe=cwes,
             title=rule_id,
             fix=str(meta.get("fix", "")),
