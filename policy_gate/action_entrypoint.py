@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "fail-on-violations": "true",
     "jobs": None,
     "cache-dir": None,
+    "category": None,
     "aggregate": None,
     "expected": None,
     "expiring-within": "30",
@@ -177,6 +177,7 @@ def plan(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) -> Acti
     argv += _jobs_args(env)
     argv += _scope_args(env, workspace, caps)
     argv += _cache_args(env, workspace, caps)
+    argv += _category_args(env, caps)
     if env.get("GITHUB_ACTIONS") == "true" and "--github" in caps.options:
         argv.append("--github")
     comment_args, extra_env = _pr_comment(env, caps)
@@ -325,6 +326,21 @@ def _cache_args(env: Mapping[str, str], workspace: Path, caps: CliCapabilities) 
     return ["--cache-dir", container_cache_dir(env, workspace, cache_dir)]
 
 
+def _category_args(env: Mapping[str, str], caps: CliCapabilities) -> list[str]:
+    """``--sarif-category``: the code scanning category of the SARIF report's runs (the
+    upload action's own ``category`` input cannot set it: it applies only to runs that
+    have none, and every run of the gate's SARIF has one)."""
+    category = read_input(env, "category")
+    if not category:
+        return []
+    if "--sarif-category" not in caps.options:
+        raise ActionError("input 'category' is not supported by this policy-gate version")
+    if _CONTROL.search(category) or not category.strip("/"):
+        raise ActionError(f"input 'category' must be printable text such as "
+                          f"'policy-gate/services/api', not {category!r}")
+    return ["--sarif-category", category]
+
+
 def _pr_comment(env: Mapping[str, str], caps: CliCapabilities) -> tuple[list[str], dict[str, str]]:
     """``--pr-comment`` and the environment it needs: the token, handed back as
     GITHUB_TOKEN only now (SCRUBBED_ENV removes every credential from the scan's)."""
@@ -396,9 +412,10 @@ def step_outputs(
     """The action's outputs, from the scan's exit code and (if asked for) its JSON report.
 
     In GitHub mode the CLI also writes ``verdict``, ``exit-code``, ``violations`` and
-    ``findings`` (and more); these are written after it, with the same values, so the
-    declared outputs exist even when the CLI stopped early (exit 2). ``violations`` and
-    ``findings`` are left to the CLI when there is no JSON report to read them from.
+    ``findings`` (and more); those it wrote are not written again (write_outputs), the
+    others are, so the declared outputs exist even when the CLI stopped early (exit 2).
+    ``violations`` and ``findings`` are left to the CLI when there is no JSON report to
+    read them from.
     """
     outputs = {
         "verdict": {EXIT_PASS: "pass", EXIT_VIOLATIONS: "fail"}.get(code, "error"),
@@ -419,12 +436,23 @@ def step_outputs(
     return outputs
 
 
-def write_outputs(path: str, outputs: Mapping[str, str]) -> None:
-    """Append to ``$GITHUB_OUTPUT`` in the multi-line form, with a delimiter no value holds."""
-    delimiter = f"policy_gate_{secrets.token_hex(8)}"
-    with Path(path).open("a", encoding="utf-8") as fh:
-        for name, value in outputs.items():
-            fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+def write_outputs(path: str, outputs: Mapping[str, str]) -> dict[str, str]:
+    """Append to ``$GITHUB_OUTPUT`` the outputs the CLI has not written itself (in GitHub
+    mode it writes ``verdict``, ``exit-code``, ``violations`` and ``findings`` when the
+    scan finished), so that each output is written once; returns what was appended.
+    Read and written as the runner and @actions/core do (github.read_outputs and
+    write_outputs)."""
+    from policy_gate import github
+
+    try:
+        written = github.read_outputs(path)
+    except FileNotFoundError:  # the runner makes it; a wrapper may not have
+        written = {}
+    except ValueError:  # an entry the runner could not parse either: nothing counts
+        written = {}
+    missing = {name: value for name, value in outputs.items() if name not in written}
+    github.write_outputs(path, missing)
+    return missing
 
 
 def escape_command(text: str) -> str:
@@ -560,6 +588,7 @@ def run_action(env: Mapping[str, str]) -> int:
 AGGREGATE_FILES = {"json": "policy-gate-org.json", "html": "policy-gate-org.html",
                    "markdown": "policy-gate-org.md"}
 SCAN_ONLY_INPUTS = ("policy", "formats", "scanners", "advisories", "osv-url", "diff-base",
+                    "category",
                     "full-scan", "baseline", "pr-comment", "cache-dir")
 
 

@@ -47,6 +47,7 @@ from typing import Any
 
 from policy_gate.advisories.database import documents
 from policy_gate.base.digest import sha256_json, tree_digest
+from policy_gate.base.git import work_tree_top
 from policy_gate.base.process import find_tool
 from policy_gate.base.treefile import TreeFileError, read_tree_file
 from policy_gate.exit_codes import EXIT_INTERNAL, EXIT_USAGE
@@ -55,7 +56,9 @@ from policy_gate.packages import Package
 from policy_gate.results import CacheUse, DatabaseInfo, ScanOutput
 from policy_gate.scanners.interface import ScanContext, Scanner
 
-FORMAT = 2  # 2: authenticated entries (a header line with the seal, then the payload)
+# 2: authenticated entries (a header line with the seal, then the payload); 3: findings
+# carry columns (an entry without them would give a region without them)
+FORMAT = 3
 
 # What authenticates the entries, from the environment (CI secrets), else a key file beside
 # the cache: a shared secret (HMAC-SHA256: whoever verifies can also write), or an Ed25519
@@ -518,7 +521,7 @@ def check_location(directory: Path, root: Path, env: Mapping[str, str]) -> None:
     places = [("the scanned tree", tree)]
     if env.get("GITHUB_WORKSPACE"):
         places.append(("the workspace (GITHUB_WORKSPACE)", Path(env["GITHUB_WORKSPACE"]).resolve()))
-    top = git_toplevel(tree)
+    top = work_tree_top(tree)
     if top is not None:
         places.append(("the git repository", top))
     for name, place in places:
@@ -531,15 +534,6 @@ def check_location(directory: Path, root: Path, env: Mapping[str, str]) -> None:
         raise CacheError(
             f"the results cache {directory} contains the scanned tree {tree}; {WHERE_INSTEAD}"
         )
-
-
-def git_toplevel(path: Path) -> Path | None:
-    """The nearest directory at or above ``path`` that holds a ``.git`` (a repository or
-    a work tree); found on the file system, without running git."""
-    for candidate in (path, *path.parents):
-        if os.path.lexists(candidate / ".git"):
-            return candidate
-    return None
 
 
 def key_path(directory: Path) -> Path:

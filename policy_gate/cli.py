@@ -182,9 +182,10 @@ def _reports_ahead(formats: Sequence[str], in_github: bool) -> Callable[[], None
 
 
 def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
-          outputs: Sequence[tuple[str, Path]] = ()) -> ReportData:
+          outputs: Sequence[tuple[str, Path]] = (), prefix: str = "") -> ReportData:
     """Run the gate (never scanning the ``outputs`` it will write); a bad policy, waivers
-    file, baseline or diff set-up exits 2."""
+    file, baseline or diff set-up exits 2. ``prefix``: where the scanned directory sits in
+    its repository (:func:`_repo_prefix`)."""
     from policy_gate import gate
     from policy_gate.advisories.database import AdvisoryDBError
     from policy_gate.base.gitrun import GitError
@@ -255,7 +256,6 @@ def _gate(args: ScanArgs, err: Console, formats: Sequence[str] = (),
                f"everything in it is excluded ({len(fs.excluded)} excluded paths, "
                f"{len(fs.symlinks)} symbolic links not followed{_ignored_hint(fs)}); check "
                "the scan path and the policy's exclude list")
-    prefix = _repo_prefix(run.result.root, env) if args.in_github else ""
     # Everything made so far lives until exit: keep the collector from walking it again
     # while the reports are written (a full pass costs ~0.1 s with 10,000 findings).
     gc.freeze()
@@ -304,10 +304,30 @@ def _today(env: dict[str, str]) -> dt.date | None:
     help="Create or update one policy-gate comment on the pull request "
     "(GitHub mode; needs GITHUB_TOKEN with pull-requests: write).",
 )
+@click.option(
+    "--repo-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The repository's top directory, which PATH is inside: SARIF URIs, JUnit file "
+    "attributes and annotations name files relative to it, as GitHub resolves them. "
+    "Default: the top of the git work tree around PATH (in GitHub mode, else the "
+    "workspace), else PATH.",
+)
+@click.option(
+    "--sarif-category",
+    metavar="CATEGORY",
+    callback=lambda _ctx, _param, value: _category(value),
+    help="GitHub code scanning category of the SARIF report: each run's "
+    "automationDetails.id is CATEGORY/<scanner>/, so scans of different directories "
+    "(or a matrix) upload side by side instead of closing each other's alerts. Default: "
+    "policy-gate, plus the scanned directory's path in the repository (policy-gate/"
+    "services/api).",
+)
 def scan(
     formats: tuple[str, ...],
     outputs: tuple[Path, ...],
     pr_comment: bool,
+    repo_root: Path | None,
+    sarif_category: str,
     **kwargs: Any,
 ) -> None:
     """Scan PATH (default: the current directory) and enforce the policy."""
@@ -320,7 +340,8 @@ def scan(
         )
     written_to = scan_outputs(formats, outputs, args.in_github)
     check_outputs(written_to, err)
-    data = _gate(args, err, formats, written_to)
+    prefix = _repo_prefix(args.path, repo_root, args.in_github, err)
+    data = replace(_gate(args, err, formats, written_to, prefix), sarif_category=sarif_category)
     env = dict(os.environ)
     summary = None if "-" in map(str, outputs) else partial(
         terminal.render, data, out, quiet=args.quiet,
@@ -539,17 +560,45 @@ def _distinct_names(named: list[tuple[str, Path]]) -> list[tuple[str, Path]]:
     return out
 
 
-def _repo_prefix(root: Path, env: dict[str, str]) -> str:
-    """Where the scanned root sits in the checked-out repository, so annotations, links
-    and SARIF locations point at repository paths when a subdirectory is scanned."""
-    workspace = env.get("GITHUB_WORKSPACE")
+def _repo_prefix(path: Path, repo_root: Path | None, in_github: bool, err: Console) -> str:
+    """Where the scanned directory sits in its repository ("services/api/"; "" at its top),
+    so that SARIF, JUnit, annotations and links name files as GitHub resolves them, from
+    the repository root: ``--repo-root``, else the top of the git work tree around it,
+    else (GitHub mode) the workspace, else the directory itself. Checked before the scan:
+    a ``--repo-root`` that does not hold the directory exits 2."""
+    from policy_gate.base.git import work_tree_top
+
+    root = path.resolve()
+    if repo_root is not None:
+        top = repo_root.resolve()
+        if not root.is_relative_to(top):
+            _usage(err, f"--repo-root {printable(str(repo_root))} does not contain the scanned "
+                   f"directory {printable(str(path))}")
+    else:
+        top = work_tree_top(root) or _workspace(root, in_github) or root
+    rel = root.relative_to(top).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def _category(value: str | None) -> str:
+    """``--sarif-category``, as automationDetails.id will start: without the trailing
+    slash (the report adds ``/<scanner>/``); printable and not empty."""
+    if value is None:
+        return ""
+    cleaned = value.strip().rstrip("/")
+    if not cleaned or not cleaned.isprintable():
+        raise click.BadParameter(
+            f"{printable(value)!r}: give printable text such as 'policy-gate/services/api'")
+    return cleaned
+
+
+def _workspace(root: Path, in_github: bool) -> Path | None:
+    """GitHub mode: the workspace, if it holds ``root`` (a checkout without ``.git``)."""
+    workspace = os.environ.get("GITHUB_WORKSPACE") if in_github else None
     if not workspace:
-        return ""
-    try:
-        rel = root.resolve().relative_to(Path(workspace).resolve())
-    except ValueError:
-        return ""
-    return "" if str(rel) == "." else rel.as_posix() + "/"
+        return None
+    top = Path(workspace).resolve()
+    return top if root.is_relative_to(top) else None
 
 
 def _workspace_relative(path: str, env: dict[str, str]) -> str:

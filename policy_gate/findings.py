@@ -165,6 +165,11 @@ class Finding:
     # `shell=True` on the keyword's line, inside a call that began lines earlier. A change
     # to any line of the statement changes the flaw (see :attr:`span`).
     span_start: int | None = None
+    # Columns, 1-based as SARIF counts them, where the scanner gives them (semgrep, bandit):
+    # start_column on start_line; end_column, the column after the flagged code, on
+    # end_line. SARIF regions carry them; nothing else depends on them.
+    start_column: int | None = None
+    end_column: int | None = None
 
     def __post_init__(self) -> None:
         _mask_urls(self, "message", "title", "fix")
@@ -223,7 +228,7 @@ class Finding:
             self.category, self.sources, self.path, self.start_line, self.end_line,
             self.message, self.flaw_key, self.content_key, self.cwe, self.title,
             self.help_url, self.fix, self.secret, self.dependency, fingerprint, self.commit,
-            self.span_start,
+            self.span_start, self.start_column, self.end_column,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -370,12 +375,15 @@ def merge_findings(raw: Iterable[Finding]) -> list[Finding]:
         # semgrep focuses on one argument), so the identity is the same whichever
         # scanners saw it.
         widest = max(members, key=_width)
+        end_line = max(hi for _, hi in spans) if spans else lead.end_line
         merged.append(
             replace(
                 lead,
                 sources=sources,
                 cwe=cwe,
-                end_line=max(hi for _, hi in spans) if spans else lead.end_line,
+                end_line=end_line,
+                # the lead's end column is on the lead's last line only
+                end_column=lead.end_column if end_line == lead.end_line else None,
                 span_start=_span_start(lead.start_line, spans),
                 content_key=widest.content_key
                 or lead.content_key

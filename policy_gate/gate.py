@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policy_gate.base.fileset import Selection, walk
-from policy_gate.base.git import Repo
+from policy_gate.base.git import Repo, work_tree_top
 from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.base.gitrun import GitError, printable
 from policy_gate.base.patterns import compile_patterns
@@ -161,8 +161,7 @@ def select_files(root: Path, *, all_files: bool = False) -> Selection:
 
 def _in_work_tree(root: Path) -> bool:
     """Whether root or a directory above it has a `.git` (without asking git)."""
-    start = root.resolve()
-    return any(os.path.lexists(d / ".git") for d in (start, *start.parents))
+    return work_tree_top(root.resolve()) is not None
 
 
 def _policy_paths(root: Path, policy: Policy) -> dict[str, str]:

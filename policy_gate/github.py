@@ -47,7 +47,7 @@ from typing import Any
 
 from policy_gate.policy.evaluate import Decision, Notice, Status
 from policy_gate.reports import markdown
-from policy_gate.reports.interface import ReportData, notice_repo_path, printable
+from policy_gate.reports.interface import ReportData, notice_repo_path, printable, repo_path
 from policy_gate.reports.markdown import COMMENT_MAX_CHARS, SUMMARY_MAX_BYTES, LinkBuilder, fit
 
 MARKER = "<!-- policy-gate -->"
@@ -111,7 +111,7 @@ def _annotation(d: Decision, kind: str, path_prefix: str) -> str:
     message = " ".join(parts)
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
-    path = f"{path_prefix.rstrip('/')}/{f.path}" if path_prefix and f.path else f.path
+    path = repo_path(path_prefix, f.path) if f.path else f.path
     end = f.end_line if f.start_line and f.end_line and f.end_line >= f.start_line else None
     return command(
         kind,

@@ -103,3 +103,49 @@ def assert_valid_sarif(doc: dict[str, Any]) -> None:
             for loc in result.get("locations", []):
                 uri = loc["physicalLocation"]["artifactLocation"]["uri"]
                 assert not urlsplit(uri).scheme, f"artifact URI is not relative: {uri!r}"
+
+
+def multitool_github_problems(doc: dict[str, Any]) -> list[str]:
+    """The checks of the SARIF Multitool's GitHub rule set (`sarif validate --rule-kind-option
+    Gh`, microsoft/sarif-sdk) that apply to the gate's files, plus SARIF2005:
+    GH1001 every result location gives physicalLocation.artifactLocation.uri; GH1002 thread
+    flow locations inline (the gate writes none); GH1003 a region gives startLine; GH1004
+    GitHub's array limits (20 runs, 25,000 rules and results a run, 1,000 locations a
+    result, 20 tags a rule); GH1005 locations are relative URIs; GH1006 an absolute URI
+    needs a checkout path (none is absolute); GH1007 every message is fully formatted
+    (text, never only an id and arguments); SARIF2005 every tool gives name, version and
+    informationUri."""
+    problems: list[str] = []
+    runs = doc["runs"]
+    if len(runs) > 20:
+        problems.append(f"GH1004: {len(runs)} runs")
+    for run in runs:
+        driver = run["tool"]["driver"]
+        name = driver.get("name", "?")
+        for key in ("name", "version", "informationUri"):
+            if not driver.get(key):
+                problems.append(f"SARIF2005: {name} has no tool.driver.{key}")
+        rules, results = driver.get("rules", []), run.get("results", [])
+        if len(rules) > 25_000 or len(results) > 25_000:
+            problems.append(f"GH1004: {name}: {len(rules)} rules, {len(results)} results")
+        problems += [f"GH1004: {name}: rule {r['id']} has {len(r['properties']['tags'])} tags"
+                     for r in rules if len(r.get("properties", {}).get("tags", [])) > 20]
+        for result in results:
+            if "text" not in result.get("message", {}):
+                problems.append(f"GH1007: {name}: a result message without text")
+            locations = result.get("locations", []) + result.get("relatedLocations", [])
+            if len(locations) > 1000:
+                problems.append(f"GH1004: {name}: {len(locations)} locations")
+            if "codeFlows" in result:
+                problems.append(f"GH1002: {name}: code flows")
+            for loc in locations:
+                physical = loc.get("physicalLocation", {})
+                uri = physical.get("artifactLocation", {}).get("uri")
+                if not uri:
+                    problems.append(f"GH1001: {name}: a location without a URI")
+                elif urlsplit(uri).scheme or uri.startswith("/"):
+                    problems.append(f"GH1005/GH1006: {name}: {uri} is not relative")
+                region = physical.get("region")
+                if region is not None and "startLine" not in region:
+                    problems.append(f"GH1003: {name}: a region without startLine")
+    return problems

@@ -222,15 +222,33 @@ def test_step_outputs_from_report() -> None:
                            {})["violations"] == "0"
 
 
-def test_outputs_file_format(tmp_path: Path) -> None:
+def test_outputs_are_written_once_each(tmp_path: Path) -> None:
+    """Issue 20 item 6: the CLI (GitHub mode) has written verdict, exit-code, violations
+    and findings; the entrypoint appends only the declared outputs it did not, so every
+    name is in $GITHUB_OUTPUT once, as the runner reads it (github.read_outputs)."""
+    from policy_gate import github
+
     out = tmp_path / "out"
     out.write_text("earlier=1\n")
-    ae.write_outputs(str(out), {"verdict": "fail", "sarif-file": "a b/c.sarif"})
+    cli_wrote = {"verdict": "fail", "exit-code": "1", "violations": "2", "findings": "3",
+                 "counts": "{}"}
+    github.write_outputs(out, cli_wrote)
+    mine = ae.step_outputs(1, {"verdict": "fail",
+                               "summary": {"findings": 3, "by_status": {"violation": 2}}},
+                           {"sarif": "a b/c.sarif"})
+    assert ae.write_outputs(str(out), mine) == {
+        "sarif-file": "a b/c.sarif", "json-file": "", "summary-file": ""}
     lines = out.read_text().splitlines()
     assert lines[0] == "earlier=1"
-    delim = lines[1].split("<<", 1)[1]
-    assert lines[1:] == [f"verdict<<{delim}", "fail", delim,
-                         f"sarif-file<<{delim}", "a b/c.sarif", delim]
+    names = [line.split("<<", 1)[0] for line in lines[1:] if "<<" in line]
+    assert len(names) == len(set(names)) == 8
+    assert github.read_outputs(out) == {"earlier": "1", **cli_wrote, "sarif-file": "a b/c.sarif",
+                                        "json-file": "", "summary-file": ""}
+    # the CLI stopped before writing any (exit 2): the entrypoint writes all it declares
+    fresh = tmp_path / "fresh"
+    assert ae.write_outputs(str(fresh), ae.step_outputs(2, None, {})) == {
+        "verdict": "error", "exit-code": "2", "sarif-file": "", "json-file": "",
+        "summary-file": ""}
 
 
 def test_command_escaping() -> None:
@@ -324,3 +342,16 @@ def test_run_action_bad_input_exits_2_with_annotation(
     captured = capsys.readouterr()
     assert captured.out.startswith("::error title=policy-gate::input 'formats': unknown format")
     assert "policy-gate action: input 'formats'" in captured.err
+
+
+def test_category_input_sets_the_sarif_category(ws: Path) -> None:
+    caps = CliCapabilities(CAPS.formats, CAPS.scanners, CAPS.options | {"--sarif-category"})
+    assert argv(gh(category="monorepo/api"), ws, caps)[-2:] == [
+        "--sarif-category", "monorepo/api"]
+    assert "--sarif-category" not in argv(gh(category=""), ws, caps)  # derived from `path`
+    for bad in ("a\nb", "//"):
+        with pytest.raises(ActionError, match="input 'category'"):
+            argv(gh(category=bad), ws, caps)
+    with pytest.raises(ActionError, match="not supported"):
+        argv(gh(category="x"), ws)  # a CLI without --sarif-category
+    assert "--sarif-category" in ae.capabilities().options

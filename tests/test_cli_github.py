@@ -80,7 +80,10 @@ def test_github_mode_end_to_end(gate, tmp_path: Path, fake_github: FakeGitHub) -
         for run_ in sarif["runs"] for r in run_.get("results", [])
     }
     assert "services/api/worker.py" in uris
-    ElementTree.parse(reports / "r.xml")
+    # JUnit names the same repository paths as SARIF and the annotations (issue 20)
+    junit_files = {case.get("file") for case in ElementTree.parse(reports / "r.xml").iter(
+        "testcase") if case.get("file")}
+    assert junit_files and junit_files <= uris
     assert "FAIL" in (reports / "r.md").read_text()[:200]
     assert TOKEN not in run.output
 

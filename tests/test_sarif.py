@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from sarif_check import assert_valid_sarif
+from sarif_check import assert_valid_sarif, multitool_github_problems
 
 from policy_gate.base.fileset import FileSet
 from policy_gate.findings import (
@@ -108,6 +108,7 @@ EXPECTED_LEVEL = {
 def test_real_scan_is_valid_sarif_with_one_run_per_scanner(scanned: Any) -> None:
     data, _text, doc = scanned
     assert_valid_sarif(doc)
+    assert multitool_github_problems(doc) == []  # every scanner's run, GitHub's rules
     assert doc["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
     assert doc["version"] == "2.1.0"
     ran = sorted(r.name for r in data.result.runs if r.status == "ok")

@@ -68,6 +68,16 @@ class Commit:
     date: str  # ISO 8601 author date
 
 
+def work_tree_top(path: Path) -> Path | None:
+    """The nearest directory at or above ``path`` that holds a ``.git`` (a repository, a
+    work tree or a submodule): the top of its work tree, found on the file system without
+    running git (so at no cost, and whether or not git would trust the repository)."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return None
+
+
 class Repo:
     """A git work tree, read through git only (never through the working tree's symlinks).
 

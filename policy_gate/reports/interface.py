@@ -68,13 +68,21 @@ class ReportData:
     result: ScanResult
     policy: Policy
     evaluation: Evaluation
-    # The scanned root's path inside the repository (GitHub mode), for formats that point
-    # at repository files: annotations, SARIF, links. Finding paths stay root-relative.
+    # The scanned root's path inside the repository ("services/api/"; "" at its top), for
+    # formats that point at repository files: annotations, SARIF, JUnit, links (repo_path).
+    # Finding paths stay root-relative.
     path_prefix: str = ""
+    # SARIF: the category every run's automationDetails.id starts with (--sarif-category);
+    # "" derives one from path_prefix (sarif.category_base).
+    sarif_category: str = ""
 
     @property
     def generated_at(self) -> str:
         return dt.datetime.fromtimestamp(self.result.started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def repo_path(self, path: str) -> str:
+        """A root-relative path (a finding's) as the repository names it (:func:`repo_path`)."""
+        return repo_path(self.path_prefix, path)
 
     @property
     def inputs(self) -> Inputs | None:
@@ -194,15 +202,27 @@ def notice_place(notice: Notice) -> str:
     return f"{notice.file}:{notice.line}" if notice.line else notice.file
 
 
+def repo_path(prefix: str, path: str) -> str:
+    """A path relative to the scanned root (a finding's, a notice's) as a path relative to
+    the repository root, ``prefix`` being where the scanned root sits in it: what SARIF
+    URIs, JUnit ``file`` attributes, annotations and links all name, since GitHub resolves
+    each of them from the repository root. One function, so that they never disagree."""
+    prefix = prefix.strip("/")
+    joined = f"{prefix}/{path}" if prefix else path
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        return posixpath.normpath(joined)  # a notice's `../policy.yaml`
+    return joined
+
+
 def notice_repo_path(notice: Notice, prefix: str) -> str | None:
-    """The repository path of the file a notice concerns, for annotations and SARIF.
+    """The repository path of the file a notice concerns, for annotations, SARIF and JUnit.
 
     Notices name files relative to the scanned root, like findings, with `..` for a file
-    above it (a repository policy when a subdirectory is scanned)."""
+    above it (a repository policy when a subdirectory is scanned); one above the
+    repository root has none."""
     if not notice.file:
         return None
-    joined = posixpath.normpath(prefix.strip("/") + "/" + notice.file) if prefix.strip("/") \
-        else posixpath.normpath(notice.file)
+    joined = repo_path(prefix, notice.file)
     return None if joined.startswith("../") or joined == ".." else joined
 
 

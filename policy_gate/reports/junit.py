@@ -67,6 +67,8 @@ from policy_gate.reports.interface import (
     ACCEPTED_ORDER,
     ReportData,
     notice_place,
+    notice_repo_path,
+    repo_path,
     scanners_by_category,
     suppression_place,
 )
@@ -321,8 +323,9 @@ def _by_rule(decisions: Iterable[Decision]) -> dict[str, list[Decision]]:
 class _Violations:
     """One testcase per violation, written with the parts findings share memoised."""
 
-    def __init__(self, esc: _Escape) -> None:
+    def __init__(self, esc: _Escape, prefix: str = "") -> None:
         self.esc = esc
+        self.prefix = prefix  # file attributes name repository paths (repo_path)
         self.middles: dict[tuple[object, ...], str] = {}
         self.rules: dict[tuple[str, str], tuple[str, str]] = {}
         self.severities: dict[Severity, str] = {}
@@ -331,6 +334,7 @@ class _Violations:
         esc = self.esc
         text, attr = esc.text, esc.attr
         rules, middle, severities = self.rules, self.middle, self.severities
+        prefix = self.prefix
         start = f'{_CASE}<testcase classname="{attr(category)}" name="'
         parts = suite.parts
         count = len(parts)
@@ -357,8 +361,9 @@ class _Violations:
                 fingerprint = _escape_text(fingerprint)  # a hex digest needs no escaping
             last = f"fingerprint: {fingerprint}\n" if fingerprint else ""
             severity = severities.get(d.severity) or self.severity(d.severity)
+            file_attr = attr(repo_path(prefix, f.path))
             parts.append(
-                f'{start}{rule[0]} {place_attr}" time="0.000" file="{attr(f.path)}"{line}>'
+                f'{start}{rule[0]} {place_attr}" time="0.000" file="{file_attr}"{line}>'
                 f'{_RESULT}<failure message="{place_attr}: {attr(f.message)}" type="{severity}">'
                 f"{rule[1]}{place_text}\n{middle(d)}{last}</failure>{_CASE}</testcase>"
             )
@@ -455,7 +460,7 @@ def render(data: ReportData) -> str:
     by_category: dict[str, list[Decision]] = defaultdict(list)
     for d in data.ordered():
         by_category[d.finding.category].append(d)
-    violations = _Violations(doc.esc)
+    violations = _Violations(doc.esc, data.path_prefix)
     for category in _categories(data):
         _category_suite(
             doc, data, category, by_category.get(category, []), coverage.get(category, []),
@@ -642,8 +647,9 @@ def _gate_suite(data: ReportData, doc: _Document) -> None:
         names[name] = names.get(name, 0) + 1
         if names[name] > 1:  # testcase names stay unique (CI tools key results by name)
             name = f"{name} #{names[name]}"
-        attrs = {"file": n.file} if n.file else {}
-        if n.file and n.line:
+        repo_file = notice_repo_path(n, data.path_prefix)
+        attrs = {"file": repo_file} if repo_file else {}
+        if repo_file and n.line:
             attrs["line"] = str(n.line)
         if n.fails:
             child = _el(esc, "failure", n.message + "\n", message=n.message, type=n.kind)

@@ -56,6 +56,7 @@ from policy_gate.reports.interface import (
     artifact_uri,
     not_checked_reasons,
     notice_place,
+    repo_path,
     scanners_by_category,
     unprintable_escaped,
 )
@@ -140,7 +141,7 @@ class LinkBuilder:
         return cls(server, repository, commit)
 
     def blob(self, path: str, line: int | None = None, end_line: int | None = None) -> str:
-        full = self.prefix + path
+        full = repo_path(self.prefix, path)
         url = f"{self.server_url}/{self.repository}/blob/{self.sha}/{artifact_uri(full)}"
         if line:
             url += f"#L{line}"

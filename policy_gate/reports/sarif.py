@@ -4,9 +4,13 @@ locations) is in sarif_results.py, what a rule says in sarif_rules.py.
 
 Layout
 ------
-* One run per scanner that ran (status ``ok``), named after the scanner, with
-  ``automationDetails.id = "policy-gate/<scanner>/"`` so that every run in the file has its
-  own tool and category (GitHub rejects two runs with the same tool and category).
+* One run per scanner that ran (status ``ok``), named after the scanner and its version,
+  with ``automationDetails.id = "<category>/<scanner>/"`` so that every run in the file has
+  its own tool and category (GitHub rejects two runs with the same tool and category).
+  ``<category>`` is ``--sarif-category``, else ``policy-gate`` plus the scanned directory's
+  path in the repository: two directories of one repository never share a category, and
+  upload-sarif's own ``category`` input (applied only to runs without automationDetails)
+  is not needed.
 * One extra run for the gate itself (tool ``policy-gate``) that records the verdict, the
   policy, and every scanner that did *not* run as a ``toolExecutionNotification`` (failed:
   error, skipped: warning, disabled: note), with ``executionSuccessful: false`` when a
@@ -25,7 +29,7 @@ Layout
   ``secrets-history`` run that found it, not in detect-secrets' run of the head.
 * Diff mode: the scanners that read files one by one (bandit, semgrep, detect-secrets)
   and the gate's own check read only the changed files, so their runs use the category
-  ``policy-gate/<scanner>/diff/``. Under the full scan's category such a partial analysis
+  ``<category>/<scanner>/diff/``. Under the full scan's category such a partial analysis
   would mark every alert in an unchanged file fixed. Dependency audits always read every
   manifest and keep their category.
 
@@ -55,6 +59,7 @@ from policy_gate.catalogue import BY_NAME
 from policy_gate.policy.evaluate import Decision, Notice, Status
 from policy_gate.reports.interface import ReportData, notice_repo_path
 from policy_gate.reports.sarif_results import (
+    FINGERPRINT_KEY,
     SRCROOT,
     ResultWriter,
     Texts,
@@ -206,12 +211,26 @@ def _policy_properties(data: ReportData) -> dict[str, Any]:
     }
 
 
+def category_base(data: ReportData) -> str:
+    """What every run's ``automationDetails.id`` starts with: ``--sarif-category``, else
+    ``policy-gate`` plus the scanned directory's path in the repository, so that scans of
+    two directories of one repository never share a category (a scan of the top keeps the
+    ids of earlier versions, and so its alerts)."""
+    if data.sarif_category:
+        return data.sarif_category
+    prefix = data.path_prefix.strip("/")
+    return f"{GATE_TOOL}/{prefix}" if prefix else GATE_TOOL
+
+
 def _category(name: str, data: ReportData) -> str:
-    """The run's ``automationDetails.id``; a partial analysis (diff mode, a scanner that
-    read only the changed files) gets its own, so it cannot close the full scan's alerts."""
+    """The run's ``automationDetails.id``, ``<base>/<scanner>/``: GitHub takes all before
+    the last slash as the category, and upload-sarif's own ``category`` input applies only
+    to a run without one. A partial analysis (diff mode, a scanner that read only the
+    changed files) gets its own, so it cannot close the full scan's alerts."""
+    base = category_base(data)
     if data.changes is not None and _reads_changed_files_only(name):
-        return f"{GATE_TOOL}/{name}/diff/"
-    return f"{GATE_TOOL}/{name}/"
+        return f"{base}/{name}/diff/"
+    return f"{base}/{name}/"
 
 
 def _reads_changed_files_only(name: str) -> bool:
@@ -295,6 +314,7 @@ def _scanner_run(plan: _Plan, data: ReportData, writer: ResultWriter) -> dict[st
         for note in (run.output.notes if run.output else [])
     ]
     notifications += cut
+    notifications += _unhashed(plan, data, writer)
     properties: dict[str, Any] = {
         "policy": _policy_properties(data),
         "scanner": {
@@ -305,18 +325,46 @@ def _scanner_run(plan: _Plan, data: ReportData, writer: ResultWriter) -> dict[st
         },
         **truncated,
     }
+    # Every run names its tool's version (Multitool SARIF2005): a scanner that runs no
+    # tool, and the search of the change's commits (whose engine may have had nothing to
+    # read), are the gate's own code, so theirs is the gate's; the engine's is a property.
+    own = run.name == HISTORY or not run.version
     driver: dict[str, Any] = {
         "name": run.name,
+        "version": __version__ if own else run.version,
         "informationUri": INFORMATION_URI.get(run.name, GATE_URI),
         "rules": rules,
     }
-    if run.version:
-        driver["version"] = run.version
+    if run.name == HISTORY and run.version:
+        properties["scanner"]["engineVersion"] = run.version
     tool = {
         "driver": driver,
         "extensions": [{"name": GATE_TOOL, "version": __version__, "informationUri": GATE_URI}],
     }
     return _run(data, run.name, tool, True, notifications, results, properties)
+
+
+def _unhashed(plan: _Plan, data: ReportData, writer: ResultWriter) -> list[dict[str, Any]]:
+    """Why results of this run have no ``primaryLocationLineHash``: their file could not
+    be read (gone, a link, too big). upload-sarif could not compute one either; code
+    scanning matches them by the gate's own fingerprint."""
+    missing = writer.unhashed(plan.decisions[: plan.keep])
+    if not missing:
+        return []
+    shown = sorted(missing.items())[:5]
+    listed = "; ".join(f"{data.repo_path(path)}: {why}" for path, why in shown)
+    more = f"; and {len(missing) - len(shown)} more" if len(missing) > len(shown) else ""
+    return [
+        {
+            "level": "note",
+            "message": {
+                "text": f"no primaryLocationLineHash for the results in {len(missing)} "
+                f"file(s) that could not be read ({listed}{more}): they are matched by "
+                f"{FINGERPRINT_KEY} alone"
+            },
+            "properties": {"lineHashOmitted": len(missing)},
+        }
+    ]
 
 
 def _base_ids(data: ReportData) -> dict[str, Any]:
@@ -348,6 +396,7 @@ def _gate_run(data: ReportData, layout: _Layout, writer: ResultWriter) -> dict[s
         *_not_run_notifications(data),
         *_left_out_notifications(layout),
         *cut,
+        *_unhashed(layout.own, data, writer),
     ]
     successful = not any(r.status in ("failed", "skipped") for r in data.result.runs)
     tool = {

@@ -20,11 +20,14 @@ findings and ``new`` for the others.
 Locations
 ---------
 Relative URIs (percent-encoded) against ``%SRCROOT%``, the repository root
-(``ReportData.path_prefix`` is prepended when a subdirectory was scanned). A finding without a
-known line gets no ``region`` (SARIF: the whole file) rather than an invented line 1; the
-upload-sarif action skips line hashing for such results and keeps our own
-``partialFingerprints``. The other scanners that reported a finding are its
-``relatedLocations``.
+(``ReportData.path_prefix`` is prepended when a subdirectory was scanned: ``repo_path``,
+which JUnit and the annotations use too). A region has the lines and the columns the
+scanner gave; a finding without a known line gets no ``region`` (SARIF: the whole file)
+rather than an invented line 1. ``partialFingerprints`` holds the gate's own
+``policyGate/v1`` and, for a result with a line in a file that can be read, GitHub's
+``primaryLocationLineHash`` as upload-sarif computes it (line_hash.py; upload-sarif keeps
+one that is there and skips results without a line). The other scanners that reported a
+finding are its ``relatedLocations``.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from typing import Any
 
 from policy_gate.findings import DependencyInfo, Finding, Source
 from policy_gate.policy.evaluate import ACCEPTED, Decision, Inputs, Status
-from policy_gate.reports.interface import ReportData, artifact_uri, suppression_dict
+from policy_gate.reports.interface import ReportData, artifact_uri, repo_path, suppression_dict
 from policy_gate.reports.json_encoding import JsonText, dumps, encode_str, flag, number
+from policy_gate.reports.line_hash import Hasher
 
 FINGERPRINT_KEY = "policyGate/v1"
+LINE_HASH_KEY = "primaryLocationLineHash"  # GitHub's, as upload-sarif computes it (line_hash)
 SRCROOT = "%SRCROOT%"
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -166,13 +171,6 @@ def baseline_state(decision: Decision, inputs: Inputs | None) -> str | None:
 # --------------------------------------------------------------------------- locations
 
 
-def repo_path(prefix: str, path: str) -> str:
-    """A finding's path (relative to the scanned root) relative to the repository root,
-    which is what GitHub resolves URIs against."""
-    prefix = prefix.strip("/")
-    return f"{prefix}/{path}" if prefix else path
-
-
 def file_location(path: str, line: int | None) -> dict[str, Any]:
     """A location at a file (``path`` relative to the repository root) and line: a
     waiver, a comment, a notice."""
@@ -201,6 +199,8 @@ class ResultWriter(JsonText):
         self.inputs = data.inputs
         self.baselined = data.inputs is not None and data.inputs.baseline is not None
         self.fingerprint = ',"partialFingerprints":{' + ascii_json(FINGERPRINT_KEY) + ":"
+        self.line_hash = "," + ascii_json(LINE_HASH_KEY) + ":"
+        self.hasher = Hasher(data.result.root, _lines_by_path(data.evaluation.decisions))
         self.srcroot = ascii_json(SRCROOT)
         self.sources: dict[tuple[Source, ...], tuple[str, str]] = {}
         self.heads: dict[tuple[Any, ...], tuple[str, str]] = {}
@@ -240,9 +240,19 @@ class ResultWriter(JsonText):
             "}",
             self.fingerprint,
             encode_str(fp) if type(fp) is str and fp.isascii() else self.string(fp),
-            "}",
-            properties,
         )
+        line = f.start_line
+        if f.path and type(line) is int and line >= 1:
+            hashed = self.hasher.get(f.path, line)
+            if hashed is not None:
+                out += (self.line_hash, encode_str(hashed))
+        out += ("}", properties)
+
+    def unhashed(self, decisions: Sequence[Decision]) -> dict[str, str]:
+        """Files of these results that could not be read for their line hash, and why."""
+        why = self.hasher.why
+        return {d.finding.path: why[d.finding.path] for d in decisions
+                if d.finding.path in why}
 
     def _details(self, d: Decision, out: list[str]) -> None:
         """The properties this finding alone has: the secret (masked), the commit it was
@@ -288,7 +298,9 @@ class ResultWriter(JsonText):
             out.append("}")  # properties
             return
         start, end = f.start_line, f.end_line
-        if type(start) is int and type(end) is int and 1 <= start <= end:
+        if f.start_column is not None or f.end_column is not None:
+            region = self._region(f) + "}"
+        elif type(start) is int and type(end) is int and 1 <= start <= end:
             region = f',"region":{{"startLine":{start},"endLine":{end}}}}}'
         else:
             region = self._region(f) + "}"
@@ -403,9 +415,31 @@ class ResultWriter(JsonText):
 
     @staticmethod
     def _region(f: Finding) -> str:
-        start, end = f.start_line, f.end_line
-        if start is None or start < 1:
-            return ""
-        if end is not None and end >= start:
-            return f',"region":{{"startLine":{number(start)},"endLine":{number(end)}}}'
-        return f',"region":{{"startLine":{number(start)}}}'
+        region = region_dict(f)
+        return f',"region":{ascii_json(region)}' if region else ""
+
+
+def region_dict(f: Finding) -> dict[str, int] | None:
+    """A finding's region: its lines, and the columns (1-based) its scanner gave; None
+    without a line (SARIF: the whole file) rather than an invented line 1."""
+    start, end = f.start_line, f.end_line
+    if start is None or start < 1:
+        return None
+    region = {"startLine": start}
+    if f.start_column is not None:
+        region["startColumn"] = f.start_column
+    if end is not None and end >= start:
+        region["endLine"] = end
+        if f.end_column is not None:
+            region["endColumn"] = f.end_column
+    return region
+
+
+def _lines_by_path(decisions: Sequence[Decision]) -> dict[str, set[int]]:
+    """path -> the lines results are on: each file is read and hashed once, for all."""
+    out: dict[str, set[int]] = {}
+    for d in decisions:
+        f = d.finding
+        if f.path and type(f.start_line) is int and f.start_line >= 1:
+            out.setdefault(f.path, set()).add(f.start_line)
+    return out

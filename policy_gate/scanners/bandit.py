@@ -44,6 +44,7 @@ from policy_gate.scanners.interface import (
     ScanContext,
     Scanner,
     chunked,
+    columns,
     map_batches,
     parse_report,
     require,
@@ -170,6 +171,13 @@ class BanditScanner(Scanner):
         end = max([line, *listed])  # a malformed range (a string, no numbers) ends on `line`
         # the statement may start above the reported line (`shell=True` inside a call)
         first = min([line, *(x for x in listed if x >= 1)])
+        # bandit's offsets are the flagged node's: on its first and last lines, which are
+        # the finding's only when it starts on the reported line
+        span = read_span(ctx.root / path, first, end, cache)
+        first_col, last_col = columns(item.get("col_offset"), item.get("end_col_offset"), 0,
+                                      line == end, span)
+        if first != line:
+            first_col = last_col = None
         cwe = BANDIT.cwe_corrections.get(test_id) or cwe_id(item.get("issue_cwe"))
         # the value is everything after "password: " (it may hold a quote or a newline)
         message = redact_after(text, "password: ") if test_id in CREDENTIAL_RULES else text
@@ -179,10 +187,12 @@ class BanditScanner(Scanner):
             path=path,
             start_line=line,
             end_line=end,
+            start_column=first_col,
+            end_column=last_col,
             span_start=first if first < line else None,
             message=message,
             flaw_key=cwe or f"{self.name}:{test_id}",
-            content_key=content_key(read_span(ctx.root / path, first, end, cache)),
+            content_key=content_key(span),
             cwe=(cwe,) if cwe else (),
             title=str(item.get("test_name") or test_id),
             help_url=item.get("more_info") if isinstance(item.get("more_info"), str) else None,

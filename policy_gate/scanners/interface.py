@@ -309,6 +309,23 @@ def sized_targets(scanner: Scanner, ctx: ScanContext, limit: int
     return files, left_out
 
 
+def columns(start: object, end: object, base: int, one_line: bool,
+            text: str = "") -> tuple[int | None, int | None]:
+    """A tool's start and end columns as SARIF counts them (1-based, in UTF-16 code units;
+    the end is the column after the region), ``base`` being the tool's first column
+    (bandit's AST offsets: 0). Whatever is not a whole number is left out, and so is an
+    end column that does not come after the start on a one-line region. ``text``: the
+    flagged lines; tools count bytes or characters where SARIF counts UTF-16 units, which
+    agree on ASCII only, so on other text no column is given rather than a wrong one."""
+    if not text.isascii():
+        return None, None
+    first = start + 1 - base if type(start) is int and start >= base else None
+    last = end + 1 - base if type(end) is int and end >= base else None
+    if one_line and first is not None and last is not None and last <= first:
+        last = None
+    return first, last
+
+
 def tree_path(reported: str) -> str:
     """A scanner's path for a file we passed as ``./rel`` back to ``rel`` (bandit reports
     ``././rel``; semgrep reports ``rel``)."""

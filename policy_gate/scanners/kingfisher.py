@@ -75,7 +75,7 @@ from policy_gate.findings import (
 )
 from policy_gate.results import ScanOutput
 from policy_gate.scanners.filetext import as_text
-from policy_gate.scanners.interface import EarlyStart, ScanContext, Scanner, require
+from policy_gate.scanners.interface import EarlyStart, ScanContext, Scanner, columns, require
 from policy_gate.scanners.kingfisher_mirror import (
     MEMORY_FS,
     Mirror,
@@ -276,6 +276,9 @@ class _Result:
     line: int
     confidence: Confidence
     where: str  # "line 3 of its report", for errors
+    # kingfisher's columns on the line: 0-based, the end inclusive (None if not given)
+    column_start: int | None = None
+    column_end: int | None = None
 
 
 class _ReadTooFew(ScannerError):
@@ -347,7 +350,9 @@ def _result(record: dict[str, Any], number: int, mirror: Mirror) -> _Result:
     path = mirror.names.get(reported)
     if path is None:
         raise ScannerError(name, f"unexpected output: {where} names a file it was not given")
-    return _Result(rule_id, rule_name, value, path, line, _CONFIDENCE[level], where)
+    start, end = found.get("column_start"), found.get("column_end")
+    return _Result(rule_id, rule_name, value, path, line, _CONFIDENCE[level], where,
+                   start if type(start) is int else None, end if type(end) is int else None)
 
 
 # ---------------------------------------------------------------------------- findings
@@ -435,8 +440,12 @@ def to_finding(result: _Result, lines: _Lines) -> Finding:
         end = max(result.line, min(end, lines.count(result.path)))
     preview = mask(shown_value)
     shown = f"({preview}, sha1:{flaw[:7]}…)"
-    confidence, message = graded(result, lines.get(result.path, result.line),
-                                 lines.get(result.path, result.line - 1), shown)
+    text = lines.get(result.path, result.line)
+    confidence, message = graded(result, text, lines.get(result.path, result.line - 1), shown)
+    first_col = last_col = None
+    # one line, all of it up to the match in hand (the text kept is cut at MAX_GRADED_LINE)
+    if end == result.line and result.column_end is not None and result.column_end < len(text):
+        first_col, last_col = columns(result.column_start, result.column_end + 1, 0, True, text)
     return Finding(
         category=SECRET,
         sources=(Source(KINGFISHER.name, rule_key(result.rule_id), severity, confidence,
@@ -444,6 +453,8 @@ def to_finding(result: _Result, lines: _Lines) -> Finding:
         path=result.path,
         start_line=result.line,
         end_line=end,
+        start_column=first_col,
+        end_column=last_col,
         message=message,
         flaw_key=f"secret:{flaw}",
         content_key=key,

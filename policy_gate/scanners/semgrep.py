@@ -42,6 +42,7 @@ from policy_gate.results import ScanOutput
 from policy_gate.scanners.interface import (
     ScanContext,
     Scanner,
+    columns,
     parse_report,
     require,
     sized_targets,
@@ -171,12 +172,12 @@ class SemgrepScanner(Scanner):
         check_id = require(self.name, item, "check_id", str, where)
         rule_id = check_id.rsplit(".", 1)[-1]
         path = tree_path(require(self.name, item, "path", str, where))
-        start = require(
-            self.name, require(self.name, item, "start", dict, where), "line", int, f"{where}.start"
-        )
-        end = require(
-            self.name, require(self.name, item, "end", dict, where), "line", int, f"{where}.end"
-        )
+        begins = require(self.name, item, "start", dict, where)
+        ends = require(self.name, item, "end", dict, where)
+        start = require(self.name, begins, "line", int, f"{where}.start")
+        end = require(self.name, ends, "line", int, f"{where}.end")
+        span = read_span(ctx.root / path, start, end, cache)
+        first_col, last_col = columns(begins.get("col"), ends.get("col"), 1, start == end, span)
         extra = require(self.name, item, "extra", dict, where)
         message = require(self.name, extra, "message", str, f"{where}.extra")
         meta = extra.get("metadata") if isinstance(extra.get("metadata"), dict) else {}
@@ -201,9 +202,11 @@ class SemgrepScanner(Scanner):
             path=path,
             start_line=start,
             end_line=end,
+            start_column=first_col,
+            end_column=last_col,
             message=message,
             flaw_key=cwes[0] if cwes else f"{self.name}:{rule_id}",
-            content_key=content_key(read_span(ctx.root / path, start, end, cache)),
+            content_key=content_key(span),
             cwe=cwes,
             title=rule_id,
             fix=str(meta.get("fix", "")),
