@@ -24,7 +24,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "reports": ("reports", "compliance"),
     "org": ("org",),
     "gate": ("gate", "base_inputs"),
-    "front": ("cli", "cli_output", "action_entrypoint", "github", "init_repo", "__main__"),
+    "front": ("cli", "cli_aggregate", "cli_output", "action_entrypoint", "github", "init_repo",
+              "__main__"),
 }
 ALLOWED: dict[str, frozenset[str]] = {
     "base": frozenset(),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from policy_gate import cache
 from policy_gate.base.process import Completed
 from policy_gate.policy.loader import PolicyError, load_policy
 from policy_gate.scanners.pip_audit import failure_reason
@@ -406,13 +407,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
 def test_damaged_cache_is_an_environment_fault(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "v2").write_text("not a directory\n")
+    (tmp_path / "cache" / f"v{cache.FORMAT}").write_text("not a directory\n")
     proc = policy_gate("scan", str(root), "--policy", str(OFFLINE_POLICY), "--scanner",
                        "bandit", "--cache-dir", str(tmp_path / "cache"), "--quiet",
                        cwd=tmp_path, env={"POLICY_GATE_CACHE_KEY": "k" * 32})
     assert error_line(proc, 3) == (
         f"policy-gate: the results cache {tmp_path}/cache is damaged (File exists: "
-        f"{tmp_path}/cache/v2); delete it and the next run rebuilds it")
+        f"{tmp_path}/cache/v{cache.FORMAT}); delete it and the next run rebuilds it")
 
 
 def test_ctrl_c_stops_the_scanners_with_one_line(
