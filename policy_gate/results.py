@@ -10,13 +10,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from policy_gate.base.fileset import FileSet
 from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.catalogue import AUDIT_ECOSYSTEMS, BANDIT, SECRET_ENGINES, SEMGREP
 from policy_gate.findings import Finding
 from policy_gate.packages import NPM, PYPI, Package
+
+# How a scanner's run ended, as every report names it (the JSON report's schema lists these);
+# a run is "running" only until the runner records how it ended.
+ScannerStatus = Literal["ok", "failed", "skipped", "disabled"]
 
 # Diff mode's search of every commit of the change for secrets: a run of its own.
 HISTORY = "secrets-history"
@@ -107,7 +111,7 @@ class ScannerOutcome:
 @dataclass
 class ScannerRun:
     name: str
-    status: str  # ok | failed | skipped | disabled
+    status: ScannerStatus | Literal["running"]  # "skipped": optional, and could not run
     reason: str = ""
     version: str = ""
     seconds: float = 0.0

@@ -195,7 +195,7 @@ def tree(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
 def gate_process(work: Path, root: Path, *args: str, env: dict[str, str] | None = None,
                  timeout: float = 300) -> GateRun:
     """`policy-gate scan ROOT` as a user runs it: a separate process, real scanners, the
-    JSON report written into ``work``."""
+    JSON report written into ``work`` and validated against the report's schema."""
     report_path = work / "report.json"
     if report_path.exists():
         report_path.unlink()
@@ -209,6 +209,10 @@ def gate_process(work: Path, root: Path, *args: str, env: dict[str, str] | None 
     proc = subprocess.run(argv, capture_output=True, text=True, env=full_env,
                           timeout=timeout, check=False)
     report = json.loads(report_path.read_text()) if report_path.exists() else None
+    if report is not None:  # every report the suite produces follows the shipped schema
+        from tests.report_schema import assert_valid_report
+
+        assert_valid_report(report)
     return GateRun(proc.returncode, proc.stdout, proc.stderr, report)
 
 

@@ -24,6 +24,9 @@ from typing import Any
 import pytest
 import yaml
 
+from policy_gate.reports import json_report
+from tests.report_schema import assert_valid_report
+
 REPO = Path(__file__).resolve().parents[1]
 CONTAINER = REPO.parent / "shared" / "container"
 # One tag per test process, removed afterwards: repeated or concurrent runs never trip over
@@ -236,6 +239,7 @@ def test_action_run_fails_the_example_with_github_outputs(image: str, workspace:
     assert sum(len(run.get("results", [])) for run in sarif["runs"]) > 0
 
     report = json.loads((results / "policy-gate.json").read_text())
+    assert_valid_report(report)
     assert report["verdict"] == "fail"
     pip_audit = next(s for s in report["scanners"] if s["name"] == "pip-audit")
     assert pip_audit["status"] == "ok", pip_audit  # the offline advisories were used
@@ -294,6 +298,11 @@ def test_image_has_no_build_leftovers(image: str) -> None:
             for bindir in ("usr/bin", "usr/local/bin", "opt/policy-gate/bin"):
                 assert not (root / bindir / compiler).exists(), f"/{bindir}/{compiler} in image"
         assert (root / "opt/policy-gate/bin/policy-gate").exists()
+        # package data: the JSON report's schema ships in the image, as in the wheel
+        shipped = REPO / "policy_gate" / "reports" / json_report.SCHEMA_FILE
+        copies = list(root.glob("opt/policy-gate/lib/python3*/site-packages/policy_gate/"
+                                f"reports/{json_report.SCHEMA_FILE}"))
+        assert [c.read_bytes() for c in copies] == [shipped.read_bytes()]
         assert "/github/workspace" in (root / "etc/gitconfig").read_text()
         passwd = (root / "etc/passwd").read_text()
         assert f"policygate:x:{UID}:{UID}:" in passwd

@@ -15,6 +15,7 @@ like any other change."""
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import pytest
 
 from policy_gate.reports.markdown import md
 from tests.conftest import EXAMPLE_ADVISORIES, OFFLINE_POLICY, REPO
+from tests.report_schema import assert_valid_report
 
 GOLDEN = REPO / "tests" / "golden" / "example"
 FORMATS = {"json": "report.json", "sarif": "report.sarif", "junit": "report.xml",
@@ -78,6 +80,7 @@ def run_gate(work: Path, *, github: bool) -> dict[str, str]:
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=work,
                           timeout=600, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert_valid_report(json.loads((work / "report.json").read_text(encoding="utf-8")))
     (work / "stdout.txt").write_text(f"exit {proc.returncode}\n{proc.stdout}")
     written = {p.name: normalise(p.read_text(encoding="utf-8"), root)
                for p in sorted(work.iterdir()) if p.is_file()}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
+from typing import Literal
 
 from policy_gate.base.gitdiff import ChangeSet
 from policy_gate.base.patterns import PathPatterns
@@ -198,12 +199,19 @@ class Inputs:
         return False
 
 
+# What a notice is about (the JSON report's schema lists these): a change to the gate's own
+# inputs, or a waiver that matches nothing, has run out, runs out soon or is too long.
+NoticeKind = Literal[
+    "policy-change", "stale-waiver", "expired-waiver", "expiring-waiver", "waiver-too-long"
+]
+
+
 @dataclass(frozen=True)
 class Notice:
     """Something about the run rather than one finding: a waiver problem, or a change to
     the gate's own inputs. ``fails`` makes the build fail."""
 
-    kind: str  # policy-change | stale-waiver | expired-waiver | expiring-waiver | waiver-too-long
+    kind: NoticeKind
     message: str
     fails: bool
     file: str | None = None

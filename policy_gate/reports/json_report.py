@@ -8,19 +8,34 @@ decisions rested on (the waivers file's hash, the baseline, the diff's base)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
+from importlib import resources
 from typing import Any
 
-from policy_gate import REPORT_SCHEMA_VERSION, __version__
+from policy_gate import REPORT_SCHEMA_VERSION, REPOSITORY, __version__
 from policy_gate.findings import DependencyInfo, Finding
 from policy_gate.policy.evaluate import Decision, Notice, SuppressionUse
 from policy_gate.reports.interface import ReportData, suppression_dict
 from policy_gate.reports.json_encoding import JsonText, dumps, encode_str, flag, grade, number
 from policy_gate.results import HISTORY
 
-SCHEMA_ID = "https://github.com/mojaloop/policy-gate/report.schema.json"
+# The report's JSON Schema, shipped in the package; a report's "$schema" is its URL at the
+# release tag of the gate that wrote it, a file that exists once that version is tagged.
+_SCHEMA_PACKAGE = "policy_gate.reports"
+SCHEMA_FILE = f"schema/report-{REPORT_SCHEMA_VERSION}.json"
+SCHEMA_URL = (f"https://raw.githubusercontent.com/{REPOSITORY}/v{__version__}/"
+              f"{_SCHEMA_PACKAGE.replace('.', '/')}/{SCHEMA_FILE}")
 MAX_DIFF_FILES = 1000  # changed files listed; the count is always exact
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema this version's reports follow (JSON Schema 2020-12), as shipped in
+    the package: what a consumer validates a report with, offline."""
+    text = resources.files(_SCHEMA_PACKAGE).joinpath(SCHEMA_FILE).read_text("utf-8")
+    doc: dict[str, Any] = json.loads(text)
+    return doc
 
 
 def build(data: ReportData) -> dict[str, Any]:
@@ -32,7 +47,7 @@ def _header(data: ReportData) -> dict[str, Any]:
     """Everything but the findings, in the report's key order ("findings" comes last)."""
     result, policy, evaluation = data.result, data.policy, data.evaluation
     return {
-        "$schema": SCHEMA_ID,
+        "$schema": SCHEMA_URL,
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": "policy-gate", "version": __version__},
         "generated_at": data.generated_at,
