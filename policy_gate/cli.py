@@ -23,7 +23,6 @@ import click
 from rich.console import Console
 
 from policy_gate import __version__
-from policy_gate.base.fileset import FileSet
 from policy_gate.cli_aggregate import aggregate
 from policy_gate.cli_output import (
     FORMATS,
@@ -39,10 +38,11 @@ from policy_gate.policy.loader import DEFAULT_POLICY, PolicyError, load_policy
 from policy_gate.policy.model import Policy
 from policy_gate.reports import terminal
 from policy_gate.reports.interface import ReportData, printable
-from policy_gate.runner import Listener
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the scan's modules (runner: every scanner) load only when a command scans
+    from policy_gate.base.fileset import FileSet
     from policy_gate.policy.baseline import Baseline
+    from policy_gate.runner import Listener
 
 
 def _console(stream: TextIO, *, force_plain: bool = False) -> Console:

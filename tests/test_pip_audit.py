@@ -322,6 +322,25 @@ def test_argv_is_the_safe_one(
     assert Path(str(seen) + ".req").read_text() == "jinja2==2.10\n"
 
 
+def test_pip_api_gets_its_pip_version_from_the_stub_and_nothing_else(tmp_path: Path) -> None:
+    """pip-audit's pip_api asks pip its version on import (a second interpreter, ~0.7
+    CPU-s): the gate answers through PIPAPI_PYTHON_LOCATION, and any other pip command
+    fails, so pip-audit can never believe pip ran."""
+    import subprocess
+
+    from policy_gate.scanners.pip_audit import pip_stub_env
+
+    env = pip_stub_env(tmp_path)
+    assert env is not None and "PATH" in env  # the scanners' environment, plus the stub
+    probe = "import pip_api; print(pip_api.PIP_VERSION)"
+    asked = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                           text=True, check=False)
+    assert (asked.returncode, asked.stdout) == (0, "25.0\n"), asked.stderr
+    other = subprocess.run([env["PIPAPI_PYTHON_LOCATION"], "-m", "pip", "list"], env=env,
+                           capture_output=True, text=True, check=False)
+    assert other.returncode == 1 and "pip-audit ran pip (-m pip list)" in other.stderr
+
+
 def test_safety_adapter_with_a_fake_safety(
     pinned_tree: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ not match, so a Windows-only pin would never be audited on a Linux runner.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import time
@@ -29,7 +30,7 @@ from packaging.version import InvalidVersion, Version
 from policy_gate.advisories.database import Advisory as MergedAdvisory
 from policy_gate.advisories.database import fix_version, severity_of
 from policy_gate.base.fileset import FileSet
-from policy_gate.base.process import Completed, ScannerError, run_tool, stderr_tail
+from policy_gate.base.process import Completed, ScannerError, run_tool, scanner_env, stderr_tail
 from policy_gate.catalogue import PIP_AUDIT
 from policy_gate.dependencies.python import (
     ManifestScan,
@@ -67,6 +68,20 @@ EXIT_CLEAN, EXIT_VULNERABLE = 0, 1
 UNPINNED_RULE = "unpinned-requirement"
 UNPINNED_FLAW = "pip-audit:unpinned-requirement"
 VULNERABLE_RULE = RULE
+# pip-audit imports pip_api, which runs `python -m pip --version` on import (~0.7 of the
+# ~1.4 CPU-s a pip-audit run costs) although, run with --disable-pip --no-deps -r and its
+# own --cache-dir, pip-audit never runs pip. pip_api runs the program PIPAPI_PYTHON_LOCATION
+# names instead of the interpreter: this script answers only that question (any pip from
+# 20.1 satisfies what pip-audit checks) and fails on any other, so a pip-audit that did
+# start to need pip would fail the scan, never audit less.
+PIP_VERSION_STUB = """#!/bin/sh
+if [ "$*" = "-m pip --version" ]; then
+    echo "pip 25.0 from policy-gate (pip-audit runs with --disable-pip)"
+    exit 0
+fi
+echo "policy-gate: pip-audit ran pip ($*), which it should not with --disable-pip" >&2
+exit 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +208,7 @@ class PipAuditScanner(Scanner):
                     argv += ["--osv-url", ctx.osv_url]
                 remaining = max(1.0, deadline - time.monotonic())
                 completed = run_tool(self.name, argv, timeout=remaining, cwd=work,
-                                     budget=ctx.settings.timeout)
+                                     env=pip_stub_env(work), budget=ctx.settings.timeout)
                 if completed.returncode not in (EXIT_CLEAN, EXIT_VULNERABLE) or (
                     completed.returncode == EXIT_VULNERABLE and not completed.stdout.strip()
                 ):
@@ -412,6 +427,18 @@ def manifest_findings(scanner: str, manifests: ManifestScan) -> list[Finding]:
     for err in manifests.errors:
         findings.append(not_audited(scanner, err.path, err.reason, err.line, fix=err.fix))
     return findings
+
+
+def pip_stub_env(work: Path) -> dict[str, str] | None:
+    """The scanners' environment with pip_api pointed at ``PIP_VERSION_STUB`` (written in
+    ``work``); None (pip-audit asks the real pip) where ``work`` cannot hold a program
+    (a file system mounted noexec)."""
+    if os.statvfs(work).f_flag & os.ST_NOEXEC:
+        return None
+    stub = work / "pip-version"
+    stub.write_text(PIP_VERSION_STUB, "utf-8")
+    stub.chmod(0o700)
+    return scanner_env({"PIPAPI_PYTHON_LOCATION": str(stub)})
 
 
 @contextmanager
