@@ -33,6 +33,12 @@ EXTENDS_OFFLINE = f"extends: {OFFLINE_POLICY}"
 # for tests written against detect-secrets' results.
 WITH_DETECT_SECRETS = REPO / "tests" / "policies" / "with-detect-secrets.yaml"
 EXTENDS_WITH_DETECT_SECRETS = f"extends: {WITH_DETECT_SECRETS}"
+# `--scanner` arguments for a test whose question only these scanners answer (the others
+# report nothing in its tree, and each one skipped saves its whole run): bandit and semgrep,
+# whose findings on Python code merge; the default secret engine; the dependency audits.
+SAST_ONLY = ("--scanner", "bandit", "--scanner", "semgrep")
+SECRETS_ONLY = ("--scanner", "kingfisher")
+DEPENDENCIES_ONLY = ("--scanner", "pip-audit", "--scanner", "osv")
 REAL_SCANNERS = ("bandit", "semgrep", "detect-secrets", "kingfisher", "pip-audit", "safety",
                  "pysemgrep", "semgrep-core", "zizmor")
 
@@ -137,10 +143,16 @@ def pypi(_pypi_server: FakePyPI, monkeypatch: pytest.MonkeyPatch) -> FakePyPI:
     kept between runs unless a test names a cache: no test touches the internet or the
     user's cache directory."""
     _pypi_server.reset()
-    monkeypatch.setenv("POLICY_GATE_PYPI_URL", _pypi_server.url)
-    monkeypatch.setenv("POLICY_GATE_NPM_URL", "off")
-    monkeypatch.setenv("POLICY_GATE_METADATA_CACHE", "off")
+    for name, value in registry_env(_pypi_server).items():
+        monkeypatch.setenv(name, value)
     return _pypi_server
+
+
+def registry_env(fake: FakePyPI) -> dict[str, str]:
+    """The registry settings the ``pypi`` fixture gives each test, for a gate run made once
+    for a whole module (a module-scoped fixture runs outside any test's monkeypatch)."""
+    return {"POLICY_GATE_PYPI_URL": fake.url, "POLICY_GATE_NPM_URL": "off",
+            "POLICY_GATE_METADATA_CACHE": "off"}
 
 
 def real_tool(name: str) -> str | None:

@@ -1,7 +1,9 @@
 """Pull-request diff mode on real multi-commit git histories, with the real scanners:
 only what the change introduces fails, the verdict equals a full scan filtered to the
 changed lines, secrets in any commit of the change fail, and the policy, waivers and
-baseline come from the base ref (a pull request cannot weaken its own gate)."""
+baseline come from the base ref (a pull request cannot weaken its own gate). The test of
+the diff verdict against a full scan runs every scanner; a test about one kind of finding
+runs the scanners that report it (``SAST_ONLY``, ``SECRETS_ONLY``, ``DEPENDENCIES_ONLY``)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_ADVISORIES, EXTENDS_OFFLINE, OFFLINE_POLICY, GateRun
+from tests.conftest import (
+    DEPENDENCIES_ONLY,
+    EXAMPLE_ADVISORIES,
+    EXTENDS_OFFLINE,
+    OFFLINE_POLICY,
+    SAST_ONLY,
+    SECRETS_ONLY,
+    GateRun,
+)
 
 # A fake AWS access key id, generated (an id is "AKIA" and 16 base32 characters): the
 # secret engines flag it.
@@ -183,7 +193,7 @@ def test_secret_added_and_removed_within_the_change_still_fails(
 ) -> None:
     leak = commit(repo, "add config", {"settings.py": f'AWS_KEY = "{FAKE_AWS}"\n'})
     commit(repo, "oops, remove the key", {"settings.py": 'AWS_KEY = os.environ["AWS_KEY"]\n'})
-    diff = gate(repo, "--diff-base", "main")
+    diff = gate(repo, *SECRETS_ONLY, "--diff-base", "main")
     assert diff.report is not None, diff.output
     secrets = [f for f in diff.report["findings"] if f["category"] == "secret"]
     assert len(secrets) == 1, secrets
@@ -205,7 +215,7 @@ def test_history_skips_file_versions_the_head_scan_reads(
     """A one-commit change: the commit's file is the working tree's, so the head scan's
     finding is the one reported and the history starts no second detect-secrets."""
     commit(repo, "add config", {"settings.py": f'AWS_KEY = "{FAKE_AWS}"\n'})
-    diff = gate(repo, "--diff-base", "main")
+    diff = gate(repo, *SECRETS_ONLY, "--diff-base", "main")
     assert diff.report is not None, diff.output
     secrets = [f for f in diff.report["findings"] if f["category"] == "secret"]
     assert len(secrets) == 1 and secrets[0]["path"] == "settings.py", secrets
@@ -215,7 +225,7 @@ def test_history_skips_file_versions_the_head_scan_reads(
     assert any("1 the same as the working tree's" in n for n in history["notes"]), history
     # Edited again in the working tree: the commit's version differs and is searched.
     (repo / "settings.py").write_text('AWS_KEY = os.environ["AWS_KEY"]\n')
-    dirty = gate(repo, "--diff-base", "main")
+    dirty = gate(repo, *SECRETS_ONLY, "--diff-base", "main")
     assert dirty.report is not None, dirty.output
     assert dirty.scanner("secrets-history")["files_scanned"] == 1
     secrets = [f for f in dirty.report["findings"] if f["category"] == "secret"]
@@ -236,7 +246,7 @@ def test_policy_and_exclude_changes_in_the_pr_do_not_apply(
         ".policy-gate/policy.yaml": EXTENDS_OFFLINE + "\nname: svc\nexclude: [\"newmod/\"]\n",
     })
     policy = str(repo / ".policy-gate" / "policy.yaml")
-    diff = gate(repo, "--diff-base", "main", "--policy", policy)
+    diff = gate(repo, *SAST_ONLY, "--diff-base", "main", "--policy", policy)
     assert diff.report is not None, diff.output
     assert diff.code == 1
     assert any(f["path"] == "newmod/run.py" and f["status"] == "violation"
@@ -246,7 +256,7 @@ def test_policy_and_exclude_changes_in_the_pr_do_not_apply(
     assert "policy change needs security review" in diff.output
 
     # A full scan of the same tree (e.g. after merge) uses the new policy.
-    full = gate(repo, "--policy", policy)
+    full = gate(repo, *SAST_ONLY, "--policy", policy)
     assert full.report is not None
     assert not any(f["path"] == "newmod/run.py" for f in full.report["findings"])
 
@@ -264,7 +274,7 @@ def test_policy_only_change_gets_the_review_verdict(
         + "\nname: svc\nrules:\n  'bandit:B602': {disable: true, reason: too noisy for us}\n",
     })
     policy = str(repo / ".policy-gate" / "policy.yaml")
-    diff = gate(repo, "--diff-base", "main", "--policy", policy)
+    diff = gate(repo, *SAST_ONLY, "--diff-base", "main", "--policy", policy)
     assert diff.report is not None, diff.output
     assert diff.report["verdict"] == "review"
     assert diff.code == 1
@@ -276,7 +286,7 @@ def test_policy_only_change_gets_the_review_verdict(
     })
     git(repo, "checkout", "-q", "feature")
     git(repo, "rebase", "-q", "main", "-X", "theirs")
-    diff = gate(repo, "--diff-base", "main", "--policy", policy)
+    diff = gate(repo, *SAST_ONLY, "--diff-base", "main", "--policy", policy)
     assert diff.report is not None, diff.output
     assert diff.report["verdict"] == "pass" and diff.code == 0
     assert diff.report["review_required"] is not None
@@ -287,7 +297,7 @@ def test_waivers_added_by_the_pr_are_not_applied(
 ) -> None:
     commit(repo, "new flaw",
            {"job.py": "import os, sys\n\n\ndef go(c):\n    os.system(sys.argv[1])\n"})
-    first = gate(repo, "--diff-base", "main")
+    first = gate(repo, *SAST_ONLY, "--diff-base", "main")
     assert first.report is not None and first.code == 1
     target = next(f for f in first.report["findings"] if f["status"] == "violation")
     commit(repo, "waive it myself", {".policy-gate/waivers.yaml": f"""\
@@ -298,7 +308,7 @@ def test_waivers_added_by_the_pr_are_not_applied(
             owner: pr-author
             expires: 2099-01-01
         """})
-    second = gate(repo, "--diff-base", "main", env={"POLICY_GATE_TODAY": "2098-12-30"})
+    second = gate(repo, *SAST_ONLY, "--diff-base", "main", env={"POLICY_GATE_TODAY": "2098-12-30"})
     assert second.report is not None, second.output
     assert second.code == 1
     assert any(f["fingerprint"] == target["fingerprint"] and f["status"] == "violation"
@@ -324,11 +334,11 @@ def test_github_pull_request_event_turns_diff_mode_on(
     ))
     env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(event),
            "GITHUB_WORKSPACE": str(repo)}
-    run = gate(repo, env=env)
+    run = gate(repo, *SAST_ONLY, env=env)
     assert run.report is not None, run.output
     assert run.report["diff"] is not None and run.report["diff"]["base"] == base
     assert run.code == 0  # the base's flaws are pre-existing
-    full = gate(repo, "--full-scan", env=env)
+    full = gate(repo, *SAST_ONLY, "--full-scan", env=env)
     assert full.report is not None and full.report["diff"] is None
     assert full.code == 1
 
@@ -351,7 +361,7 @@ def test_upgrading_into_a_still_vulnerable_version_is_introduced(
     """pyyaml 5.3 -> 5.3.1: the base was vulnerable already, but the change picks a
     version that is still vulnerable (CVE-2020-14343 is fixed in 5.4): it fails."""
     commit(repo, "bump pyyaml", {"requirements.txt": "pyyaml==5.3.1\nrequests==2.32.3\n"})
-    diff = gate(repo, "--diff-base", "main")
+    diff = gate(repo, *DEPENDENCIES_ONLY, "--diff-base", "main")
     assert diff.report is not None, diff.output
     pyyaml = [f for f in diff.report["findings"]
               if f["dependency"] and f["dependency"]["package"] == "pyyaml"]
@@ -362,7 +372,7 @@ def test_upgrading_into_a_still_vulnerable_version_is_introduced(
     git(repo, "checkout", "-q", "main")
     git(repo, "checkout", "-q", "-b", "docs-only")
     commit(repo, "docs", {"README.md": "service docs\n"})
-    docs = gate(repo, "--diff-base", "main")
+    docs = gate(repo, *DEPENDENCIES_ONLY, "--diff-base", "main")
     assert docs.report is not None and docs.code == 0, docs.output
     assert {f["status"] for f in docs.report["findings"]
             if f["category"] == "dependency"} == {"pre-existing"}
@@ -380,7 +390,7 @@ def test_a_baseline_edited_by_the_pr_is_read_from_the_base(
         subprocess.run(
             [sys.executable, "-m", "policy_gate", "baseline", "create", str(repo),
              "--policy", str(OFFLINE_POLICY), "--advisories", str(EXAMPLE_ADVISORIES),
-             "--output", str(out)],
+             "--output", str(out), *SAST_ONLY],
             check=True, capture_output=True, env={**os.environ, "NO_COLOR": "1"}, timeout=300,
         )
 
@@ -391,7 +401,7 @@ def test_a_baseline_edited_by_the_pr_is_read_from_the_base(
     write(repo, {"job.py": "import os, sys\n\n\ndef go(c):\n    os.system(sys.argv[1])\n"})
     create(repo / ".policy-gate" / "baseline.json")  # now lists the new flaw too
     commit(repo, "new flaw, baselined by the PR itself")
-    run = gate(repo, "--diff-base", "main", "--baseline",
+    run = gate(repo, *SAST_ONLY, "--diff-base", "main", "--baseline",
                str(repo / ".policy-gate" / "baseline.json"))
     assert run.report is not None, run.output
     assert run.code == 1

@@ -77,7 +77,11 @@ FUZZ = settings(
 
 
 def fuzz(cases: int) -> settings:
-    """Reproducible settings for ``cases`` generated examples."""
+    """Reproducible settings for ``cases`` generated examples. The issue pins the file's
+    total (10,000, checked below), not each test's share: nine tenths of the time goes to
+    generating the documents, so a parser whose fuzzer has found a regression (its
+    ``@example`` lines) keeps its budget, and one whose fuzzer never found anything runs
+    150-400 cases (hypothesis' default is 100)."""
     return settings(FUZZ, max_examples=cases)
 
 
@@ -386,7 +390,7 @@ def test_random_text_as_waivers_is_a_policy_error(raw: str | bytes) -> None:
         assert_clear(exc.problems, WAIVERS_NAME, raw, str(exc))
 
 
-@fuzz(1000)
+@fuzz(400)
 @given(text=serialised(schema_documents(waivers_schema())))
 def test_near_valid_waivers_load_or_are_a_policy_error(text: str) -> None:
     try:
@@ -438,7 +442,7 @@ def baseline_text(draw: st.DrawFn) -> str:
     return draw(mutated(st.just(text)))
 
 
-@fuzz(800)
+@fuzz(300)
 @given(raw=st.one_of(baseline_text(), st.binary(max_size=120),
                      baseline_text().map(lambda t: t.encode("utf-8", "surrogatepass"))))
 def test_baseline_loads_or_is_a_baseline_error(raw: str | bytes) -> None:
@@ -454,7 +458,7 @@ def test_baseline_loads_or_is_a_baseline_error(raw: str | bytes) -> None:
 # --- the safe YAML reader itself ----------------------------------------------------------
 
 
-@fuzz(800)
+@fuzz(400)
 @given(raw=st.one_of(YAMLISH, serialised(WEIRD), st.binary(max_size=80)),
        mode=st.sampled_from(["policy", "workflow", "failsafe"]))
 def test_yamlsafe_returns_located_data_or_a_problem(raw: str | bytes, mode: str) -> None:
@@ -645,7 +649,7 @@ DETECT_SECRETS_REPORT = shaped({
 }, WEIRD_JSON)
 
 
-@fuzz(400)
+@fuzz(200)
 @given(answer=tool_answer(DETECT_SECRETS_REPORT, codes=[0]))
 def test_detect_secrets_output(scanned: Path, answer: tuple[int, str, str]) -> None:
     assert_scans_or_fails_closed(detect_secrets.DetectSecretsScanner(),
@@ -707,7 +711,7 @@ KINGFISHER_ANSWER = st.tuples(
 )
 
 
-@fuzz(300)
+@fuzz(150)
 @given(answer=KINGFISHER_ANSWER)
 def test_kingfisher_output(scanned: Path, answer: tuple[int, str, str]) -> None:
     """Findings that add up, or a failure naming kingfisher that never quotes a value."""
@@ -753,7 +757,7 @@ PIP_AUDIT_REPORT = shaped({
 }, WEIRD_JSON)
 
 
-@fuzz(400)
+@fuzz(200)
 @given(answer=tool_answer(PIP_AUDIT_REPORT))
 def test_pip_audit_output(scanned: Path, tmp_path_factory: pytest.TempPathFactory,
                           answer: tuple[int, str, str]) -> None:
@@ -814,7 +818,7 @@ WORKFLOW = shaped({
 })
 
 
-@fuzz(500)
+@fuzz(200)
 @given(answers=st.lists(tool_answer(ZIZMOR_REPORT, codes=[0]), min_size=1, max_size=2),
        workflow=serialised(WORKFLOW).map(lambda t: t.encode("utf-8", "surrogatepass")))
 def test_zizmor_output_and_the_workflow_check(
@@ -1282,7 +1286,7 @@ INSTRUCTIONS = mostly(st.one_of(
 ), st.sampled_from(["FROM", "\\", "COPY <<EOF", "\tRUN"]) | ODD_TEXT)
 
 
-@fuzz(600)
+@fuzz(300)
 @given(text=mutated(st.builds(lambda first, rest: "\n".join([first, *rest]),
                               mostly(FROM, INSTRUCTIONS), st.lists(INSTRUCTIONS, max_size=7))))
 def test_dockerfile(text: str) -> None:
@@ -1320,7 +1324,7 @@ PYPI_DOCUMENT = shaped({"info": shaped({
 }, WEIRD_JSON)}, WEIRD_JSON)
 
 
-@fuzz(300)
+@fuzz(150)
 @given(document=PYPI_DOCUMENT | WEIRD_JSON)
 def test_pypi_metadata(document: Any) -> None:
     found = license_from_metadata(document)

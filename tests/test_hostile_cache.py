@@ -328,23 +328,39 @@ def test_a_key_pair_lets_pull_requests_read_the_cache_but_never_write_it(
 # --- every file an answer depends on is in its key -------------------------------------------
 
 
-@pytest.mark.parametrize("option", ["-r", "-c", "--requirement", "--constraint"])
+# Every spelling of an include, each naming its own file with a pin of its own package:
+# clean, then vulnerable in the offline database (examples/advisories).
+INCLUDES = {
+    "-r": ("common/r.txt", "pyyaml==6.0.1", "pyyaml==5.3.1"),
+    "--requirement": ("common/requirement.txt", "requests==2.32.3", "requests==2.19.0"),
+    "-c": ("common/c.txt", "jinja2==3.1.6", "jinja2==2.10"),
+    "--constraint": ("common/constraint.txt", "flask==3.1.1", "flask==0.12.2"),
+}
+
+
 def test_a_changed_include_gets_a_new_verdict(
-    tmp_path: Path, gate: Callable[..., GateRun], option: str
+    tmp_path: Path, gate: Callable[..., GateRun]
 ) -> None:
+    """One manifest includes a file by each spelling; each included file in turn turns
+    vulnerable, and the cached clean answer must not be reused: the key has every one
+    (one tree for the four spellings, where a tree each cost twice the gate runs)."""
     root = make_tree(tmp_path / "repo", {
-        "requirements.txt": f"{option} common/deps.txt\n",
-        "common/deps.txt": "pyyaml==6.0.1\n",
+        "requirements.txt": "".join(f"{option} {path}\n" for option, (path, _, _)
+                                    in INCLUDES.items()),
+        **{path: clean + "\n" for path, clean, _ in INCLUDES.values()},
     })
     cache = tmp_path / "cache"
     clean = cache_run(gate, root, cache, "--scanner", "pip-audit")
     assert clean.code == 0, clean.output
-    (root / "common/deps.txt").write_text("pyyaml==5.3.1\n")
-    changed = cache_run(gate, root, cache, "--scanner", "pip-audit")
-    assert changed.code == 1, changed.output
-    assert changed.findings(category="dependency", path="common/deps.txt")
+    for option, (path, safe, vulnerable) in INCLUDES.items():
+        (root / path).write_text(vulnerable + "\n")
+        changed = cache_run(gate, root, cache, "--scanner", "pip-audit")
+        assert changed.code == 1, (option, changed.output)
+        assert changed.findings(category="dependency", path=path), option
+        (root / path).write_text(safe + "\n")
     # and an include that appears later (it was missing: an unscanned finding) is read
-    (root / "requirements.txt").write_text(f"{option} common/deps.txt\n-r more.txt\n")
+    with (root / "requirements.txt").open("a") as manifest:
+        manifest.write("-r more.txt\n")
     missing = cache_run(gate, root, cache, "--scanner", "pip-audit")
     assert missing.findings(category="unscanned", path="requirements.txt")
     (root / "more.txt").write_text("jinja2==2.10\n")

@@ -14,7 +14,16 @@ from pathlib import Path
 import pytest
 
 from policy_gate.findings import content_key, sha256_hex
-from tests.conftest import EXTENDS_OFFLINE, REPO, real_tool
+from tests.conftest import (
+    EXTENDS_OFFLINE,
+    REPO,
+    SAST_ONLY,
+    GateRun,
+    gate_process,
+    real_tool,
+    registry_env,
+)
+from tests.fake_pypi import FakePyPI
 
 VULN_PY = """\
 import subprocess, sys
@@ -45,7 +54,7 @@ def run(args: list[str]) -> int:
 
 def test_bandit_and_semgrep_finding_is_one_violation_with_both_scanners(tree, gate) -> None:
     root = tree({"svc/worker.py": VULN_PY})
-    run = gate(root)
+    run = gate(root, *SAST_ONLY)
     assert run.code == 1, run.output
     hits = run.findings(path="svc/worker.py", start_line=5, category="sast")
     assert len(hits) == 1, hits
@@ -233,8 +242,18 @@ def test_clean_tree_passes_with_every_scanner_run(tree, gate) -> None:
     assert "PASS" in run.stdout
 
 
-def test_example_repository_fails_with_every_kind_of_finding(gate) -> None:
-    run = gate(REPO / "examples" / "vulnerable-service")
+EXAMPLE = REPO / "examples" / "vulnerable-service"
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory: pytest.TempPathFactory, _pypi_server: FakePyPI) -> GateRun:
+    """One gate run over the example repository, every scanner, read by the tests below."""
+    return gate_process(tmp_path_factory.mktemp("example"), EXAMPLE,
+                        env=registry_env(_pypi_server))
+
+
+def test_example_repository_fails_with_every_kind_of_finding(example_run: GateRun) -> None:
+    run = example_run
     assert run.code == 1, run.output
     categories = Counter(f["category"] for f in run.findings(status="violation"))
     assert categories["sast"] >= 8
@@ -258,9 +277,9 @@ def _by_hand(tool: str, argv: list[str], cwd: Path) -> dict:
     return json.loads(proc.stdout)
 
 
-def test_nothing_lost_report_accounts_for_every_raw_result(gate) -> None:
-    root = REPO / "examples" / "vulnerable-service"
-    run = gate(root)
+def test_nothing_lost_report_accounts_for_every_raw_result(example_run: GateRun) -> None:
+    root = EXAMPLE
+    run = example_run
     assert run.report is not None
     sources = [(s["scanner"], s["rule_id"], f["path"], f["start_line"])
                for f in run.report["findings"] for s in f["sources"]]
