@@ -592,15 +592,13 @@ SCAN_ONLY_INPUTS = ("policy", "formats", "scanners", "advisories", "osv-url", "d
                     "full-scan", "baseline", "pr-comment", "cache-dir")
 
 
-def aggregate_plan(env: Mapping[str, str], workspace: Path) -> list[str]:
-    """The ``policy-gate aggregate`` argv of the organisation fan-in: the reports in the
-    ``aggregate`` directory (each in its own folder, named by it) into output-dir, the
-    Markdown also into the job summary. A scan input given with it is an error (it would
-    be ignored)."""
+def aggregate_plan(env: Mapping[str, str], workspace: Path) -> tuple[list[str], str]:
+    """The ``policy-gate aggregate`` argv of the organisation fan-in, and output-dir: the
+    reports in the ``aggregate`` directory (each in its own folder, named by it) into
+    output-dir, the Markdown also into the job summary. A scan input given with it is an
+    error (it would be ignored)."""
     _reject_unknown_inputs(env)
-    given = [n for n in SCAN_ONLY_INPUTS
-             if (env.get(input_env_name(n)) or "").strip()
-             and read_input(env, n) != (INPUT_DEFAULTS.get(n) or "")]
+    given = [n for n in SCAN_ONLY_INPUTS if read_input(env, n) != (INPUT_DEFAULTS.get(n) or "")]
     if given:
         raise ActionError(f"input 'aggregate' reads reports and scans nothing: remove "
                           f"{', '.join(map(repr, given))}")
@@ -617,19 +615,19 @@ def aggregate_plan(env: Mapping[str, str], workspace: Path) -> list[str]:
                                      must_exist=True)]
     for fmt, name in AGGREGATE_FILES.items():
         argv += [f"--{fmt}", f"{out_dir}/{name}"]
-    return argv
+    return argv, out_dir
 
 
 def _run_aggregate(env: Mapping[str, str], workspace: Path, annotate: bool) -> int:
     try:
-        argv = aggregate_plan(env, workspace)
+        argv, out_dir = aggregate_plan(env, workspace)
     except ActionError as exc:
         _fail(str(exc), annotate)
-    (workspace / argv[argv.index("--json") + 1]).parent.mkdir(parents=True, exist_ok=True)
+    (workspace / out_dir).mkdir(parents=True, exist_ok=True)
     print(f"policy-gate {' '.join(argv)}", file=sys.stderr, flush=True)
     code = _run_cli(argv, {})
     summary = env.get("GITHUB_STEP_SUMMARY")
-    markdown = workspace / argv[argv.index("--markdown") + 1]
+    markdown = workspace / out_dir / AGGREGATE_FILES["markdown"]
     if code == EXIT_PASS and summary and markdown.is_file():
         try:
             with Path(summary).open("a", encoding="utf-8") as fh:

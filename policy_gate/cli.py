@@ -173,7 +173,7 @@ def _reports_ahead(formats: Sequence[str], in_github: bool) -> Callable[[], None
             report_module(fmt)
         if in_github:
             importlib.import_module("policy_gate.github")
-        if "compliance" in formats:
+        if {"compliance", "json"} & set(formats):  # both show the controls' assessment
             from policy_gate.compliance.catalogue import load_catalogue, semgrep_rule_metadata
 
             load_catalogue()

@@ -678,6 +678,22 @@ def evidence(data: ReportData, commit: tuple[str | None, str] | None = None) -> 
     )
 
 
+_LAST: tuple[ReportData, Assessment] | None = None
+
+
+def assessed(data: ReportData) -> Assessment:
+    """This run's assessment with its commit, made once for every report that shows it
+    (the JSON report's controls, the compliance page): it runs git and reads the catalogue.
+    The last run's is kept (by identity: the same ReportData object)."""
+    global _LAST
+    last = _LAST
+    if last is not None and last[0] is data:
+        return last[1]
+    made = assess(data, commit=head_commit(data))
+    _LAST = (data, made)
+    return made
+
+
 def assess(
     data: ReportData,
     catalogue: Catalogue | None = None,

@@ -134,12 +134,8 @@ def _details(view: OrgView) -> list[str]:
 
 
 def _repo(repo: RepoReport) -> str:
-    sevs: dict[str, int] = {}
-    for counts in repo.violations.values():
-        for sev, n in counts.items():
-            sevs[sev] = sevs.get(sev, 0) + n
     by_sev = ", ".join(f"{n} {e(s)}" for s, n in sorted(
-        sevs.items(), key=lambda kv: -SEVERITY_RANK.get(kv[0], 0))) or "no violations"
+        repo.by_severity.items(), key=lambda kv: -SEVERITY_RANK.get(kv[0], 0))) or "no violations"
     open_controls = [c for c in repo.controls or () if c.status in ("fail", "not-checked")]
     items = "".join(f"<li><b>{e(c.id)}</b> {e(c.status)}: {e(c.why, 400)}</li>"
                     for c in open_controls)

@@ -34,7 +34,7 @@ def build(view: OrgView) -> dict[str, Any]:
         "controls": [
             {"id": cid, "framework": fw, "title": title,
              "counts": {s: n for s, n in view.control_counts(cid).items()},
-             "failing": [r.name for r in view.repos if view.control_status(r, cid) == "fail"]}
+             "failing": view.failing(cid)}
             for cid, fw, title in view.controls
         ],
         "advisories": [asdict(a) for a in view.advisories],

@@ -35,9 +35,9 @@ def _repos(view: OrgView) -> list[str]:
     out = ["## Repositories", "", "| " + " | ".join(header) + " |",
            "|---|---|---:|" + "---:|" * len(sevs)]
     for r in view.repos[:MAX_ROWS]:
-        per = {s: sum(c.get(s, 0) for c in r.violations.values()) for s in sevs}
+        per = r.by_severity
         cells = [md(r.name, 80), md(r.verdict), str(r.by_status.get("violation", 0)),
-                 *(str(per[s]) for s in sevs)]
+                 *(str(per.get(s, 0)) for s in sevs)]
         out.append("| " + " | ".join(cells) + " |")
     return [*out, *_more(len(view.repos), "repositories"), ""]
 
@@ -47,7 +47,7 @@ def _controls(view: OrgView) -> list[str]:
            "|---|---:|---:|---:|---|"]
     for cid, _fw, title in view.controls:
         counts = view.control_counts(cid)
-        failing = [r.name for r in view.repos if view.control_status(r, cid) == "fail"]
+        failing = view.failing(cid)
         out.append(f"| {md(cid)} {md(title, 60)} | {counts['fail']} | {counts['not-checked']} "
                    f"| {counts['pass']} | {_names(failing) or 'none'} |")
     if not view.controls:

@@ -87,6 +87,15 @@ class RepoReport:
     advisory_age_days: float | None = None
     advisory_max_age_days: float | None = None
 
+    @property
+    def by_severity(self) -> dict[str, int]:
+        """Violations per severity, over every category."""
+        total: dict[str, int] = {}
+        for counts in self.violations.values():
+            for severity, n in counts.items():
+                total[severity] = total.get(severity, 0) + n
+        return total
+
 
 def report_files(paths: Iterable[Path]) -> list[tuple[str, Path]]:
     """(repository name, report file) for each file given, and each ``*.json`` below each

@@ -72,6 +72,10 @@ class OrgView:
                 return c.status
         return NO_DATA
 
+    def failing(self, control_id: str) -> list[str]:
+        """The repositories where the control fails, in the view's order."""
+        return [r.name for r in self.repos if self.control_status(r, control_id) == "fail"]
+
     def control_counts(self, control_id: str) -> Counter[str]:
         return Counter(self.control_status(r, control_id) for r in self.repos)
 

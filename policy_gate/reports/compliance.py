@@ -33,9 +33,8 @@ from policy_gate.compliance.assess import (
     ControlResult,
     Evidence,
     ScannerEvidence,
-    assess,
+    assessed,
     counted_text,
-    head_commit,
 )
 from policy_gate.policy.evaluate import Decision, Status
 from policy_gate.reports.interface import ACCEPTED_WORDS, ReportData
@@ -136,7 +135,7 @@ def _counts_text(r: ControlResult) -> str:
 # ---------------------------------------------------------------- Markdown
 def render_markdown(data: ReportData, assessment: Assessment | None = None) -> str:
     """The evidence report as Markdown (GitHub-flavoured, every untrusted string inert)."""
-    a = assessment or assess(data, commit=head_commit(data))
+    a = assessment or assessed(data)
     ev = a.evidence
     tally = a.by_status()
     lines = [
@@ -321,7 +320,7 @@ def _link(control_id: str) -> str:
 def render_html(data: ReportData, assessment: Assessment | None = None) -> str:
     """The evidence report as one self-contained HTML page (inline CSS, no scripts, no
     external resources), laid out for screen and print."""
-    a = assessment or assess(data, commit=head_commit(data))
+    a = assessment or assessed(data)
     title = f"Compliance evidence: {a.evidence.policy_name}"
     out = [
         "<!DOCTYPE html>",
@@ -526,7 +525,7 @@ def render(data: ReportData) -> str:
 
 def render_both(data: ReportData) -> tuple[str, str]:
     """(Markdown, HTML) from one assessment, so both copies state the same evidence."""
-    a = assess(data, commit=head_commit(data))
+    a = assessed(data)
     return render_markdown(data, a), render_html(data, a)
 
 

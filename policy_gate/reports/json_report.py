@@ -219,13 +219,12 @@ def _scanners(data: ReportData) -> list[dict[str, Any]]:
 def _compliance(data: ReportData) -> dict[str, Any]:
     """Each control's status, so one report (or `policy-gate aggregate` over many) answers
     "which controls fail" without the compliance page; the page has the evidence."""
-    from policy_gate.compliance.assess import assess, head_commit
+    from policy_gate.compliance.assess import assessed
 
-    commit, commit_source = head_commit(data)
-    assessment = assess(data, commit=(commit, commit_source))
+    assessment = assessed(data)
     return {
-        "commit": commit,
-        "commit_source": commit_source,
+        "commit": assessment.evidence.commit,
+        "commit_source": assessment.evidence.commit_source,
         "controls": [
             {
                 "id": c.control.id,
